@@ -1,0 +1,136 @@
+"""Dream parameters: one immutable, validated object shared by the engine, the server and the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reverie.errors import BadRequest
+
+NORMALIZATIONS = ("mean_abs", "std")
+MAX_SEED = 2**32 - 1
+
+# Accepted ranges, shared with the command line's help and the server's validation.
+RANGES: dict[str, tuple[float, float]] = {
+    "octaves": (1, 12),
+    "octave_scale": (1.05, 4.0),
+    "steps": (1, 1000),
+    "step_size": (1e-5, 1.0),
+    "max_loss": (1e-6, 1e9),
+    "jitter": (0, 512),
+    "seed": (0, MAX_SEED),
+    "tile_size": (128, 4096),
+    "tile_overlap": (0, 1024),
+    "layer_weight": (-1e3, 1e3),
+}
+
+
+def _check_range(name: str, value: float) -> None:
+    low, high = RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+
+
+def _check_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{name} must be a whole number, got {value!r}")
+    _check_range(name, value)
+
+
+@dataclass(frozen=True)
+class DreamParams:
+    """Everything that shapes a dream; defaults are the Keras DeepDream example's.
+
+    ``layers`` (``{layer: weight}``) overrides ``preset``; ``channels`` limits a layer's objective to
+    some of its channels. ``seed`` None means "pick one", and the result reports the one used.
+    """
+
+    model: str = "inception_v3"
+    preset: str = "keras"
+    layers: tuple[tuple[str, float], ...] | None = None
+    channels: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    octaves: int = 3
+    octave_scale: float = 1.4
+    steps: int = 20
+    step_size: float = 0.01
+    max_loss: float | None = 15.0
+    jitter: int = 32
+    normalization: str = "mean_abs"
+    detail_reinjection: bool = True
+    seed: int | None = None
+    tile_size: int = 512
+    tile_overlap: int = 128
+
+    def __post_init__(self) -> None:
+        if isinstance(self.layers, Mapping):
+            object.__setattr__(self, "layers", tuple((str(k), v) for k, v in self.layers.items()))
+        if isinstance(self.channels, Mapping):
+            object.__setattr__(
+                self, "channels", tuple((str(k), tuple(v)) for k, v in self.channels.items())
+            )
+        self._validate()
+
+    def _validate(self) -> None:
+        for name in ("model", "preset", "normalization"):
+            if not isinstance(getattr(self, name), str):
+                raise BadRequest(f"{name} must be a name, got {getattr(self, name)!r}")
+        for name in ("octaves", "steps", "jitter", "tile_size", "tile_overlap"):
+            _check_int(name, getattr(self, name))
+        for name in ("octave_scale", "step_size"):
+            _check_range(name, getattr(self, name))
+        if self.max_loss is not None:
+            _check_range("max_loss", self.max_loss)
+        if self.seed is not None:
+            _check_int("seed", self.seed)
+        if self.normalization not in NORMALIZATIONS:
+            raise BadRequest(
+                f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {self.normalization!r}"
+            )
+        if not isinstance(self.detail_reinjection, bool):
+            raise BadRequest("detail_reinjection must be true or false")
+        if self.tile_overlap * 2 >= self.tile_size:
+            raise BadRequest(
+                f"tile_overlap ({self.tile_overlap}) must be less than half of tile_size ({self.tile_size})"
+            )
+        if self.layers is not None:
+            if not self.layers:
+                raise BadRequest("layers must name at least one layer")
+            for layer, weight in self.layers:
+                _check_range("layer_weight", weight)
+                if not layer:
+                    raise BadRequest("a layer name is empty")
+        for layer, indices in self.channels:
+            if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in indices):
+                raise BadRequest(f"channels for {layer} must be a list of channel numbers (0 or more)")
+
+    def replace(self, **changes: Any) -> DreamParams:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, as the protocol carries it."""
+        data = dataclasses.asdict(self)
+        data["layers"] = None if self.layers is None else dict(self.layers)
+        data["channels"] = {layer: list(indices) for layer, indices in self.channels}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DreamParams:
+        """Build from the protocol's JSON; unknown keys are an error, not silently dropped."""
+        if not isinstance(data, Mapping):
+            raise BadRequest("params must be an object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(data)
+        if values.get("layers") is not None and not isinstance(values["layers"], Mapping):
+            raise BadRequest("layers must be an object of {layer: weight}")
+        if "channels" in values and not isinstance(values["channels"], Mapping):
+            raise BadRequest("channels must be an object of {layer: [channel, ...]}")
+        return cls(**values)
