@@ -63,7 +63,7 @@ class DreamParams:
     normalization: str = "mean_abs"
     detail_reinjection: bool = True
     seed: int | None = None
-    tile_size: int = 512
+    tile_size: int = 1024
     tile_overlap: int = 128
 
     def __post_init__(self) -> None:

@@ -1,0 +1,104 @@
+"""Octave gradient ascent: the DeepDream loop itself, backend-free (NumPy around one gradient function)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from reverie.engine.backends import make_gradient_fn
+from reverie.engine.loading import DreamModel
+from reverie.engine.objective import check_channels, make_objective
+from reverie.engine.octaves import octave_shapes, resize
+from reverie.engine.params import DreamParams
+from reverie.engine.results import DreamResult, Progress
+from reverie.engine.tiling import TileLayout, tiled_gradient
+from reverie.errors import BadRequest, DreamCancelled
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+# Tiles sent through the model at once: enough to keep the cores busy, few enough to bound memory.
+TILE_BATCH = 2
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        raise BadRequest(f"the engine takes an H×W×3 RGB array, got {getattr(image, 'shape', type(image))}")
+    if image.dtype != np.float32:
+        raise BadRequest(f"the engine takes float32 pixels, got {image.dtype}")
+    if not np.isfinite(image).all():
+        raise BadRequest("the image holds NaN or infinite values")
+
+
+def _normalise(gradient: np.ndarray, normalization: str) -> np.ndarray:
+    scale = np.std(gradient) if normalization == "std" else np.mean(np.abs(gradient))
+    return gradient / max(float(scale), 1e-8)
+
+
+def _gradient_fn(model: DreamModel, params: DreamParams, layers: dict[str, float]) -> Callable:
+    names = tuple(layers)
+    extractor = model.extractor(names)
+    channels = dict(params.channels)
+    check_channels(extractor, names, channels)
+    return make_gradient_fn(extractor, make_objective(names, layers, channels))
+
+
+def dream(
+    image: np.ndarray,
+    params: DreamParams,
+    model: DreamModel,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> DreamResult:
+    """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape.
+
+    ``should_cancel`` is asked before every gradient step, so a job stops within one step.
+    """
+    started = time.perf_counter()
+    _check_image(image)
+    if params.model != model.spec.name and params.model not in model.spec.aliases:
+        raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
+    layers = model.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
+    seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
+    rng = np.random.default_rng(seed)
+    height, width = image.shape[:2]
+    shapes, notes = octave_shapes(
+        height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers))
+    )
+    gradient_fn = _gradient_fn(model, params, layers)
+
+    original = image * 2.0 - 1.0
+    shrunk = resize(original, shapes[0])
+    current = shrunk.copy()
+    losses: list[float] = []
+    total_steps = len(shapes) * params.steps
+    done = 0
+    for octave, shape in enumerate(shapes, start=1):
+        if octave > 1:
+            current = resize(current, shape)
+            if params.detail_reinjection:
+                same_size = resize(original, shape)
+                current += same_size - resize(shrunk, shape)
+                shrunk = same_size
+        layout = TileLayout.for_shape(shape[0], shape[1], params.tile_size, params.tile_overlap)
+        for step in range(1, params.steps + 1):
+            if should_cancel is not None and should_cancel():
+                raise DreamCancelled("the dream was cancelled")
+            shift = tuple(int(s) for s in rng.integers(-params.jitter, params.jitter + 1, size=2))
+            rolled = np.roll(current, shift, axis=(0, 1))
+            loss, gradient = tiled_gradient(rolled, layout, gradient_fn, TILE_BATCH)
+            gradient = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
+            current += params.step_size * _normalise(gradient, params.normalization)
+            np.clip(current, -1.0, 1.0, out=current)
+            losses.append(loss)
+            done += 1
+            if progress is not None:
+                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, layout.count, loss))
+            if params.max_loss is not None and loss > params.max_loss:
+                done += params.steps - step
+                break
+    result = np.clip((current + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+    return DreamResult(result, seed, len(shapes), tuple(losses), tuple(notes), time.perf_counter() - started)
