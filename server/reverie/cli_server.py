@@ -1,0 +1,209 @@
+"""``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
+
+``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli_server`` runs
+them alone (``reverie start`` launches the background server that way). Handlers return exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reverie import daemon, keys
+from reverie.config import ServerConfig, keys_dir, load_config
+from reverie.errors import ReverieError
+
+# Exit codes: 2 for a usage or configuration error, as argparse does.
+USAGE_ERROR = 2
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
+    """The config file, overridden by whichever flags were given."""
+    config = load_config(args.config)
+    limits = config.limits
+    for name in ("max_pixels", "max_side", "max_queue"):
+        value = getattr(args, name, None)
+        if value is not None:
+            limits = dataclasses.replace(limits, **{name: value})
+    return config.replace(
+        endpoint=args.endpoint,
+        model=getattr(args, "model", None),
+        weights=getattr(args, "weights", None),
+        limits=limits,
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = _config(args)
+    from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
+
+    server = DreamServer(config)
+    server.bind()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: server.stop())
+    pid_file = Path(args.pid_file) if args.pid_file else None
+    if pid_file is not None:
+        daemon.write_pid(pid_file, os.getpid())
+    try:
+        code = server.serve()
+    finally:
+        if pid_file is not None:
+            daemon.remove_pid(pid_file, os.getpid())
+    if server.worker_alive:  # stuck in a long gradient step: do not wait for it
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(code)
+    server.close_context()
+    return code
+
+
+def _serve_args(args: argparse.Namespace) -> list[str]:
+    """The flags ``start`` passes on to the background ``serve``."""
+    passed = []
+    for flag in ("config", "model", "weights", "max_pixels", "max_side", "max_queue"):
+        value = getattr(args, flag)
+        if value is not None:
+            passed += [f"--{flag.replace('_', '-')}", str(value)]
+    return passed
+
+
+def _start(args: argparse.Namespace) -> int:
+    config = _config(args)
+    return daemon.start(
+        config.endpoint, _serve_args(args), keys.client_options(config.keys), sys.stdout, timeout=args.timeout
+    )
+
+
+def _stop(args: argparse.Namespace) -> int:
+    config = _config(args)
+    return daemon.stop(config.endpoint, keys.client_options(config.keys), sys.stdout)
+
+
+def _status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    code, facts = daemon.status(config.endpoint, keys.client_options(config.keys), sys.stdout)
+    if facts is not None:
+        print(json.dumps(facts, indent=2) if args.json else daemon.describe(facts))
+    return code
+
+
+def _logs(args: argparse.Namespace) -> int:
+    return daemon.logs(_config(args).endpoint, args.lines, args.follow, sys.stdout)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    directory = Path(args.dir).expanduser() if args.dir else keys_dir()
+    made = keys.generate(directory, force=args.force)
+    print(
+        f"made CURVE keys in {directory}:\n"
+        f"  server: {made.server_secret} (secret, stays on the server),\n"
+        f"          {made.server_public} (public, give to clients)\n"
+        f"  client: {made.client_secret} (secret), already authorized in {made.authorized_clients}\n"
+        "Add this to the config file (reverie's config.toml) on the server and, with the client files "
+        f"copied, on each client:\n\n{keys.config_snippet(made)}"
+    )
+    return 0
+
+
+def _broker(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from reverie.broker import run_broker
+
+    config = _config(args)
+    run_broker(config.endpoint, args.backend, config.keys, config.limits)
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--endpoint", help="ZeroMQ endpoint (default from the config, else tcp://127.0.0.1:5555)"
+    )
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (default: the user config dir's config.toml)"
+    )
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model to keep loaded (default inception_v3)")
+    parser.add_argument("--weights", help="'imagenet' (default), 'random', or an .h5 weights file")
+    parser.add_argument("--max-pixels", type=int, help="largest image accepted, in pixels")
+    parser.add_argument("--max-side", type=int, help="largest width or height accepted")
+    parser.add_argument("--max-queue", type=int, help="jobs that may wait; beyond it clients are told 'busy'")
+
+
+def _log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the server's subcommands to ``reverie``'s parser."""
+    serve = subparsers.add_parser(
+        "serve", help="run the dream server in the foreground (systemd, containers)"
+    )
+    _common(serve)
+    _server_options(serve)
+    _log_level(serve)
+    serve.add_argument("--pid-file", help=argparse.SUPPRESS)
+    serve.set_defaults(func=_serve)
+
+    start = subparsers.add_parser("start", help="start the dream server in the background")
+    _common(start)
+    _server_options(start)
+    start.add_argument(
+        "--timeout", type=float, default=daemon.START_TIMEOUT, help="seconds to wait for the model to load"
+    )
+    start.set_defaults(func=_start)
+
+    stop = subparsers.add_parser("stop", help="stop the background dream server")
+    _common(stop)
+    stop.set_defaults(func=_stop)
+
+    status = subparsers.add_parser("status", help="is a dream server running, and what is it doing")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print the server's facts as JSON")
+    status.set_defaults(func=_status)
+
+    logs = subparsers.add_parser("logs", help="show the background dream server's log")
+    _common(logs)
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many lines from the end")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.set_defaults(func=_logs)
+
+    keys_parser = subparsers.add_parser("keys", help="make CURVE keys for a server that faces the network")
+    keys_parser.add_argument("--dir", help="where to put them (default: the config dir's keys/)")
+    keys_parser.add_argument("--force", action="store_true", help="replace existing keys")
+    keys_parser.set_defaults(func=_keys)
+
+    broker = subparsers.add_parser("broker", help="one endpoint in front of several dream servers")
+    _common(broker)
+    broker.add_argument("--backend", action="append", required=True, help="a server's endpoint (repeat)")
+    _log_level(broker)
+    broker.set_defaults(func=_broker)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one server subcommand; errors a person can fix are printed without a traceback."""
+    parser = argparse.ArgumentParser(prog="reverie")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ReverieError as error:
+        print(f"reverie {args.command}: {error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,491 @@
+"""The dream server's client, shared by the GIMP plug-in and the command line.
+
+pyzmq and the standard library only (GIMP's Python has no NumPy): pixels are plain bytes. Every
+failure becomes one exception a person can act on, all of them ``ReverieError`` subclasses.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from reverie import protocol
+from reverie.errors import DreamCancelled, ReverieError, TooLarge
+
+# Below this size a copy is cheaper than ZeroMQ's zero-copy bookkeeping.
+_ZERO_COPY_BYTES = 64 * 1024
+# Assumed slowest link when waiting for ``accepted`` after sending a large image.
+_MIN_BYTES_PER_SECOND = 10e6
+# ZeroMQ heartbeats, so a server notices a vanished client's connection (and vice versa).
+_HEARTBEAT_MS = 500
+_HEARTBEAT_TIMEOUT_MS = 1500
+# A cancel that lands on another server behind a broker is answered unknown_job and sent again.
+_CANCEL_TRIES = 8
+_HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
+
+
+class ClientError(ReverieError):
+    """Base of everything the client raises; ``job_id`` names the job it concerns, if any."""
+
+    code = "client_error"
+
+    def __init__(self, message: str, job_id: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class ServerNotRunning(ClientError):
+    """Nothing answered at the endpoint."""
+
+    code = "server_not_running"
+
+
+class VersionMismatch(ClientError):
+    """The server speaks another protocol version."""
+
+    code = protocol.VERSION_MISMATCH
+
+
+class ClientTimeout(ClientError):
+    """The server stopped answering in the middle of something."""
+
+    code = "timeout"
+
+
+class ServerBusy(ClientError):
+    """The server's queue is full."""
+
+    code = "busy"
+
+
+class ImageTooLarge(ClientError):
+    """The image exceeds the server's limits (checked before sending)."""
+
+    code = "too_large"
+
+
+class Unauthorized(ClientError):
+    """The encrypted handshake failed: the server refused this client's key, or the pinned key is wrong."""
+
+    code = "unauthorized"
+
+
+class ServerError(ClientError):
+    """The server refused or failed a request; ``code`` is the protocol's stable error code."""
+
+    def __init__(self, code: str, message: str, job_id: str | None = None) -> None:
+        super().__init__(message, job_id)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One gradient step done (at most about ten a second); octave and step count from 1."""
+
+    job_id: str
+    fraction: float
+    octave: int
+    octaves: int
+    step: int
+    steps: int
+    tiles: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """The dreamed image, in the layout and sample type it was sent in."""
+
+    job_id: str
+    pixels: bytes
+    width: int
+    height: int
+    channels: int
+    dtype: str
+    seed: int
+    seconds: float
+    engine_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The job stopped before finishing (asked by ``cancel``, or the server shut down)."""
+
+    job_id: str
+
+
+Event = Union[Progress, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
+_Item = Union[Event, ClientError]  # noqa: UP007
+
+
+def _server_error(header: dict[str, Any]) -> ClientError:
+    code = str(header.get("code", "internal"))
+    message = str(header.get("message", "the dream server reported an error without a message"))
+    job = header.get("job")
+    kind = {"busy": ServerBusy, "too_large": ImageTooLarge, protocol.VERSION_MISMATCH: VersionMismatch}.get(
+        code
+    )
+    return kind(message, job) if kind is not None else ServerError(code, message, job)
+
+
+def _event(header: dict[str, Any], payload: bytes | None) -> Event:
+    kind, job = header["type"], header["job"]
+    if kind == protocol.PROGRESS:
+        return Progress(
+            job,
+            float(header["fraction"]),
+            int(header["octave"]),
+            int(header["octaves"]),
+            int(header["step"]),
+            int(header["steps"]),
+            int(header["tiles"]),
+        )
+    if kind == protocol.CANCELLED:
+        return Cancelled(job)
+    image = header["image"]
+    if payload is None:
+        raise ClientError(f"the server's result for job {job} came without its image frame")
+    return Result(
+        job,
+        payload,
+        int(image["width"]),
+        int(image["height"]),
+        int(image["channels"]),
+        str(image["dtype"]),
+        int(header["seed"]),
+        float(header["seconds"]),
+        float(header["engine_seconds"]),
+        [str(note) for note in header.get("notes", [])],
+    )
+
+
+class DreamClient:
+    """One connection to a dream server; not thread-safe (GIMP drives it from its main loop).
+
+    ``server_public_key`` pins the server's CURVE key (z85); ``client_keys`` is this client's
+    ``(public, secret)`` pair. Without ``client_keys`` a throwaway pair is used, which only a server
+    that allows any key accepts.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = protocol.DEFAULT_ENDPOINT,
+        *,
+        timeout: float = 5.0,
+        retries: int = 3,
+        server_public_key: bytes | None = None,
+        client_keys: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        if retries < 1:
+            raise ClientError("retries must be at least 1")
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retries = retries
+        self._server_key = server_public_key
+        self._client_keys = client_keys
+        self._context = zmq.Context()
+        self._socket: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
+        self._info: dict[str, Any] | None = None
+        self._pending: deque[tuple[str, _Item]] = deque()
+        self._active: set[str] = set()
+        self._accepted: set[str] = set()
+        self._cancel_tries: dict[str, int] = {}
+        self._last_heard = time.monotonic()
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connect(self) -> zmq.Socket:
+        if self._socket is None:
+            socket = self._context.socket(zmq.DEALER)
+            socket.linger = 0
+            socket.setsockopt(zmq.HEARTBEAT_IVL, _HEARTBEAT_MS)
+            socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, _HEARTBEAT_TIMEOUT_MS)
+            if self._server_key is not None:
+                public, secret = self._client_keys or zmq.curve_keypair()
+                socket.curve_serverkey = self._server_key
+                socket.curve_publickey = public
+                socket.curve_secretkey = secret
+            self._monitor = socket.get_monitor_socket(_HANDSHAKE_FAILED)
+            try:
+                socket.connect(self.endpoint)
+            except zmq.ZMQError as error:
+                socket.close()
+                raise ClientError(f"cannot use the endpoint {self.endpoint!r}: {error}") from None
+            self._socket = socket
+        return self._socket
+
+    def _disconnect(self, linger_ms: int = 0) -> None:
+        if self._socket is not None:
+            self._socket.disable_monitor()
+            self._socket.close(linger=linger_ms)
+            self._socket = None
+        if self._monitor is not None:
+            self._monitor.close(linger=0)
+            self._monitor = None
+
+    def close(self) -> None:
+        """Close the connection; jobs still running on the server are cancelled by it."""
+        for job in list(self._active):
+            self._send({"type": protocol.CANCEL, "job": job})
+        self._disconnect(linger_ms=500 if self._active else 0)
+        self._active.clear()
+        self._context.term()
+
+    def __enter__(self) -> DreamClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, header: dict[str, Any], payload: Any = None) -> None:
+        frames = protocol.encode(header, payload)
+        large = payload is not None and len(payload) >= _ZERO_COPY_BYTES
+        self._connect().send_multipart(frames, copy=not large)
+
+    def _receive(self, timeout: float) -> tuple[dict[str, Any], bytes | None] | None:
+        """The next message from the server, or None after ``timeout`` seconds of silence."""
+        socket = self._connect()
+        if not socket.poll(max(0, int(timeout * 1000)), zmq.POLLIN):
+            return None
+        frames = socket.recv_multipart()
+        self._last_heard = time.monotonic()
+        _, body = protocol.split(frames)
+        if not body:
+            raise ClientError(
+                "the server sent an empty message; is something else listening at this endpoint?"
+            )
+        try:
+            header = protocol.decode_header(body[0])
+        except ReverieError as error:
+            raise ClientError(
+                f"the server sent an unreadable header ({error}); is it a Reverie server?"
+            ) from None
+        return header, body[1] if len(body) > 1 else None
+
+    def _handshake_failure(self) -> ClientError | None:
+        """An encryption/authentication failure the socket monitor saw, if any."""
+        while self._monitor is not None and self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)["event"]
+            if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                return Unauthorized(
+                    f"the dream server at {self.endpoint} refused this client's key; ask its administrator "
+                    "to add your public key (reverie keys) to its authorized clients"
+                )
+            if self._server_key is not None:
+                return Unauthorized(
+                    f"the encrypted handshake with {self.endpoint} failed; check that the pinned server "
+                    "public key is the one `reverie keys` printed on the server"
+                )
+            return Unauthorized(
+                f"the dream server at {self.endpoint} requires encryption; pass its public key "
+                "(server_public_key) and your own key pair"
+            )
+        return None
+
+    # -- message bookkeeping ---------------------------------------------------------------------
+
+    def _dispatch(self, header: dict[str, Any], payload: bytes | None) -> None:
+        """File one server message under its job; heartbeats and stale messages only mark the server alive."""
+        kind, job = header.get("type"), header.get("job")
+        if kind == protocol.HEARTBEAT or job not in self._active:
+            return
+        if kind == protocol.ACCEPTED:
+            self._accepted.add(job)
+            return
+        if (
+            kind == protocol.ERROR
+            and header.get("code") == protocol.UNKNOWN_JOB
+            and job in self._cancel_tries
+        ):
+            if self._cancel_tries[job] < _CANCEL_TRIES:
+                self._cancel_tries[job] += 1
+                self._send({"type": protocol.CANCEL, "job": job})
+            return
+        try:
+            item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
+        except (KeyError, TypeError, ValueError) as error:
+            item = ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
+        if not isinstance(item, Progress):
+            self._active.discard(job)
+            self._accepted.discard(job)
+            self._cancel_tries.pop(job, None)
+        self._pending.append((job, item))
+
+    def _take(self, job: str | None) -> _Item | None:
+        for index, (owner, item) in enumerate(self._pending):
+            if job is None or owner == job:
+                del self._pending[index]
+                return item
+        return None
+
+    def _check_alive(self) -> None:
+        silence = time.monotonic() - self._last_heard
+        if self._active and silence > self.timeout:
+            raise ClientTimeout(
+                f"the dream server at {self.endpoint} has sent nothing for {silence:.0f} s while a job was "
+                "running; it may have crashed or been stopped (see `reverie status` and `reverie logs`)"
+            )
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        """The server's facts (versions, device, models, limits, queue); retried Lazy-Pirate style."""
+        for _ in range(self.retries):
+            req = uuid.uuid4().hex
+            self._send({"type": protocol.HELLO, "req": req})
+            deadline = time.monotonic() + self.timeout
+            while (message := self._receive(deadline - time.monotonic())) is not None:
+                header, payload = message
+                if header.get("req") == req or (header.get("type") == protocol.ERROR and "job" not in header):
+                    return self._welcome(header)
+                self._dispatch(header, payload)
+            failure = self._handshake_failure()
+            if failure is not None:
+                raise failure
+            if not self._active:  # a fresh socket drops a half-open connection; jobs keep the old one
+                self._disconnect()
+        raise ServerNotRunning(
+            f"no Reverie dream server answered at {self.endpoint} ({self.retries} tries, {self.timeout:g} s "
+            "each); start one with `reverie start` or check the endpoint"
+        )
+
+    def _welcome(self, header: dict[str, Any]) -> dict[str, Any]:
+        if header.get("type") == protocol.ERROR:
+            raise _server_error(header)
+        if header.get("v") != protocol.PROTOCOL_VERSION:
+            raise VersionMismatch(
+                f"the dream server at {self.endpoint} speaks protocol {header.get('v')!r}, this client "
+                f"{protocol.PROTOCOL_VERSION}; update the older of the GIMP plug-in and the server"
+            )
+        info = header.get("server")
+        if not isinstance(info, dict) or not isinstance(info.get("limits"), dict):
+            raise ClientError(f"the server at {self.endpoint} answered hello without its facts")
+        self._info = info
+        return info
+
+    def submit(
+        self, pixels: bytes, *, width: int, height: int, channels: int, dtype: str, params: dict[str, Any]
+    ) -> str:
+        """Send one job and return its id once the server has accepted (queued) it."""
+        limits = (self._info or self.hello())["limits"]
+        try:
+            spec = protocol.image_spec(
+                {"width": width, "height": height, "channels": channels, "dtype": dtype},
+                protocol.Limits(max_pixels=int(limits["max_pixels"]), max_side=int(limits["max_side"])),
+            )
+            protocol.check_buffer(spec, pixels)
+        except TooLarge as error:
+            raise ImageTooLarge(str(error)) from None
+        except ReverieError as error:
+            raise ClientError(str(error)) from None
+        if spec.nbytes > int(limits["max_message_bytes"]):
+            raise ImageTooLarge(
+                f"the image is {spec.nbytes / 1e6:.0f} MB; this server takes messages of at most "
+                f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
+            )
+        job = uuid.uuid4().hex
+        self._active.add(job)
+        self._send({"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}, pixels)
+        deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
+        while job not in self._accepted:
+            failure = self._take(job)
+            if failure is not None:
+                raise failure if isinstance(failure, ClientError) else ClientError(f"job {job} ended early")
+            message = self._receive(deadline - time.monotonic())
+            if message is None:
+                self.cancel(job)
+                self._active.discard(job)
+                self._cancel_tries.pop(job, None)
+                raise ClientTimeout(f"the dream server at {self.endpoint} did not accept the job in time")
+            self._dispatch(*message)
+        return job
+
+    def poll(self, timeout: float = 0.0) -> Event | None:
+        """The next event of any of this client's jobs, or None if none came within ``timeout`` seconds.
+
+        Raises the job's error (with ``job_id``) when one fails, and ClientTimeout when the server
+        has been silent too long while a job is active.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            item = self._take(None)
+            if item is not None:
+                if isinstance(item, ClientError):
+                    raise item
+                return item
+            message = self._receive(max(0.0, deadline - time.monotonic()))
+            if message is None:
+                self._check_alive()
+                return None
+            self._dispatch(*message)
+
+    def events(self, job_id: str, timeout: float | None = None) -> Iterator[Event]:
+        """Progress events, then the Result or Cancelled; raises the job's error.
+
+        ``timeout`` bounds the whole job (None: no bound); a server silent for longer than the
+        client's ``timeout`` raises ClientTimeout either way.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            item = self._take(job_id)
+            if item is not None:
+                if isinstance(item, ClientError):
+                    raise item
+                yield item
+                if not isinstance(item, Progress):
+                    return
+                continue
+            if job_id not in self._active:
+                raise ClientError(f"job {job_id} is not running on this client")
+            wait = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
+            if wait <= 0:
+                raise ClientTimeout(f"job {job_id} took longer than {timeout:g} s")
+            message = self._receive(wait)
+            if message is None:
+                self._check_alive()
+                continue
+            self._dispatch(*message)
+
+    def run(
+        self,
+        pixels: bytes,
+        *,
+        width: int,
+        height: int,
+        channels: int,
+        dtype: str,
+        params: dict[str, Any],
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Result:
+        """Submit a job and wait for its result; raises DreamCancelled if it was cancelled."""
+        job = self.submit(pixels, width=width, height=height, channels=channels, dtype=dtype, params=params)
+        try:
+            for event in self.events(job):
+                if isinstance(event, Result):
+                    return event
+                if isinstance(event, Cancelled):
+                    raise DreamCancelled(f"job {job} was cancelled")
+                if on_progress is not None:
+                    on_progress(event)
+        except KeyboardInterrupt:
+            self.cancel(job)
+            raise
+        raise ClientError(f"job {job} ended without a result")
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the server to stop a job; its Cancelled (or Result, if it was done) still arrives."""
+        if job_id in self._active:
+            self._cancel_tries[job_id] = 1
+            self._send({"type": protocol.CANCEL, "job": job_id})

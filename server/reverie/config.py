@@ -1,0 +1,136 @@
+"""The server's settings: a TOML file under the platform's user config dir, and where pid and log files live.
+
+Paths follow platformdirs (XDG on Linux: ``$XDG_CONFIG_HOME/reverie``, ``$XDG_STATE_HOME/reverie``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomllib
+
+from reverie.errors import BadRequest
+from reverie.protocol import DEFAULT_ENDPOINT, Limits
+
+APP = "reverie"
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    """CURVE key files; ``server_secret`` switches encryption on for the server and the broker."""
+
+    server_secret: Path | None = None
+    authorized_clients: Path | None = None
+    server_public: Path | None = None
+    client_secret: Path | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``reverie serve`` needs; command-line flags override the file."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    model: str = "inception_v3"
+    weights: str = "imagenet"
+    limits: Limits = field(default_factory=Limits)
+    keys: KeyFiles = field(default_factory=KeyFiles)
+
+    def replace(self, **changes: Any) -> ServerConfig:
+        """A copy with the given fields changed; None values are ignored (unset flags)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def keys_dir() -> Path:
+    return config_dir() / "keys"
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP))
+
+
+def _slug(endpoint: str) -> str:
+    """A file name part for an endpoint, so servers on different endpoints keep separate pid and log files."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", endpoint).strip("-")
+
+
+def pid_path(endpoint: str) -> Path:
+    return state_dir() / f"server-{_slug(endpoint)}.pid"
+
+
+def log_path(endpoint: str) -> Path:
+    return Path(platformdirs.user_log_dir(APP)) / f"server-{_slug(endpoint)}.log"
+
+
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "server": ("endpoint", "model", "weights"),
+    "limits": ("max_pixels", "max_side", "max_queue"),
+    "keys": tuple(f.name for f in dataclasses.fields(KeyFiles)),
+}
+
+
+def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]:
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise BadRequest(f"{source}: [{name}] must be a table")
+    unknown = sorted(set(section) - set(_SECTIONS[name]))
+    if unknown:
+        raise BadRequest(
+            f"{source}: unknown setting(s) {', '.join(unknown)} in [{name}]; "
+            f"known: {', '.join(_SECTIONS[name])}"
+        )
+    return section
+
+
+def _positive(section: Mapping[str, Any], name: str, source: Path) -> dict[str, int]:
+    value = section[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest(f"{source}: [limits] {name} must be a positive whole number, got {value!r}")
+    return {name: value}
+
+
+def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
+    """A config from parsed TOML; unknown sections or keys are errors, so typos do not pass silently."""
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise BadRequest(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}")
+    server = _section(data, "server", source)
+    for name, value in server.items():
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"{source}: [server] {name} must be a non-empty string")
+    limits: dict[str, int] = {}
+    for name in _section(data, "limits", source):
+        limits.update(_positive(data["limits"], name, source))
+    keys = {}
+    for name, value in _section(data, "keys", source).items():
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"{source}: [keys] {name} must be a file path")
+        keys[name] = Path(value).expanduser()
+    return ServerConfig(limits=Limits(**limits), keys=KeyFiles(**keys), **server)
+
+
+def load_config(path: Path | None = None) -> ServerConfig:
+    """The config at ``path`` (which must exist), else the user's config file if any, else defaults."""
+    source = path or config_path()
+    if path is None and not source.is_file():
+        return ServerConfig()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BadRequest(f"cannot read the config file {source}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise BadRequest(f"{source} is not valid TOML: {error}") from None
+    return parse_config(data, source)

@@ -1,0 +1,291 @@
+"""The dream server's wire protocol, shared by the server, the client and the GIMP plug-in.
+
+Standard library only: the plug-in vendors this module into GIMP's Python. Every message is a
+ZeroMQ multipart message ``[b"", header, pixels?]``: an empty delimiter (so the message survives
+brokers), a small JSON header and, where an image travels, one raw buffer whose layout the header
+declares. Nothing is ever pickled. See PROTOCOL.md beside this file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from reverie.errors import BadRequest, ReverieError, TooLarge
+
+PROTOCOL_VERSION = 1
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
+
+# Sample types and their sizes in bytes; rows are interleaved, channels 1..4 (grey, grey+alpha, RGB, RGBA).
+DTYPE_SIZES: dict[str, int] = {"u8": 1, "u16": 2, "f32": 4}
+MAX_CHANNELS = 4
+# A header is a few hundred bytes; this bounds the JSON parser's work per message.
+MAX_HEADER_BYTES = 64 * 1024
+JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+# Client → server.
+HELLO, DREAM, CANCEL = "hello", "dream", "cancel"
+REQUESTS = (HELLO, DREAM, CANCEL)
+# Server → client (plus HELLO as the answer to HELLO).
+ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
+    "accepted",
+    "progress",
+    "result",
+    "cancelled",
+    "error",
+    "heartbeat",
+)
+
+# Stable error codes: those of reverie.errors plus the protocol's own.
+VERSION_MISMATCH = "version_mismatch"
+UNKNOWN_JOB = "unknown_job"
+ERROR_CODES = (
+    "bad_request",
+    "too_small",
+    "too_large",
+    "unknown_layer",
+    "unknown_model",
+    "weights_missing",
+    "busy",
+    "cancelled",
+    "internal",
+    VERSION_MISMATCH,
+    UNKNOWN_JOB,
+)
+
+
+class ProtocolVersionError(ReverieError):
+    """The peer speaks another protocol version."""
+
+    code = VERSION_MISMATCH
+
+
+class UnknownJob(BadRequest):
+    """A cancel for a job this server does not hold (finished, or never submitted here)."""
+
+    code = UNKNOWN_JOB
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The layout of a pixel buffer, as a header declares it."""
+
+    width: int
+    height: int
+    channels: int
+    dtype: str
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def nbytes(self) -> int:
+        return self.width * self.height * self.channels * DTYPE_SIZES[self.dtype]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "channels": self.channels, "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a server accepts; announced in ``hello`` so clients can refuse oversized images themselves."""
+
+    max_pixels: int = 36_000_000
+    max_side: int = 16384
+    max_queue: int = 16
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest frame the server's socket takes (its ZeroMQ MAXMSGSIZE): the largest f32 RGBA image."""
+        return max(self.max_pixels * MAX_CHANNELS * DTYPE_SIZES["f32"], MAX_HEADER_BYTES)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "max_pixels": self.max_pixels,
+            "max_side": self.max_side,
+            "max_queue": self.max_queue,
+            "max_message_bytes": self.max_message_bytes,
+        }
+
+
+def _reject_constant(name: str) -> Any:
+    raise BadRequest(f"the header holds {name}, which is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest(f"the header holds the number {text}, which is too large")
+    return value
+
+
+def encode(header: Mapping[str, Any], payload: Any = None) -> list[Any]:
+    """The frames after the routing envelope: delimiter, JSON header and optionally a raw buffer."""
+    data = {"v": PROTOCOL_VERSION, **header}
+    frames: list[Any] = [b"", json.dumps(data, allow_nan=False, separators=(",", ":")).encode()]
+    if payload is not None:
+        frames.append(payload)
+    return frames
+
+
+def decode_header(frame: bytes) -> dict[str, Any]:
+    """A JSON object from a header frame; NaN, infinities and absurd nesting are refused."""
+    if len(frame) > MAX_HEADER_BYTES:
+        raise TooLarge(f"the header is {len(frame)} bytes; at most {MAX_HEADER_BYTES} are accepted")
+    try:
+        header = json.loads(frame, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise BadRequest(f"the header is not valid UTF-8 JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise BadRequest("the header must be a JSON object")
+    return header
+
+
+def split(frames: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """``(envelope, body)`` of a message a ROUTER received: the envelope ends at the first empty frame.
+
+    A message without a delimiter (not sent by a Reverie client) is answered to its first frame.
+    """
+    for index, frame in enumerate(frames):
+        if len(frame) == 0:
+            return list(frames[:index]), list(frames[index + 1 :])
+    return list(frames[:1]), list(frames[1:])
+
+
+def check_version(header: Mapping[str, Any]) -> None:
+    """Refuse any other protocol version with a message that says which side to update."""
+    version = header.get("v")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolVersionError(
+            f"the client speaks Reverie protocol {version!r} but this server speaks {PROTOCOL_VERSION}; "
+            "update the older of the GIMP plug-in and the dream server so both are the same release"
+        )
+
+
+def check_job_id(value: Any) -> str:
+    """A client-chosen job id: 1 to 64 letters, digits and ``_.:-``."""
+    if not isinstance(value, str) or not JOB_ID.fullmatch(value):
+        raise BadRequest("job must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
+    return value
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"image {name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise BadRequest(f"image {name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def image_spec(data: Any, limits: Limits) -> ImageSpec:
+    """The declared image layout, checked against the limits (``TooLarge`` beyond them)."""
+    if not isinstance(data, Mapping):
+        raise BadRequest("image must be an object with width, height, channels and dtype")
+    dtype = data.get("dtype")
+    if dtype not in DTYPE_SIZES:
+        raise BadRequest(f"image dtype must be one of {', '.join(DTYPE_SIZES)}, got {dtype!r}")
+    channels = _whole("channels", data.get("channels"), 1, MAX_CHANNELS)
+    width = _whole("width", data.get("width"), 1, 2**31)
+    height = _whole("height", data.get("height"), 1, 2**31)
+    spec = ImageSpec(width, height, channels, dtype)
+    if max(width, height) > limits.max_side or spec.pixels > limits.max_pixels:
+        raise TooLarge(too_large_message(spec, limits))
+    return spec
+
+
+def too_large_message(spec: ImageSpec, limits: Limits) -> str:
+    """What a person reads when an image exceeds a server's limits."""
+    return (
+        f"the image is {spec.width}x{spec.height} ({spec.pixels / 1e6:.1f} megapixels); this server takes at "
+        f"most {limits.max_pixels / 1e6:.1f} megapixels and {limits.max_side} pixels a side. Scale the "
+        "layer down, dream on a selection, or raise [limits] max_pixels in the server's config"
+    )
+
+
+def check_buffer(spec: ImageSpec, buffer: Any) -> None:
+    """The buffer must be exactly as long as the header says."""
+    if buffer is None:
+        raise BadRequest("a dream needs the image as a second frame after the header")
+    if len(buffer) != spec.nbytes:
+        raise BadRequest(
+            f"the image frame is {len(buffer)} bytes but {spec.width}x{spec.height}x{spec.channels} "
+            f"{spec.dtype} needs {spec.nbytes}"
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated client request; ``params`` is still a plain dict for the engine to check."""
+
+    type: str
+    req: str | None = None
+    job: str | None = None
+    params: dict[str, Any] | None = None
+    image: ImageSpec | None = None
+    pixels: Any = None
+
+
+def parse_request(body: Sequence[Any], limits: Limits) -> Request:
+    """Validate the frames after the delimiter; raises a ReverieError whose code the reply carries."""
+    if not body or len(body) > 2:
+        raise BadRequest(f"a request is a header and at most one image frame, got {len(body)} frames")
+    header = decode_header(bytes(body[0]))
+    check_version(header)
+    kind = header.get("type")
+    payload = body[1] if len(body) == 2 else None
+    if kind == HELLO:
+        req = header.get("req")
+        return Request(HELLO, req=check_job_id(req) if req is not None else None)
+    if kind == CANCEL:
+        return Request(CANCEL, job=check_job_id(header.get("job")))
+    if kind == DREAM:
+        job = check_job_id(header.get("job"))
+        params = header.get("params", {})
+        if not isinstance(params, dict):
+            raise BadRequest("params must be an object of dream parameters")
+        spec = image_spec(header.get("image"), limits)
+        check_buffer(spec, payload)
+        return Request(DREAM, job=job, params=params, image=spec, pixels=payload)
+    raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
+
+
+def reply_ids(body: Sequence[Any]) -> dict[str, str]:
+    """The ``job``/``req`` of a request that failed validation, when they can be read, for its error reply."""
+    try:
+        header = decode_header(bytes(body[0])) if body else {}
+    except ReverieError:
+        return {}
+    ids = {}
+    for key in ("job", "req"):
+        value = header.get(key)
+        if isinstance(value, str) and JOB_ID.fullmatch(value):
+            ids[key] = value
+    return ids
+
+
+def error(code: str, message: str, **ids: str) -> dict[str, Any]:
+    """An error reply header."""
+    return {"type": ERROR, "code": code, "message": message, **ids}
+
+
+def is_loopback(endpoint: str) -> bool:
+    """Whether an endpoint only listens on this machine (loopback TCP, ipc or inproc)."""
+    scheme, _, rest = endpoint.partition("://")
+    if scheme in ("ipc", "inproc"):
+        return True
+    if scheme != "tcp":
+        return False
+    host = urlsplit(f"//{rest}").hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:  # "*", an interface name or a host name: may face the network
+        return False

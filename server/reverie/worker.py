@@ -1,0 +1,214 @@
+"""The one thread that owns the model: it loads it, then runs queued jobs one at a time.
+
+It never touches the client socket; it reports to the server's thread over an inproc PAIR socket
+(``[json]`` or ``[json, pixels]``), because ZeroMQ sockets must not be shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zmq
+
+from reverie.engine import DreamModel, DreamParams, Progress, dream, load_model
+from reverie.errors import Busy, DreamCancelled, ReverieError
+from reverie.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.protocol import ImageSpec
+
+log = logging.getLogger("reverie.worker")
+
+# Progress goes out at most this often (the protocol promises about ten a second).
+PROGRESS_INTERVAL = 0.1
+
+
+@dataclass(eq=False)
+class Job:
+    """One accepted dream; ``pixels`` is the received frame, used without copying."""
+
+    serial: int
+    envelope: tuple[bytes, ...]
+    job_id: str
+    params: DreamParams
+    image: ImageSpec
+    pixels: Any
+    received: float = field(default_factory=time.monotonic)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class JobQueue:
+    """Jobs waiting for the worker, in arrival order, bounded; a queued job can be taken out again."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._jobs: deque[Job] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        with self._ready:
+            return len(self._jobs)
+
+    def put(self, job: Job) -> int:
+        """Queue a job and return how many wait before it; ``Busy`` when the queue is full."""
+        with self._ready:
+            if len(self._jobs) >= self.limit:
+                raise Busy(
+                    f"the dream server already has {self.limit} jobs waiting; try again when one finishes "
+                    "(or raise [limits] max_queue in its config)"
+                )
+            self._jobs.append(job)
+            self._ready.notify()
+            return len(self._jobs) - 1
+
+    def remove(self, job: Job) -> bool:
+        """Take a job out if it is still waiting; False when the worker already has it."""
+        with self._ready:
+            try:
+                self._jobs.remove(job)
+            except ValueError:
+                return False
+            return True
+
+    def take(self) -> Job | None:
+        """The next job, waiting for one; None once the queue is closed."""
+        with self._ready:
+            while not self._jobs and not self._closed:
+                self._ready.wait()
+            return None if self._closed else self._jobs.popleft()
+
+    def close(self) -> list[Job]:
+        """Stop handing out jobs; returns those still waiting."""
+        with self._ready:
+            self._closed = True
+            left = list(self._jobs)
+            self._jobs.clear()
+            self._ready.notify_all()
+            return left
+
+
+def _send(link: zmq.Socket, header: dict[str, Any], payload: Any = None) -> None:
+    frames: list[Any] = [json.dumps(header).encode()]
+    if payload is not None:
+        frames.append(payload)
+    link.send_multipart(frames, copy=payload is None)
+
+
+class Worker(threading.Thread):
+    """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
+
+    def __init__(self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str) -> None:
+        super().__init__(name="reverie-worker", daemon=True)
+        self._context = context
+        self._address = address
+        self._queue = queue
+        self._model_name = model
+        self._weights = weights
+
+    def run(self) -> None:
+        link = self._context.socket(zmq.PAIR)
+        link.linger = 0
+        link.connect(self._address)
+        try:
+            model = self._load(link)
+            if model is not None:
+                while (job := self._queue.take()) is not None:
+                    self._run(link, model, job)
+        finally:
+            link.close()
+
+    def _load(self, link: zmq.Socket) -> DreamModel | None:
+        started = time.monotonic()
+        try:
+            model = load_model(self._model_name, weights=self._weights)
+        except ReverieError as error:
+            _send(link, {"type": "failed", "code": error.code, "message": str(error)})
+            return None
+        except Exception as error:
+            log.exception("loading %s failed", self._model_name)
+            _send(
+                link,
+                {"type": "failed", "code": "internal", "message": f"loading the model failed: {error!r}"},
+            )
+            return None
+        log.info(
+            "%s (%s weights) ready on %s in %.1f s",
+            model.spec.name,
+            self._weights,
+            model.device,
+            time.monotonic() - started,
+        )
+        _send(link, {"type": "ready", "device": model.device})
+        return model
+
+    def _run(self, link: zmq.Socket, model: DreamModel, job: Job) -> None:
+        if job.cancel.is_set():
+            _send(link, {"type": "cancelled", "serial": job.serial})
+            return
+        _send(link, {"type": "started", "serial": job.serial})
+        last = 0.0
+
+        def progress(step: Progress) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL:
+                last = now
+                _send(
+                    link,
+                    {
+                        "type": "progress",
+                        "serial": job.serial,
+                        "fraction": step.fraction,
+                        "octave": step.octave,
+                        "octaves": step.octaves,
+                        "step": step.step,
+                        "steps": step.steps,
+                        "tiles": step.tiles,
+                    },
+                )
+
+        spec = job.image
+        try:
+            original = np.frombuffer(job.pixels, dtype=DTYPES[spec.dtype]).reshape(
+                spec.height, spec.width, spec.channels
+            )
+            result = dream(
+                to_dream_input(original),
+                job.params,
+                model,
+                progress=progress,
+                should_cancel=job.cancel.is_set,
+            )
+            pixels = from_dream_output(result.image, original)
+        except DreamCancelled:
+            _send(link, {"type": "cancelled", "serial": job.serial})
+            return
+        except ReverieError as error:
+            _send(link, {"type": "error", "serial": job.serial, "code": error.code, "message": str(error)})
+            return
+        except Exception as error:
+            log.exception("job %s failed", job.job_id)
+            _send(
+                link,
+                {
+                    "type": "error",
+                    "serial": job.serial,
+                    "code": "internal",
+                    "message": f"the dream failed inside the server: {error!r}; see `reverie logs`",
+                },
+            )
+            return
+        header = {
+            "type": "result",
+            "serial": job.serial,
+            "seed": result.seed,
+            "engine_seconds": result.seconds,
+            "notes": list(result.notes),
+        }
+        _send(link, header, np.ascontiguousarray(pixels))
