@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Reverie's GIMP 3 plug-in: Filters ▸ Artistic ▸ Deep Dream… sends the layer (or the selection) to the
+dream server and places the dream as a new, masked layer in one undo step.
+
+Runs in GIMP's own Python with PyGObject and pyzmq only. The ``reverie`` package (protocol and client)
+and ``reverie_plugin`` (everything that does not need GIMP) sit beside this file.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gi  # noqa: E402
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("GimpUi", "3.0")
+from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
+from reverie.client import DreamClient  # noqa: E402
+from reverie.errors import ReverieError  # noqa: E402
+from reverie_plugin import arguments, canvas, geometry, messages, session, settings  # noqa: E402
+from reverie_plugin.formats import wire_format  # noqa: E402
+from reverie_plugin.messages import PluginFailure  # noqa: E402
+
+PROCEDURE = "python-fu-reverie-dream"
+FLAGS = GObject.ParamFlags.READWRITE
+
+
+class GimpProgress:
+    """session.ProgressSink on GIMP's progress bar (main thread only)."""
+
+    def text(self, text: str) -> None:
+        Gimp.progress_set_text(text)
+
+    def fraction(self, value: float) -> None:
+        Gimp.progress_update(value)
+
+    def pulse(self) -> None:
+        Gimp.progress_pulse()
+
+
+def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
+    """Register one declared argument with GIMP."""
+    a = argument
+    if a.kind == "choice":
+        choice = Gimp.Choice.new()
+        for index, (nick, label) in enumerate(a.choices):
+            choice.add(nick, index, label, "")
+        procedure.add_choice_argument(a.name, a.label, a.blurb, choice, default, FLAGS)
+    elif a.kind == "int":
+        procedure.add_int_argument(a.name, a.label, a.blurb, int(a.minimum), int(a.maximum), default, FLAGS)
+    elif a.kind == "double":
+        procedure.add_double_argument(a.name, a.label, a.blurb, a.minimum, a.maximum, default, FLAGS)
+    elif a.kind == "boolean":
+        procedure.add_boolean_argument(a.name, a.label, a.blurb, default, FLAGS)
+    else:
+        procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
+
+
+def selected_rect(image: Gimp.Image, drawable: Gimp.Drawable) -> geometry.Rect | None:
+    """The selection ∩ drawable in drawable coordinates; None when nothing is selected."""
+    if Gimp.Selection.is_empty(image):
+        return None
+    ok, x, y, width, height = drawable.mask_intersect()
+    if not ok:
+        raise PluginFailure(messages.selection_misses_text())
+    return geometry.Rect(x, y, width, height)
+
+
+def dream_on(
+    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any]
+) -> tuple[int, Gimp.Layer]:
+    """The whole run: read, dream, place. Returns the seed used and the new layer."""
+    if len(drawables) != 1:
+        raise PluginFailure(messages.one_drawable_text(len(drawables)))
+    drawable = drawables[0]
+    config = settings.load(HERE)
+    endpoint = settings.resolve_endpoint(values["endpoint"], config)
+    preview = bool(values["preview"])
+    selected = selected_rect(image, drawable)
+    width, height = drawable.get_width(), drawable.get_height()
+    region = (geometry.preview_region if preview else geometry.dream_region)(width, height, selected)
+    wire = wire_format(
+        image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick
+    )
+    seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
+    params = arguments.dream_params(values, seed)
+    scale, sent_width, sent_height = 1.0, region.width, region.height
+    if preview:
+        params = arguments.preview_params(params)
+        scale, sent_width, sent_height = geometry.scaled_size(
+            region.width, region.height, arguments.PREVIEW_LONG_SIDE
+        )
+
+    progress = GimpProgress()
+    client = DreamClient(endpoint)
+    try:
+        session.connect(client, endpoint, config.launcher, progress)
+        data = canvas.read_pixels(drawable, region, wire, scale, (sent_width, sent_height))
+        pixels = session.Pixels(data, sent_width, sent_height, wire.channels, wire.dtype)
+        result = session.dream(client, pixels, params, progress, preview)
+    finally:
+        client.close()
+    progress.text(messages.PLACING)
+    layer = canvas.place_layer(
+        image,
+        drawable,
+        region,
+        wire,
+        result.pixels,
+        (result.width, result.height),
+        masked=selected is not None,
+        preview=preview,
+    )
+    return result.seed, layer
+
+
+def run(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    _data: Any,
+) -> Gimp.ValueArray:
+    """GIMP's entry point for one call: dialog when interactive, then the dream; never raises."""
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        GimpUi.init("reverie-dream")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
+        dialog.fill(None)
+        confirmed = dialog.run()
+        dialog.destroy()
+        if not confirmed:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    values = {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
+    Gimp.progress_init("Deep Dream")
+    try:
+        seed, layer = dream_on(image, drawables, values)
+    except Exception as error:
+        if not isinstance(error, ReverieError):
+            traceback.print_exc()
+        return procedure.new_return_values(
+            Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error))
+        )
+    finally:
+        Gimp.progress_end()
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        Gimp.message(f"Deep Dream used seed {seed}: enter it as Seed to dream the same again.")
+    return Gimp.ValueArray.new_from_values(
+        [
+            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
+            GObject.Value(GObject.TYPE_INT, seed),
+            GObject.Value(Gimp.Layer, layer),
+        ]
+    )
+
+
+class ReverieDream(Gimp.PlugIn):
+    """Registers python-fu-reverie-dream."""
+
+    def do_query_procedures(self) -> list[str]:
+        return [PROCEDURE]
+
+    def do_set_i18n(self, _name: str) -> bool:
+        return False
+
+    def do_create_procedure(self, name: str) -> Gimp.Procedure:
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        procedure.set_image_types("*")
+        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+        procedure.set_menu_label("Deep _Dream…")
+        procedure.add_menu_path("<Image>/Filters/Artistic")
+        procedure.set_documentation(
+            "Dream on the layer or the selection with the Reverie server",
+            "Sends the active layer (or the selection plus a margin) to the Reverie dream server and adds "
+            "the dream as a new layer 'Deep Dream' above it, masked by the selection, in one undo step. "
+            "8-bit images travel as 8-bit, deeper ones as float; grey stays grey; on INDEXED images the "
+            "dream is mapped to the image's palette. 'Preview only' dreams a small, fast version into one "
+            "'Deep Dream preview' layer that the next preview replaces and the full run removes. Starts a "
+            "local server with 'reverie start' when none answers.",
+            name,
+        )
+        procedure.set_attribution("Reverie", "Reverie contributors", "2026")
+        endpoint = settings.load(HERE).endpoint
+        for argument in arguments.ARGUMENTS:
+            add_argument(procedure, argument, endpoint if argument.name == "endpoint" else argument.default)
+        procedure.add_int_return_value(
+            "seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS
+        )
+        procedure.add_layer_return_value("layer", "Layer", "The new dream layer", False, FLAGS)
+        return procedure
+
+
+Gimp.main(ReverieDream.__gtype__, sys.argv)

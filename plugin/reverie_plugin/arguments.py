@@ -1,0 +1,105 @@
+"""The procedure's arguments, declared once: GIMP registers them and builds its dialog from them.
+
+Every dream setting is a procedure argument, so the generated dialog, batch calls and "repeat last"
+all see the same values. ``dream_params`` turns the values into the server's params dict.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Seeds travel through GIMP as a signed 32-bit int; 0 asks for a random one.
+MAX_SEED = 2**31 - 1
+# Mnemonics GimpProcedureDialog's own buttons use (_OK, _Cancel, _Reset, _Help).
+DIALOG_BUTTON_MNEMONICS = frozenset("ocrh")
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One procedure argument: ``kind`` is "choice", "int", "double", "boolean" or "string"."""
+
+    name: str
+    kind: str
+    label: str
+    blurb: str
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def mnemonic(self) -> str:
+        """The letter after the underscore in the label, lower-cased."""
+        index = self.label.index("_")
+        return self.label[index + 1].lower()
+
+
+MODELS = (("inception_v3", "InceptionV3 (classic DeepDream)"), ("mobilenet", "MobileNet (small, fast)"))
+PRESETS = (
+    ("keras", "Keras example (mixed4 to mixed7)"),
+    ("tutorial", "TensorFlow tutorial (mixed3, mixed5)"),
+    ("shallow", "Shallow: strokes and textures"),
+    ("deep", "Deep: eyes, animals, buildings"),
+)
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument("model", "choice", "_Model", "The network that dreams", "inception_v3", choices=MODELS),
+    Argument(
+        "preset",
+        "choice",
+        "_Preset",
+        "Which of the network's layers the dream amplifies",
+        "keras",
+        choices=PRESETS,
+    ),
+    Argument("octaves", "int", "Octave_s", "How many scales the image is dreamed at", 3, 1, 12),
+    Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
+    Argument("steps", "int", "S_teps", "Gradient steps per octave", 20, 1, 1000),
+    Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels", 0.01, 1e-5, 1.0),
+    Argument(
+        "jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512
+    ),
+    Argument(
+        "seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED
+    ),
+    Argument(
+        "preview",
+        "boolean",
+        "Pre_view only",
+        "Dream a small, fast version into the 'Deep Dream preview' layer instead",
+        False,
+    ),
+    Argument("endpoint", "string", "_Endpoint", "The dream server's ZeroMQ endpoint", ""),
+)
+
+# Preview runs: the long side of what the server sees, and the share of the steps they take.
+PREVIEW_LONG_SIDE = 512
+PREVIEW_STEP_DIVISOR = 4
+
+
+def resolve_seed(seed: int, rng: random.Random) -> int:
+    """The seed a run uses: the artist's, or for 0 a random one that the seed argument can hold."""
+    return seed if seed else rng.randint(1, MAX_SEED)
+
+
+def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The server's params dict from the procedure's values; ``seed`` is the resolved (non-zero) seed."""
+    return {
+        "model": values["model"],
+        "preset": values["preset"],
+        "octaves": int(values["octaves"]),
+        "octave_scale": float(values["octave-scale"]),
+        "steps": int(values["steps"]),
+        "step_size": float(values["step-size"]),
+        "jitter": int(values["jitter"]),
+        "seed": seed,
+    }
+
+
+def preview_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A faster version of ``params`` for a preview: fewer steps, the same seed and everything else."""
+    steps = max(1, -(-int(params["steps"]) // PREVIEW_STEP_DIVISOR))
+    return {**params, "steps": steps}

@@ -1,0 +1,106 @@
+"""The plug-in's only contact with the image: read a region's pixels, place a result layer.
+
+GIMP-dependent (``gi``), main thread only. Every edit happens in one undo group inside a context
+push/pop, after the dream has arrived, so a failed run leaves the image as it was.
+"""
+
+from __future__ import annotations
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp  # noqa: E402
+
+from reverie_plugin.formats import WireFormat  # noqa: E402
+from reverie_plugin.geometry import Rect  # noqa: E402
+
+RESULT_NAME = "Deep Dream"
+PREVIEW_NAME = "Deep Dream preview"
+# Marks preview layers, so replacing one never touches an artist's layer that happens to share the name.
+PREVIEW_PARASITE = "reverie-dream-preview"
+
+
+def read_pixels(
+    drawable: Gimp.Drawable,
+    region: Rect,
+    wire: WireFormat,
+    scale: float = 1.0,
+    size: tuple[int, int] | None = None,
+) -> bytes:
+    """The region's pixels in ``wire``'s format; with ``scale`` < 1, GEGL's downscaled copy of ``size``."""
+    width, height = size or (region.width, region.height)
+    rect = Gegl.Rectangle.new(int(region.x * scale), int(region.y * scale), width, height)
+    return drawable.get_buffer().get(rect, scale, wire.babl, Gegl.AbyssPolicy.CLAMP)
+
+
+def _layers(container: list[Gimp.Layer]) -> list[Gimp.Layer]:
+    found = []
+    for layer in container:
+        found.append(layer)
+        if layer.is_group_layer():
+            found.extend(_layers(layer.get_children()))
+    return found
+
+
+def preview_layers(image: Gimp.Image) -> list[Gimp.Layer]:
+    """Every preview layer an earlier run left in the image, at any depth."""
+    return [layer for layer in _layers(image.get_layers()) if layer.get_parasite(PREVIEW_PARASITE)]
+
+
+def place_layer(
+    image: Gimp.Image,
+    drawable: Gimp.Drawable,
+    region: Rect,
+    wire: WireFormat,
+    pixels: bytes,
+    size: tuple[int, int],
+    masked: bool,
+    preview: bool,
+) -> Gimp.Layer:
+    """Insert the dream above ``drawable`` at ``region`` (drawable coordinates), masked by the selection.
+
+    ``size`` is the pixels' size; a preview's smaller pixels are scaled up to the region. Earlier
+    previews are removed in the same undo step (last, so a failure leaves them), and one Ctrl+Z
+    brings back exactly what was there.
+    """
+    Gimp.context_push()
+    image.undo_group_start()
+    earlier_previews = preview_layers(image)
+    inserted = False
+    try:
+        width, height = size
+        layer = Gimp.Layer.new(
+            image,
+            PREVIEW_NAME if preview else RESULT_NAME,
+            width,
+            height,
+            drawable.type_with_alpha(),
+            100.0,
+            Gimp.LayerMode.NORMAL,
+        )
+        image.insert_layer(layer, drawable.get_parent(), image.get_item_position(drawable))
+        inserted = True
+        buffer = layer.get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, width, height), wire.babl, pixels)
+        buffer.flush()
+        if (width, height) != (region.width, region.height):
+            Gimp.context_set_interpolation(Gimp.InterpolationType.CUBIC)
+            layer.scale(region.width, region.height, False)
+        dx, dy = drawable.get_offsets()[1:]
+        layer.set_offsets(region.x + dx, region.y + dy)
+        if preview:
+            layer.attach_parasite(Gimp.Parasite.new(PREVIEW_PARASITE, Gimp.PARASITE_PERSISTENT, b"1"))
+        if masked:
+            layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
+        layer.update(0, 0, region.width, region.height)
+        for old in earlier_previews:
+            image.remove_layer(old)
+    except BaseException:
+        if inserted:
+            image.remove_layer(layer)
+        raise
+    finally:
+        image.undo_group_end()
+        Gimp.context_pop()
+    return layer

@@ -1,0 +1,56 @@
+"""The words the artist reads: progress text and the message every failure ends with."""
+
+from __future__ import annotations
+
+from reverie.errors import ReverieError
+
+STARTING = "Starting dream server…"
+CONNECTING = "Connecting to the dream server…"
+SENDING = "Sending the image to the dream server…"
+PLACING = "Placing the dream…"
+
+
+class PluginFailure(ReverieError):
+    """A failure the plug-in itself detects; its message says what to do."""
+
+    code = "plugin"
+
+
+def progress_text(octave: int, octaves: int, step: int, steps: int, preview: bool) -> str:
+    """Progress bar text for one engine step (octave and step counted from 1)."""
+    what = "Previewing" if preview else "Dreaming"
+    return f"{what}: octave {octave}/{octaves}, step {step}/{steps}"
+
+
+def failure_text(error: BaseException) -> str:
+    """What the error dialog says: Reverie's own errors already say what to do; anything else is a bug."""
+    if isinstance(error, ReverieError):
+        return f"Deep Dream: {error}"
+    return (
+        f"Deep Dream stopped on an unexpected {type(error).__name__}: {error}. The image is unchanged. "
+        "Please report this with the text of GIMP's error console."
+    )
+
+
+def no_server_text(endpoint: str, local: bool) -> str:
+    """Why no dream happened when nothing answers and the plug-in may not or cannot start a server."""
+    if local:
+        return (
+            f"no dream server answers at {endpoint} and the 'reverie' command was not found. Install it "
+            "with 'python3 install/install.py' from the Reverie folder, or start a server with "
+            "'reverie start' and try again"
+        )
+    return (
+        f"no dream server answers at {endpoint}. Start one on that machine with 'reverie start --endpoint "
+        "…', or correct the Endpoint setting"
+    )
+
+
+def selection_misses_text() -> str:
+    """The selection and the active layer do not overlap."""
+    return "the selection does not touch the active layer; select part of the layer or choose another layer"
+
+
+def one_drawable_text(count: int) -> str:
+    """Deep Dream works on exactly one layer."""
+    return f"select exactly one layer to dream on ({count} are selected)"

@@ -1,0 +1,90 @@
+"""Talking to the dream server from GIMP's main thread: connect (starting a local server if need be),
+submit, and poll until the result, reporting progress through a small sink the plug-in implements.
+
+No thread and no GIMP call here: the sink is the only way out, so tests drive this with fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reverie.client import Cancelled, DreamClient, Progress, Result, ServerNotRunning
+from reverie.errors import ReverieError
+from reverie.protocol import is_loopback
+
+from reverie_plugin import messages
+from reverie_plugin.launcher import find_launcher, start_command, start_server
+from reverie_plugin.messages import PluginFailure
+
+POLL_SECONDS = 0.05
+
+
+class ProgressSink(Protocol):
+    """Where progress goes; GIMP's progress bar in the plug-in, a recorder in tests."""
+
+    def text(self, text: str) -> None: ...
+
+    def fraction(self, value: float) -> None: ...
+
+    def pulse(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """One interleaved pixel buffer as the protocol carries it."""
+
+    data: bytes
+    width: int
+    height: int
+    channels: int
+    dtype: str
+
+
+def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, sink: ProgressSink) -> dict:
+    """Say hello; when nothing answers a local endpoint, start a server with ``reverie start`` first."""
+    sink.text(messages.CONNECTING)
+    try:
+        return client.hello()
+    except ServerNotRunning as error:
+        local = is_loopback(endpoint)
+        launcher = find_launcher(recorded_launcher) if local else None
+        if launcher is None:
+            raise PluginFailure(messages.no_server_text(endpoint, local)) from error
+    sink.text(messages.STARTING)
+    start_server(start_command(launcher, endpoint), sink.pulse)
+    sink.text(messages.CONNECTING)
+    return client.hello()
+
+
+def dream(
+    client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool
+) -> Result:
+    """Submit one dream and poll until its result, updating the sink; cancel it if this is interrupted."""
+    sink.text(messages.SENDING)
+    job = client.submit(
+        pixels.data,
+        width=pixels.width,
+        height=pixels.height,
+        channels=pixels.channels,
+        dtype=pixels.dtype,
+        params=params,
+    )
+    try:
+        while True:
+            event = client.poll(POLL_SECONDS)
+            if isinstance(event, Progress):
+                sink.fraction(event.fraction)
+                sink.text(
+                    messages.progress_text(event.octave, event.octaves, event.step, event.steps, preview)
+                )
+            elif isinstance(event, Result):
+                return event
+            elif isinstance(event, Cancelled):
+                raise PluginFailure("the dream server cancelled the dream (was it stopped?); run it again")
+    except BaseException as error:
+        # A Reverie error means the job already ended or the server is gone; anything else (a signal,
+        # a bug) leaves it running, so tell the server to stop it.
+        if not isinstance(error, ReverieError):
+            client.cancel(job)
+        raise

@@ -1,0 +1,62 @@
+"""What the installer recorded beside the plug-in: where ``reverie`` lives and the server's config file.
+
+GIMP may start plug-ins with a PATH that lacks the user's own folders, so the installer writes the
+launcher's full path here. The default endpoint is the one the server's config file names. The file
+and each of its keys are optional.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from reverie.protocol import DEFAULT_ENDPOINT
+
+from reverie_plugin.messages import PluginFailure
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10 bundles: no config file support, the default endpoint applies
+    tomllib = None
+
+SETTINGS_FILE = "reverie-dream.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``launcher``: the ``reverie`` command's path, or None to search PATH."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    launcher: str | None = None
+
+
+def configured_endpoint(config: Path) -> str:
+    """``[server] endpoint`` from the server's TOML config, else the default endpoint."""
+    if tomllib is None or not config.is_file():
+        return DEFAULT_ENDPOINT
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise PluginFailure(f"{config} is not valid TOML ({error}); fix it or remove it") from None
+    server = data.get("server", {})
+    return str(server.get("endpoint") or DEFAULT_ENDPOINT) if isinstance(server, dict) else DEFAULT_ENDPOINT
+
+
+def load(folder: Path) -> Settings:
+    """The settings in ``folder``, defaults where the file or a key is missing."""
+    path = folder / SETTINGS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    if not isinstance(data, dict):
+        raise PluginFailure(f"{path} must hold a JSON object; reinstall with python3 install/install.py")
+    config = data.get("config")
+    endpoint = configured_endpoint(Path(config)) if config else DEFAULT_ENDPOINT
+    return Settings(endpoint=endpoint, launcher=data.get("launcher") or None)
+
+
+def resolve_endpoint(argument: str, settings: Settings) -> str:
+    """The endpoint argument, or the configured one where the argument is empty."""
+    return argument.strip() or settings.endpoint
