@@ -1,20 +1,30 @@
-"""The dream engine: float RGB arrays in, float RGB arrays out; no files, no sockets."""
+"""The dream engine: float RGB arrays in, float RGB arrays out; no files, no sockets.
 
-from reverie.engine.dream import dream
-from reverie.engine.loading import DreamModel, load_model
-from reverie.engine.params import DreamParams
-from reverie.engine.registry import MODELS, PRESETS, ModelSpec, get_spec
-from reverie.engine.results import DreamResult, Progress
+Names are imported on first use, so light parts (parameters, the model registry) load without Keras.
+"""
 
-__all__ = [
-    "MODELS",
-    "PRESETS",
-    "DreamModel",
-    "DreamParams",
-    "DreamResult",
-    "ModelSpec",
-    "Progress",
-    "dream",
-    "get_spec",
-    "load_model",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "dream": "reverie.engine.octave_ascent",
+    "DreamModel": "reverie.engine.loading",
+    "load_model": "reverie.engine.loading",
+    "DreamParams": "reverie.engine.params",
+    "MODELS": "reverie.engine.registry",
+    "PRESETS": "reverie.engine.registry",
+    "ModelSpec": "reverie.engine.registry",
+    "get_spec": "reverie.engine.registry",
+    "DreamResult": "reverie.engine.results",
+    "Progress": "reverie.engine.results",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'reverie.engine' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)

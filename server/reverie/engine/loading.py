@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reverie.engine.objective import BORDER
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.errors import BadRequest, WeightsMissing
 
@@ -110,7 +109,9 @@ class DreamModel:
 
 
 def _fits(extractor: Any, side: int) -> bool:
-    """Whether every activation of a side×side input is at least 5 pixels across (1 interior pixel)."""
+    """Whether every activation of a side×side input keeps an interior after the objective's border crop."""
+    from reverie.engine.objective import BORDER
+
     try:
         shapes = extractor.compute_output_shape((1, side, side, 3))
     except ValueError:  # Keras' word for "an activation would have no pixels"

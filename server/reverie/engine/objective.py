@@ -22,7 +22,7 @@ def make_objective(
         if not isinstance(activations, (list, tuple)):  # a one-output model returns a bare tensor
             activations = [activations]
         total = 0.0
-        for name, activation in zip(layers, activations):
+        for name, activation in zip(layers, activations, strict=True):
             if name in channels:
                 activation = ops.take(activation, list(channels[name]), axis=-1)
             shape = ops.shape(activation)
@@ -39,7 +39,7 @@ def check_channels(extractor: keras.Model, layers: Sequence[str], channels: Mapp
     """Reject channel numbers a layer does not have, naming the valid range."""
     from reverie.errors import BadRequest
 
-    widths = {name: output.shape[-1] for name, output in zip(layers, extractor.outputs)}
+    widths = {name: output.shape[-1] for name, output in zip(layers, extractor.outputs, strict=True)}
     for name, indices in channels.items():
         if name not in widths:
             raise BadRequest(f"channels given for {name}, which is not one of the dream's layers ({', '.join(layers)})")

@@ -70,9 +70,7 @@ class DreamParams:
         if isinstance(self.layers, Mapping):
             object.__setattr__(self, "layers", tuple((str(k), v) for k, v in self.layers.items()))
         if isinstance(self.channels, Mapping):
-            object.__setattr__(
-                self, "channels", tuple((str(k), tuple(v)) for k, v in self.channels.items())
-            )
+            object.__setattr__(self, "channels", tuple((str(k), tuple(v)) for k, v in self.channels.items()))
         self._validate()
 
     def _validate(self) -> None:
@@ -88,9 +86,7 @@ class DreamParams:
         if self.seed is not None:
             _check_int("seed", self.seed)
         if self.normalization not in NORMALIZATIONS:
-            raise BadRequest(
-                f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {self.normalization!r}"
-            )
+            raise BadRequest(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {self.normalization!r}")
         if not isinstance(self.detail_reinjection, bool):
             raise BadRequest("detail_reinjection must be true or false")
         if self.tile_overlap * 2 >= self.tile_size:

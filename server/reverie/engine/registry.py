@@ -54,9 +54,7 @@ def _inception_v3(weights: Any) -> Any:
 def _mobilenet(weights: Any) -> Any:
     import keras
 
-    return keras.applications.MobileNet(
-        include_top=False, weights=weights, input_shape=(None, None, 3), alpha=0.25
-    )
+    return keras.applications.MobileNet(include_top=False, weights=weights, input_shape=(None, None, 3), alpha=0.25)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -74,8 +72,7 @@ MODELS: dict[str, ModelSpec] = {
                 "deep": {"mixed8": 1.0, "mixed9": 1.5},
             },
             weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
-            weights_url=KERAS_WEIGHTS_URL
-            + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_url=KERAS_WEIGHTS_URL + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
             aliases=("inception", "inceptionv3"),
         ),
         ModelSpec(

@@ -74,13 +74,12 @@ class TileLayout:
         return (wy[:, None] * wx[None, :])[:, :, None]
 
 
-def tiled_gradient(image: np.ndarray, layout: TileLayout, gradient_fn: GradientFn, batch: int) -> tuple[float, np.ndarray]:
+def tiled_gradient(
+    image: np.ndarray, layout: TileLayout, gradient_fn: GradientFn, batch: int
+) -> tuple[float, np.ndarray]:
     """The objective (mean over tiles) and the blended gradient of an H×W×3 image."""
-    if layout.count == 1:
-        losses, gradients = gradient_fn(image[None])
-        return float(losses[0]), gradients[0]
     total = np.zeros_like(image)
-    weights = np.zeros(image.shape[:2] + (1,), dtype=np.float32)
+    weights = np.zeros((*image.shape[:2], 1), dtype=np.float32)
     loss_sum = 0.0
     origins = layout.origins()
     th, tw = layout.tile_height, layout.tile_width
@@ -89,7 +88,7 @@ def tiled_gradient(image: np.ndarray, layout: TileLayout, gradient_fn: GradientF
         tiles = np.stack([image[y : y + th, x : x + tw] for y, x in group])
         losses, gradients = gradient_fn(tiles)
         loss_sum += float(np.sum(losses))
-        for (y, x), gradient in zip(group, gradients):
+        for (y, x), gradient in zip(group, gradients, strict=True):
             window = layout.weight(y, x)
             total[y : y + th, x : x + tw] += gradient * window
             weights[y : y + th, x : x + tw] += window

@@ -9,7 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 
-def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def make_gradient_fn(
+    extractor: Any, objective: Callable[[Any], Any]
+) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Gradients with respect to the image only: the weights are constants, never differentiated."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], reduce_retracing=True)

@@ -65,9 +65,7 @@ def dream(
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
-    shapes, notes = octave_shapes(
-        height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers))
-    )
+    shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers)))
     gradient_fn = _gradient_fn(model, params, layers)
 
     original = image * 2.0 - 1.0

@@ -1,0 +1,204 @@
+"""``reverie dream`` and ``reverie layers``: dreaming files from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from reverie.engine.loading import IMAGENET
+from reverie.engine.params import NORMALIZATIONS, RANGES, DreamParams
+from reverie.engine.registry import MODELS, PRESETS, get_spec
+
+
+def _range(name: str) -> str:
+    low, high = RANGES[name]
+    return f"{low:g} to {high:g}"
+
+
+def _layer_weights(text: str) -> dict[str, float]:
+    """Parse ``mixed4=1,mixed5=1.5`` (a bare name weighs 1)."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        try:
+            weights[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"layer weight {weight!r} for {name} is not a number") from None
+    if not weights:
+        raise argparse.ArgumentTypeError("name at least one layer, e.g. mixed4=1,mixed5=1.5")
+    return weights
+
+
+def _channels(text: str) -> tuple[str, tuple[int, ...]]:
+    """Parse ``mixed4:12,40,97``."""
+    name, _, numbers = text.partition(":")
+    try:
+        return name.strip(), tuple(int(n) for n in numbers.split(",") if n.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"channels must look like LAYER:1,2,3, got {text!r}") from None
+
+
+def _max_loss(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
+
+
+def add_dream_options(parser: argparse.ArgumentParser) -> None:
+    """Every engine parameter as an option; shared with commands that dream (bench, the server client)."""
+    defaults = DreamParams()
+    group = parser.add_argument_group("dream parameters")
+    group.add_argument(
+        "--model", default=defaults.model, help=f"model to dream with: {', '.join(MODELS)} (default %(default)s)"
+    )
+    group.add_argument(
+        "--weights",
+        default=IMAGENET,
+        help="'imagenet' (downloaded once into the Keras cache), 'random' (seeded random weights, "
+        "for trying things offline) or the path of an .h5 weights file (default %(default)s)",
+    )
+    group.add_argument(
+        "--preset",
+        default=defaults.preset,
+        choices=PRESETS,
+        help="layer preset: keras (the Keras example's mixed4-7), tutorial (the TensorFlow "
+        "tutorial's mixed3+5), shallow (fine patterns), deep (objects) (default %(default)s)",
+    )
+    group.add_argument(
+        "--layers",
+        type=_layer_weights,
+        metavar="LAYER=W,...",
+        help="layers and their weights, e.g. mixed4=1,mixed5=1.5; overrides --preset (`reverie layers` lists them)",
+    )
+    group.add_argument(
+        "--channels",
+        type=_channels,
+        action="append",
+        default=[],
+        metavar="LAYER:C,...",
+        help="dream only these channels of a layer, e.g. mixed4:12,40; repeatable",
+    )
+    group.add_argument(
+        "--octaves",
+        type=int,
+        default=defaults.octaves,
+        help=f"number of scales, smallest first ({_range('octaves')}; default %(default)s)",
+    )
+    group.add_argument(
+        "--octave-scale",
+        type=float,
+        default=defaults.octave_scale,
+        help=f"size ratio between octaves ({_range('octave_scale')}; default %(default)s)",
+    )
+    group.add_argument(
+        "--steps",
+        type=int,
+        default=defaults.steps,
+        help=f"gradient steps per octave ({_range('steps')}; default %(default)s)",
+    )
+    group.add_argument(
+        "--step-size",
+        type=float,
+        default=defaults.step_size,
+        help=f"gradient ascent step ({_range('step_size')}; default %(default)s)",
+    )
+    group.add_argument(
+        "--max-loss",
+        type=_max_loss,
+        default=defaults.max_loss,
+        help="stop an octave once the objective passes this ('none' never stops; default %(default)s)",
+    )
+    group.add_argument(
+        "--jitter",
+        type=int,
+        default=defaults.jitter,
+        help=f"random shift in pixels before each step, undone after ({_range('jitter')}; default %(default)s)",
+    )
+    group.add_argument(
+        "--normalization",
+        choices=NORMALIZATIONS,
+        default=defaults.normalization,
+        help="gradient normalisation: mean_abs (Keras example) or std (TensorFlow tutorial)",
+    )
+    group.add_argument(
+        "--no-detail",
+        dest="detail_reinjection",
+        action="store_false",
+        help="do not re-inject the detail lost when shrinking between octaves",
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"random seed ({_range('seed')}); the same seed, image and options give the same dream",
+    )
+    group.add_argument(
+        "--tile-size",
+        type=int,
+        default=defaults.tile_size,
+        help=f"largest piece sent through the model at once, bounding memory ({_range('tile_size')}; "
+        "default %(default)s)",
+    )
+    group.add_argument(
+        "--tile-overlap",
+        type=int,
+        default=defaults.tile_overlap,
+        help="overlap between tiles, blended so no seam shows (default %(default)s)",
+    )
+
+
+def params_from_args(args: argparse.Namespace) -> DreamParams:
+    """The validated DreamParams the options describe."""
+    return DreamParams(
+        model=get_spec(args.model).name,
+        preset=args.preset,
+        layers=args.layers,
+        channels=dict(args.channels),
+        octaves=args.octaves,
+        octave_scale=args.octave_scale,
+        steps=args.steps,
+        step_size=args.step_size,
+        max_loss=args.max_loss,
+        jitter=args.jitter,
+        normalization=args.normalization,
+        detail_reinjection=args.detail_reinjection,
+        seed=args.seed,
+        tile_size=args.tile_size,
+        tile_overlap=args.tile_overlap,
+    )
+
+
+def _run_dream(args: argparse.Namespace) -> int:
+    from reverie.dreaming import dream_file
+
+    params = params_from_args(args)
+    if params.layers is not None:
+        get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
+    report = dream_file(args.input, args.output, params, weights=args.weights, show_progress=not args.quiet)
+    for note in report.notes:
+        print(f"reverie: note: {note}", file=sys.stderr)
+    print(f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s; seed {report.seed}")
+    return 0
+
+
+def _run_layers(args: argparse.Namespace) -> int:
+    spec = get_spec(args.model)
+    print(f"{spec.name}: {spec.description}")
+    print("layers:", ", ".join(spec.dream_layers))
+    for name, layers in spec.presets.items():
+        print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
+    return 0
+
+
+def register(commands: Any) -> None:
+    dream = commands.add_parser("dream", help="dream an image file", description="Dream IN and write OUT.")
+    dream.add_argument("input", metavar="IN", help="PNG, JPEG, TIFF or WebP image")
+    dream.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="output file (.png keeps alpha and 16-bit grey)"
+    )
+    dream.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_dream_options(dream)
+    dream.set_defaults(func=_run_dream)
+
+    layers = commands.add_parser("layers", help="list a model's dream layers and presets")
+    layers.add_argument("--model", default=DreamParams().model, help=f"one of: {', '.join(MODELS)}")
+    layers.set_defaults(func=_run_layers)

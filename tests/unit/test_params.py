@@ -1,0 +1,77 @@
+"""DreamParams: defaults, validation and the protocol's dict form."""
+
+import math
+
+import pytest
+from reverie.engine.params import DreamParams
+from reverie.engine.registry import get_spec
+from reverie.errors import BadRequest, UnknownLayer, UnknownModel
+
+
+def test_defaults_are_the_keras_examples() -> None:
+    params = DreamParams()
+    layers = get_spec(params.model).resolve_layers(params.preset, None)
+    assert layers == {"mixed4": 1.0, "mixed5": 1.5, "mixed6": 2.0, "mixed7": 2.5}
+    assert (params.step_size, params.octaves, params.octave_scale, params.steps, params.max_loss) == (
+        0.01,
+        3,
+        1.4,
+        20,
+        15.0,
+    )
+    assert params.normalization == "mean_abs" and params.detail_reinjection
+
+
+def test_tutorial_preset() -> None:
+    assert get_spec("inception_v3").resolve_layers("tutorial", None) == {"mixed3": 1.0, "mixed5": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("octaves", 0, "octaves must be between"),
+        ("octaves", 2.5, "whole number"),
+        ("steps", True, "whole number"),
+        ("step_size", math.nan, "finite"),
+        ("step_size", math.inf, "finite"),
+        ("octave_scale", 1.0, "octave_scale must be between"),
+        ("jitter", -1, "jitter must be between"),
+        ("seed", 2**40, "seed must be between"),
+        ("normalization", "l2", "normalization must be one of"),
+        ("tile_overlap", 600, "less than half"),
+        ("layers", {}, "at least one layer"),
+        ("layers", {"mixed4": math.nan}, "finite"),
+        ("channels", {"mixed4": [-1]}, "channel numbers"),
+    ],
+)
+def test_bad_values_are_refused_with_a_reason(field: str, value: object, words: str) -> None:
+    with pytest.raises(BadRequest, match=words):
+        DreamParams(**{field: value})
+
+
+def test_params_are_immutable() -> None:
+    params = DreamParams()
+    with pytest.raises(AttributeError):
+        params.steps = 3  # type: ignore[misc]
+
+
+def test_dict_round_trip_keeps_everything() -> None:
+    params = DreamParams(layers={"mixed3": 0.5}, channels={"mixed3": [1, 7]}, seed=9, max_loss=None)
+    again = DreamParams.from_dict(params.to_dict())
+    assert again == params
+    assert again.to_dict()["layers"] == {"mixed3": 0.5}
+
+
+def test_unknown_keys_are_named() -> None:
+    with pytest.raises(BadRequest, match=r"unknown parameter.*octavez"):
+        DreamParams.from_dict({"octavez": 3})
+
+
+def test_unknown_layer_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownLayer, match="valid layers: mixed0, mixed1"):
+        get_spec("inception_v3").resolve_layers("keras", {"mixed99": 1.0})
+
+
+def test_unknown_model_lists_the_valid_ones() -> None:
+    with pytest.raises(UnknownModel, match="inception_v3, mobilenet"):
+        get_spec("vgg16")
