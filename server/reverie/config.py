@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
+    import tomli as tomllib
 
 from reverie.errors import BadRequest
 from reverie.protocol import DEFAULT_ENDPOINT, Limits
@@ -89,8 +93,7 @@ def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]
     unknown = sorted(set(section) - set(_SECTIONS[name]))
     if unknown:
         raise BadRequest(
-            f"{source}: unknown setting(s) {', '.join(unknown)} in [{name}]; "
-            f"known: {', '.join(_SECTIONS[name])}"
+            f"{source}: unknown setting(s) {', '.join(unknown)} in [{name}]; known: {', '.join(_SECTIONS[name])}"
         )
     return section
 

@@ -162,7 +162,7 @@ def split(frames: Sequence[Any]) -> tuple[list[Any], list[Any]]:
 def check_version(header: Mapping[str, Any]) -> None:
     """Refuse any other protocol version with a message that says which side to update."""
     version = header.get("v")
-    if version != PROTOCOL_VERSION:
+    if type(version) is not int or version != PROTOCOL_VERSION:  # not True, not 1.0
         raise ProtocolVersionError(
             f"the client speaks Reverie protocol {version!r} but this server speaks {PROTOCOL_VERSION}; "
             "update the older of the GIMP plug-in and the dream server so both are the same release"

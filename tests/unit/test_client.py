@@ -1,0 +1,278 @@
+"""The client against scripted servers on real ZeroMQ sockets: retries, errors, events, limits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+import zmq
+from reverie import client, protocol
+from reverie.errors import DreamCancelled, ReverieError
+
+LIMITS = protocol.Limits(max_pixels=10_000, max_side=200, max_queue=2).to_dict()
+FACTS = {"state": "ready", "limits": LIMITS, "pid": 1}
+
+Reply = list[tuple[dict, bytes | None]]
+Handler = Callable[[dict, list[bytes]], Reply]
+
+
+class ScriptedServer:
+    """A ROUTER in a thread that answers each request with what ``handler`` returns."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.received: list[dict] = []
+        self._arrived = threading.Condition()
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.ROUTER)
+        self._socket.linger = 0
+        port = self._socket.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = f"tcp://127.0.0.1:{port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            if not self._socket.poll(20):
+                continue
+            frames = self._socket.recv_multipart()
+            envelope, body = protocol.split(frames)
+            header = json.loads(body[0])
+            with self._arrived:
+                self.received.append(header)
+                self._arrived.notify_all()
+            for reply, payload in self.handler(header, body[1:]):
+                frames = [*envelope, b"", json.dumps({"v": 1, **reply}).encode()]
+                self._socket.send_multipart(frames + ([payload] if payload is not None else []))
+
+    def wait_for(self, predicate: Callable[[list[dict]], bool], timeout: float = 5.0) -> bool:
+        """Whether the requests received satisfy ``predicate`` within ``timeout`` seconds."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: predicate(self.received), timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+        self._context.term()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(handler: Handler) -> ScriptedServer:
+        servers.append(ScriptedServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def hello_only(header: dict, _: list[bytes]) -> Reply:
+    return [({"type": "hello", "req": header["req"], "server": FACTS}, None)]
+
+
+def dreaming(events: Callable[[str], Reply]) -> Handler:
+    """Answer hello, accept every dream and follow with ``events(job)``."""
+
+    def handle(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] == "hello":
+            return hello_only(header, body)
+        if header["type"] == "dream":
+            return [({"type": "accepted", "job": header["job"]}, None), *events(header["job"])]
+        return [({"type": "cancelled", "job": header["job"]}, None)]
+
+    return handle
+
+
+def result(job: str, pixels: bytes = b"\x01\x02\x03") -> tuple[dict, bytes]:
+    image = {"width": 1, "height": 1, "channels": 3, "dtype": "u8"}
+    header = {"type": "result", "job": job, "image": image, "seed": 7, "seconds": 0.5, "engine_seconds": 0.4}
+    return header, pixels
+
+
+def progress(job: str, step: int) -> tuple[dict, None]:
+    header = {
+        "type": "progress",
+        "job": job,
+        "fraction": step / 2,
+        "octave": 1,
+        "octaves": 1,
+        "step": step,
+        "steps": 2,
+        "tiles": 1,
+    }
+    return header, None
+
+
+def submit(dream: client.DreamClient, pixels: bytes = b"\x00\x00\x00", **overrides: object) -> str:
+    layout = {"width": 1, "height": 1, "channels": 3, "dtype": "u8", **overrides}
+    return dream.submit(pixels, params={"steps": 2}, **layout)
+
+
+def test_client_imports_neither_numpy_nor_tensorflow() -> None:
+    code = "import sys, reverie.client; bad = {'numpy', 'tensorflow', 'keras'} & set(sys.modules); assert not bad, bad"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hello_returns_the_facts(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(hello_only)
+    with client.DreamClient(server.endpoint) as dream:
+        assert dream.hello() == FACTS
+
+
+def test_nothing_listening_is_server_not_running_after_the_retries() -> None:
+    with zmq.Context() as context, context.socket(zmq.ROUTER) as placeholder:
+        port = placeholder.bind_to_random_port("tcp://127.0.0.1")
+        placeholder.unbind(f"tcp://127.0.0.1:{port}")
+    dream = client.DreamClient(f"tcp://127.0.0.1:{port}", timeout=0.1, retries=2)
+    with dream, pytest.raises(client.ServerNotRunning, match="reverie start") as caught:
+        dream.hello()
+    assert caught.value.code == "server_not_running"
+    assert isinstance(caught.value, ReverieError)
+
+
+def test_lazy_pirate_retries_a_lost_hello(serve: Callable[[Handler], ScriptedServer]) -> None:
+    seen: list[str] = []
+
+    def forgetful(header: dict, body: list[bytes]) -> Reply:
+        seen.append(header["req"])
+        return [] if len(seen) == 1 else hello_only(header, body)
+
+    server = serve(forgetful)
+    with client.DreamClient(server.endpoint, timeout=0.2, retries=3) as dream:
+        assert dream.hello()["pid"] == 1
+    assert len(seen) == 2 and seen[0] != seen[1]
+
+
+def test_a_server_of_another_version_is_a_version_mismatch(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(lambda header, _: [({"type": "hello", "req": header["req"], "v": 2, "server": FACTS}, None)])
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(client.VersionMismatch, match="protocol 2"):
+        dream.hello()
+
+
+def test_a_server_refusing_our_version_is_a_version_mismatch(serve: Callable[[Handler], ScriptedServer]) -> None:
+    refusal = {"type": "error", "code": "version_mismatch", "message": "update the plug-in"}
+    server = serve(lambda header, _: [({**refusal, "req": header["req"]}, None)])
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(client.VersionMismatch, match="update"):
+        dream.hello()
+
+
+def test_run_streams_progress_and_returns_the_result(serve: Callable[[Handler], ScriptedServer]) -> None:
+    heartbeat = ({"type": "heartbeat"}, None)
+    server = serve(dreaming(lambda job: [progress(job, 1), heartbeat, progress(job, 2), result(job)]))
+    seen: list[client.Progress] = []
+    with client.DreamClient(server.endpoint) as dream:
+        got = dream.run(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params={}, on_progress=seen.append)
+    assert [event.step for event in seen] == [1, 2]
+    assert got.pixels == b"\x01\x02\x03" and got.seed == 7 and got.engine_seconds == 0.4
+    dream_request = server.received[-1]
+    assert dream_request["image"] == {"width": 1, "height": 1, "channels": 3, "dtype": "u8"}
+
+
+def test_poll_hands_out_events_of_any_job(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: [result(job)]))
+    with client.DreamClient(server.endpoint) as dream:
+        first, second = submit(dream), submit(dream)
+        events = [dream.poll(timeout=2.0), dream.poll(timeout=2.0)]
+        assert {event.job_id for event in events} == {first, second}
+        assert dream.poll() is None
+
+
+def test_errors_become_exceptions_with_the_server_code(serve: Callable[[Handler], ScriptedServer]) -> None:
+    failure = {"type": "error", "code": "unknown_layer", "message": "mobilenet has no layer 'mixed4'"}
+    server = serve(dreaming(lambda job: [({**failure, "job": job}, None)]))
+    with client.DreamClient(server.endpoint) as dream:
+        job = submit(dream)
+        with pytest.raises(client.ServerError, match="mixed4") as caught:
+            list(dream.events(job))
+    assert caught.value.code == "unknown_layer" and caught.value.job_id == job
+
+
+def test_a_full_queue_is_server_busy(serve: Callable[[Handler], ScriptedServer]) -> None:
+    def busy(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] == "hello":
+            return hello_only(header, body)
+        return [({"type": "error", "code": "busy", "job": header["job"], "message": "2 jobs waiting"}, None)]
+
+    server = serve(busy)
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(client.ServerBusy):
+        submit(dream)
+
+
+def test_an_image_beyond_the_limits_is_refused_before_sending(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: [result(job)]))
+    dream = client.DreamClient(server.endpoint)
+    with dream, pytest.raises(client.ImageTooLarge, match="megapixels") as caught:
+        submit(dream, bytes(300 * 300), width=300, height=300, channels=1)
+    assert caught.value.code == "too_large"
+    assert [header["type"] for header in server.received] == ["hello"]
+
+
+def test_a_buffer_of_the_wrong_length_is_a_client_error(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: [result(job)]))
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(client.ClientError, match="needs 3"):
+        submit(dream, b"\x00\x00")
+
+
+def test_a_server_silent_mid_job_is_a_timeout(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: []))
+    with client.DreamClient(server.endpoint, timeout=0.3) as dream:
+        job = submit(dream)
+        with pytest.raises(client.ClientTimeout, match="sent nothing"):
+            list(dream.events(job))
+
+
+def test_events_bounded_by_a_job_timeout(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: []))
+    with client.DreamClient(server.endpoint, timeout=5.0) as dream:
+        job = submit(dream)
+        with pytest.raises(client.ClientTimeout, match="longer than"):
+            list(dream.events(job, timeout=0.2))
+
+
+def test_cancel_yields_cancelled_and_run_raises(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: [progress(job, 1)]))
+    with client.DreamClient(server.endpoint) as dream:
+        job = submit(dream)
+        events = dream.events(job)
+        assert isinstance(next(events), client.Progress)
+        dream.cancel(job)
+        assert next(events) == client.Cancelled(job)
+    server = serve(dreaming(lambda job: [({"type": "cancelled", "job": job}, None)]))
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(DreamCancelled):
+        dream.run(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params={})
+
+
+def test_a_cancel_that_lands_on_another_server_is_sent_again(serve: Callable[[Handler], ScriptedServer]) -> None:
+    cancels: list[str] = []
+
+    def behind_broker(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] != "cancel":
+            return dreaming(lambda job: [])(header, body)
+        cancels.append(header["job"])
+        if len(cancels) == 1:
+            return [({"type": "error", "code": "unknown_job", "job": header["job"], "message": "not here"}, None)]
+        return [({"type": "cancelled", "job": header["job"]}, None)]
+
+    server = serve(behind_broker)
+    with client.DreamClient(server.endpoint) as dream:
+        job = submit(dream)
+        dream.cancel(job)
+        assert list(dream.events(job)) == [client.Cancelled(job)]
+    assert cancels == [job, job]
+
+
+def test_close_cancels_jobs_still_running(serve: Callable[[Handler], ScriptedServer]) -> None:
+    server = serve(dreaming(lambda job: []))
+    dream = client.DreamClient(server.endpoint)
+    job = submit(dream)
+    dream.close()
+    assert server.wait_for(lambda got: any(h["type"] == "cancel" and h["job"] == job for h in got))

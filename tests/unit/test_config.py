@@ -1,0 +1,80 @@
+"""The server's TOML config and its user-dir paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reverie import config
+from reverie.errors import BadRequest
+from reverie.protocol import DEFAULT_ENDPOINT, Limits
+
+
+@pytest.fixture(autouse=True)
+def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path
+
+
+def test_no_file_means_defaults() -> None:
+    loaded = config.load_config()
+    assert loaded == config.ServerConfig()
+    assert loaded.endpoint == DEFAULT_ENDPOINT and loaded.model == "inception_v3"
+
+
+def test_paths_follow_xdg(user_dirs: Path) -> None:
+    assert config.config_path() == user_dirs / "config" / "reverie" / "config.toml"
+    assert config.pid_path("tcp://127.0.0.1:5555").parent == user_dirs / "state" / "reverie"
+    assert config.log_path("tcp://127.0.0.1:5555").is_relative_to(user_dirs / "state" / "reverie")
+
+
+def test_each_endpoint_has_its_own_pid_and_log_file() -> None:
+    assert config.pid_path("tcp://127.0.0.1:5555") != config.pid_path("tcp://127.0.0.1:5556")
+    assert "/" not in config.pid_path("ipc:///tmp/a/b").name
+    assert config.log_path("tcp://127.0.0.1:5555").name == "server-tcp-127.0.0.1-5555.log"
+
+
+def test_the_user_config_file_is_read() -> None:
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        '[server]\nendpoint = "ipc:///tmp/r.sock"\nmodel = "mobilenet"\nweights = "random"\n'
+        "[limits]\nmax_pixels = 1000\nmax_queue = 2\n"
+        '[keys]\nserver_secret = "~/k/server.key_secret"\n'
+    )
+    loaded = config.load_config()
+    assert loaded.endpoint == "ipc:///tmp/r.sock" and loaded.weights == "random"
+    assert loaded.limits == Limits(max_pixels=1000, max_queue=2)
+    assert loaded.keys.server_secret == Path("~/k/server.key_secret").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[serverr]\n", "unknown section"),
+        ("[server]\nport = 5\n", "unknown setting"),
+        ("[limits]\nmax_pixels = -1\n", "positive"),
+        ("[limits]\nmax_pixels = true\n", "positive"),
+        ("[server]\nendpoint = 5\n", "non-empty string"),
+        ("[keys]\nserver_secret = 1\n", "file path"),
+        ("[server\n", "not valid TOML"),
+        ("server = 1\n", "must be a table"),
+    ],
+)
+def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(BadRequest, match=match) as caught:
+        config.load_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(BadRequest, match="cannot read"):
+        config.load_config(tmp_path / "missing.toml")
+
+
+def test_replace_ignores_unset_flags() -> None:
+    base = config.ServerConfig(model="mobilenet")
+    assert base.replace(model=None, weights="random") == config.ServerConfig(model="mobilenet", weights="random")

@@ -1,0 +1,179 @@
+"""The wire protocol: framing, header validation and the limits every request is checked against."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from reverie import protocol
+from reverie.errors import BadRequest, TooLarge
+
+LIMITS = protocol.Limits(max_pixels=10_000, max_side=200, max_queue=4)
+
+
+def dream_frames(header: dict | None = None, image: dict | None = None, payload: bytes | None = None) -> list:
+    image = image or {"width": 10, "height": 5, "channels": 3, "dtype": "u8"}
+    body = {"v": 1, "type": "dream", "job": "j1", "params": {}, "image": image, **(header or {})}
+    frames = [json.dumps(body).encode()]
+    return [*frames, payload if payload is not None else bytes(10 * 5 * 3)]
+
+
+def test_protocol_imports_only_the_standard_library() -> None:
+    code = "import sys, reverie.protocol; bad = {'zmq', 'numpy'} & set(sys.modules); assert not bad, bad"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_encode_puts_a_delimiter_and_the_version_first() -> None:
+    frames = protocol.encode({"type": "hello", "req": "r1"})
+    assert frames[0] == b""
+    assert json.loads(frames[1]) == {"v": protocol.PROTOCOL_VERSION, "type": "hello", "req": "r1"}
+    assert protocol.encode({"type": "result"}, b"abc")[2] == b"abc"
+
+
+def test_encode_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        protocol.encode({"type": "progress", "fraction": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b"\xff\xfe",
+        b"[1, 2]",
+        b"42",
+        b'{"a": NaN}',
+        b'{"a": Infinity}',
+        b'{"a": -Infinity}',
+        b'{"a": 1e999}',
+        b"[" * 50_000,
+        b'{"a": ' + b"9" * 5000 + b"}",
+    ],
+)
+def test_decode_header_refuses_what_is_not_a_finite_json_object(raw: bytes) -> None:
+    with pytest.raises(BadRequest):
+        protocol.decode_header(raw)
+
+
+def test_decode_header_refuses_an_oversized_header() -> None:
+    with pytest.raises(TooLarge):
+        protocol.decode_header(b" " * (protocol.MAX_HEADER_BYTES + 1))
+
+
+def test_split_finds_the_envelope_through_a_broker() -> None:
+    assert protocol.split([b"broker", b"client", b"", b"{}", b"px"]) == ([b"broker", b"client"], [b"{}", b"px"])
+    assert protocol.split([b"client", b"garbage"]) == ([b"client"], [b"garbage"])
+
+
+@pytest.mark.parametrize("version", [None, 0, 2, "1", 1.0, True])
+def test_any_other_version_is_a_version_mismatch(version: object) -> None:
+    header = {"type": "hello"} if version is None else {"type": "hello", "v": version}
+    with pytest.raises(protocol.ProtocolVersionError) as caught:
+        protocol.parse_request([json.dumps(header).encode()], LIMITS)
+    assert caught.value.code == "version_mismatch"
+    assert "update" in str(caught.value)
+
+
+def test_a_valid_dream_request_parses() -> None:
+    request = protocol.parse_request(dream_frames(), LIMITS)
+    assert request.type == "dream" and request.job == "j1"
+    assert request.image == protocol.ImageSpec(10, 5, 3, "u8")
+    assert request.image.nbytes == 150
+
+
+@pytest.mark.parametrize(
+    ("image", "payload", "code"),
+    [
+        ({"width": 10, "height": 5, "channels": 3, "dtype": "u8"}, bytes(149), "bad_request"),
+        ({"width": 10, "height": 5, "channels": 3, "dtype": "u8"}, bytes(151), "bad_request"),
+        ({"width": 10, "height": 5, "channels": 3, "dtype": "u16"}, bytes(150), "bad_request"),
+        ({"width": 10, "height": 5, "channels": 5, "dtype": "u8"}, bytes(250), "bad_request"),
+        ({"width": 10, "height": 5, "channels": 3, "dtype": "f64"}, bytes(1200), "bad_request"),
+        ({"width": True, "height": 5, "channels": 3, "dtype": "u8"}, bytes(15), "bad_request"),
+        ({"width": 2.0, "height": 5, "channels": 3, "dtype": "u8"}, bytes(30), "bad_request"),
+        ({"width": 0, "height": 5, "channels": 3, "dtype": "u8"}, b"", "bad_request"),
+        ({"width": 201, "height": 5, "channels": 1, "dtype": "u8"}, bytes(1005), "too_large"),
+        ({"width": 200, "height": 200, "channels": 1, "dtype": "u8"}, bytes(40_000), "too_large"),
+        ({"width": 2**40, "height": 2**40, "channels": 1, "dtype": "u8"}, b"", "bad_request"),
+    ],
+)
+def test_image_declarations_are_checked_against_the_buffer_and_limits(image: dict, payload: bytes, code: str) -> None:
+    with pytest.raises(BadRequest if code == "bad_request" else TooLarge) as caught:
+        protocol.parse_request(dream_frames(image=image, payload=payload), LIMITS)
+    assert caught.value.code == code
+
+
+def test_a_dream_without_its_image_frame_is_refused() -> None:
+    with pytest.raises(BadRequest, match="second frame"):
+        protocol.parse_request(dream_frames()[:1], LIMITS)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"type": "launch"},
+        {},
+        {"type": "dream", "job": "x" * 65},
+        {"type": "cancel", "job": "a b"},
+        {"type": "cancel"},
+        {"type": "dream", "job": "j", "params": [1]},
+        {"type": "hello", "req": 5},
+    ],
+)
+def test_malformed_requests_are_bad_requests(header: dict) -> None:
+    with pytest.raises(BadRequest):
+        protocol.parse_request([json.dumps({"v": 1, **header}).encode(), b"x"], LIMITS)
+
+
+def test_too_many_frames_are_refused() -> None:
+    with pytest.raises(BadRequest, match="frames"):
+        protocol.parse_request([b"{}", b"", b""], LIMITS)
+
+
+def test_reply_ids_recovers_the_job_of_a_broken_request_when_it_can() -> None:
+    assert protocol.reply_ids([json.dumps({"job": "abc", "req": "r"}).encode()]) == {"job": "abc", "req": "r"}
+    assert protocol.reply_ids([json.dumps({"job": "bad id!"}).encode()]) == {}
+    assert protocol.reply_ids([b"not json"]) == {}
+
+
+def test_limits_allow_the_largest_image_through_maxmsgsize() -> None:
+    limits = protocol.Limits(max_pixels=1000)
+    assert limits.max_message_bytes >= protocol.ImageSpec(1000, 1, 4, "f32").nbytes
+    assert limits.to_dict()["max_message_bytes"] == limits.max_message_bytes
+
+
+def test_too_large_message_tells_a_person_what_to_do() -> None:
+    text = protocol.too_large_message(protocol.ImageSpec(4000, 3000, 4, "u8"), protocol.Limits(max_pixels=10**6))
+    assert "12.0 megapixels" in text and "max_pixels" in text
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "loopback"),
+    [
+        ("tcp://127.0.0.1:5555", True),
+        ("tcp://127.0.0.2:5555", True),
+        ("tcp://localhost:5555", True),
+        ("tcp://[::1]:5555", True),
+        ("ipc:///tmp/reverie.sock", True),
+        ("inproc://x", True),
+        ("tcp://0.0.0.0:5555", False),
+        ("tcp://*:5555", False),
+        ("tcp://192.168.1.5:5555", False),
+        ("tcp://eth0:5555", False),
+        ("tcp://[::]:5555", False),
+        ("udp://127.0.0.1:5", False),
+    ],
+)
+def test_is_loopback(endpoint: str, loopback: bool) -> None:
+    assert protocol.is_loopback(endpoint) is loopback
+
+
+def test_error_codes_cover_the_errors_module() -> None:
+    from reverie import errors
+
+    codes = {
+        cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ReverieError)
+    }
+    assert codes <= set(protocol.ERROR_CODES)
