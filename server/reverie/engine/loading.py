@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reverie.engine.backends import GradientFn, make_gradient_fn
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.errors import BadRequest, WeightsMissing
 
@@ -89,6 +91,7 @@ class DreamModel:
         self.weights = weights
         self.device = _device_name()
         self._extractors: dict[tuple[str, ...], Any] = {}
+        self._gradient_fns: dict[tuple[Any, ...], GradientFn] = {}
         self._min_sides: dict[tuple[str, ...], int] = {}
 
     def extractor(self, layers: tuple[str, ...]) -> Any:
@@ -99,6 +102,18 @@ class DreamModel:
             outputs = [self.base.get_layer(name).output for name in layers]
             self._extractors[layers] = keras.Model(self.base.inputs, outputs, name=f"{self.spec.name}_dream")
         return self._extractors[layers]
+
+    def gradient_fn(self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]]) -> GradientFn:
+        """The compiled gradient for one objective, built once: retracing per job would cost seconds."""
+        key = (tuple(layers.items()), tuple((name, tuple(c)) for name, c in channels.items()))
+        if key not in self._gradient_fns:
+            from reverie.engine.objective import check_channels, make_objective
+
+            names = tuple(layers)
+            extractor = self.extractor(names)
+            check_channels(extractor, names, channels)
+            self._gradient_fns[key] = make_gradient_fn(extractor, make_objective(names, layers, channels))
+        return self._gradient_fns[key]
 
     def min_side(self, layers: tuple[str, ...]) -> int:
         """The smallest square input whose deepest activation keeps an interior after the 2-pixel border crop."""

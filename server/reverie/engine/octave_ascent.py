@@ -8,9 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from reverie.engine.backends import make_gradient_fn
 from reverie.engine.loading import DreamModel
-from reverie.engine.objective import check_channels, make_objective
 from reverie.engine.octaves import octave_shapes, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
@@ -35,15 +33,7 @@ def _check_image(image: np.ndarray) -> None:
 
 def _normalise(gradient: np.ndarray, normalization: str) -> np.ndarray:
     scale = np.std(gradient) if normalization == "std" else np.mean(np.abs(gradient))
-    return gradient / max(float(scale), 1e-8)
-
-
-def _gradient_fn(model: DreamModel, params: DreamParams, layers: dict[str, float]) -> Callable:
-    names = tuple(layers)
-    extractor = model.extractor(names)
-    channels = dict(params.channels)
-    check_channels(extractor, names, channels)
-    return make_gradient_fn(extractor, make_objective(names, layers, channels))
+    return gradient / scale if scale > 0 else gradient  # any non-zero scale, however tiny, is a direction
 
 
 def dream(
@@ -66,7 +56,7 @@ def dream(
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers)))
-    gradient_fn = _gradient_fn(model, params, layers)
+    gradient_fn = model.gradient_fn(layers, dict(params.channels))
 
     original = image * 2.0 - 1.0
     shrunk = resize(original, shapes[0])

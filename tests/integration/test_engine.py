@@ -1,0 +1,200 @@
+"""The dream engine with real TensorFlow: random InceptionV3 and the real MobileNet ImageNet weights."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reverie.engine import DreamParams, dream, load_model
+from reverie.engine.loading import keras_cache_dir
+from reverie.errors import BadRequest, DreamCancelled, ImageTooSmall, WeightsMissing
+
+SMALL = DreamParams(octaves=2, steps=4, seed=7, max_loss=None)
+
+
+@pytest.fixture(scope="module")
+def inception():
+    return load_model("inception_v3", "random")
+
+
+@pytest.fixture(scope="module")
+def mobilenet(mobilenet_weights_file: Path):
+    return load_model("mobilenet", "imagenet")
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return (data.astronaut().astype(np.float32) / 255.0).copy()
+
+
+def rising(losses: tuple[float, ...]) -> bool:
+    return losses[-1] > losses[0] * 1.05
+
+
+def test_objective_rises_with_random_inception(inception) -> None:
+    image = np.random.default_rng(0).random((160, 200, 3), dtype=np.float32)
+    result = dream(image, SMALL.replace(octaves=1, steps=8), inception)
+    assert len(result.losses) == 8
+    assert rising(result.losses)
+
+
+def test_objective_rises_with_real_mobilenet_weights(mobilenet, astronaut) -> None:
+    params = DreamParams(model="mobilenet", octaves=1, steps=8, step_size=0.02, seed=1, max_loss=None)
+    result = dream(astronaut, params, mobilenet)
+    assert rising(result.losses)
+    # Real features change a real photo visibly, yet it stays the same picture.
+    difference = np.abs(result.image - astronaut).mean()
+    assert 0.005 < difference < 0.2
+
+
+def test_odd_sizes_come_back_the_same_size(inception) -> None:
+    image = np.random.default_rng(1).random((217, 333, 3), dtype=np.float32)
+    result = dream(image, SMALL, inception)
+    assert result.image.shape == (217, 333, 3)
+    assert result.image.dtype == np.float32
+    assert result.image.min() >= 0.0 and result.image.max() <= 1.0
+
+
+def test_same_seed_same_dream_other_seed_other_dream(inception) -> None:
+    image = np.random.default_rng(2).random((150, 170, 3), dtype=np.float32)
+    first = dream(image, SMALL, inception)
+    again = dream(image, SMALL, inception)
+    other = dream(image, SMALL.replace(seed=8), inception)
+    assert first.seed == 7
+    np.testing.assert_array_equal(first.image, again.image)
+    assert not np.array_equal(first.image, other.image)
+
+
+def test_without_a_seed_one_is_chosen_and_reported(inception) -> None:
+    image = np.random.default_rng(3).random((120, 120, 3), dtype=np.float32)
+    result = dream(image, SMALL.replace(seed=None, octaves=1, steps=1), inception)
+    replay = dream(image, SMALL.replace(seed=result.seed, octaves=1, steps=1), inception)
+    np.testing.assert_array_equal(result.image, replay.image)
+
+
+def test_tile_path_equals_whole_image_path_on_one_tile(mobilenet, astronaut, monkeypatch) -> None:
+    """On an image that fits one tile, the feathered-tile machinery gives the plain whole-image dream."""
+    image = astronaut[:200, :240]
+    params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=3, tile_size=256, tile_overlap=64)
+    tiled = dream(image, params, mobilenet)
+
+    def whole_image_gradient(picture, layout, gradient_fn, batch):
+        losses, gradients = gradient_fn(picture[None])
+        return float(losses[0]), gradients[0]
+
+    monkeypatch.setattr("reverie.engine.octave_ascent.tiled_gradient", whole_image_gradient)
+    whole = dream(image, params, mobilenet)
+    np.testing.assert_allclose(tiled.image, whole.image, atol=1e-5)
+    assert tiled.losses == pytest.approx(whole.losses, rel=1e-5)
+
+
+def test_several_tiles_dream_like_the_whole_image(mobilenet, astronaut) -> None:
+    image = astronaut[:384, :384]
+    params = DreamParams(model="mobilenet", octaves=1, steps=3, seed=3, jitter=0, tile_size=1024, tile_overlap=64)
+    whole = dream(image, params, mobilenet).image - image
+    tiled = dream(image, params.replace(tile_size=256, tile_overlap=96), mobilenet).image - image
+    assert np.corrcoef(whole.ravel(), tiled.ravel())[0, 1] > 0.75
+
+
+def test_no_seams_where_tiles_meet(mobilenet, astronaut) -> None:
+    """Gradient energy of the dream along tile borders stays within 10% of the interior's."""
+    params = DreamParams(model="mobilenet", octaves=1, steps=10, step_size=0.02, seed=5, tile_size=128, tile_overlap=48)
+    result = dream(astronaut, params, mobilenet)
+    change = (result.image - astronaut).mean(axis=2)
+    energy_x = np.abs(np.diff(change, axis=1)).mean(axis=0)  # energy between column x and x+1
+    from reverie.engine.tiling import tile_starts
+
+    starts = tile_starts(astronaut.shape[1], 128, 48)
+    borders = sorted({s - 1 for s in starts[1:]} | {s + 127 for s in starts[:-1]})
+    border_energy = energy_x[borders].mean()
+    interior = np.delete(energy_x, [b + d for b in borders for d in (-1, 0, 1)])
+    assert abs(border_energy / interior.mean() - 1.0) < 0.10
+
+
+def test_small_images_shrink_the_octaves_and_say_so(inception) -> None:
+    image = np.random.default_rng(4).random((120, 130, 3), dtype=np.float32)
+    result = dream(image, SMALL.replace(octaves=3, steps=1), inception)
+    assert result.octaves_used == 1
+    assert "used 1 of 3 octaves" in result.notes[0]
+
+
+def test_too_small_is_a_clear_error(inception) -> None:
+    with pytest.raises(ImageTooSmall, match="at least 107×107"):
+        dream(np.zeros((60, 300, 3), np.float32), SMALL, inception)
+
+
+def test_progress_and_cancel_within_one_step(inception) -> None:
+    image = np.random.default_rng(5).random((120, 120, 3), dtype=np.float32)
+    events = []
+
+    def cancel_after_three() -> bool:
+        return len(events) >= 3
+
+    with pytest.raises(DreamCancelled):
+        dream(
+            image,
+            SMALL.replace(octaves=1, steps=20),
+            inception,
+            progress=events.append,
+            should_cancel=cancel_after_three,
+        )
+    assert len(events) == 3
+    assert [e.step for e in events] == [1, 2, 3]
+    assert events[-1].fraction == pytest.approx(3 / 20)
+
+
+def test_channel_selection_changes_the_dream_and_is_checked(inception) -> None:
+    image = np.random.default_rng(6).random((120, 120, 3), dtype=np.float32)
+    params = SMALL.replace(octaves=1, steps=2, layers={"mixed3": 1.0})
+    everything = dream(image, params, inception)
+    some = dream(image, params.replace(channels={"mixed3": [0, 5, 9]}), inception)
+    assert not np.array_equal(everything.image, some.image)
+    with pytest.raises(BadRequest, match="mixed3 has channels 0 to 767"):
+        dream(image, params.replace(channels={"mixed3": [768]}), inception)
+
+
+def test_std_normalisation_is_a_different_dream(inception) -> None:
+    image = np.random.default_rng(7).random((120, 120, 3), dtype=np.float32)
+    params = SMALL.replace(octaves=1, steps=2)
+    assert not np.array_equal(
+        dream(image, params, inception).image, dream(image, params.replace(normalization="std"), inception).image
+    )
+
+
+def test_imagenet_weights_come_from_the_keras_cache(mobilenet) -> None:
+    assert (keras_cache_dir() / "mobilenet_2_5_224_tf_no_top.h5").is_file()
+    assert mobilenet.weights == "imagenet"
+
+
+def test_local_weights_file_loads(mobilenet_weights_file: Path, mobilenet) -> None:
+    local = load_model("mobilenet", str(mobilenet_weights_file))
+    first = local.base.get_layer("conv1").get_weights()[0]
+    np.testing.assert_array_equal(first, mobilenet.base.get_layer("conv1").get_weights()[0])
+
+
+def test_offline_without_weights_is_one_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlretrieve", offline)
+    with pytest.raises(WeightsMissing) as caught:
+        load_model.__wrapped__("inception_v3", "imagenet")
+    message = str(caught.value)
+    assert "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
+    assert str(keras_cache_dir()) in message
+    assert "--weights" in message
+
+
+def test_missing_or_wrong_weights_file_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(WeightsMissing, match="does not exist"):
+        load_model.__wrapped__("mobilenet", str(tmp_path / "nope.h5"))
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5")
+    with pytest.raises(WeightsMissing, match="not a weights file"):
+        load_model.__wrapped__("mobilenet", str(junk))
