@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from reverie.errors import BadRequest
 from reverie.images import output_format, read_image, write_image
 

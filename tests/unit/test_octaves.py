@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from reverie.engine.octaves import octave_shapes, resize
 from reverie.errors import ImageTooSmall
 

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+
 from reverie.engine.params import DreamParams
 from reverie.engine.registry import get_spec
 from reverie.errors import BadRequest, UnknownLayer, UnknownModel

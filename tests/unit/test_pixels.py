@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from reverie.errors import BadRequest
 from reverie.pixels import from_dream_output, to_dream_input
 

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from reverie.engine.tiling import TileLayout, tile_starts, tiled_gradient
 
 
