@@ -1,0 +1,102 @@
+"""``reverie dream`` and ``reverie layers`` as a user runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reverie.cli import main
+from reverie.images import read_image
+
+FAST = ["--weights", "random", "--model", "mobilenet", "--octaves", "2", "--steps", "2", "--seed", "11"]
+
+
+def save(pixels: np.ndarray, path: Path) -> Path:
+    Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def rgba(tmp_path: Path) -> Path:
+    pixels = np.random.default_rng(0).integers(0, 256, (217, 333, 4), dtype=np.uint8)
+    return save(pixels, tmp_path / "in.png")
+
+
+def test_console_script_dreams_and_prints_the_seed(rgba: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    run = subprocess.run(
+        [sys.executable, "-m", "reverie.cli", "dream", str(rgba), "-o", str(out), *FAST],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "seed 11" in run.stdout
+    dreamed = read_image(out).pixels
+    original = read_image(rgba).pixels
+    assert dreamed.shape == (217, 333, 4)
+    np.testing.assert_array_equal(dreamed[:, :, 3], original[:, :, 3])
+    assert not np.array_equal(dreamed[:, :, :3], original[:, :, :3])
+
+
+def test_same_seed_same_file(rgba: Path, tmp_path: Path) -> None:
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "a.png"), *FAST]) == 0
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "b.png"), *FAST]) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "b.png").pixels)
+
+
+def test_16_bit_grey_stays_16_bit_grey(tmp_path: Path) -> None:
+    grey = (np.random.default_rng(1).random((150, 170, 1)) * 65535).astype(np.uint16)
+    source = save(grey, tmp_path / "grey16.png")
+    assert main(["dream", str(source), "-o", str(tmp_path / "out.png"), *FAST]) == 0
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode.startswith("I")
+    out = read_image(tmp_path / "out.png").pixels
+    assert out.dtype == np.uint16 and out.shape == (150, 170, 1)
+    assert len(np.unique(out)) > 256  # still uses the 16-bit range, not 8-bit steps
+
+
+def test_layers_lists_layers_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["layers", "--model", "mobilenet"]) == 0
+    out = capsys.readouterr().out
+    assert "conv_pw_13_relu" in out and "preset keras: conv_pw_7_relu=1" in out
+
+
+@pytest.mark.parametrize(
+    ("make_input", "extra", "words"),
+    [
+        ("text", [], "cannot read"),
+        ("missing", [], "does not exist"),
+        ("image", ["--layers", "mixed99=1"], "valid layers: conv_pw_1_relu"),
+        ("image", ["--octaves", "0"], "octaves must be between 1 and 12"),
+        ("image", ["--step-size", "nan"], "step_size must be a finite number"),
+        ("tiny", [], "need at least"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_input: str, extra: list[str], words: str
+) -> None:
+    source = tmp_path / "in.png"
+    if make_input == "text":
+        source.write_text("hello")
+    elif make_input == "image":
+        save(np.zeros((120, 120, 3), np.uint8), source)
+    elif make_input == "tiny":
+        save(np.zeros((20, 20, 3), np.uint8), source)
+    out = tmp_path / "out.png"
+    assert main(["dream", str(source), "-o", str(out), *FAST, *extra]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("reverie: error:") and words in err[0]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.png")]
+
+
+def test_option_errors_exit_2(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["dream", "in.png", "-o", str(tmp_path / "out.png"), "--layers", "mixed4=abc"])
+    assert caught.value.code == 2
