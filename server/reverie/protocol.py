@@ -220,6 +220,19 @@ def check_buffer(spec: ImageSpec, buffer: Any) -> None:
         )
 
 
+def check_params_shape(params: Any) -> dict[str, Any]:
+    """The JSON shape of a dream's params (values and names are the engine's to check)."""
+    if not isinstance(params, dict):
+        raise BadRequest("params must be an object of dream parameters")
+    layers = params.get("layers")
+    if layers is not None and not isinstance(layers, dict):
+        raise BadRequest("params.layers must be an object of {layer: weight}")
+    channels = params.get("channels", {})
+    if not isinstance(channels, dict) or not all(isinstance(v, list) for v in channels.values()):
+        raise BadRequest("params.channels must be an object of {layer: [channel, ...]}")
+    return params
+
+
 @dataclass(frozen=True)
 class Request:
     """A validated client request; ``params`` is still a plain dict for the engine to check."""
@@ -247,9 +260,7 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
         return Request(CANCEL, job=check_job_id(header.get("job")))
     if kind == DREAM:
         job = check_job_id(header.get("job"))
-        params = header.get("params", {})
-        if not isinstance(params, dict):
-            raise BadRequest("params must be an object of dream parameters")
+        params = check_params_shape(header.get("params", {}))
         spec = image_spec(header.get("image"), limits)
         check_buffer(spec, payload)
         return Request(DREAM, job=job, params=params, image=spec, pixels=payload)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import zmq
+
 from reverie import client, protocol
 from reverie.errors import DreamCancelled, ReverieError
 

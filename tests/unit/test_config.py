@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from reverie import config
 from reverie.errors import BadRequest
 from reverie.protocol import DEFAULT_ENDPOINT, Limits

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import zmq
+
 from reverie import config, keys
 from reverie.config import tomllib
 from reverie.errors import BadRequest

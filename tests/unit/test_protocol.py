@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from reverie import protocol
 from reverie.errors import BadRequest, TooLarge
 
@@ -177,3 +178,17 @@ def test_error_codes_cover_the_errors_module() -> None:
         cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ReverieError)
     }
     assert codes <= set(protocol.ERROR_CODES)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [[1], "steps=3", {"layers": ["mixed4"]}, {"channels": {"mixed4": 5}}, {"channels": [1]}, {"channels": None}],
+)
+def test_the_shape_of_params_is_checked_before_the_engine_sees_it(params: object) -> None:
+    with pytest.raises(BadRequest, match="params"):
+        protocol.parse_request(dream_frames({"params": params}), LIMITS)
+
+
+def test_well_shaped_params_pass_through_untouched() -> None:
+    params = {"layers": {"mixed4": 1.0}, "channels": {"mixed4": [1, 2]}, "steps": 3}
+    assert protocol.parse_request(dream_frames({"params": params}), LIMITS).params == params

@@ -1,0 +1,247 @@
+"""Thousands of malformed messages at a real server: each is answered with an error (or dropped at the
+size limit), the server never dies, and a valid job afterwards still succeeds."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Iterator
+
+import pytest
+import zmq
+from server_harness import TINY, Server, image, layout, start_server
+
+from reverie import protocol
+from reverie.client import Result
+
+MAX_PIXELS, MAX_SIDE = 20_000, 200
+MESSAGES = 3000
+GOOD_IMAGE = {"width": 100, "height": 100, "channels": 3, "dtype": "u8"}
+
+Message = tuple[list[bytes], set[str]]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("fuzz"), "--max-pixels", str(MAX_PIXELS), "--max-side", str(MAX_SIDE))
+    yield server
+    assert server.stop() == 0
+
+
+def header(**fields: object) -> bytes:
+    return json.dumps({"v": 1, **fields}).encode()
+
+
+def garbage(rng: random.Random) -> Message:
+    frames = [rng.randbytes(rng.randrange(0, 300)) for _ in range(rng.randrange(1, 5))]
+    return frames, set(protocol.ERROR_CODES)
+
+
+BAD_JSON = [
+    b"",
+    b"{",
+    b"}",
+    b"null",
+    b"[]",
+    b"42",
+    b'"hello"',
+    b"\xff\xfe\xfd",
+    b'{"v": 1, "type": "hello"',
+    b'{"v": NaN}',
+    b'{"v": 1, "x": Infinity}',
+    b'{"v": 1, "x": -Infinity}',
+    b'{"v": 1e999}',
+    b"[" * 20_000,
+    b'{"v": ' + b"7" * 10_000 + b"}",
+    b'{"v": 1, "type": "hello"}' + b"\x00",
+]
+
+
+def bad_json(rng: random.Random) -> Message:
+    raw = rng.choice(BAD_JSON)
+    if rng.random() < 0.5:
+        valid = header(type="dream", job="j", params=TINY, image=GOOD_IMAGE)
+        raw = valid[: rng.randrange(1, len(valid))]
+    return [b"", raw], {"bad_request", "too_large", "version_mismatch"}
+
+
+def wrong_version(rng: random.Random) -> Message:
+    version = rng.choice([0, 2, -1, 99, "1", 1.5, None, True, [1], {"v": 1}])
+    raw = json.dumps({"v": version, "type": rng.choice(["hello", "dream", "cancel"]), "job": "j"}).encode()
+    return [b"", raw], {"version_mismatch"}
+
+
+def unknown_op(rng: random.Random) -> Message:
+    kind = rng.choice(["launch", "", "HELLO", "dreams", 5, None, ["hello"], {"a": 1}])
+    return [b"", header(type=kind, job="j")], {"bad_request"}
+
+
+def lying_sizes(rng: random.Random) -> Message:
+    dtype, channels = rng.choice(list(protocol.DTYPE_SIZES)), rng.randrange(1, 5)
+    width, height = rng.randrange(20, 120), rng.randrange(20, 120)
+    size = width * height * channels * protocol.DTYPE_SIZES[dtype]
+    wrong = size + rng.choice([-size, -1, 1, rng.randrange(2, 5000), -rng.randrange(2, size)])
+    image_fields = {"width": width, "height": height, "channels": channels, "dtype": dtype}
+    frames = [b"", header(type="dream", job="j", params=TINY, image=image_fields)]
+    choice = rng.random()
+    if choice < 0.7:
+        frames.append(bytes(max(wrong, 0)))
+    elif choice < 0.85:
+        frames += [bytes(size), bytes(size)]
+    return frames, {"bad_request"}
+
+
+BAD_IMAGES = [
+    {"width": 0, "height": 10, "channels": 3, "dtype": "u8"},
+    {"width": -5, "height": 10, "channels": 3, "dtype": "u8"},
+    {"width": 10, "height": 10, "channels": 0, "dtype": "u8"},
+    {"width": 10, "height": 10, "channels": 9, "dtype": "u8"},
+    {"width": 10.5, "height": 10, "channels": 3, "dtype": "u8"},
+    {"width": True, "height": 10, "channels": 3, "dtype": "u8"},
+    {"width": "10", "height": 10, "channels": 3, "dtype": "u8"},
+    {"width": 10**12, "height": 10**12, "channels": 3, "dtype": "u8"},
+    {"width": 10, "height": 10, "channels": 3, "dtype": "f64"},
+    {"width": 10, "height": 10, "channels": 3},
+    "100x100",
+    None,
+]
+
+
+def bad_image(rng: random.Random) -> Message:
+    fields = rng.choice(BAD_IMAGES)
+    return [b"", header(type="dream", job="j", params=TINY, image=fields), bytes(300)], {"bad_request"}
+
+
+def too_large(rng: random.Random) -> Message:
+    side = rng.choice([(MAX_SIDE + 1, 10), (10, MAX_SIDE + 50), (150, 150), (MAX_SIDE, MAX_SIDE)])
+    fields = {"width": side[0], "height": side[1], "channels": 1, "dtype": "u8"}
+    return [b"", header(type="dream", job="j", params=TINY, image=fields), bytes(side[0] * side[1])], {"too_large"}
+
+
+BAD_PARAMS: list[tuple[object, set[str]]] = [
+    ({"steps": 1e308}, {"bad_request"}),
+    ({"steps": -5}, {"bad_request"}),
+    ({"steps": 10**40}, {"bad_request"}),
+    ({"octaves": 0}, {"bad_request"}),
+    ({"octave_scale": "big"}, {"bad_request"}),
+    ({"step_size": 1e300}, {"bad_request"}),
+    ({"seed": -1}, {"bad_request"}),
+    ({"seed": 2**80}, {"bad_request"}),
+    ({"seed": 1.5}, {"bad_request"}),
+    ({"jitter": 10**9}, {"bad_request"}),
+    ({"tile_size": 16}, {"bad_request"}),
+    ({"tile_overlap": 10**9}, {"bad_request"}),
+    ({"max_loss": "NaN"}, {"bad_request"}),
+    ({"normalization": 5}, {"bad_request"}),
+    ({"detail_reinjection": "yes"}, {"bad_request"}),
+    ({"model": None}, {"bad_request"}),
+    ({"model": 5}, {"bad_request"}),
+    ({"model": "nope"}, {"unknown_model"}),
+    ({"model": "inception_v3"}, {"unknown_model"}),
+    ({"preset": []}, {"bad_request"}),
+    ({"preset": "nope"}, {"unknown_layer"}),
+    ({"layers": []}, {"bad_request"}),
+    ({"layers": {}}, {"bad_request"}),
+    ({"layers": {"": 1}}, {"bad_request"}),
+    ({"layers": {"conv_pw_7_relu": 1e300}}, {"bad_request"}),
+    ({"layers": {"conv_pw_7_relu": "1"}}, {"bad_request"}),
+    ({"layers": {"mixed4": 1}}, {"unknown_layer"}),
+    ({"channels": {"conv_pw_7_relu": 5}}, {"bad_request"}),
+    ({"channels": {"conv_pw_7_relu": [-1]}}, {"bad_request"}),
+    ({"channels": {"conv_pw_7_relu": [1.5]}}, {"bad_request"}),
+    ({"channels": {"nope": [1]}}, {"bad_request", "unknown_layer"}),
+    ({"channels": [1, 2]}, {"bad_request"}),
+    ({"colour": "red"}, {"bad_request"}),
+    ({"__class__": 1}, {"bad_request"}),
+    ([1, 2, 3], {"bad_request"}),
+    ("steps=3", {"bad_request"}),
+]
+
+
+def bad_params(rng: random.Random) -> Message:
+    params, codes = rng.choice(BAD_PARAMS)
+    merged = {**TINY, **params} if isinstance(params, dict) else params
+    return [b"", header(type="dream", job="j", params=merged, image=GOOD_IMAGE), bytes(30_000)], codes
+
+
+def bad_ids(rng: random.Random) -> Message:
+    job = rng.choice(["", "x" * 65, "a b", "ü", 5, None, ["j"], "../../etc"])
+    kind = rng.choice(["dream", "cancel", "hello"] if job is not None else ["dream", "cancel"])
+    fields = {"req": job} if kind == "hello" else {"job": job}
+    frames = [b"", header(type=kind, params=TINY, image=GOOD_IMAGE, **fields)]
+    return [*frames, bytes(30_000)] if kind == "dream" else frames, {"bad_request"}
+
+
+def unknown_cancel(rng: random.Random) -> Message:
+    return [b"", header(type="cancel", job=f"never-{rng.randrange(10**6)}")], {"unknown_job"}
+
+
+def too_small(rng: random.Random) -> Message:
+    fields = {"width": 8, "height": 8, "channels": 3, "dtype": "u8"}
+    return [b"", header(type="dream", job=f"small-{rng.randrange(10**9)}", params=TINY, image=fields), bytes(192)], {
+        "too_small"
+    }
+
+
+GENERATORS: list[Callable[[random.Random], Message]] = [
+    garbage,
+    bad_json,
+    wrong_version,
+    unknown_op,
+    lying_sizes,
+    bad_image,
+    too_large,
+    bad_params,
+    bad_ids,
+    unknown_cancel,
+    too_small,
+]
+
+
+def next_reply(socket: zmq.Socket, what: str) -> dict:
+    """The next reply's header, heartbeats skipped."""
+    while True:
+        assert socket.poll(10_000), f"{what} got no answer"
+        _, body = protocol.split(socket.recv_multipart())
+        reply = protocol.decode_header(body[0])
+        if reply["type"] != "heartbeat":
+            return reply
+
+
+def test_thousands_of_malformed_messages_each_get_an_error(server: Server) -> None:
+    rng = random.Random(20261126)
+    seen: dict[str, int] = {}
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        for number in range(MESSAGES):
+            generator = rng.choice(GENERATORS)
+            frames, codes = generator(rng)
+            socket.send_multipart(frames)
+            reply = next_reply(socket, f"message {number} ({generator.__name__}: {frames[:2]!r})")
+            if reply["type"] == "accepted":  # found wrong by the engine (too small, channel numbers): then an error
+                reply = next_reply(socket, f"the job of message {number} ({generator.__name__})")
+            assert reply["type"] == "error", (generator.__name__, frames[:2], reply)
+            assert reply["code"] in codes, (generator.__name__, frames[:2], reply)
+            assert reply["message"]
+            seen[generator.__name__] = seen.get(generator.__name__, 0) + 1
+    assert set(seen) == {generator.__name__ for generator in GENERATORS}
+    assert server.process.poll() is None
+
+
+def test_a_frame_over_the_size_limit_is_dropped_and_others_are_still_served(server: Server) -> None:
+    limit = server.facts()["limits"]["max_message_bytes"]
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart([b"", header(type="hello", req="big"), bytes(limit + 1)])
+        assert not socket.poll(1000), "a message over MAXMSGSIZE must be dropped, not answered"
+    assert server.facts()["state"] == "ready"
+
+
+def test_a_valid_job_succeeds_after_the_fuzzing(server: Server) -> None:
+    pixels = image(100, 100, 3, "u8")
+    with server.client() as client:
+        result = client.run(pixels.tobytes(), params={**TINY, "seed": 3}, **layout(pixels))
+    assert isinstance(result, Result) and result.seed == 3
+    assert "Traceback" not in server.log.read_text()
