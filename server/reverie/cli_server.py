@@ -127,12 +127,8 @@ def _broker(args: argparse.Namespace) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--endpoint", help="ZeroMQ endpoint (default from the config, else tcp://127.0.0.1:5555)"
-    )
-    parser.add_argument(
-        "--config", type=Path, help="TOML config file (default: the user config dir's config.toml)"
-    )
+    parser.add_argument("--endpoint", help="ZeroMQ endpoint (default from the config, else tcp://127.0.0.1:5555)")
+    parser.add_argument("--config", type=Path, help="TOML config file (default: the user config dir's config.toml)")
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -149,9 +145,7 @@ def _log_level(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the server's subcommands to ``reverie``'s parser."""
-    serve = subparsers.add_parser(
-        "serve", help="run the dream server in the foreground (systemd, containers)"
-    )
+    serve = subparsers.add_parser("serve", help="run the dream server in the foreground (systemd, containers)")
     _common(serve)
     _server_options(serve)
     _log_level(serve)

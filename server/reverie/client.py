@@ -29,9 +29,7 @@ _HEARTBEAT_TIMEOUT_MS = 1500
 # A cancel that lands on another server behind a broker is answered unknown_job and sent again.
 _CANCEL_TRIES = 8
 _HANDSHAKE_FAILED = (
-    zmq.EVENT_HANDSHAKE_FAILED_AUTH
-    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
 
 
@@ -133,9 +131,7 @@ def _server_error(header: dict[str, Any]) -> ClientError:
     code = str(header.get("code", "internal"))
     message = str(header.get("message", "the dream server reported an error without a message"))
     job = header.get("job")
-    kind = {"busy": ServerBusy, "too_large": ImageTooLarge, protocol.VERSION_MISMATCH: VersionMismatch}.get(
-        code
-    )
+    kind = {"busy": ServerBusy, "too_large": ImageTooLarge, protocol.VERSION_MISMATCH: VersionMismatch}.get(code)
     return kind(message, job) if kind is not None else ServerError(code, message, job)
 
 
@@ -263,15 +259,11 @@ class DreamClient:
         self._last_heard = time.monotonic()
         _, body = protocol.split(frames)
         if not body:
-            raise ClientError(
-                "the server sent an empty message; is something else listening at this endpoint?"
-            )
+            raise ClientError("the server sent an empty message; is something else listening at this endpoint?")
         try:
             header = protocol.decode_header(body[0])
         except ReverieError as error:
-            raise ClientError(
-                f"the server sent an unreadable header ({error}); is it a Reverie server?"
-            ) from None
+            raise ClientError(f"the server sent an unreadable header ({error}); is it a Reverie server?") from None
         return header, body[1] if len(body) > 1 else None
 
     def _handshake_failure(self) -> ClientError | None:
@@ -304,11 +296,7 @@ class DreamClient:
         if kind == protocol.ACCEPTED:
             self._accepted.add(job)
             return
-        if (
-            kind == protocol.ERROR
-            and header.get("code") == protocol.UNKNOWN_JOB
-            and job in self._cancel_tries
-        ):
+        if kind == protocol.ERROR and header.get("code") == protocol.UNKNOWN_JOB and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
                 self._cancel_tries[job] += 1
                 self._send({"type": protocol.CANCEL, "job": job})

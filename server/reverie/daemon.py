@@ -28,9 +28,7 @@ STOP_TIMEOUT = 5.0
 PROBE_TIMEOUT = 0.5
 
 
-def probe(
-    endpoint: str, client_options: dict[str, Any], timeout: float = PROBE_TIMEOUT
-) -> dict[str, Any] | None:
+def probe(endpoint: str, client_options: dict[str, Any], timeout: float = PROBE_TIMEOUT) -> dict[str, Any] | None:
     """The server's facts if one answers at ``endpoint`` now, else None."""
     with DreamClient(endpoint, timeout=timeout, retries=1, **client_options) as client:
         try:

@@ -25,9 +25,7 @@ def generate(directory: Path, *, force: bool = False) -> KeyFiles:
     """A server key pair, a client key pair, and the client's public key in the authorized directory."""
     server_secret = directory / f"{SERVER}.key_secret"
     if server_secret.exists() and not force:
-        raise BadRequest(
-            f"keys already exist in {directory}; pass --force to replace them (clients must then re-pin)"
-        )
+        raise BadRequest(f"keys already exist in {directory}; pass --force to replace them (clients must then re-pin)")
     authorized = directory / AUTHORIZED
     authorized.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -88,8 +86,7 @@ def secure(socket: zmq.Socket, endpoint: str, keys: KeyFiles) -> ThreadAuthentic
     public, secret = _load(keys.server_secret, secret=True)
     if keys.authorized_clients is None or not keys.authorized_clients.is_dir():
         raise BadRequest(
-            "[keys] authorized_clients must be a directory of client public keys, "
-            f"got {keys.authorized_clients}"
+            f"[keys] authorized_clients must be a directory of client public keys, got {keys.authorized_clients}"
         )
     authenticator = ThreadAuthenticator(socket.context)
     authenticator.start()

@@ -146,9 +146,7 @@ class DreamServer:
         if running is not None:
             running.cancel.set()
             deadline = time.monotonic() + STOP_GRACE
-            while self._running is running and self._link.poll(
-                max(0, int((deadline - time.monotonic()) * 1000))
-            ):
+            while self._running is running and self._link.poll(max(0, int((deadline - time.monotonic()) * 1000))):
                 self._drain(self._link, self._on_worker)
             if self._running is running:
                 log.warning(
@@ -183,9 +181,7 @@ class DreamServer:
                 self._client_gone(envelope)
                 return False
             if error.errno == errno.EAGAIN:
-                log.warning(
-                    "client %s is not reading; dropped a %s message", envelope[-1].hex(), header["type"]
-                )
+                log.warning("client %s is not reading; dropped a %s message", envelope[-1].hex(), header["type"])
                 return True
             raise
         return True
@@ -220,9 +216,7 @@ class DreamServer:
             log.exception("a request could not be read")
             self._send(
                 route,
-                protocol.error(
-                    "bad_request", f"the request could not be read: {error!r}", **protocol.reply_ids(body)
-                ),
+                protocol.error("bad_request", f"the request could not be read: {error!r}", **protocol.reply_ids(body)),
             )
 
     def _check_params(self, data: dict[str, Any]) -> DreamParams:
