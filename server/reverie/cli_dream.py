@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from reverie.client import ClientError, DreamClient
+from reverie.config import load_config
 from reverie.engine.loading import IMAGENET
 from reverie.engine.params import NORMALIZATIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
@@ -167,16 +169,46 @@ def params_from_args(args: argparse.Namespace) -> DreamParams:
     )
 
 
+def _running_server(args: argparse.Namespace, params: DreamParams) -> DreamClient | None:
+    """The server to dream on: the one ``--server`` names, else the configured one if it is up and
+    serves the same model and weights; None means dream in this process."""
+    if args.local:
+        return None
+    if args.server:
+        client = DreamClient(args.server)
+        client.hello()  # a named server that does not answer is an error, not a silent fallback
+        return client
+    client = DreamClient(load_config().endpoint, timeout=0.3, retries=1)
+    try:
+        facts = client.hello()
+    except ClientError:
+        client.close()
+        return None
+    if facts.get("model") == params.model and facts.get("weights") == args.weights:
+        return client
+    client.close()
+    return None
+
+
 def _run_dream(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dream_file
+    from reverie.dreaming import dream_file, dream_file_on_server
 
     params = params_from_args(args)
     if params.layers is not None:
         get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
-    report = dream_file(args.input, args.output, params, weights=args.weights, show_progress=not args.quiet)
+    client = _running_server(args, params)
+    if client is None:
+        report = dream_file(args.input, args.output, params, weights=args.weights, show_progress=not args.quiet)
+        where = "in this process"
+    else:
+        with client:
+            report = dream_file_on_server(client, args.input, args.output, params, show_progress=not args.quiet)
+        where = f"on the server at {client.endpoint}"
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
-    print(f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s; seed {report.seed}")
+    print(
+        f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {where}; seed {report.seed}"
+    )
     return 0
 
 
@@ -196,6 +228,14 @@ def register(commands: Any) -> None:
         "-o", "--output", required=True, metavar="OUT", help="output file (.png keeps alpha and 16-bit grey)"
     )
     dream.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    where = dream.add_mutually_exclusive_group()
+    where.add_argument(
+        "--server",
+        metavar="ENDPOINT",
+        help="dream on the server at ENDPOINT (e.g. tcp://127.0.0.1:5555); by default a server running at the "
+        "configured endpoint with the same --model and --weights is used when there is one",
+    )
+    where.add_argument("--local", action="store_true", help="always dream in this process, even if a server runs")
     add_dream_options(dream)
     dream.set_defaults(func=_run_dream)
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from server_harness import free_endpoint, start_server
 
 from reverie.cli import main
 from reverie.images import read_image
 
-FAST = ["--weights", "random", "--model", "mobilenet", "--octaves", "2", "--steps", "2", "--seed", "11"]
+FAST = ["--local", "--weights", "random", "--model", "mobilenet", "--octaves", "2", "--steps", "2", "--seed", "11"]
 
 
 def save(pixels: np.ndarray, path: Path) -> Path:
@@ -100,3 +101,22 @@ def test_option_errors_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["dream", "in.png", "-o", str(tmp_path / "out.png"), "--layers", "mixed4=abc"])
     assert caught.value.code == 2
+
+
+def test_dreaming_on_a_running_server_matches_dreaming_here(rgba: Path, tmp_path: Path) -> None:
+    server = start_server(tmp_path / "home")
+    try:
+        on_server = [*FAST[1:], "--server", server.endpoint]
+        assert main(["dream", str(rgba), "-o", str(tmp_path / "server.png"), *on_server]) == 0
+        assert server.facts()["jobs_done"] == 1
+    finally:
+        assert server.stop() == 0
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "here.png"), *FAST]) == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "server.png").pixels, read_image(tmp_path / "here.png").pixels)
+
+
+def test_a_named_server_that_is_down_is_an_error(rgba: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.png"
+    assert main(["dream", str(rgba), "-o", str(out), *FAST[1:], "--server", free_endpoint()]) == 1
+    assert "reverie start" in capsys.readouterr().err
+    assert not out.exists()
