@@ -60,7 +60,8 @@ def read_pid(path: Path) -> int | None:
         return -1  # garbage: treated as stale
 
 
-def _alive(pid: int) -> bool:
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live Reverie process (a recycled pid or a zombie is not)."""
     if pid <= 0:
         return False
     try:
@@ -84,7 +85,7 @@ def running_pid(endpoint: str, out: TextIO) -> int | None:
     pid = read_pid(path)
     if pid is None:
         return None
-    if _alive(pid):
+    if is_running(pid):
         return pid
     path.unlink(missing_ok=True)
     print(f"removed a stale pid file ({path}: process {pid} is gone)", file=out)
@@ -103,8 +104,8 @@ def _wait_exit(pid: int, timeout: float) -> bool:
             ready, _, _ = select.select([fd], [], [], timeout)
         finally:
             os.close(fd)
-        return bool(ready) or not _alive(pid)
-    while _alive(pid):
+        return bool(ready) or not is_running(pid)
+    while is_running(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
@@ -216,7 +217,7 @@ def stop(endpoint: str, client_options: dict[str, Any], out: TextIO, timeout: fl
         if facts is None:
             print(f"no Reverie dream server is running at {endpoint}", file=out)
             return 0
-        if not _alive(int(facts["pid"])):
+        if not is_running(int(facts["pid"])):
             print(
                 f"the server at {endpoint} (pid {facts['pid']}) is not a process of this machine and user; "
                 "stop it where it runs",
@@ -224,6 +225,7 @@ def stop(endpoint: str, client_options: dict[str, Any], out: TextIO, timeout: fl
             )
             return 1
         pid = int(facts["pid"])
+    asked = time.monotonic()
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     if not _wait_exit(pid, timeout):
@@ -233,7 +235,7 @@ def stop(endpoint: str, client_options: dict[str, Any], out: TextIO, timeout: fl
         )
         return 1
     remove_pid(pid_path(endpoint), pid)
-    print(f"stopped the Reverie dream server at {endpoint} (pid {pid})", file=out)
+    print(f"stopped the Reverie dream server at {endpoint} (pid {pid}) in {time.monotonic() - asked:.1f} s", file=out)
     return 0
 
 

@@ -116,8 +116,15 @@ class Server:
             raise AssertionError(f"the server ignored SIGTERM:\n{self.log.read_text()}") from None
 
 
-def start_server(home: Path, *args: str, endpoint: str | None = None, env: dict[str, str] | None = None) -> Server:
-    """Start ``reverie serve`` with MobileNet and random weights, and wait for it to be ready."""
+def start_server(
+    home: Path,
+    *args: str,
+    endpoint: str | None = None,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+    client_options: dict[str, Any] | None = None,
+) -> Server:
+    """Start ``reverie serve`` with MobileNet and random weights and (unless ``wait`` is False) wait until ready."""
     endpoint = endpoint or free_endpoint()
     home.mkdir(parents=True, exist_ok=True)
     log = home / f"server-{endpoint.rsplit(':', 1)[-1]}.log"
@@ -125,8 +132,10 @@ def start_server(home: Path, *args: str, endpoint: str | None = None, env: dict[
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env or user_env(home))
     server = Server(endpoint, process, log)
+    if not wait:
+        return server
     try:
-        wait_ready(endpoint, process, log)
+        wait_ready(endpoint, process, log, **(client_options or {}))
     except BaseException:
         if process.poll() is None:
             process.kill()
