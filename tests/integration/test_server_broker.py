@@ -1,0 +1,106 @@
+"""Scale-out: two real servers behind ``reverie broker`` (zmq.proxy), used exactly like one server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from server_harness import (
+    ENDLESS,
+    TINY,
+    Server,
+    free_endpoint,
+    image,
+    layout,
+    start_server,
+    user_env,
+    wait_ready,
+)
+
+from reverie.client import Cancelled, DreamClient, Progress
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Server]]]:
+    home = tmp_path_factory.mktemp("broker")
+    servers = [start_server(home, wait=False) for _ in range(2)]
+    front = free_endpoint()
+    command = [sys.executable, "-m", "reverie.cli_server", "broker", "--endpoint", front]
+    for server in servers:
+        command += ["--backend", server.endpoint]
+    broker = subprocess.Popen(command, env=user_env(home), stderr=subprocess.PIPE, text=True)
+    try:
+        for server in servers:
+            wait_ready(server.endpoint, server.process, server.log)
+        wait_ready(front, broker)
+        yield front, servers
+    finally:
+        broker.terminate()
+        broker.wait(10)
+        broker.stderr.close()
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+
+
+def test_jobs_through_the_broker_are_shared_by_both_servers(studio: tuple[str, list[Server]]) -> None:
+    front, servers = studio
+    pixels = {number: image(96, 96, 3, "u8", seed=number) for number in range(3)}
+    results: dict[tuple[int, int], bytes] = {}
+    failures: list[BaseException] = []
+
+    def one_client(number: int) -> None:
+        try:
+            with DreamClient(front, timeout=30) as client:
+                for n in range(4):
+                    params = {**TINY, "seed": 10 + n}
+                    results[number, n] = client.run(
+                        pixels[number].tobytes(), params=params, **layout(pixels[number])
+                    ).pixels
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=one_client, args=(number,)) for number in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures, failures
+    assert len(results) == 12
+    done = [server.facts()["jobs_done"] for server in servers]
+    assert all(count > 0 for count in done), f"both servers must have worked: {done}"
+    with DreamClient(servers[0].endpoint) as direct:
+        alone = direct.run(pixels[2].tobytes(), params={**TINY, "seed": 13}, **layout(pixels[2])).pixels
+    assert alone == results[2, 3], "every server dreams the same seeded job the same way"
+
+
+def test_cancel_reaches_the_right_server_through_the_broker(studio: tuple[str, list[Server]]) -> None:
+    front, _ = studio
+    pixels = image(96, 96, 3, "u8")
+    with DreamClient(front) as client:
+        for _ in range(2):  # two jobs, so one cancel is likely to land on the other server first
+            job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+            events = client.events(job)
+            assert isinstance(next(events), Progress)
+            client.cancel(job)
+            assert list(events)[-1] == Cancelled(job)
+
+
+def test_the_broker_refuses_to_face_the_network_without_keys(tmp_path: Path) -> None:
+    port = free_endpoint().rsplit(":", 1)[1]
+    command = [
+        sys.executable,
+        "-m",
+        "reverie.cli_server",
+        "broker",
+        "--endpoint",
+        f"tcp://0.0.0.0:{port}",
+        "--backend",
+        "tcp://127.0.0.1:1",
+    ]
+    refused = subprocess.run(command, env=user_env(tmp_path), capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "refusing to listen" in refused.stderr
