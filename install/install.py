@@ -94,9 +94,7 @@ def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str
         launcher = str(locations.venv_launcher(venv, platform))
         pip_python = Path(locations.venv_python(venv, platform))
         if not venv.exists():
-            steps.append(
-                Step(f"create the server's Python environment {venv}", partial(server_env.create_venv, venv))
-            )
+            steps.append(Step(f"create the server's Python environment {venv}", partial(server_env.create_venv, venv)))
         steps.append(
             Step(
                 f"pip install the dream server from {repo} into {venv} (TensorFlow: a few minutes)",
@@ -105,26 +103,20 @@ def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str
         )
         if bin_dir is not None:
             link = Path(bin_dir) / "reverie"
-            steps.append(
-                Step(f"link {link} → {launcher}", partial(server_env.link_launcher, Path(launcher), link))
-            )
+            steps.append(Step(f"link {link} → {launcher}", partial(server_env.link_launcher, Path(launcher), link)))
             if not server_env.on_path(Path(bin_dir), env.get("PATH", "")):
                 steps.append(Step(f"{bin_dir} is not on your PATH: add it to use 'reverie' in a terminal"))
     config = str(locations.reverie_config(platform, env, home))
     for target in targets(args, platform, env, home):
         plugin_dir = Path(target.plugin_dir)
-        steps.append(
-            Step(f"copy the plug-in to {plugin_dir}", partial(plugin_files.copy_plugin, repo, plugin_dir))
-        )
+        steps.append(Step(f"copy the plug-in to {plugin_dir}", partial(plugin_files.copy_plugin, repo, plugin_dir)))
         steps.append(
             Step(
                 f"record in {plugin_dir / plugin_files.SETTINGS_FILE}: launcher {launcher}, config {config}",
                 partial(plugin_files.write_settings, plugin_dir, launcher, config),
             )
         )
-        command = (
-            shlex.split(args.gimp_python) if args.gimp_python else gimp_python.gimp_python_command(target)
-        )
+        command = shlex.split(args.gimp_python) if args.gimp_python else gimp_python.gimp_python_command(target)
         steps.extend(zmq_steps(target, command, pip_python))
     if launcher is None:
         steps.append(
@@ -142,9 +134,7 @@ def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str
     return steps
 
 
-def uninstall_steps(
-    args: argparse.Namespace, platform: str, env: Mapping[str, str], home: Path
-) -> list[Step]:
+def uninstall_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str], home: Path) -> list[Step]:
     steps = [
         Step(f"remove {t.plugin_dir}", partial(shutil.rmtree, Path(t.plugin_dir)))
         for t in targets(args, platform, env, home)

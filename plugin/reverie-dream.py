@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
-from reverie.client import DreamClient  # noqa: E402
-from reverie.errors import ReverieError  # noqa: E402
 from reverie_plugin import arguments, canvas, geometry, messages, session, settings  # noqa: E402
-from reverie_plugin.formats import wire_format  # noqa: E402
+from reverie_plugin.formats import WireFormat, wire_format  # noqa: E402
 from reverie_plugin.messages import PluginFailure  # noqa: E402
+
+from reverie.client import DreamClient, Result  # noqa: E402
+from reverie.errors import ReverieError  # noqa: E402
 
 PROCEDURE = "python-fu-reverie-dream"
 FLAGS = GObject.ParamFlags.READWRITE
@@ -73,10 +75,49 @@ def selected_rect(image: Gimp.Image, drawable: Gimp.Drawable) -> geometry.Rect |
     return geometry.Rect(x, y, width, height)
 
 
-def dream_on(
-    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any]
-) -> tuple[int, Gimp.Layer]:
-    """The whole run: read, dream, place. Returns the seed used and the new layer."""
+def fetch_dream(
+    drawable: Gimp.Drawable,
+    region: geometry.Rect,
+    wire: WireFormat,
+    shrink: tuple[float, int, int],
+    params: dict[str, Any],
+    endpoint: str,
+    launcher: str | None,
+    preview: bool,
+) -> tuple[Result, dict[str, Any]]:
+    """Connect (starting a local server if need be), send the region, wait for the dream.
+
+    Returns the result and the details that go with the new layer (params, seed, timings).
+    """
+    progress = GimpProgress()
+    timeout, retries = session.client_timing(endpoint)
+    client = DreamClient(endpoint, timeout=timeout, retries=retries)
+    try:
+        session.connect(client, endpoint, launcher, progress)
+        scale, width, height = shrink
+        started = time.monotonic()
+        data = canvas.read_pixels(drawable, region, wire, scale, (width, height))
+        read = time.monotonic()
+        pixels = session.Pixels(data, width, height, wire.channels, wire.dtype)
+        result = session.dream(client, pixels, params, progress, preview)
+        finished = time.monotonic()
+    finally:
+        client.close()
+    details = {
+        "params": params,
+        "seed": result.seed,
+        "endpoint": endpoint,
+        "read_seconds": read - started,
+        "round_trip_seconds": finished - read,
+        "server_seconds": result.seconds,
+        "engine_seconds": result.engine_seconds,
+        "notes": result.notes,
+    }
+    return result, details
+
+
+def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any]) -> tuple[int, Gimp.Layer]:
+    """The whole run: work out what to send, dream, place. Returns the seed used and the new layer."""
     if len(drawables) != 1:
         raise PluginFailure(messages.one_drawable_text(len(drawables)))
     drawable = drawables[0]
@@ -86,28 +127,14 @@ def dream_on(
     selected = selected_rect(image, drawable)
     width, height = drawable.get_width(), drawable.get_height()
     region = (geometry.preview_region if preview else geometry.dream_region)(width, height, selected)
-    wire = wire_format(
-        image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick
-    )
-    seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
-    params = arguments.dream_params(values, seed)
-    scale, sent_width, sent_height = 1.0, region.width, region.height
+    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+    params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
+    shrink = (1.0, region.width, region.height)
     if preview:
         params = arguments.preview_params(params)
-        scale, sent_width, sent_height = geometry.scaled_size(
-            region.width, region.height, arguments.PREVIEW_LONG_SIDE
-        )
-
-    progress = GimpProgress()
-    client = DreamClient(endpoint)
-    try:
-        session.connect(client, endpoint, config.launcher, progress)
-        data = canvas.read_pixels(drawable, region, wire, scale, (sent_width, sent_height))
-        pixels = session.Pixels(data, sent_width, sent_height, wire.channels, wire.dtype)
-        result = session.dream(client, pixels, params, progress, preview)
-    finally:
-        client.close()
-    progress.text(messages.PLACING)
+        shrink = geometry.scaled_size(region.width, region.height, arguments.PREVIEW_LONG_SIDE)
+    result, details = fetch_dream(drawable, region, wire, shrink, params, endpoint, config.launcher, preview)
+    Gimp.progress_set_text(messages.PLACING)
     layer = canvas.place_layer(
         image,
         drawable,
@@ -117,6 +144,7 @@ def dream_on(
         (result.width, result.height),
         masked=selected is not None,
         preview=preview,
+        details=details,
     )
     return result.seed, layer
 
@@ -145,9 +173,7 @@ def run(
     except Exception as error:
         if not isinstance(error, ReverieError):
             traceback.print_exc()
-        return procedure.new_return_values(
-            Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error))
-        )
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
     finally:
         Gimp.progress_end()
     if run_mode == Gimp.RunMode.INTERACTIVE:
@@ -190,9 +216,7 @@ class ReverieDream(Gimp.PlugIn):
         endpoint = settings.load(HERE).endpoint
         for argument in arguments.ARGUMENTS:
             add_argument(procedure, argument, endpoint if argument.name == "endpoint" else argument.default)
-        procedure.add_int_return_value(
-            "seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS
-        )
+        procedure.add_int_return_value("seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS)
         procedure.add_layer_return_value("layer", "Layer", "The new dream layer", False, FLAGS)
         return procedure
 

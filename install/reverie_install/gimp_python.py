@@ -65,9 +65,7 @@ def gimp_python_command(target: GimpTarget) -> list[str] | None:
 
 def probe(command: list[str]) -> PythonFacts:
     """Run the probe with GIMP's Python; raises OSError or CalledProcessError when it cannot run."""
-    completed = subprocess.run(
-        [*command, "-c", PROBE], check=True, capture_output=True, text=True, timeout=120
-    )
+    completed = subprocess.run([*command, "-c", PROBE], check=True, capture_output=True, text=True, timeout=120)
     data = json.loads(completed.stdout.strip().splitlines()[-1])
     return PythonFacts(data["version"], data["platform"], data["zmq"])
 

@@ -18,8 +18,7 @@ def manifest(repo: Path) -> list[tuple[Path, PurePath]]:
     plugin = repo / "plugin"
     files = [(plugin / f"{PLUGIN}.py", PurePath(f"{PLUGIN}.py"))]
     files += [
-        (path, PurePath("reverie_plugin", path.name))
-        for path in sorted((plugin / "reverie_plugin").glob("*.py"))
+        (path, PurePath("reverie_plugin", path.name)) for path in sorted((plugin / "reverie_plugin").glob("*.py"))
     ]
     files += [(repo / "server" / "reverie" / name, PurePath("reverie", name)) for name in VENDORED]
     return files

@@ -24,9 +24,7 @@ def link_launcher(launcher: Path, link: Path) -> None:
     if link.is_symlink():
         link.unlink()
     elif link.exists():
-        raise FileExistsError(
-            f"{link} exists and is not Reverie's link; remove it or install with --plugin-only"
-        )
+        raise FileExistsError(f"{link} exists and is not Reverie's link; remove it or install with --plugin-only")
     link.symlink_to(launcher)
 
 

@@ -59,12 +59,8 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
     Argument("steps", "int", "S_teps", "Gradient steps per octave", 20, 1, 1000),
     Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels", 0.01, 1e-5, 1.0),
-    Argument(
-        "jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512
-    ),
-    Argument(
-        "seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED
-    ),
+    Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
+    Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(
         "preview",
         "boolean",

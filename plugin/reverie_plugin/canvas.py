@@ -6,6 +6,9 @@ push/pop, after the dream has arrived, so a failed run leaves the image as it wa
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import gi
 
 gi.require_version("Gimp", "3.0")
@@ -19,6 +22,8 @@ RESULT_NAME = "Deep Dream"
 PREVIEW_NAME = "Deep Dream preview"
 # Marks preview layers, so replacing one never touches an artist's layer that happens to share the name.
 PREVIEW_PARASITE = "reverie-dream-preview"
+# What made a dream layer (params, seed, timings), saved with the XCF so a dream can be repeated.
+DETAILS_PARASITE = "reverie-dream"
 
 
 def read_pixels(
@@ -57,10 +62,12 @@ def place_layer(
     size: tuple[int, int],
     masked: bool,
     preview: bool,
+    details: dict[str, Any],
 ) -> Gimp.Layer:
     """Insert the dream above ``drawable`` at ``region`` (drawable coordinates), masked by the selection.
 
-    ``size`` is the pixels' size; a preview's smaller pixels are scaled up to the region. Earlier
+    ``size`` is the pixels' size; a preview's smaller pixels are scaled up to the region. ``details``
+    (params, seed, timings) go with the layer as a persistent parasite. Earlier
     previews are removed in the same undo step (last, so a failure leaves them), and one Ctrl+Z
     brings back exactly what was there.
     """
@@ -89,6 +96,9 @@ def place_layer(
             layer.scale(region.width, region.height, False)
         dx, dy = drawable.get_offsets()[1:]
         layer.set_offsets(region.x + dx, region.y + dy)
+        layer.attach_parasite(
+            Gimp.Parasite.new(DETAILS_PARASITE, Gimp.PARASITE_PERSISTENT, json.dumps(details).encode())
+        )
         if preview:
             layer.attach_parasite(Gimp.Parasite.new(PREVIEW_PARASITE, Gimp.PARASITE_PERSISTENT, b"1"))
         if masked:
@@ -96,6 +106,8 @@ def place_layer(
         layer.update(0, 0, region.width, region.height)
         for old in earlier_previews:
             image.remove_layer(old)
+        if preview:  # named while the old preview still existed, GIMP had made the name unique
+            layer.set_name(PREVIEW_NAME)
     except BaseException:
         if inserted:
             image.remove_layer(layer)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 MIN_MARGIN = 16
 MAX_MARGIN = 128
 MARGIN_SHARE = 0.125
+# Networks need room (InceptionV3 and MobileNet refuse inputs under about 80 px), so a small
+# selection brings at least this much of its surroundings along, where the drawable has it.
+MIN_SIDE = 128
 # Without a selection a preview dreams a central crop at most this long, then scales it down.
 PREVIEW_CROP = 1024
 
@@ -39,11 +42,23 @@ def dream_region(drawable_width: int, drawable_height: int, selected: Rect | Non
     if selected is None:
         return Rect(0, 0, drawable_width, drawable_height)
     margin = context_margin(selected.width, selected.height)
-    left = max(0, selected.x - margin)
-    top = max(0, selected.y - margin)
-    right = min(drawable_width, selected.x + selected.width + margin)
-    bottom = min(drawable_height, selected.y + selected.height + margin)
+    left, right = _span(selected.x, selected.width, margin, drawable_width)
+    top, bottom = _span(selected.y, selected.height, margin, drawable_height)
     return Rect(left, top, right - left, bottom - top)
+
+
+def _span(start: int, length: int, margin: int, limit: int) -> tuple[int, int]:
+    """``[start, start + length)`` widened by ``margin`` and to MIN_SIDE, kept within ``[0, limit)``."""
+    low, high = start - margin, start + length + margin
+    shortfall = MIN_SIDE - (high - low)
+    if shortfall > 0:
+        low -= shortfall // 2
+        high += shortfall - shortfall // 2
+    if low < 0:
+        high, low = high - low, 0
+    if high > limit:
+        low, high = max(0, low - (high - limit)), limit
+    return low, high
 
 
 def preview_region(drawable_width: int, drawable_height: int, selected: Rect | None) -> Rect:

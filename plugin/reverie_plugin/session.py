@@ -12,12 +12,15 @@ from typing import Any, Protocol
 from reverie.client import Cancelled, DreamClient, Progress, Result, ServerNotRunning
 from reverie.errors import ReverieError
 from reverie.protocol import is_loopback
-
 from reverie_plugin import messages
 from reverie_plugin.launcher import find_launcher, start_command, start_server
 from reverie_plugin.messages import PluginFailure
 
 POLL_SECONDS = 0.05
+# A local server answers hello within milliseconds and sends heartbeats every half second, so silence
+# means "not running" much sooner than across a network.
+LOCAL_TIMING = (2.0, 2)
+REMOTE_TIMING = (5.0, 3)
 
 
 class ProgressSink(Protocol):
@@ -41,6 +44,11 @@ class Pixels:
     dtype: str
 
 
+def client_timing(endpoint: str) -> tuple[float, int]:
+    """DreamClient's ``(timeout, retries)`` for an endpoint: short on this machine, patient elsewhere."""
+    return LOCAL_TIMING if is_loopback(endpoint) else REMOTE_TIMING
+
+
 def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, sink: ProgressSink) -> dict:
     """Say hello; when nothing answers a local endpoint, start a server with ``reverie start`` first."""
     sink.text(messages.CONNECTING)
@@ -57,9 +65,7 @@ def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, s
     return client.hello()
 
 
-def dream(
-    client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool
-) -> Result:
+def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool) -> Result:
     """Submit one dream and poll until its result, updating the sink; cancel it if this is interrupted."""
     sink.text(messages.SENDING)
     job = client.submit(
@@ -75,9 +81,7 @@ def dream(
             event = client.poll(POLL_SECONDS)
             if isinstance(event, Progress):
                 sink.fraction(event.fraction)
-                sink.text(
-                    messages.progress_text(event.octave, event.octaves, event.step, event.steps, preview)
-                )
+                sink.text(messages.progress_text(event.octave, event.octaves, event.step, event.steps, preview))
             elif isinstance(event, Result):
                 return event
             elif isinstance(event, Cancelled):

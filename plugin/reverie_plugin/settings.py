@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reverie.protocol import DEFAULT_ENDPOINT
-
 from reverie_plugin.messages import PluginFailure
 
 try:

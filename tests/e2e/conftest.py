@@ -1,0 +1,123 @@
+"""Fixtures for the e2e tests: a real GIMP 3, the real installer, a real dream server on a free port.
+
+Without GIMP 3 (and root for the chroot) the tests skip with the reason; under CI=true they fail,
+because a CI run that skips them proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, wait_until_ready
+from gimp_harness import GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch
+from launcher_bridge import LauncherBridge, write_shim
+
+REPO = Path(__file__).resolve().parents[2]
+GIMP_PATH = "/usr/bin:/bin"
+
+
+@pytest.fixture(scope="session")
+def gimp() -> GimpInstall:
+    try:
+        return find_gimp()
+    except GimpUnavailable as reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the GIMP e2e tests: {reason}")
+        pytest.skip(str(reason))
+
+
+@pytest.fixture(scope="session")
+def session_space(gimp: GimpInstall) -> Iterator[Workspace]:
+    space = Workspace.create(gimp, "session")
+    yield space
+    shutil.rmtree(space.host)
+
+
+@pytest.fixture(scope="session")
+def template(gimp: GimpInstall, session_space: Workspace) -> Workspace:
+    """A GIMP config dir with the plug-in installed by the real installer and GIMP's plug-in scan done.
+
+    Copying it per test saves the seconds a fresh config costs (GIMP queries every plug-in once).
+    """
+    config = session_space.sub("template")
+    installer = [sys.executable, str(REPO / "install" / "install.py"), "--plugin-only"]
+    installer += ["--gimp-dir", str(config.host), "--gimp-python", gimp.python()]
+    # No ``reverie`` on the installer's PATH: the tests choose per run whether GIMP can find one.
+    completed = subprocess.run(
+        installer, capture_output=True, text=True, env={**os.environ, "PATH": GIMP_PATH}, check=False
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "has pyzmq" in completed.stdout, completed.stdout
+    record = run_batch(
+        gimp,
+        config,
+        session_space.sub("template-scan"),
+        "proc = g.Gimp.get_pdb().lookup_procedure(g.PROCEDURE)\n"
+        "rec.value('registered', proc is not None)\n"
+        "rec.value('label', proc.get_menu_label())\n"
+        "rec.value('paths', list(proc.get_menu_paths()))\n",
+        GIMP_PATH,
+    )
+    assert record.values["registered"], record.output
+    return config
+
+
+@pytest.fixture
+def gimp_dir(template: Workspace, session_space: Workspace, request: pytest.FixtureRequest) -> Workspace:
+    """A private copy of the template config dir."""
+    copy = session_space.inside / f"config-{request.node.name}"
+    host = session_space.host / f"config-{request.node.name}"
+    shutil.copytree(template.host, host, symlinks=True)
+    return Workspace(host, copy)
+
+
+@pytest.fixture
+def work(session_space: Workspace, request: pytest.FixtureRequest) -> Workspace:
+    return session_space.sub(f"work-{request.node.name}")
+
+
+@pytest.fixture(scope="session")
+def endpoint(session_space: Workspace) -> Iterator[str]:
+    """A real dream server (``reverie serve``, MobileNet, random weights) for the whole session."""
+    address = free_endpoint()
+    log = session_space.host / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*REVERIE, "serve", "--endpoint", address, *SERVER_FLAGS],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_ready(address, process, log)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def run_gimp(gimp: GimpInstall, gimp_dir: Workspace, work: Workspace) -> Callable[..., Record]:
+    """``run_gimp(code, path=...)``: one GIMP batch in this test's config dir and workspace."""
+
+    def run(code: str, path: str = GIMP_PATH) -> Record:
+        return run_batch(gimp, gimp_dir, work, code, path)
+
+    return run
+
+
+@pytest.fixture
+def launcher_bridge(work: Workspace, session_space: Workspace) -> Iterator[tuple[str, LauncherBridge]]:
+    """A ``reverie`` shim for GIMP's PATH that starts real servers on the host; yields GIMP's PATH."""
+    name = "bridge.sock"  # in the session folder: a Unix socket's path must stay under 108 bytes
+    bridge = LauncherBridge(session_space.host / name, REVERIE, SERVER_FLAGS)
+    write_shim(work.host / "bin", session_space.inside / name)
+    try:
+        yield f"{work.inside / 'bin'}:{GIMP_PATH}", bridge
+    finally:
+        bridge.close()

@@ -1,0 +1,39 @@
+"""The host's real dream server for the e2e tests: how to run ``reverie`` and wait until it answers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reverie.client import DreamClient, ServerNotRunning
+
+# The host's ``reverie`` server commands, from the environment running the tests.
+REVERIE = [sys.executable, "-m", "reverie.cli_server"]
+# Small and fast: MobileNet with random weights is all an e2e test needs to see pixels travel.
+SERVER_FLAGS = ["--model", "mobilenet", "--weights", "random"]
+READY_TIMEOUT = 120.0
+
+
+def free_endpoint() -> str:
+    """A loopback endpoint on a port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def wait_until_ready(endpoint: str, process: subprocess.Popen, log: Path) -> None:
+    """Block until the server answers hello (each try waits up to a second for the answer)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the dream server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        with DreamClient(endpoint, timeout=1.0, retries=1) as client:
+            try:
+                client.hello()
+                return
+            except ServerNotRunning:
+                if time.monotonic() > deadline:
+                    raise

@@ -1,0 +1,128 @@
+"""Running a real GIMP 3 headless for the e2e tests: natively, or inside the cached Debian 13 chroot.
+
+GIMP inside a chroot sees only the chroot's files, so every folder a test shares with GIMP lives
+under the chroot's /tmp; ``Workspace`` maps between host paths and the paths GIMP sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_ROOT = Path("/var/cache/reverie/gimp-trixie")
+GIMP = "gimp-console-3.0"
+CHROOT = "/usr/sbin/chroot"
+BATCH_TIMEOUT = 120
+FORMATS = {"u8": np.uint8, "u16": np.uint16, "float": np.float32}
+
+
+class GimpUnavailable(Exception):
+    """Why GIMP 3 cannot run here (the e2e tests skip with it, or fail under CI)."""
+
+
+@dataclass(frozen=True)
+class GimpInstall:
+    """A GIMP 3 installation: ``root`` is "/" when native, else the chroot."""
+
+    root: Path
+
+    @property
+    def native(self) -> bool:
+        return self.root == Path("/")
+
+    def command(self, env: dict[str, str], args: list[str]) -> list[str]:
+        """``args`` run with a clean environment (host Python variables must not leak into GIMP)."""
+        clean = ["env", "-i", *(f"{key}={value}" for key, value in env.items())]
+        return [*clean, *args] if self.native else [CHROOT, str(self.root), *clean, *args]
+
+    def python(self) -> str:
+        """The command that runs GIMP's Python, as the installer's --gimp-python takes it."""
+        return "/usr/bin/python3" if self.native else f"{CHROOT} {self.root} /usr/bin/python3"
+
+
+def find_gimp() -> GimpInstall:
+    """GIMP 3 with Python and pyzmq: on this machine, else in the chroot provide_gimp.sh built."""
+    if shutil.which(GIMP):
+        return GimpInstall(Path("/"))
+    root = Path(os.environ.get("REVERIE_GIMP_ROOT", DEFAULT_ROOT))
+    if not (root / ".reverie-gimp-stamp").is_file():
+        raise GimpUnavailable(f"no {GIMP} on PATH and no GIMP chroot at {root}; run tests/e2e/provide_gimp.sh")
+    if os.geteuid() != 0:
+        raise GimpUnavailable(f"the GIMP chroot at {root} needs root to enter")
+    return GimpInstall(root)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder GIMP and the tests share: ``host`` as the tests see it, ``inside`` as GIMP does."""
+
+    host: Path
+    inside: Path
+
+    @classmethod
+    def create(cls, gimp: GimpInstall, name: str) -> Workspace:
+        inside = Path("/tmp") / f"reverie-e2e-{name}-{uuid.uuid4().hex[:8]}"
+        host = gimp.root / inside.relative_to("/")
+        host.mkdir(parents=True)
+        return cls(host, inside)
+
+    def sub(self, name: str) -> Workspace:
+        (self.host / name).mkdir(parents=True, exist_ok=True)
+        return Workspace(self.host / name, self.inside / name)
+
+
+@dataclass
+class Record:
+    """What one batch recorded: plain values and pixel arrays (height × width × channels)."""
+
+    values: dict[str, Any]
+    pixels: dict[str, np.ndarray]
+    offsets: dict[str, tuple[int, int]]
+    output: str
+
+
+def load_record(folder: Path, output: str) -> Record:
+    document = json.loads((folder / "record.json").read_text())
+    pixels, offsets = {}, {}
+    for name, meta in document["buffers"].items():
+        dtype = FORMATS[meta["format"].split()[-1]]
+        channels = len(meta["format"].split()[0].replace("'", ""))
+        raw = np.frombuffer((folder / f"{name}.raw").read_bytes(), dtype=dtype)
+        pixels[name] = raw.reshape(meta["height"], meta["width"], channels)
+        offsets[name] = tuple(meta["offsets"])
+    return Record(document["values"], pixels, offsets, output)
+
+
+def run_batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> Record:
+    """Run ``code`` in GIMP (``g`` is gimp_side, ``rec`` a Recorder) with GIMP3_DIRECTORY=config_dir."""
+    shutil.copy(HERE / "gimp_side.py", work.host / "gimp_side.py")
+    script = work.host / "batch.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(work.inside)!r})\nimport gimp_side as g\n"
+        f"rec = g.Recorder({str(work.inside)!r})\n{code}\nrec.save()\n"
+    )
+    env = {
+        "HOME": str(work.inside / "home"),
+        "LANG": "C.UTF-8",
+        "PATH": path,
+        "GIMP3_DIRECTORY": str(config_dir.inside),
+    }
+    (work.host / "home").mkdir(exist_ok=True)
+    batch = f"exec(open({str(work.inside / 'batch.py')!r}).read())"
+    args = [GIMP, "-i", "-d", "-f", "--batch-interpreter", "python-fu-eval", "-b", batch, "--quit"]
+    completed = subprocess.run(
+        gimp.command(env, args), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
+    )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0 or not (work.host / "record.json").is_file():
+        raise AssertionError(f"GIMP batch failed (exit {completed.returncode}):\n{output[-6000:]}")
+    return load_record(work.host, output)
