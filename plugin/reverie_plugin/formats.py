@@ -20,10 +20,6 @@ class WireFormat:
     channels: int
     dtype: str
 
-    @property
-    def bytes_per_pixel(self) -> int:
-        return self.channels * (1 if self.dtype == "u8" else 4)
-
 
 def wire_format(base_type: str, has_alpha: bool, precision: str) -> WireFormat:
     """The format for a drawable of ``base_type`` at ``precision`` (a Gimp.Precision nick: "u16-linear")."""

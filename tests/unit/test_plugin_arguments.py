@@ -1,0 +1,69 @@
+"""The plug-in's procedure arguments and how they become the server's params."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
+
+from reverie_plugin import arguments
+
+from reverie.engine.params import DreamParams
+
+
+def defaults() -> dict:
+    return {a.name: a.default for a in arguments.ARGUMENTS}
+
+
+def test_issue_arguments_are_all_declared() -> None:
+    names = {a.name for a in arguments.ARGUMENTS}
+    required = {"preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"}
+    assert required <= names
+
+
+def test_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:
+    mnemonics = [a.mnemonic for a in arguments.ARGUMENTS]
+    assert len(set(mnemonics)) == len(mnemonics)
+    assert not set(mnemonics) & arguments.DIALOG_BUTTON_MNEMONICS
+
+
+def test_defaults_map_to_valid_server_params() -> None:
+    params = arguments.dream_params(defaults(), seed=42)
+    checked = DreamParams.from_dict(params)
+    assert (checked.seed, checked.steps, checked.octave_scale, checked.preset) == (42, 20, 1.4, "keras")
+
+
+def test_ranges_stay_inside_what_the_server_accepts() -> None:
+    values = defaults()
+    for argument in arguments.ARGUMENTS:
+        if argument.kind in ("int", "double") and argument.name != "seed":
+            for bound in (argument.minimum, argument.maximum):
+                values[argument.name] = int(bound) if argument.kind == "int" else bound
+                DreamParams.from_dict(arguments.dream_params(values, seed=1))
+                values[argument.name] = argument.default
+
+
+def test_choices_name_models_and_presets_the_server_has() -> None:
+    from reverie.engine.registry import MODELS, PRESETS
+
+    by_name = {a.name: a for a in arguments.ARGUMENTS}
+    assert {nick for nick, _ in by_name["model"].choices} <= set(MODELS)
+    assert {nick for nick, _ in by_name["preset"].choices} == set(PRESETS)
+
+
+def test_seed_zero_picks_one_the_seed_argument_can_hold() -> None:
+    rng = random.Random(3)
+    seeds = {arguments.resolve_seed(0, rng) for _ in range(50)}
+    assert all(1 <= seed <= arguments.MAX_SEED for seed in seeds)
+    assert len(seeds) > 1
+    assert arguments.resolve_seed(77, rng) == 77
+
+
+def test_preview_takes_a_quarter_of_the_steps_and_keeps_the_seed() -> None:
+    params = arguments.dream_params(defaults(), seed=5)
+    preview = arguments.preview_params(params)
+    assert (preview["steps"], preview["seed"]) == (5, 5)
+    assert arguments.preview_params({**params, "steps": 1})["steps"] == 1
+    assert {k: v for k, v in preview.items() if k != "steps"} == {k: v for k, v in params.items() if k != "steps"}

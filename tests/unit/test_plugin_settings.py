@@ -1,0 +1,55 @@
+"""What the plug-in reads from the installer's settings file and the server's config."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
+
+from reverie_plugin import settings
+from reverie_plugin.messages import PluginFailure
+
+from reverie.protocol import DEFAULT_ENDPOINT
+
+
+def write(folder: Path, data: object) -> None:
+    (folder / settings.SETTINGS_FILE).write_text(json.dumps(data))
+
+
+def test_no_file_means_defaults(tmp_path: Path) -> None:
+    assert settings.load(tmp_path) == settings.Settings(DEFAULT_ENDPOINT, None)
+
+
+def test_launcher_and_endpoint_from_the_servers_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[server]\nendpoint = "tcp://192.168.1.5:6000"\n')
+    write(tmp_path, {"launcher": "/opt/reverie/bin/reverie", "config": str(config)})
+    assert settings.load(tmp_path) == settings.Settings("tcp://192.168.1.5:6000", "/opt/reverie/bin/reverie")
+
+
+def test_missing_config_file_or_key_gives_the_default_endpoint(tmp_path: Path) -> None:
+    write(tmp_path, {"launcher": None, "config": str(tmp_path / "absent.toml")})
+    assert settings.load(tmp_path).endpoint == DEFAULT_ENDPOINT
+    (tmp_path / "c.toml").write_text("[limits]\nmax_side = 100\n")
+    write(tmp_path, {"config": str(tmp_path / "c.toml")})
+    assert settings.load(tmp_path).endpoint == DEFAULT_ENDPOINT
+
+
+def test_broken_files_say_what_to_do(tmp_path: Path) -> None:
+    write(tmp_path, ["not", "an", "object"])
+    with pytest.raises(PluginFailure, match=r"install\.py"):
+        settings.load(tmp_path)
+    (tmp_path / "bad.toml").write_text("[server\n")
+    write(tmp_path, {"config": str(tmp_path / "bad.toml")})
+    with pytest.raises(PluginFailure, match="not valid TOML"):
+        settings.load(tmp_path)
+
+
+def test_empty_endpoint_argument_uses_the_configured_one() -> None:
+    configured = settings.Settings("tcp://10.0.0.2:5555")
+    assert settings.resolve_endpoint("  ", configured) == "tcp://10.0.0.2:5555"
+    assert settings.resolve_endpoint("ipc:///tmp/d", configured) == "ipc:///tmp/d"
