@@ -4,19 +4,29 @@ cutting it down to the layers a dream uses."""
 from __future__ import annotations
 
 import os
+import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reverie.engine.backends import GradientFn, make_gradient_fn
+import numpy as np
+
+from reverie.engine import backends
+from reverie.engine.backends import GradientFn
+from reverie.engine.params import DreamParams
+from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
+from reverie.engine.tiling import TileLayout
 from reverie.errors import BadRequest, WeightsMissing
 
 RANDOM = "random"
 # No dream layer needs a larger input than this to have a usable activation.
 _MAX_SIDE = 1024
+# Tiles are never shrunk below this when memory runs out: smaller ones have almost no interior.
+_MIN_TILE = 128
 IMAGENET = "imagenet"
 
 
@@ -63,57 +73,115 @@ def _build_base(spec: ModelSpec, weights: str, seed: int) -> Any:
         ) from error
 
 
-def _device_name() -> str:
-    import keras
+# Keras dtype policies for each precision: bfloat16 computes in bf16 and keeps float32 weights.
+_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
 
-        device = jax.devices()[0]
-        return "CPU" if device.platform == "cpu" else str(device.device_kind)
-    if backend == "tensorflow":
-        import tensorflow as tf
+@dataclass(frozen=True)
+class TilePlan:
+    """The tiles a dream uses now: shrunk for good when the device runs out of memory."""
 
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            details = tf.config.experimental.get_device_details(gpus[0])
-            return str(details.get("device_name", gpus[0].name))
-    return "CPU"
+    tile: int
+    overlap: int
+    batch: int
+    fixed: bool
+
+    def layout(self, height: int, width: int) -> TileLayout:
+        return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed)
 
 
 class DreamModel:
-    """A loaded model kept warm; feature extractors for each layer set are built once and cached."""
+    """A loaded model kept warm; dream graphs, extractors and compiled gradients are built once and cached."""
 
     def __init__(self, spec: ModelSpec, base: Any, weights: str) -> None:
         self.spec = spec
         self.base = base
         self.weights = weights
-        self.device = _device_name()
-        self._extractors: dict[tuple[str, ...], Any] = {}
+        self._backend = backends.backend()
+        self.backend = backends.backend_name()
+        self._device = self._backend.device()
+        self.device = self._device.name
+        self._policy = self._backend.tile_policy(self._device)
+        self._tile_cap: int | None = None
+        self._batch_cap: int | None = None
+        self._graphs: dict[str, Any] = {}
+        self._extractors: dict[tuple[tuple[str, ...], str], Any] = {}
         self._gradient_fns: dict[tuple[Any, ...], GradientFn] = {}
         self._min_sides: dict[tuple[str, ...], int] = {}
 
-    def extractor(self, layers: tuple[str, ...]) -> Any:
-        """A model from the input to ``layers`` only: nothing deeper than the deepest layer is computed."""
-        if layers not in self._extractors:
+    def precision(self, requested: str) -> str:
+        """The precision a dream asking for ``requested`` computes in here."""
+        return resolve_precision(requested, self.backend, self._device)
+
+    def _graph(self, precision: str) -> Any:
+        if precision not in self._graphs:
+            from reverie.engine.folding import dream_graph
+
+            self._graphs[precision] = dream_graph(self.base, _POLICIES[precision])
+        return self._graphs[precision]
+
+    def extractor(self, layers: tuple[str, ...], precision: str | None = None) -> Any:
+        """A model from the input to ``layers`` only: nothing deeper than the deepest layer is computed.
+
+        Without a precision it reads the loaded model itself; with one, its folded dream graph."""
+        key = (layers, precision or "")
+        if key not in self._extractors:
             import keras
 
-            outputs = [self.base.get_layer(name).output for name in layers]
-            self._extractors[layers] = keras.Model(self.base.inputs, outputs, name=f"{self.spec.name}_dream")
-        return self._extractors[layers]
+            source = self.base if precision is None else self._graph(precision)
+            outputs = [source.get_layer(name).output for name in layers]
+            self._extractors[key] = keras.Model(source.inputs, outputs, name=f"{self.spec.name}_dream")
+        return self._extractors[key]
 
-    def gradient_fn(self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]]) -> GradientFn:
+    def gradient_fn(
+        self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]], precision: str = "auto"
+    ) -> GradientFn:
         """The compiled gradient for one objective, built once: retracing per job would cost seconds."""
-        key = (tuple(layers.items()), tuple((name, tuple(c)) for name, c in channels.items()))
+        precision = self.precision(precision)
+        key = (tuple(layers.items()), tuple((name, tuple(c)) for name, c in channels.items()), precision)
         if key not in self._gradient_fns:
             from reverie.engine.objective import check_channels, make_objective
 
             names = tuple(layers)
-            extractor = self.extractor(names)
+            extractor = self.extractor(names, precision)
             check_channels(extractor, names, channels)
-            self._gradient_fns[key] = make_gradient_fn(extractor, make_objective(names, layers, channels))
+            self._gradient_fns[key] = backends.make_gradient_fn(extractor, make_objective(names, layers, channels))
         return self._gradient_fns[key]
+
+    def tile_plan(self, params: DreamParams) -> TilePlan:
+        """The dream's tile size and batch as this backend and device want them, within any memory cap."""
+        tile = min(params.tile_size, self._policy.tile or params.tile_size, self._tile_cap or params.tile_size)
+        overlap = params.tile_overlap if params.tile_overlap * 2 < tile else tile // 4
+        batch = min(self._policy.batch, self._batch_cap or self._policy.batch)
+        return TilePlan(tile, overlap, batch, self._policy.fixed)
+
+    def shrink_tiles(self, plan: TilePlan) -> bool:
+        """After running out of device memory: half the batch, else half the tile; False when nothing is left.
+        The cap stays for later dreams: the device will not have more memory next time."""
+        if plan.batch > 1:
+            self._batch_cap = plan.batch // 2
+        elif plan.tile // 2 >= _MIN_TILE:
+            self._tile_cap = plan.tile // 2
+        else:
+            return False
+        return True
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        return self._backend.is_out_of_memory(error)
+
+    def warm_up(self, params: DreamParams | None = None) -> float:
+        """Build and compile everything a dream with ``params`` needs, so the first request does not wait
+        for it; returns the seconds it took. The server calls it at start-up."""
+        started = time.perf_counter()
+        params = params or DreamParams(model=self.spec.name)
+        layers = self.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
+        gradient_fn = self.gradient_fn(layers, dict(params.channels), params.precision)
+        plan = self.tile_plan(params)
+        side = max(plan.tile if plan.fixed else min(plan.tile, 512), self.min_side(tuple(layers)))
+        batches = [1 << i for i in range(plan.batch.bit_length())] if plan.fixed else [1]
+        for batch in batches:
+            gradient_fn(np.zeros((batch, side, side, 3), np.float32))
+        return time.perf_counter() - started
 
     def min_side(self, layers: tuple[str, ...]) -> int:
         """The smallest square input whose deepest activation keeps an interior after the 2-pixel border crop."""

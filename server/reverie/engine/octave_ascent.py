@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from reverie.engine.backends import GradientFn
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
-from reverie.engine.tiling import TileLayout, tiled_gradient
+from reverie.engine.tiling import tiled_gradient
 from reverie.errors import BadRequest, DreamCancelled
 
 ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
-# Tiles sent through the model at once: enough to keep the cores busy, few enough to bound memory.
-TILE_BATCH = 2
+log = logging.getLogger(__name__)
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -31,9 +32,32 @@ def _check_image(image: np.ndarray) -> None:
         raise BadRequest("the image holds NaN or infinite values")
 
 
-def _normalise(gradient: np.ndarray, normalization: str) -> np.ndarray:
-    scale = np.std(gradient) if normalization == "std" else np.mean(np.abs(gradient))
-    return gradient / scale if scale > 0 else gradient  # any non-zero scale, however tiny, is a direction
+def _scale(gradient: np.ndarray, normalization: str) -> float:
+    scale = float(np.std(gradient) if normalization == "std" else np.mean(np.abs(gradient)))
+    return scale if scale > 0 else 1.0  # any non-zero scale, however tiny, is a direction
+
+
+def _gradient(
+    image: np.ndarray, params: DreamParams, model: DreamModel, gradient_fn: GradientFn
+) -> tuple[float, np.ndarray, int]:
+    """Loss, gradient and tile count of one step; out of device memory, smaller tiles are tried, never a failed job."""
+    while True:
+        plan = model.tile_plan(params)
+        layout = plan.layout(*image.shape[:2])
+        try:
+            loss, gradient = tiled_gradient(image, layout, gradient_fn, plan.batch)
+            return loss, gradient, layout.count
+        except Exception as error:
+            if not model.is_out_of_memory(error) or not model.shrink_tiles(plan):
+                raise
+            smaller = model.tile_plan(params)
+            log.warning(
+                "out of device memory with %d tile(s) of %d² at once; retrying with %d tile(s) of %d²",
+                plan.batch,
+                plan.tile,
+                smaller.batch,
+                smaller.tile,
+            )
 
 
 def dream(
@@ -56,7 +80,7 @@ def dream(
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers)))
-    gradient_fn = model.gradient_fn(layers, dict(params.channels))
+    gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
     original = image * 2.0 - 1.0
     shrunk = resize(original, shapes[0])
@@ -71,20 +95,21 @@ def dream(
                 same_size = resize(original, shape)
                 current += same_size - resize(shrunk, shape)
                 shrunk = same_size
-        layout = TileLayout.for_shape(shape[0], shape[1], params.tile_size, params.tile_overlap)
         for step in range(1, params.steps + 1):
             if should_cancel is not None and should_cancel():
                 raise DreamCancelled("the dream was cancelled")
             shift = tuple(int(s) for s in rng.integers(-params.jitter, params.jitter + 1, size=2))
-            rolled = np.roll(current, shift, axis=(0, 1))
-            loss, gradient = tiled_gradient(rolled, layout, gradient_fn, TILE_BATCH)
-            gradient = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
-            current += params.step_size * _normalise(gradient, params.normalization)
+            loss, gradient, tiles = _gradient(np.roll(current, shift, axis=(0, 1)), params, model, gradient_fn)
+            update = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
+            del gradient  # large images: keep at most two gradient-sized arrays alive
+            update *= params.step_size / _scale(update, params.normalization)
+            current += update
+            del update
             np.clip(current, -1.0, 1.0, out=current)
             losses.append(loss)
             done += 1
             if progress is not None:
-                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, layout.count, loss))
+                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, tiles, loss))
             if params.max_loss is not None and loss > params.max_loss:
                 done += params.steps - step
                 break

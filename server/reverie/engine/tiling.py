@@ -1,5 +1,8 @@
 """Gradients over overlapping fixed-size tiles, blended with feathered weights, so memory stays
-bounded whatever the image size and no seam shows where tiles meet."""
+bounded whatever the image size and no seam shows where tiles meet.
+
+With ``fixed`` tiles (backends that compile per shape) every tile is tile×tile: an image side shorter
+than a tile is mirrored out to it, and the mirrored part's gradient is dropped."""
 
 from __future__ import annotations
 
@@ -49,7 +52,10 @@ class TileLayout:
     overlap: int
 
     @classmethod
-    def for_shape(cls, height: int, width: int, tile: int, overlap: int) -> TileLayout:
+    def for_shape(cls, height: int, width: int, tile: int, overlap: int, fixed: bool = False) -> TileLayout:
+        """The layout of an image; with ``fixed`` the layout covers the image mirrored out to a whole tile."""
+        if fixed:
+            height, width = max(height, tile), max(width, tile)
         return cls(
             height,
             width,
@@ -78,6 +84,12 @@ def tiled_gradient(
     image: np.ndarray, layout: TileLayout, gradient_fn: GradientFn, batch: int
 ) -> tuple[float, np.ndarray]:
     """The objective (mean over tiles) and the blended gradient of an H×W×3 image."""
+    height, width = image.shape[:2]
+    if (height, width) != (layout.height, layout.width):
+        image = np.pad(image, ((0, layout.height - height), (0, layout.width - width), (0, 0)), mode="symmetric")
+    if layout.count == 1:  # one tile's window is all ones: nothing to blend
+        losses, gradients = gradient_fn(image[None])
+        return float(losses[0]), gradients[0, :height, :width]
     total = np.zeros_like(image)
     weights = np.zeros((*image.shape[:2], 1), dtype=np.float32)
     loss_sum = 0.0
@@ -93,4 +105,4 @@ def tiled_gradient(
             total[y : y + th, x : x + tw] += gradient * window
             weights[y : y + th, x : x + tw] += window
     total /= weights
-    return loss_sum / layout.count, total
+    return loss_sum / layout.count, total[:height, :width]

@@ -1,8 +1,15 @@
-"""Per-backend gradient steps: the only backend-specific code in the engine."""
+"""Per-backend gradient steps: the only backend-specific code in the engine.
+
+Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
+``is_out_of_memory`` and ``device``; nothing here imports a framework until Keras' backend is known.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -10,16 +17,39 @@ import numpy as np
 # (tiles N×h×w×3 float32) -> (losses N, gradients N×h×w×3)
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+SUPPORTED = ("tensorflow", "jax")
+
+
+@dataclass(frozen=True)
+class TilePolicy:
+    """How a backend wants its tiles: ``fixed`` tiles are always ``tile``×``tile`` (padded where the image
+    is smaller), so one compiled shape serves every octave; ``tile`` None means the dream's tile_size."""
+
+    fixed: bool
+    tile: int | None
+    batch: int
+
+
+@dataclass(frozen=True)
+class Device:
+    platform: str  # "cpu" or "gpu"
+    name: str
+
+
+def backend_name() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def backend() -> ModuleType:
+    """The module for Keras' current backend."""
+    name = backend_name()
+    if name not in SUPPORTED:
+        raise RuntimeError(f"Keras backend {name!r} is not supported; use tensorflow or jax")
+    return import_module(f"reverie.engine.backends.{name}")
+
 
 def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> GradientFn:
     """The gradient of the objective with respect to the input tiles, for Keras' current backend."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        from reverie.engine.backends.tensorflow import make_gradient_fn as make
-    elif backend == "jax":
-        from reverie.engine.backends.jax import make_gradient_fn as make
-    else:
-        raise RuntimeError(f"Keras backend {backend!r} is not supported; use tensorflow or jax")
-    return make(extractor, objective)
+    return backend().make_gradient_fn(extractor, objective)

