@@ -1,7 +1,8 @@
 """``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
 
 ``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli_server`` runs
-them alone (``reverie start`` launches the background server that way). Handlers return exit codes.
+them alone (``reverie start`` launches the background server that way, without the other commands'
+imports). Handlers return exit codes; ``status`` returns 3 when no server runs, as LSB tools do.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from pathlib import Path
 from reverie import daemon, keys
 from reverie.config import ServerConfig, keys_dir, load_config
 from reverie.errors import ReverieError
-
-# Exit codes: 2 for a usage or configuration error, as argparse does.
-USAGE_ERROR = 2
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -189,15 +187,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one server subcommand; errors a person can fix are printed without a traceback."""
+    """Run one server subcommand; a ReverieError is one line on stderr and exit status 1, as in ``reverie``."""
     parser = argparse.ArgumentParser(prog="reverie")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except ReverieError as error:
-        print(f"reverie {args.command}: {error}", file=sys.stderr)
-        return USAGE_ERROR
+        print(f"reverie: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

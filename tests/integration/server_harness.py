@@ -45,7 +45,7 @@ def user_env(home: Path) -> dict[str, str]:
 
 def reverie(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run a server subcommand as a person would type it."""
-    command = [sys.executable, "-m", "reverie.cli_server", *args]
+    command = [sys.executable, "-m", "reverie.cli", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 

@@ -99,4 +99,4 @@ def test_a_config_mistake_is_a_usage_error(tmp_path: Path) -> None:
     config.parent.mkdir(parents=True)
     config.write_text("[server]\nport = 5555\n")
     status = reverie("status", env=env)
-    assert status.returncode == 2 and "unknown setting(s) port" in status.stderr
+    assert status.returncode == 1 and "unknown setting(s) port" in status.stderr
