@@ -29,11 +29,11 @@ class GimpTarget:
 def gimp_config_dirs(platform: str, env: Mapping[str, str], home: PurePath) -> list[GimpTarget]:
     """GIMP 3's user config folders for ``platform`` (sys.platform), most usual first."""
     if platform == "win32":
-        appdata = PurePath(env["APPDATA"]) if "APPDATA" in env else home / "AppData" / "Roaming"
+        appdata = type(home)(env["APPDATA"]) if "APPDATA" in env else home / "AppData" / "Roaming"
         return [GimpTarget(appdata / "GIMP" / "3.0")]
     if platform == "darwin":
         return [GimpTarget(home / "Library" / "Application Support" / "GIMP" / "3.0")]
-    config = PurePath(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+    config = type(home)(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
     return [
         GimpTarget(config / "GIMP" / "3.0"),
         GimpTarget(home / ".var" / "app" / FLATPAK_APP / "config" / "GIMP" / "3.0", flatpak=True),
@@ -49,11 +49,11 @@ def choose_targets(candidates: list[GimpTarget], exists: set[PurePath]) -> list[
 def data_dir(platform: str, env: Mapping[str, str], home: PurePath) -> PurePath:
     """Reverie's user data folder (the server's virtual environment lives in it)."""
     if platform == "win32":
-        local = PurePath(env["LOCALAPPDATA"]) if "LOCALAPPDATA" in env else home / "AppData" / "Local"
+        local = type(home)(env["LOCALAPPDATA"]) if "LOCALAPPDATA" in env else home / "AppData" / "Local"
         return local / APP
     if platform == "darwin":
         return home / "Library" / "Application Support" / APP
-    share = PurePath(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
+    share = type(home)(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
     return share / APP
 
 
@@ -79,9 +79,9 @@ def repo_root() -> Path:
 def reverie_config(platform: str, env: Mapping[str, str], home: PurePath) -> PurePath:
     """The server's config file, where platformdirs puts it (the plug-in reads its endpoint)."""
     if platform == "win32":
-        local = PurePath(env["LOCALAPPDATA"]) if "LOCALAPPDATA" in env else home / "AppData" / "Local"
+        local = type(home)(env["LOCALAPPDATA"]) if "LOCALAPPDATA" in env else home / "AppData" / "Local"
         return local / APP / APP / "config.toml"
     if platform == "darwin":
         return home / "Library" / "Application Support" / APP / "config.toml"
-    config = PurePath(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+    config = type(home)(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
     return config / APP / "config.toml"
