@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -127,7 +128,7 @@ def start_server(
     """Start ``reverie serve`` with MobileNet and random weights and (unless ``wait`` is False) wait until ready."""
     endpoint = endpoint or free_endpoint()
     home.mkdir(parents=True, exist_ok=True)
-    log = home / f"server-{endpoint.rsplit(':', 1)[-1]}.log"
+    log = home / f"server-{re.sub(r'[^A-Za-z0-9]+', '-', endpoint.rsplit('/', 1)[-1])}.log"
     command = [sys.executable, "-m", "reverie.cli_server", "serve", "--endpoint", endpoint, *MODEL_ARGS, *args]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env or user_env(home))

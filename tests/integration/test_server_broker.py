@@ -27,7 +27,8 @@ from reverie.client import Cancelled, DreamClient, Progress
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Server]]]:
     home = tmp_path_factory.mktemp("broker")
-    servers = [start_server(home, wait=False) for _ in range(2)]
+    # One server on TCP, one on a Unix socket: both transports serve, and the broker joins them.
+    servers = [start_server(home, wait=False), start_server(home, endpoint=f"ipc://{home}/server.sock", wait=False)]
     front = free_endpoint()
     command = [sys.executable, "-m", "reverie.cli_server", "broker", "--endpoint", front]
     for server in servers:
