@@ -32,6 +32,8 @@ from reverie.errors import ReverieError  # noqa: E402
 
 PROCEDURE = "python-fu-reverie-dream"
 FLAGS = GObject.ParamFlags.READWRITE
+# The dialog's extra button; GimpProcedureDialog.run() returns False for it, like Cancel.
+PREVIEW_RESPONSE = 1
 
 
 class GimpProgress:
@@ -149,6 +151,46 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
     return result.seed, layer
 
 
+def values_of(config: Gimp.ProcedureConfig) -> dict[str, Any]:
+    return {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
+
+
+def preview_from_dialog(image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig) -> None:
+    """The dialog's Preview button: a preview run with the dialog's values, the dialog staying open."""
+    Gimp.progress_init("Deep Dream preview")
+    try:
+        dream_on(image, drawables, {**values_of(config), "preview": True})
+    except Exception as error:
+        if not isinstance(error, ReverieError):
+            traceback.print_exc()
+        Gimp.message(messages.failure_text(error))
+    finally:
+        Gimp.progress_end()
+    Gimp.displays_flush()
+
+
+def run_dialog(
+    procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, image: Gimp.Image, drawables: list[Gimp.Drawable]
+) -> bool:
+    """The generated dialog plus a Preview button; True when the artist pressed OK."""
+    GimpUi.init("reverie-dream")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
+    dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
+    dialog.fill(None)
+    responses: list[int] = []
+    dialog.connect("response", lambda _dialog, response: responses.append(response))
+    try:
+        while True:
+            responses.clear()
+            if dialog.run():
+                return True
+            if PREVIEW_RESPONSE not in responses:
+                return False
+            preview_from_dialog(image, drawables, config)
+    finally:
+        dialog.destroy()
+
+
 def run(
     procedure: Gimp.Procedure,
     run_mode: Gimp.RunMode,
@@ -158,15 +200,9 @@ def run(
     _data: Any,
 ) -> Gimp.ValueArray:
     """GIMP's entry point for one call: dialog when interactive, then the dream; never raises."""
-    if run_mode == Gimp.RunMode.INTERACTIVE:
-        GimpUi.init("reverie-dream")
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
-        dialog.fill(None)
-        confirmed = dialog.run()
-        dialog.destroy()
-        if not confirmed:
-            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
+    if run_mode == Gimp.RunMode.INTERACTIVE and not run_dialog(procedure, config, image, drawables):
+        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    values = values_of(config)
     Gimp.progress_init("Deep Dream")
     try:
         seed, layer = dream_on(image, drawables, values)
@@ -176,8 +212,8 @@ def run(
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
     finally:
         Gimp.progress_end()
-    if run_mode == Gimp.RunMode.INTERACTIVE:
-        Gimp.message(f"Deep Dream used seed {seed}: enter it as Seed to dream the same again.")
+    if run_mode == Gimp.RunMode.INTERACTIVE and not values["seed"]:
+        Gimp.message(messages.seed_text(seed))
     return Gimp.ValueArray.new_from_values(
         [
             GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),

@@ -8,6 +8,8 @@ STARTING = "Starting dream server…"
 CONNECTING = "Connecting to the dream server…"
 SENDING = "Sending the image to the dream server…"
 PLACING = "Placing the dream…"
+# The dialog's Preview button; its mnemonic differs from every argument's and the dialog's own buttons.
+PREVIEW_BUTTON = "Previe_w"
 
 
 class PluginFailure(ReverieError):
@@ -20,6 +22,11 @@ def progress_text(octave: int, octaves: int, step: int, steps: int, preview: boo
     """Progress bar text for one engine step (octave and step counted from 1)."""
     what = "Previewing" if preview else "Dreaming"
     return f"{what}: octave {octave}/{octaves}, step {step}/{steps}"
+
+
+def seed_text(seed: int) -> str:
+    """Told after a dream with a random seed, so the artist can dream the same again."""
+    return f"Deep Dream used seed {seed}: enter it as Seed to dream the same again."
 
 
 def failure_text(error: BaseException) -> str:

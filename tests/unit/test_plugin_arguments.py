@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
-from reverie_plugin import arguments
+from reverie_plugin import arguments, messages
 
 from reverie.engine.params import DreamParams
 
@@ -24,7 +24,8 @@ def test_issue_arguments_are_all_declared() -> None:
 
 
 def test_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:
-    mnemonics = [a.mnemonic for a in arguments.ARGUMENTS]
+    preview_button = messages.PREVIEW_BUTTON[messages.PREVIEW_BUTTON.index("_") + 1].lower()
+    mnemonics = [a.mnemonic for a in arguments.ARGUMENTS] + [preview_button]
     assert len(set(mnemonics)) == len(mnemonics)
     assert not set(mnemonics) & arguments.DIALOG_BUTTON_MNEMONICS
 
