@@ -81,7 +81,7 @@ def log_path(endpoint: str) -> Path:
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights"),
-    "limits": ("max_pixels", "max_side", "max_queue"),
+    "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes"),
     "keys": tuple(f.name for f in dataclasses.fields(KeyFiles)),
 }
 

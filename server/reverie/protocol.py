@@ -100,6 +100,8 @@ class Limits:
     max_pixels: int = 36_000_000
     max_side: int = 16384
     max_queue: int = 16
+    # Pixels held by waiting jobs, so a few huge images cannot exhaust the server's memory.
+    max_queue_bytes: int = 2 * 1024**3
 
     @property
     def max_message_bytes(self) -> int:
@@ -111,6 +113,7 @@ class Limits:
             "max_pixels": self.max_pixels,
             "max_side": self.max_side,
             "max_queue": self.max_queue,
+            "max_queue_bytes": self.max_queue_bytes,
             "max_message_bytes": self.max_message_bytes,
         }
 

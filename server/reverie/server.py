@@ -58,7 +58,7 @@ class DreamServer:
         self._link = self._context.socket(zmq.PAIR)
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
-        self._queue = JobQueue(config.limits.max_queue)
+        self._queue = JobQueue(config.limits.max_queue, config.limits.max_queue_bytes)
         self._jobs: dict[tuple[tuple[bytes, ...], str], Job] = {}
         self._serials: dict[int, Job] = {}
         self._next_serial = itertools.count(1)
@@ -140,6 +140,8 @@ class DreamServer:
 
     def _shutdown(self) -> None:
         """Answer every job ``cancelled`` (the running one once it stops, at most STOP_GRACE later)."""
+        for job in self._jobs.values():
+            job.cancel.set()  # also the one the worker may have taken but not yet reported
         for job in self._queue.close():
             self._finish(job, {"type": protocol.CANCELLED})
         running = self._running

@@ -43,10 +43,12 @@ class Job:
 
 
 class JobQueue:
-    """Jobs waiting for the worker, in arrival order, bounded; a queued job can be taken out again."""
+    """Jobs waiting for the worker, in arrival order, bounded in count and bytes; a queued job can be taken out
+    again."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self._jobs: deque[Job] = deque()
         self._ready = threading.Condition()
         self._closed = False
@@ -62,6 +64,12 @@ class JobQueue:
                 raise Busy(
                     f"the dream server already has {self.limit} jobs waiting; try again when one finishes "
                     "(or raise [limits] max_queue in its config)"
+                )
+            waiting = sum(queued.image.nbytes for queued in self._jobs)
+            if self._jobs and waiting + job.image.nbytes > self.max_bytes:
+                raise Busy(
+                    f"the jobs waiting on the dream server already hold {waiting / 1e6:.0f} MB of pixels; try again "
+                    "when one finishes (or raise [limits] max_queue_bytes in its config)"
                 )
             self._jobs.append(job)
             self._ready.notify()
