@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,9 +58,7 @@ def _mobilenet(weights: Any) -> Any:
     with warnings.catch_warnings():
         # Keras warns that the 224×224 weights serve any input size: exactly what dreaming wants.
         warnings.filterwarnings("ignore", message=".*Weights for input shape", category=UserWarning)
-        return keras.applications.MobileNet(
-            include_top=False, weights=weights, input_shape=(None, None, 3), alpha=0.25
-        )
+        return keras.applications.MobileNet(include_top=False, weights=weights, input_shape=(None, None, 3), alpha=0.25)
 
 
 MODELS: dict[str, ModelSpec] = {
