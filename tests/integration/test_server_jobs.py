@@ -92,12 +92,19 @@ def test_bad_jobs_get_a_stable_error_code(server: Server, params: dict, size: in
     assert len(str(caught.value)) > 20
 
 
-def test_cancel_while_running_stops_within_a_step(server: Server) -> None:
+def test_progress_is_throttled_and_cancel_while_running_stops_within_a_step(server: Server) -> None:
     pixels = image(160, 120, 4, "u8")
     with server.client() as client:
         job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
         events = client.events(job)
-        assert isinstance(next(events), Progress)
+        first = next(events)
+        assert isinstance(first, Progress)
+        window = time.monotonic()
+        steps = [first.step]
+        while time.monotonic() - window < 1.0:
+            steps.append(next(events).step)
+        assert len(steps) <= 12, f"{len(steps)} progress messages in a second; at most about ten are promised"
+        assert steps[-1] - steps[0] >= len(steps) - 1
         asked = time.monotonic()
         client.cancel(job)
         rest = list(events)
