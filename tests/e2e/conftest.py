@@ -20,6 +20,8 @@ from launcher_bridge import LauncherBridge, write_shim
 
 REPO = Path(__file__).resolve().parents[2]
 GIMP_PATH = "/usr/bin:/bin"
+# The session server's limit: above 1024×768, so a larger image shows the plug-in's too-large path.
+MAX_PIXELS = 1_000_000
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +86,12 @@ def work(session_space: Workspace, request: pytest.FixtureRequest) -> Workspace:
 
 @pytest.fixture(scope="session")
 def endpoint(session_space: Workspace) -> Iterator[str]:
-    """A real dream server (``reverie serve``, MobileNet, random weights) for the whole session."""
+    """A real dream server (``reverie serve``, MobileNet, random weights, MAX_PIXELS) for the whole session."""
     address = free_endpoint()
     log = session_space.host / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*REVERIE, "serve", "--endpoint", address, *SERVER_FLAGS],
+            [*REVERIE, "serve", "--endpoint", address, *SERVER_FLAGS, "--max-pixels", str(MAX_PIXELS)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )

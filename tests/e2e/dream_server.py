@@ -10,8 +10,8 @@ from pathlib import Path
 
 from reverie.client import DreamClient, ServerNotRunning
 
-# The host's ``reverie`` server commands, from the environment running the tests.
-REVERIE = [sys.executable, "-m", "reverie.cli_server"]
+# The host's ``reverie`` command (its console script runs reverie.cli:main), from the tests' environment.
+REVERIE = [sys.executable, "-m", "reverie.cli"]
 # Small and fast: MobileNet with random weights is all an e2e test needs to see pixels travel.
 SERVER_FLAGS = ["--model", "mobilenet", "--weights", "random"]
 READY_TIMEOUT = 120.0

@@ -34,18 +34,25 @@ LAYER_TYPES = {
 }
 
 
+TILE = (97, 89)  # primes, so the repeat never lines up with octaves or tiles
+
+
 def pattern(width: int, height: int) -> bytes:
-    """RGBA float pixels with smooth colour, fine detail and an alpha ramp that is never constant."""
-    values = []
-    for y in range(height):
-        for x in range(width):
+    """RGBA float pixels: smooth colour, fine detail and a never-constant alpha, tiled so big images are quick."""
+    tile_width, tile_height = TILE
+    rows = []
+    for y in range(tile_height):
+        values = []
+        for x in range(tile_width):
             values += [
                 (x * 7 + y * 3) % 256 / 255.0 + 0.0001 * (x % 3),
                 (x * 2 + y * 11) % 256 / 255.0,
                 ((x ^ y) * 5) % 256 / 255.0,
                 0.2 + 0.8 * ((x * 5 + y * 7) % 97) / 96.0,
             ]
-    return struct.pack(f"<{len(values)}f", *values)
+        row = struct.pack(f"<{len(values)}f", *values)
+        rows.append((row * (width // tile_width + 1))[: width * 16])
+    return b"".join(rows[y % tile_height] for y in range(height))
 
 
 def new_image(

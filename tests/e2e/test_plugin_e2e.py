@@ -250,3 +250,18 @@ def test_server_down_and_no_way_to_start_it_fails_with_the_image_unchanged(
     assert record.values["after_layers"] == record.values["before_layers"]
     np.testing.assert_array_equal(record.pixels["after_artwork"], record.pixels["before_artwork"])
     np.testing.assert_array_equal(record.pixels["after_composite"], record.pixels["before_composite"])
+
+
+def test_image_too_large_for_the_server_fails_with_advice_and_the_image_unchanged(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(1100, 1000)\n"
+        + snapshot("before")
+        + f"out = g.dream(image, layer, endpoint={endpoint!r}, {FAST})\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n" + snapshot("after")
+    )
+    assert record.values["status"] == "execution-error"
+    assert "dream on a selection" in record.values["message"]
+    assert record.values["after_layers"] == record.values["before_layers"]
+    np.testing.assert_array_equal(record.pixels["after_composite"], record.pixels["before_composite"])
