@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import os
+import socket
 import time
 from importlib import metadata
 from typing import Any
@@ -56,8 +57,9 @@ class DreamServer:
         self._router = self._context.socket(zmq.ROUTER)
         self._authenticator = None
         self._link = self._context.socket(zmq.PAIR)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_write, False)
+        # A socket pair, not a pipe: ZeroMQ's poller takes OS sockets on every platform, pipes only on POSIX.
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_write.setblocking(False)
         self._queue = JobQueue(config.limits.max_queue, config.limits.max_queue_bytes)
         self._jobs: dict[tuple[tuple[bytes, ...], str], Job] = {}
         self._serials: dict[int, Job] = {}
@@ -98,8 +100,8 @@ class DreamServer:
 
     def stop(self) -> None:
         """Ask ``serve`` to finish; safe to call from a signal handler or another thread."""
-        with contextlib.suppress(BlockingIOError):  # a full pipe: a wake-up is already pending
-            os.write(self._wake_write, b"x")
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is already pending
+            self._wake_write.send(b"x")
 
     @property
     def worker_alive(self) -> bool:
@@ -110,12 +112,12 @@ class DreamServer:
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._link, zmq.POLLIN)
-        poller.register(self._wake_read, zmq.POLLIN)
+        poller.register(self._wake_read.fileno(), zmq.POLLIN)
         next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
         while self._state != "stopping":
             ready = dict(poller.poll(max(0, int((next_heartbeat - time.monotonic()) * 1000))))
-            if self._wake_read in ready:
-                os.read(self._wake_read, 64)
+            if self._wake_read.fileno() in ready:
+                self._wake_read.recv(64)
                 self._state = "stopping"
                 break
             if self._link in ready:
@@ -128,10 +130,10 @@ class DreamServer:
         self._shutdown()
         return self._exit_code
 
-    def _drain(self, socket: zmq.Socket, handle: Any) -> None:
+    def _drain(self, source: zmq.Socket, handle: Any) -> None:
         for _ in range(BATCH):
             try:
-                frames = socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = source.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
             handle(frames)
@@ -163,8 +165,8 @@ class DreamServer:
         self._link.close(linger=0)
         if self._authenticator is not None:
             self._authenticator.stop()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        self._wake_read.close()
+        self._wake_write.close()
         log.info("stopped after %d jobs", self._counts["done"])
 
     def close_context(self) -> None:
