@@ -175,20 +175,18 @@ class DreamServer:
 
     # -- sending --------------------------------------------------------------------------------
 
-    def _send(self, envelope: tuple[bytes, ...], header: dict[str, Any], payload: Any = None) -> bool:
-        """Send to one client; False when it is gone (its jobs are then cancelled)."""
+    def _send(self, envelope: tuple[bytes, ...], header: dict[str, Any], payload: Any = None) -> None:
+        """Send to one client; if it is gone (ROUTER_MANDATORY says so at once), cancel its jobs."""
         frames = [*envelope, *protocol.encode(header, payload)]
         try:
             self._router.send_multipart(frames, zmq.NOBLOCK, copy=payload is None)
         except zmq.ZMQError as error:
             if error.errno == errno.EHOSTUNREACH:
                 self._client_gone(envelope)
-                return False
-            if error.errno == errno.EAGAIN:
+            elif error.errno == errno.EAGAIN:  # alive but not reading: its queue at ZeroMQ's high-water mark
                 log.warning("client %s is not reading; dropped a %s message", envelope[-1].hex(), header["type"])
-                return True
-            raise
-        return True
+            else:
+                raise
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
         for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
