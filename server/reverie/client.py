@@ -246,7 +246,14 @@ class DreamClient:
         self.close()
 
     def _send(self, header: dict[str, Any], payload: Any = None) -> None:
-        frames = protocol.encode(header, payload)
+        try:
+            frames = protocol.encode(header, payload)
+        except (TypeError, ValueError) as error:  # NaN, or something JSON cannot carry
+            raise ClientError(f"the request cannot be sent as JSON: {error}") from None
+        if len(frames[1]) > protocol.MAX_HEADER_BYTES:
+            raise ClientError(
+                f"the request's parameters take {len(frames[1])} bytes; the protocol allows {protocol.MAX_HEADER_BYTES}"
+            )
         large = payload is not None and len(payload) >= _ZERO_COPY_BYTES
         self._connect().send_multipart(frames, copy=not large)
 
@@ -384,8 +391,8 @@ class DreamClient:
                 f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
             )
         job = uuid.uuid4().hex
-        self._active.add(job)
         self._send({"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}, pixels)
+        self._active.add(job)
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
         while job not in self._accepted:
             failure = self._take(job)

@@ -277,3 +277,15 @@ def test_close_cancels_jobs_still_running(serve: Callable[[Handler], ScriptedSer
     job = submit(dream)
     dream.close()
     assert server.wait_for(lambda got: any(h["type"] == "cancel" and h["job"] == job for h in got))
+
+
+@pytest.mark.parametrize(
+    ("params", "match"), [({"step_size": float("nan")}, "JSON"), ({"layers": {"x" * 70_000: 1.0}}, "bytes")]
+)
+def test_params_the_protocol_cannot_carry_are_refused_before_sending(
+    serve: Callable[[Handler], ScriptedServer], params: dict, match: str
+) -> None:
+    server = serve(dreaming(lambda job: [result(job)]))
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(client.ClientError, match=match):
+        dream.submit(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params=params)
+    assert [header["type"] for header in server.received] == ["hello"]
