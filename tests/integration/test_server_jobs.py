@@ -152,6 +152,16 @@ sys.stdin.read()
 """
 
 
+QUEUED_CLIENT = """
+import sys
+from reverie.client import DreamClient
+client = DreamClient(sys.argv[1])
+client.submit(bytes(96 * 96 * 3), width=96, height=96, channels=3, dtype="u8", params={"model": "mobilenet"})
+print("queued", flush=True)
+sys.stdin.read()
+"""
+
+
 def test_a_killed_client_has_its_job_cancelled_and_the_next_job_runs(
     server: Server, record_property: pytest.RecordProperty
 ) -> None:
@@ -175,6 +185,34 @@ def test_a_killed_client_has_its_job_cancelled_and_the_next_job_runs(
     assert isinstance(result, Result)
     victim.stdin.close()
     victim.stdout.close()
+
+
+def test_a_killed_client_has_its_queued_job_dropped(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with server.client() as client:
+        running = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        events = client.events(running)
+        assert isinstance(next(events), Progress)
+        victim = subprocess.Popen(
+            [sys.executable, "-c", QUEUED_CLIENT, server.endpoint],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert victim.stdout.readline().strip() == "queued"
+        assert client.hello()["queue"] == 1
+        killed = time.monotonic()
+        victim.kill()
+        victim.wait()
+        while client.hello()["queue"] == 1 and time.monotonic() - killed < 10:
+            pass
+        latency = time.monotonic() - killed
+        assert client.hello()["running"] == running, "the running job of a live client goes on"
+        client.cancel(running)
+        assert list(events)[-1] == Cancelled(running)
+    victim.stdin.close()
+    victim.stdout.close()
+    assert latency < 2.0, f"the dead client's queued job was dropped after {latency:.2f} s"
 
 
 def test_eight_clients_five_jobs_each_match_the_same_jobs_run_one_by_one(server: Server) -> None:
