@@ -50,3 +50,19 @@ def test_feather_weights_fall_off_only_towards_neighbours() -> None:
     corner = layout.weight(0, 0)[:, :, 0]
     assert corner[0, 0] == 1.0  # the image's own edge keeps full weight
     assert corner[-1, -1] < 0.01  # the edge that meets the next tile fades out
+
+
+def test_fixed_tiles_mirror_a_small_image_out_to_a_whole_tile() -> None:
+    """Backends that compile per shape see only tile×tile inputs; the mirrored part's gradient is dropped."""
+    image = np.random.default_rng(3).random((90, 300, 3), dtype=np.float32)
+    layout = TileLayout.for_shape(90, 300, 128, 32, fixed=True)
+    shapes = []
+
+    def recording_gradient(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shapes.append(tiles.shape[1:3])
+        return pointwise_gradient(tiles)
+
+    _, blended = tiled_gradient(image, layout, recording_gradient, batch=2)
+    assert set(shapes) == {(128, 128)}
+    assert blended.shape == image.shape
+    np.testing.assert_allclose(blended, np.sin(image * 3.0), rtol=1e-5, atol=1e-6)

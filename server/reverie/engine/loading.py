@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from reverie.engine import backends
-from reverie.engine.backends import GradientFn
+from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.params import DreamParams
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
@@ -165,6 +165,15 @@ class DreamModel:
         else:
             return False
         return True
+
+    def device_stepper(
+        self, gradient_fn: GradientFn, layout: TileLayout, batch: int, params: DreamParams, shape: tuple[int, int]
+    ) -> Stepper | None:
+        """The backend's own stepper keeping the image on its device, where it has one."""
+        make = getattr(self._backend, "make_stepper", None)
+        if make is None:
+            return None
+        return make(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)

@@ -6,15 +6,16 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn
+from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
-from reverie.engine.tiling import tiled_gradient
+from reverie.engine.tiling import TileLayout, tiled_gradient
 from reverie.errors import BadRequest, DreamCancelled
 
 ProgressFn = Callable[[Progress], None]
@@ -37,16 +38,57 @@ def _scale(gradient: np.ndarray, normalization: str) -> float:
     return scale if scale > 0 else 1.0  # any non-zero scale, however tiny, is a direction
 
 
-def _gradient(
-    image: np.ndarray, params: DreamParams, model: DreamModel, gradient_fn: GradientFn
-) -> tuple[float, np.ndarray, int]:
-    """Loss, gradient and tile count of one step; out of device memory, smaller tiles are tried, never a failed job."""
+class HostStepper:
+    """One octave's steps in NumPy around the backend's gradient: for backends that need no fixed shapes."""
+
+    def __init__(
+        self, gradient_fn: GradientFn, layout: TileLayout, batch: int, params: DreamParams, shape: tuple[int, int]
+    ) -> None:
+        self.tiles = layout.count
+        self.shape = shape
+        self._gradient_fn = gradient_fn
+        self._layout = layout
+        self._batch = batch
+        self._params = params
+
+    def start(self, image: np.ndarray) -> np.ndarray:
+        return image
+
+    def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
+        rolled = np.roll(image, shift, axis=(0, 1))
+        loss, gradient = tiled_gradient(rolled, self._layout, self._gradient_fn, self._batch)
+        del rolled  # large images: keep at most two image-sized arrays besides the image alive
+        update = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
+        del gradient
+        update *= self._params.step_size / _scale(update, self._params.normalization)
+        image += update
+        return loss, np.clip(image, -1.0, 1.0, out=image)
+
+    def finish(self, image: np.ndarray) -> np.ndarray:
+        return image
+
+
+def _stepper(model: DreamModel, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int]) -> Stepper:
+    plan = model.tile_plan(params)
+    layout = plan.layout(*shape)
+    device = model.device_stepper(gradient_fn, layout, plan.batch, params, shape)
+    return device or HostStepper(gradient_fn, layout, plan.batch, params, shape)
+
+
+def _step(
+    model: DreamModel,
+    stepper: Stepper,
+    state: Any,
+    shift: tuple[int, int],
+    gradient_fn: GradientFn,
+    params: DreamParams,
+) -> tuple[float, Any, Stepper]:
+    """One step; out of device memory, smaller tiles are tried and the job goes on, never fails for it."""
     while True:
         plan = model.tile_plan(params)
-        layout = plan.layout(*image.shape[:2])
         try:
-            loss, gradient = tiled_gradient(image, layout, gradient_fn, plan.batch)
-            return loss, gradient, layout.count
+            loss, state = stepper.step(state, shift)
+            return loss, state, stepper
         except Exception as error:
             if not model.is_out_of_memory(error) or not model.shrink_tiles(plan):
                 raise
@@ -58,6 +100,7 @@ def _gradient(
                 smaller.batch,
                 smaller.tile,
             )
+            stepper = _stepper(model, gradient_fn, params, stepper.shape)
 
 
 def dream(
@@ -95,23 +138,21 @@ def dream(
                 same_size = resize(original, shape)
                 current += same_size - resize(shrunk, shape)
                 shrunk = same_size
+        stepper = _stepper(model, gradient_fn, params, shape)
+        state = stepper.start(current)
         for step in range(1, params.steps + 1):
             if should_cancel is not None and should_cancel():
                 raise DreamCancelled("the dream was cancelled")
-            shift = tuple(int(s) for s in rng.integers(-params.jitter, params.jitter + 1, size=2))
-            loss, gradient, tiles = _gradient(np.roll(current, shift, axis=(0, 1)), params, model, gradient_fn)
-            update = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
-            del gradient  # large images: keep at most two gradient-sized arrays alive
-            update *= params.step_size / _scale(update, params.normalization)
-            current += update
-            del update
-            np.clip(current, -1.0, 1.0, out=current)
+            low, high = -params.jitter, params.jitter + 1
+            shift = (int(rng.integers(low, high)), int(rng.integers(low, high)))
+            loss, state, stepper = _step(model, stepper, state, shift, gradient_fn, params)
             losses.append(loss)
             done += 1
             if progress is not None:
-                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, tiles, loss))
+                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, stepper.tiles, loss))
             if params.max_loss is not None and loss > params.max_loss:
                 done += params.steps - step
                 break
+        current = stepper.finish(state)
     result = np.clip((current + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
     return DreamResult(result, seed, len(shapes), tuple(losses), tuple(notes), time.perf_counter() - started)

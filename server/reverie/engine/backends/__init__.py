@@ -1,7 +1,8 @@
 """Per-backend gradient steps: the only backend-specific code in the engine.
 
 Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
-``is_out_of_memory`` and ``device``; nothing here imports a framework until Keras' backend is known.
+``is_out_of_memory`` and ``device``, and may provide ``make_stepper`` to keep the image on its device
+between steps; nothing here imports a framework until Keras' backend is known.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,6 +19,21 @@ import numpy as np
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 SUPPORTED = ("tensorflow", "jax")
+
+
+class Stepper(Protocol):
+    """One octave's gradient steps on one image shape; the state between steps may live on a device."""
+
+    tiles: int
+    shape: tuple[int, int]
+
+    def start(self, image: np.ndarray) -> Any: ...
+
+    def step(self, state: Any, shift: tuple[int, int]) -> tuple[float, Any]:
+        """Roll by ``shift``, step along the normalised tiled gradient, roll back, clip; returns (loss, state)."""
+        ...
+
+    def finish(self, state: Any) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

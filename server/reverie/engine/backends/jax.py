@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import platformdirs
 
 from reverie.engine.backends import Device, TilePolicy
+from reverie.engine.tiling import TileLayout
 
 
 def _enable_compile_cache() -> None:
@@ -37,29 +39,101 @@ def _batch_size(count: int) -> int:
     return 1 << max(count - 1, 0).bit_length()
 
 
-def make_gradient_fn(
-    extractor: Any, objective: Callable[[Any], Any]
-) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Gradients with respect to the tiles only; the weights are passed as arguments, not baked in as
-    constants, so compiles stay small and the cache entries stay a few megabytes."""
-    trainable = [variable.value for variable in extractor.trainable_variables]
-    non_trainable = [variable.value for variable in extractor.non_trainable_variables]
+class Gradient:
+    """The compiled gradient of the objective with respect to a batch of tiles; the weights are passed as
+    arguments, not baked in as constants, so compiles stay small and cache entries a few megabytes."""
 
-    def total(tiles: jax.Array, trainable: list[Any], non_trainable: list[Any]) -> tuple[jax.Array, jax.Array]:
-        activations, _ = extractor.stateless_call(trainable, non_trainable, tiles, training=False)
-        losses = objective(activations)
-        return losses.sum(), losses
+    def __init__(self, extractor: Any, objective: Callable[[Any], Any]) -> None:
+        self._trainable = [variable.value for variable in extractor.trainable_variables]
+        self._non_trainable = [variable.value for variable in extractor.non_trainable_variables]
 
-    step = jax.jit(jax.value_and_grad(total, has_aux=True))
+        def total(tiles: jax.Array, trainable: list[Any], non_trainable: list[Any]) -> tuple[jax.Array, jax.Array]:
+            activations, _ = extractor.stateless_call(trainable, non_trainable, tiles, training=False)
+            losses = objective(activations)
+            return losses.sum(), losses
 
-    def run(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        count = len(tiles)
-        padded = np.zeros((_batch_size(count), *tiles.shape[1:]), np.float32)
-        padded[:count] = tiles
-        (_, losses), gradients = step(padded, trainable, non_trainable)
-        return np.asarray(losses)[:count], np.asarray(gradients)[:count]
+        self._step = jax.jit(jax.value_and_grad(total, has_aux=True))
 
-    return run
+    def on_device(self, tiles: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Losses and gradients of N tiles, computed as a power-of-two batch; arrays stay on the device."""
+        count = tiles.shape[0]
+        padded = jnp.pad(tiles, ((0, _batch_size(count) - count), (0, 0), (0, 0), (0, 0)))
+        (_, losses), gradients = self._step(padded, self._trainable, self._non_trainable)
+        return losses[:count], gradients[:count]
+
+    def __call__(self, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        losses, gradients = self.on_device(jnp.asarray(tiles))
+        return np.asarray(losses), np.asarray(gradients)
+
+
+def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> Gradient:
+    return Gradient(extractor, objective)
+
+
+class DeviceStepper:
+    """One octave's steps with the image kept on the device: cutting tiles, blending their gradients and
+    the update are small jitted functions of this image shape (compiled in milliseconds), around the one
+    expensive compiled gradient that every shape shares. A step moves two integers in and one loss out."""
+
+    def __init__(
+        self,
+        gradient: Gradient,
+        layout: TileLayout,
+        batch: int,
+        step_size: float,
+        normalization: str,
+        shape: tuple[int, int],
+    ) -> None:
+        self.tiles = layout.count
+        self.shape = shape
+        self._gradient = gradient
+        self._batch = batch
+        height, width = shape
+        origins = layout.origins()
+        th, tw = layout.tile_height, layout.tile_width
+        windows = np.stack([layout.weight(y, x) for y, x in origins])
+        coverage = np.zeros((layout.height, layout.width, 1), np.float32)
+        for (y, x), window in zip(origins, windows, strict=True):
+            coverage[y : y + th, x : x + tw] += window
+        self._windows = jnp.asarray(windows)
+        self._inverse = jnp.asarray(1.0 / coverage)
+        padding = ((0, layout.height - height), (0, layout.width - width), (0, 0))
+
+        def cut(image: jax.Array, shift: jax.Array) -> jax.Array:
+            padded = jnp.pad(jnp.roll(image, shift, axis=(0, 1)), padding, mode="symmetric")
+            return jnp.stack([padded[y : y + th, x : x + tw] for y, x in origins])
+
+        def update(image: jax.Array, gradients: jax.Array, windows: jax.Array, inverse: jax.Array, shift: jax.Array):
+            total = jnp.zeros((layout.height, layout.width, 3), jnp.float32)
+            for index, (y, x) in enumerate(origins):
+                total = total.at[y : y + th, x : x + tw].add(gradients[index] * windows[index])
+            gradient = jnp.roll((total * inverse)[:height, :width], -shift, axis=(0, 1))
+            scale = jnp.std(gradient) if normalization == "std" else jnp.mean(jnp.abs(gradient))
+            return jnp.clip(image + step_size * gradient / jnp.where(scale > 0, scale, 1.0), -1.0, 1.0)
+
+        self._cut = jax.jit(cut)
+        self._update = jax.jit(update)
+
+    def start(self, image: np.ndarray) -> jax.Array:
+        return jnp.asarray(image)
+
+    def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[float, jax.Array]:
+        offset = jnp.asarray(shift, jnp.int32)
+        tiles = self._cut(image, offset)
+        results = [self._gradient.on_device(tiles[i : i + self._batch]) for i in range(0, self.tiles, self._batch)]
+        losses = jnp.concatenate([losses for losses, _ in results])
+        gradients = jnp.concatenate([gradients for _, gradients in results])
+        image = self._update(image, gradients, self._windows, self._inverse, offset)
+        return float(losses.mean()), image
+
+    def finish(self, image: jax.Array) -> np.ndarray:
+        return np.array(image)
+
+
+def make_stepper(
+    gradient: Gradient, layout: TileLayout, batch: int, step_size: float, normalization: str, shape: tuple[int, int]
+) -> DeviceStepper:
+    return DeviceStepper(gradient, layout, batch, step_size, normalization, shape)
 
 
 def tile_policy(device: Device) -> TilePolicy:

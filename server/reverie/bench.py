@@ -1,0 +1,175 @@
+"""``reverie bench``: the engine against the Keras DeepDream example, in one process, honestly.
+
+Runs alternate (baseline, ours, ours, baseline, …) so a noisy machine slows both alike; figures are
+medians; the last line printed is ``speedup_vs_keras_example=<float>`` (baseline time / our time).
+The baseline is the example as its script runs a dream: on TensorFlow a new ``tf.function`` per dream
+(its per-octave traces are part of each dream), on JAX one ``jax.jit`` compiled per octave shape once and
+then reused (a compile per dream would cost 45 s on a GPU). Memory and first-request figures come from
+fresh processes (``reverie.benchmarks.probe``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reverie.benchmarks.common import dream_image, gpu_peak_bytes
+
+MEMORY_SIZES = ((1024, 1024), (2048, 2048), (4096, 4096))
+GIB = 2**30
+
+
+@dataclass
+class Timings:
+    """Seconds of each variant's timed runs."""
+
+    runs: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.runs.setdefault(name, []).append(seconds)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.runs[name])
+
+
+def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = run()
+    return time.perf_counter() - started, value
+
+
+def _difference(a: np.ndarray, b: np.ndarray, source: np.ndarray) -> dict[str, float]:
+    """How far two dreams of one picture lie apart: pixel error, PSNR, and correlation of what each changed."""
+    error = np.abs(a.astype(np.float64) - b)
+    mse = float(np.mean(error**2))
+    change_a, change_b = (a - source).ravel(), (b - source).ravel()
+    return {
+        "mean_abs": float(error.mean()),
+        "max_abs": float(error.max()),
+        "psnr_db": float("inf") if mse == 0 else 10 * np.log10(1.0 / mse),
+        "change_correlation": float(np.corrcoef(change_a, change_b)[0, 1]),
+    }
+
+
+def speed(width: int, height: int, rounds: int, precision: str, model_name: str) -> dict[str, Any]:
+    """Median seconds of the default dream: the Keras example against Reverie; and bf16 against fp32."""
+    import keras
+
+    from reverie.benchmarks.keras_example import KerasExample
+    from reverie.engine import DreamParams, dream, load_model
+
+    backend = keras.backend.backend()
+    model = load_model(model_name, "random")
+    params = DreamParams(model=model_name, seed=0, precision=precision)
+    layers = model.spec.resolve_layers(params.preset, None)
+    example = KerasExample(model.base, layers)
+    image = dream_image(height, width)
+    timings = Timings()
+
+    warm_step = example.new_step()
+    first_baseline, (baseline_image, baseline_steps) = _timed(lambda: example.dream(image, warm_step))
+    warm_up = model.warm_up(params)
+    first_ours, _ = _timed(lambda: dream(image, params, model))
+
+    variants: dict[str, Callable[[], Any]] = {
+        "keras_example_warm": lambda: example.dream(image, warm_step),
+        "reverie": lambda: dream(image, params, model),
+    }
+    if backend == "tensorflow":
+        variants["keras_example"] = lambda: example.dream(image, example.new_step())
+    order = list(variants)
+    results: dict[str, Any] = {}
+    for round_ in range(rounds):
+        for name in order if round_ % 2 == 0 else order[::-1]:
+            seconds, results[name] = _timed(variants[name])
+            timings.add(name, seconds)
+            print(f"  round {round_ + 1}/{rounds} {name}: {seconds:.3f} s", file=sys.stderr, flush=True)
+
+    ours = results["reverie"]
+    used = model.precision(precision)
+    equivalence = {}
+    if used != "float32":
+        plain = dream(image, params.replace(precision="float32"), model)
+        equivalence[f"{used}_vs_float32"] = _difference(ours.image, plain.image, image)
+    equivalence["seeded_repeat_identical"] = bool(np.array_equal(ours.image, dream(image, params, model).image))
+
+    headline = "keras_example" if backend == "tensorflow" else "keras_example_warm"
+    return {
+        "backend": backend,
+        "device": model.device,
+        "size": f"{width}x{height}",
+        "precision": used,
+        "steps": {"keras_example": baseline_steps, "reverie": len(ours.losses)},
+        "first_run_s": {"keras_example": first_baseline, "reverie_warm_up": warm_up, "reverie": first_ours},
+        "median_s": {name: timings.median(name) for name in timings.runs},
+        "runs_s": timings.runs,
+        "baseline": headline,
+        "speedup_vs_keras_example_warm": timings.median("keras_example_warm") / timings.median("reverie"),
+        "speedup_vs_keras_example": timings.median(headline) / timings.median("reverie"),
+        "equivalence": equivalence,
+        "keras_example_vs_reverie": _difference(baseline_image, ours.image, image),
+    }
+
+
+def _probe(mode: str, width: int, height: int, precision: str) -> dict[str, Any]:
+    """Run one probe in a fresh Python with this process's backend; its last stdout line is JSON."""
+    command = [sys.executable, "-m", "reverie.benchmarks.probe", mode, f"{width}x{height}", "--precision", precision]
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory(precision: str, sizes: tuple[tuple[int, int], ...] = MEMORY_SIZES) -> dict[str, Any]:
+    """Peak RSS of a default dream at each size, each in its own process."""
+    return {f"{w}x{h}": _probe("memory", w, h, precision) for w, h in sizes}
+
+
+def first_request(width: int, height: int, precision: str) -> dict[str, Any]:
+    """A fresh process's first dream after warm-up, twice: the first fills the compile cache, the second uses it."""
+    return {
+        "cold_cache": _probe("first-request", width, height, precision),
+        "warm_cache": _probe("first-request", width, height, precision),
+    }
+
+
+def throughput(width: int, height: int, steps: int, precision: str, model_name: str) -> dict[str, Any]:
+    """Gradient steps per second on one large image (one octave), as megapixels of image per second."""
+    from reverie.engine import DreamParams, dream, load_model
+
+    model = load_model(model_name, "random")
+    params = DreamParams(model=model_name, seed=0, octaves=1, max_loss=None, precision=precision)
+    image = dream_image(height, width)
+    model.warm_up(params)
+    dream(image, params.replace(steps=1), model)  # compiles the glue for this image shape
+    seconds, result = _timed(lambda: dream(image, params.replace(steps=steps), model))
+    plan = model.tile_plan(params)
+    layout = plan.layout(height, width)
+    tile_pixels = layout.count * layout.tile_height * layout.tile_width
+    return {
+        "device": model.device,
+        "size": f"{width}x{height}",
+        "precision": model.precision(precision),
+        "steps": len(result.losses),
+        "seconds": seconds,
+        "image_mp_per_s": width * height * steps / seconds / 1e6,
+        "tile_mp_per_s": tile_pixels * steps / seconds / 1e6,
+        "tiles": f"{layout.count} of {layout.tile_width}x{layout.tile_height}, {plan.batch} at once",
+    }
+
+
+def peak_memory() -> dict[str, Any]:
+    return {
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB,
+        "gpu_peak_gib": None if (peak := gpu_peak_bytes()) is None else peak / GIB,
+    }

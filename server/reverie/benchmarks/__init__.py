@@ -1,0 +1,1 @@
+"""Benchmarks behind ``reverie bench``: the Keras example as a baseline, timing, memory and GPU figures."""
