@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reverie_plugin.messages import PluginFailure
+
 # Seeds travel through GIMP as a signed 32-bit int; 0 asks for a random one.
 MAX_SEED = 2**31 - 1
-# Mnemonics GimpProcedureDialog's own buttons use (_OK, _Cancel, _Reset, _Help).
-DIALOG_BUTTON_MNEMONICS = frozenset("ocrh")
+# Mnemonics GimpProcedureDialog's own buttons use (_OK, _Cancel, _Reset, _Help, _Load Saved Settings,
+# _Save Settings); GIMP 3.0 warns about any label that repeats one.
+DIALOG_BUTTON_MNEMONICS = frozenset("ocrhls")
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,11 @@ ARGUMENTS: tuple[Argument, ...] = (
         "keras",
         choices=PRESETS,
     ),
-    Argument("octaves", "int", "Octave_s", "How many scales the image is dreamed at", 3, 1, 12),
+    Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, 1, 12),
     Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
-    Argument("steps", "int", "S_teps", "Gradient steps per octave", 20, 1, 1000),
-    Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels", 0.01, 1e-5, 1.0),
+    Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, 1, 1000),
+    # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
+    Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels (above 0)", 0.01, 0.0, 1.0),
     Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
     Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(
@@ -68,7 +72,7 @@ ARGUMENTS: tuple[Argument, ...] = (
         "Dream a small, fast version into the 'Deep Dream preview' layer instead",
         False,
     ),
-    Argument("endpoint", "string", "_Endpoint", "The dream server's ZeroMQ endpoint", ""),
+    Argument("endpoint", "string", "E_ndpoint", "The dream server's ZeroMQ endpoint", ""),
 )
 
 # Preview runs: the long side of what the server sees, and the share of the steps they take.
@@ -83,6 +87,8 @@ def resolve_seed(seed: int, rng: random.Random) -> int:
 
 def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The server's params dict from the procedure's values; ``seed`` is the resolved (non-zero) seed."""
+    if values["step-size"] <= 0:
+        raise PluginFailure("Step size must be above 0: a step of 0 changes nothing; try 0.01")
     return {
         "model": values["model"],
         "preset": values["preset"],

@@ -6,9 +6,12 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
 from reverie_plugin import arguments, messages
+from reverie_plugin.messages import PluginFailure
 
 from reverie.engine.params import DreamParams
 
@@ -41,9 +44,16 @@ def test_ranges_stay_inside_what_the_server_accepts() -> None:
     for argument in arguments.ARGUMENTS:
         if argument.kind in ("int", "double") and argument.name != "seed":
             for bound in (argument.minimum, argument.maximum):
+                if argument.name == "step-size" and bound == 0:
+                    continue  # refused by dream_params, below
                 values[argument.name] = int(bound) if argument.kind == "int" else bound
                 DreamParams.from_dict(arguments.dream_params(values, seed=1))
                 values[argument.name] = argument.default
+
+
+def test_a_zero_step_size_is_refused_with_advice() -> None:
+    with pytest.raises(PluginFailure, match="Step size must be above 0"):
+        arguments.dream_params({**defaults(), "step-size": 0.0}, seed=1)
 
 
 def test_choices_name_models_and_presets_the_server_has() -> None:
