@@ -32,8 +32,9 @@ from reverie.errors import ReverieError  # noqa: E402
 
 PROCEDURE = "python-fu-reverie-dream"
 FLAGS = GObject.ParamFlags.READWRITE
-# The dialog's extra button; GimpProcedureDialog.run() returns False for it, like Cancel.
-PREVIEW_RESPONSE = 1
+# The dialog's extra button; GimpProcedureDialog.run() returns False for it, like Cancel. Not 1: that
+# is the dialog's own Reset.
+PREVIEW_RESPONSE = 100
 
 
 class GimpProgress:
@@ -184,7 +185,7 @@ def run_dialog(
             responses.clear()
             if dialog.run():
                 return True
-            if PREVIEW_RESPONSE not in responses:
+            if not responses or responses[-1] != PREVIEW_RESPONSE:
                 return False
             preview_from_dialog(image, drawables, config)
     finally:

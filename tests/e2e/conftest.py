@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, wait_until_ready
-from gimp_harness import GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch
+from gimp_harness import GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch, run_gui_batch
 from launcher_bridge import LauncherBridge, write_shim
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +109,16 @@ def run_gimp(gimp: GimpInstall, gimp_dir: Workspace, work: Workspace) -> Callabl
 
     def run(code: str, path: str = GIMP_PATH) -> Record:
         return run_batch(gimp, gimp_dir, work, code, path)
+
+    return run
+
+
+@pytest.fixture
+def run_gimp_ui(gimp: GimpInstall, gimp_dir: Workspace, work: Workspace) -> Callable[..., Record]:
+    """``run_gimp_ui(code, steps)``: one GIMP batch with its UI on Xvfb, xdotool playing ``steps``."""
+
+    def run(code: str, steps: list[tuple[str, str]]) -> Record:
+        return run_gui_batch(gimp, gimp_dir, work, code, GIMP_PATH, steps)
 
     return run
 

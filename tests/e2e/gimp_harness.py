@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -20,6 +21,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 DEFAULT_ROOT = Path("/var/cache/reverie/gimp-trixie")
 GIMP = "gimp-console-3.0"
+GIMP_UI = "gimp-3.0"
 CHROOT = "/usr/sbin/chroot"
 BATCH_TIMEOUT = 120
 FORMATS = {"u8": np.uint8, "u16": np.uint16, "float": np.float32}
@@ -102,8 +104,8 @@ def load_record(folder: Path, output: str) -> Record:
     return Record(document["values"], pixels, offsets, output)
 
 
-def run_batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> Record:
-    """Run ``code`` in GIMP (``g`` is gimp_side, ``rec`` a Recorder) with GIMP3_DIRECTORY=config_dir."""
+def _batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> tuple[dict, list]:
+    """The environment and GIMP arguments that run ``code`` with ``g`` (gimp_side) and ``rec`` (a Recorder)."""
     shutil.copy(HERE / "gimp_side.py", work.host / "gimp_side.py")
     script = work.host / "batch.py"
     script.write_text(
@@ -118,11 +120,67 @@ def run_batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: s
     }
     (work.host / "home").mkdir(exist_ok=True)
     batch = f"exec(open({str(work.inside / 'batch.py')!r}).read())"
-    args = [GIMP, "-i", "-d", "-f", "--batch-interpreter", "python-fu-eval", "-b", batch, "--quit"]
-    completed = subprocess.run(
-        gimp.command(env, args), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
-    )
+    return env, ["-d", "-f", "--batch-interpreter", "python-fu-eval", "-b", batch, "--quit"]
+
+
+def _finish(completed: subprocess.CompletedProcess, work: Workspace) -> Record:
     output = completed.stdout + completed.stderr
     if completed.returncode != 0 or not (work.host / "record.json").is_file():
         raise AssertionError(f"GIMP batch failed (exit {completed.returncode}):\n{output[-6000:]}")
     return load_record(work.host, output)
+
+
+def run_batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> Record:
+    """Run ``code`` in headless GIMP (``g`` is gimp_side, ``rec`` a Recorder) with GIMP3_DIRECTORY=config_dir."""
+    env, args = _batch(gimp, config_dir, work, code, path)
+    completed = subprocess.run(
+        gimp.command(env, [GIMP, "-i", *args]), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
+    )
+    return _finish(completed, work)
+
+
+def _xdotool_step(window: str, keys: str) -> str:
+    find = f"w=$(xdotool search --sync --name {shlex.quote(window)} | head -n1)"
+    return f"{find} && xdotool windowfocus --sync $w key {keys}" if keys else find
+
+
+def run_gui_batch(
+    gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str, steps: list[tuple[str, str]]
+) -> Record:
+    """Run ``code`` in GIMP with its UI on a private Xvfb display while xdotool plays ``steps``.
+
+    Each step is ``(window title pattern, keys)``: wait until such a window exists, then (keys not
+    empty) focus it and press the keys. Xvfb picks a free display and reports it (-displayfd) and
+    xdotool waits for windows and focus (--sync), so nothing here guesses how long anything takes.
+    """
+    display = subprocess.Popen(
+        gimp.command(
+            {"PATH": "/usr/bin:/bin"}, ["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1280x1024x24"]
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        number = display.stdout.readline().strip()
+        if not number:
+            raise AssertionError("Xvfb did not start")
+        env, args = _batch(gimp, config_dir, work, code, path)
+        env["DISPLAY"] = f":{number}"
+        script = " && ".join(_xdotool_step(window, keys) for window, keys in steps)
+        driver = subprocess.Popen(
+            gimp.command({"PATH": "/usr/bin:/bin", "DISPLAY": env["DISPLAY"]}, ["sh", "-c", script]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            completed = subprocess.run(
+                gimp.command(env, [GIMP_UI, *args]), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
+            )
+        finally:
+            driver.kill()
+            driver.wait()
+    finally:
+        display.terminate()
+        display.wait()
+    return _finish(completed, work)

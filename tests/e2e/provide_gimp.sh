@@ -13,13 +13,16 @@
 set -eu
 
 ROOT="${REVERIE_GIMP_ROOT:-/var/cache/reverie/gimp-trixie}"
-PACKAGES="gimp python3-zmq"
-STAMP_TEXT="reverie-gimp-chroot v1: trixie minbase + $PACKAGES"
+# Xvfb and xdotool drive the plug-in's dialog in the dialog test.
+PACKAGES="gimp python3-zmq xvfb xauth xdotool"
+STAMP_TEXT="reverie-gimp-chroot v2: trixie minbase + $PACKAGES"
 
 say() { echo "provide_gimp: $*" >&2; }
 
 native_ok() {
-    command -v gimp-console-3.0 >/dev/null 2>&1 || return 1
+    for tool in gimp-console-3.0 gimp-3.0 Xvfb xdotool; do
+        command -v "$tool" >/dev/null 2>&1 || return 1
+    done
     python3 - <<'EOF' >/dev/null 2>&1
 import gi
 gi.require_version("Gimp", "3.0")
@@ -50,6 +53,25 @@ unmount_under() {
         while read -r point; do umount -l "$point"; done
 }
 
+install_packages() {
+    # apt-get inside the chroot at $1, with proc/dev/sys mounted only while it runs.
+    mounted="$1"
+    trap 'unmount_under "$mounted"' EXIT INT TERM
+    mount -t proc proc "$1/proc"
+    mount --bind /dev "$1/dev"
+    mount --bind /dev/pts "$1/dev/pts"
+    mount -t sysfs sys "$1/sys"
+    in_root="chroot $1 env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive"
+    say "installing $PACKAGES in the chroot"
+    $in_root apt-get update >&2
+    # shellcheck disable=SC2086
+    $in_root apt-get install -y --no-install-recommends $PACKAGES >&2
+    $in_root apt-get clean >&2
+    unmount_under "$1"
+    trap - EXIT INT TERM
+    echo "$STAMP_TEXT" >"$1/.reverie-gimp-stamp"
+}
+
 build_chroot() {
     build="$ROOT.build"
     unmount_under "$build"
@@ -68,20 +90,7 @@ deb $mirror trixie main
 deb $mirror trixie-updates main
 deb $security trixie-security main
 EOF
-    trap 'unmount_under "$build"' EXIT INT TERM
-    mount -t proc proc "$build/proc"
-    mount --bind /dev "$build/dev"
-    mount --bind /dev/pts "$build/dev/pts"
-    mount -t sysfs sys "$build/sys"
-    in_root="chroot $build env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive"
-    say "installing $PACKAGES in the chroot"
-    $in_root apt-get update >&2
-    # shellcheck disable=SC2086
-    $in_root apt-get install -y --no-install-recommends $PACKAGES >&2
-    $in_root apt-get clean >&2
-    unmount_under "$build"
-    trap - EXIT INT TERM
-    echo "$STAMP_TEXT" >"$build/.reverie-gimp-stamp"
+    install_packages "$build"
     unmount_under "$ROOT"
     rm -rf --one-file-system "$ROOT"
     mv "$build" "$ROOT"
@@ -93,7 +102,7 @@ if native_ok; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-    say "GIMP 3 is not installed and this is not root: cannot install it (install gimp and python3-zmq from Debian 13, or run as root)"
+    say "GIMP 3 is not installed and this is not root: cannot install it (install $PACKAGES from Debian 13, or run as root)"
     exit 1
 fi
 major=$(debian_major)
@@ -115,6 +124,9 @@ exec 9>"$ROOT.lock"
 flock 9
 if [ "$(cat "$ROOT/.reverie-gimp-stamp" 2>/dev/null)" = "$STAMP_TEXT" ]; then
     say "reusing the cached Debian 13 chroot at $ROOT"
+elif [ -f "$ROOT/.reverie-gimp-stamp" ]; then
+    say "updating the cached Debian 13 chroot at $ROOT (built for other packages)"
+    install_packages "$ROOT"
 else
     build_chroot
 fi
