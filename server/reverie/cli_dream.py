@@ -11,6 +11,7 @@ from reverie.config import load_config
 from reverie.engine.loading import IMAGENET
 from reverie.engine.params import NORMALIZATIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
+from reverie.keys import client_options
 
 
 def _range(name: str) -> str:
@@ -174,11 +175,13 @@ def _running_server(args: argparse.Namespace, params: DreamParams) -> DreamClien
     serves the same model and weights; None means dream in this process."""
     if args.local:
         return None
+    config = load_config()
+    keys = client_options(config.keys)
     if args.server:
-        client = DreamClient(args.server)
+        client = DreamClient(args.server, **keys)
         client.hello()  # a named server that does not answer is an error, not a silent fallback
         return client
-    client = DreamClient(load_config().endpoint, timeout=0.3, retries=1)
+    client = DreamClient(config.endpoint, timeout=0.3, retries=1, **keys)
     try:
         facts = client.hello()
     except ClientError:
@@ -206,9 +209,7 @@ def _run_dream(args: argparse.Namespace) -> int:
         where = f"on the server at {client.endpoint}"
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
-    print(
-        f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {where}; seed {report.seed}"
-    )
+    print(f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {where}; seed {report.seed}")
     return 0
 
 

@@ -36,10 +36,14 @@ def to_dream_input(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim != 3:
         raise BadRequest(f"pixels must be height × width × channels, got shape {pixels.shape}")
     colour = colour_channels(pixels.shape[2])
-    rgb = pixels[:, :, :colour].astype(np.float32) / _SCALE[dtype_name(pixels)]
-    if not np.isfinite(rgb).all():
-        raise BadRequest("the image holds NaN or infinite values")
-    rgb = np.clip(rgb, 0.0, 1.0)
+    name = dtype_name(pixels)
+    rgb = pixels[:, :, :colour].astype(np.float32)
+    if name == "f32":  # only floats can be out of range or not numbers at all
+        if not np.isfinite(rgb).all():
+            raise BadRequest("the image holds NaN or infinite values")
+        np.clip(rgb, 0.0, 1.0, out=rgb)
+    else:
+        rgb *= np.float32(1.0 / _SCALE[name])
     return np.repeat(rgb, 3, axis=2) if colour == 1 else rgb
 
 

@@ -76,3 +76,8 @@ def test_unknown_layer_lists_the_valid_ones() -> None:
 def test_unknown_model_lists_the_valid_ones() -> None:
     with pytest.raises(UnknownModel, match="inception_v3, mobilenet"):
         get_spec("vgg16")
+
+
+def test_channels_that_are_not_lists_are_a_bad_request() -> None:
+    with pytest.raises(BadRequest, match="list of channel numbers"):
+        DreamParams.from_dict({"channels": {"conv_pw_7_relu": 5}})

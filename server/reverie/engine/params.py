@@ -73,6 +73,9 @@ class DreamParams:
         if isinstance(self.layers, Mapping):
             object.__setattr__(self, "layers", tuple((str(k), v) for k, v in self.layers.items()))
         if isinstance(self.channels, Mapping):
+            for layer, indices in self.channels.items():
+                if not isinstance(indices, (list, tuple)):
+                    raise BadRequest(f"channels for {layer} must be a list of channel numbers, got {indices!r}")
             object.__setattr__(self, "channels", tuple((str(k), tuple(v)) for k, v in self.channels.items()))
         self._validate()
 
