@@ -96,7 +96,7 @@ def fetch_dream(
     timeout, retries = session.client_timing(endpoint)
     client = DreamClient(endpoint, timeout=timeout, retries=retries)
     try:
-        session.connect(client, endpoint, launcher, progress)
+        params = arguments.with_server_model(params, session.connect(client, endpoint, launcher, progress))
         scale, width, height = shrink
         started = time.monotonic()
         data = canvas.read_pixels(drawable, region, wire, scale, (width, height))

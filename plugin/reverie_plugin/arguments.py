@@ -40,7 +40,13 @@ class Argument:
         return self.label[index + 1].lower()
 
 
-MODELS = (("inception_v3", "InceptionV3 (classic DeepDream)"), ("mobilenet", "MobileNet (small, fast)"))
+# A server keeps one model loaded; "server" dreams with whichever that is (hello says which).
+SERVER_MODEL = "server"
+MODELS = (
+    (SERVER_MODEL, "The server's model"),
+    ("inception_v3", "InceptionV3 (classic DeepDream)"),
+    ("mobilenet", "MobileNet (small, fast)"),
+)
 PRESETS = (
     ("keras", "Keras example (mixed4 to mixed7)"),
     ("tutorial", "TensorFlow tutorial (mixed3, mixed5)"),
@@ -49,7 +55,7 @@ PRESETS = (
 )
 
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument("model", "choice", "_Model", "The network that dreams", "inception_v3", choices=MODELS),
+    Argument("model", "choice", "_Model", "The network that dreams", SERVER_MODEL, choices=MODELS),
     Argument(
         "preset",
         "choice",
@@ -99,6 +105,13 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
         "jitter": int(values["jitter"]),
         "seed": seed,
     }
+
+
+def with_server_model(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the "server" model replaced by the model the server (its hello facts) has loaded."""
+    if params["model"] != SERVER_MODEL:
+        return params
+    return {**params, "model": server["model"]}
 
 
 def preview_params(params: Mapping[str, Any]) -> dict[str, Any]:

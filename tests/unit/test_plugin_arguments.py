@@ -35,7 +35,7 @@ def test_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:
 
 def test_defaults_map_to_valid_server_params() -> None:
     params = arguments.dream_params(defaults(), seed=42)
-    checked = DreamParams.from_dict(params)
+    checked = DreamParams.from_dict(arguments.with_server_model(params, {"model": "inception_v3"}))
     assert (checked.seed, checked.steps, checked.octave_scale, checked.preset) == (42, 20, 1.4, "keras")
 
 
@@ -47,7 +47,8 @@ def test_ranges_stay_inside_what_the_server_accepts() -> None:
                 if argument.name == "step-size" and bound == 0:
                     continue  # refused by dream_params, below
                 values[argument.name] = int(bound) if argument.kind == "int" else bound
-                DreamParams.from_dict(arguments.dream_params(values, seed=1))
+                params = arguments.dream_params(values, seed=1)
+                DreamParams.from_dict(arguments.with_server_model(params, {"model": "mobilenet"}))
                 values[argument.name] = argument.default
 
 
@@ -60,7 +61,7 @@ def test_choices_name_models_and_presets_the_server_has() -> None:
     from reverie.engine.registry import MODELS, PRESETS
 
     by_name = {a.name: a for a in arguments.ARGUMENTS}
-    assert {nick for nick, _ in by_name["model"].choices} <= set(MODELS)
+    assert {nick for nick, _ in by_name["model"].choices} == {arguments.SERVER_MODEL, *MODELS}
     assert {nick for nick, _ in by_name["preset"].choices} == set(PRESETS)
 
 
@@ -78,3 +79,11 @@ def test_preview_takes_a_quarter_of_the_steps_and_keeps_the_seed() -> None:
     assert (preview["steps"], preview["seed"]) == (5, 5)
     assert arguments.preview_params({**params, "steps": 1})["steps"] == 1
     assert {k: v for k, v in preview.items() if k != "steps"} == {k: v for k, v in params.items() if k != "steps"}
+
+
+def test_the_server_model_is_the_one_the_server_has_loaded() -> None:
+    params = arguments.dream_params(defaults(), seed=3)
+    assert params["model"] == arguments.SERVER_MODEL
+    assert arguments.with_server_model(params, {"model": "mobilenet"})["model"] == "mobilenet"
+    chosen = {**params, "model": "inception_v3"}
+    assert arguments.with_server_model(chosen, {"model": "mobilenet"}) == chosen
