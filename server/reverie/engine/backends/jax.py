@@ -28,7 +28,7 @@ def _enable_compile_cache() -> None:
     folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
     folder.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)  # the small per-shape glue too
 
 
 _enable_compile_cache()

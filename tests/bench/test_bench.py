@@ -1,0 +1,40 @@
+"""``reverie bench`` on a tiny image: the figures it prints are well formed and honest about the work done."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    environment = os.environ | {"PYTHONPATH": str(REPO / "server"), "KERAS_BACKEND": "tensorflow"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=environment, timeout=600, check=False
+    )
+
+
+def test_bench_compares_the_same_dream_and_ends_with_the_speedup() -> None:
+    done = run("-m", "reverie.cli", "bench", "--model", "mobilenet", "--size", "192x160", "--rounds", "1", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    *_, figures_line, last = done.stdout.strip().splitlines()
+    assert re.fullmatch(r"speedup_vs_keras_example=\d+\.\d+", last)
+    figures = json.loads(figures_line)
+    assert figures["steps"]["keras_example"] == figures["steps"]["reverie"] == 60
+    assert set(figures["median_s"]) == {"keras_example", "keras_example_warm", "reverie"}
+    assert float(last.split("=")[1]) == round(figures["speedup_vs_keras_example"], 3)
+    assert figures["equivalence"]["seeded_repeat_identical"] is True
+    assert figures["memory"]["peak_rss_gib"] > 0.1
+
+
+def test_memory_probe_reports_its_own_peak() -> None:
+    done = run("-m", "reverie.benchmarks.probe", "memory", "200x150", "--model", "mobilenet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["size"] == "200x150"
+    assert 100 * 2**20 < report["peak_rss_bytes"] < 4 * 2**30

@@ -1,0 +1,72 @@
+"""The engine on Keras' JAX backend, in a fresh Python where TensorFlow cannot be imported at all."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Runs with TensorFlow made unimportable: any `import tensorflow` anywhere raises ImportError.
+DREAM = """
+import json, sys
+sys.modules["tensorflow"] = None
+import numpy as np
+from reverie.engine import DreamParams, dream, load_model
+from reverie.cli import main
+
+model = load_model("mobilenet", "random")
+params = DreamParams(model="mobilenet", octaves=2, steps=2, seed=3, max_loss=None, tile_size=128, tile_overlap=32)
+image = np.random.default_rng(0).random((150, 230, 3), dtype=np.float32)
+first, again = dream(image, params, model), dream(image, params, model)
+status = main(["dream", sys.argv[1], "-o", sys.argv[2], "--model", "mobilenet", "--weights", "random", "--steps", "1"])
+print(json.dumps({
+    "backend": model.backend,
+    "plan": [model.tile_plan(params).tile, model.tile_plan(params).fixed],
+    "shape": list(first.image.shape),
+    "repeatable": bool(np.array_equal(first.image, again.image)),
+    "rising": first.losses[-1] > first.losses[0],
+    "cli_status": status,
+}))
+"""
+
+
+def test_dreams_on_jax_without_tensorflow(tmp_path: Path) -> None:
+    source, target = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (140, 180, 3), dtype=np.uint8)).save(source)
+    environment = os.environ | {
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO / "server"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", DREAM, str(source), str(target)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "backend": "jax",
+        "plan": [128, True],
+        "shape": [150, 230, 3],
+        "repeatable": True,
+        "rising": True,
+        "cli_status": 0,
+    }
+    assert Image.open(target).size == (180, 140)
+    assert any((tmp_path / "cache" / "reverie" / "jax").iterdir()), "compiled steps were not cached on disk"
