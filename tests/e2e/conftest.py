@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, wait_until_ready
-from gimp_harness import GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch, run_gui_batch
+from gimp_harness import GIMP_PATH, GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch, run_gui_batch
 from launcher_bridge import LauncherBridge, write_shim
 
 REPO = Path(__file__).resolve().parents[2]
-GIMP_PATH = "/usr/bin:/bin"
 # The session server's limit: above 1024×768, so a larger image shows the plug-in's too-large path.
 MAX_PIXELS = 1_000_000
 

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from reverie.client import DreamClient, ServerNotRunning
@@ -37,3 +38,18 @@ def wait_until_ready(endpoint: str, process: subprocess.Popen, log: Path) -> Non
             except ServerNotRunning:
                 if time.monotonic() > deadline:
                     raise
+
+
+def facts(endpoint: str) -> dict:
+    """The server's hello facts (state, running job, counts)."""
+    with DreamClient(endpoint, timeout=5.0, retries=1) as client:
+        return client.hello()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0, interval: float = 0.05) -> None:
+    """Poll ``condition`` (a real observation, e.g. the server's facts) until it holds; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {condition.__doc__ or condition}")
+        time.sleep(interval)

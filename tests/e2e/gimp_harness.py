@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_ROOT = Path("/var/cache/reverie/gimp-trixie")
 GIMP = "gimp-console-3.0"
 GIMP_UI = "gimp-3.0"
+# GIMP's PATH in the tests: the system's, without the test environment's Python or ``reverie``.
+GIMP_PATH = "/usr/bin:/bin"
 CHROOT = "/usr/sbin/chroot"
 BATCH_TIMEOUT = 120
 FORMATS = {"u8": np.uint8, "u16": np.uint16, "float": np.float32}
@@ -137,6 +139,40 @@ def run_batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: s
         gimp.command(env, [GIMP, "-i", *args]), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
     )
     return _finish(completed, work)
+
+
+class BackgroundBatch:
+    """A headless GIMP batch that runs while the test acts on it (e.g. kills the plug-in mid-dream)."""
+
+    def __init__(self, gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> None:
+        env, args = _batch(gimp, config_dir, work, code, path)
+        self.work = work
+        self.config_dir = config_dir
+        self.process = subprocess.Popen(
+            gimp.command(env, [GIMP, "-i", *args]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def plugin_pids(self) -> list[int]:
+        """The Deep Dream plug-in processes this batch's GIMP runs (GIMP in a chroot shares our /proc)."""
+        marker = f"{self.config_dir.inside}/plug-ins/reverie-dream/reverie-dream.py".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if marker in (entry / "cmdline").read_bytes():
+                        pids.append(int(entry.name))
+                except OSError:  # the process ended while we looked
+                    continue
+        return pids
+
+    def finish(self) -> Record:
+        try:
+            stdout, stderr = self.process.communicate(timeout=BATCH_TIMEOUT)
+        finally:
+            self.process.kill()
+        return _finish(
+            subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr), self.work
+        )
 
 
 def _xdotool_step(window: str, keys: str) -> str:
