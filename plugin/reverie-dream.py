@@ -124,6 +124,8 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
     if len(drawables) != 1:
         raise PluginFailure(messages.one_drawable_text(len(drawables)))
     drawable = drawables[0]
+    if not drawable.is_layer():
+        raise PluginFailure(messages.not_a_layer_text())
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     preview = bool(values["preview"])

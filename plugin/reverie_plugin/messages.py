@@ -61,3 +61,8 @@ def selection_misses_text() -> str:
 def one_drawable_text(count: int) -> str:
     """Deep Dream works on exactly one layer."""
     return f"select exactly one layer to dream on ({count} are selected)"
+
+
+def not_a_layer_text() -> str:
+    """Deep Dream adds a layer above a layer; a channel or a layer mask has no place for it."""
+    return "choose a layer to dream on, not a channel or a layer mask (click the layer's thumbnail)"

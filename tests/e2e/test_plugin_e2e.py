@@ -266,3 +266,17 @@ def test_image_too_large_for_the_server_fails_with_advice_and_the_image_unchange
     assert "dream on a selection" in record.values["message"]
     assert record.values["after_layers"] == record.values["before_layers"]
     np.testing.assert_array_equal(record.pixels["after_composite"], record.pixels["before_composite"])
+
+
+def test_a_layer_mask_is_refused_with_advice(run_gimp: Callable[..., Record]) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        "mask = layer.create_mask(g.Gimp.AddMaskType.WHITE)\n"
+        "layer.add_mask(mask)\n"
+        "out = g.dream(image, mask)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.layers('after', image)\n"
+    )
+    assert record.values["status"] == "execution-error"
+    assert "not a channel or a layer mask" in record.values["message"]
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
