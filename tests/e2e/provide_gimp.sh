@@ -23,7 +23,8 @@ native_ok() {
     for tool in gimp-console-3.0 gimp-3.0 Xvfb xdotool; do
         command -v "$tool" >/dev/null 2>&1 || return 1
     done
-    python3 - <<'EOF' >/dev/null 2>&1
+    # The system Python, which GIMP runs plug-ins with (whatever virtual environment is active here).
+    /usr/bin/python3 - <<'EOF' >/dev/null 2>&1
 import gi
 gi.require_version("Gimp", "3.0")
 import zmq  # noqa: F401
