@@ -155,6 +155,7 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
 
 
 def values_of(config: Gimp.ProcedureConfig) -> dict[str, Any]:
+    """The declared arguments' values, whichever way they were set (dialog, script, last values)."""
     return {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
 
 

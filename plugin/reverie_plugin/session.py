@@ -65,6 +65,18 @@ def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, s
     return client.hello()
 
 
+def check_layout(result: Result, sent: Pixels) -> None:
+    """The dream must come back exactly as the image went, or it cannot be placed."""
+    got = (result.width, result.height, result.channels, result.dtype)
+    expected = (sent.width, sent.height, sent.channels, sent.dtype)
+    if got != expected:
+        raise PluginFailure(
+            f"the dream server sent back a {got[0]}×{got[1]} {got[2]}-channel {got[3]} image for a "
+            f"{expected[0]}×{expected[1]} {expected[2]}-channel {expected[3]} one; update the server and the "
+            "plug-in to the same Reverie release"
+        )
+
+
 def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool) -> Result:
     """Submit one dream and poll until its result, updating the sink; cancel it if this is interrupted."""
     sink.text(messages.SENDING)
@@ -83,6 +95,7 @@ def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: Pro
                 sink.fraction(event.fraction)
                 sink.text(messages.progress_text(event.octave, event.octaves, event.step, event.steps, preview))
             elif isinstance(event, Result):
+                check_layout(event, pixels)
                 return event
             elif isinstance(event, Cancelled):
                 raise PluginFailure("the dream server cancelled the dream (was it stopped?); run it again")

@@ -131,5 +131,7 @@ elif [ -f "$ROOT/.reverie-gimp-stamp" ]; then
 else
     build_chroot
 fi
+# Workspaces of e2e runs that were killed before they could clean up.
+find "$ROOT/tmp" -maxdepth 1 -name 'reverie-e2e-*' -mmin +1440 -exec rm -rf --one-file-system {} +
 chroot "$ROOT" env -i HOME=/root LANG=C.UTF-8 PATH=/usr/bin:/bin gimp-console-3.0 --version >&2
 echo "$ROOT"

@@ -142,3 +142,9 @@ def test_failure_text_keeps_reverie_messages_and_flags_bugs() -> None:
     assert messages.failure_text(ClientTimeout("the server went quiet")) == "Deep Dream: the server went quiet"
     bug = messages.failure_text(KeyError("x"))
     assert "unexpected KeyError" in bug and "image is unchanged" in bug
+
+
+def test_a_result_in_another_layout_is_refused() -> None:
+    wrong = Result("job", b"\x09" * 16, 2, 2, 4, "u8", 99, 1.5, 1.0, [])
+    with pytest.raises(PluginFailure, match="sent back a 2×2 4-channel u8 image for a 2×2 3-channel u8 one"):
+        session.dream(ScriptedClient(events=[wrong]), PIXELS, {}, Sink(), preview=False)
