@@ -146,3 +146,20 @@ def test_launcher_link_is_replaced_but_never_someone_elses_file(tmp_path: Path) 
 def test_on_path() -> None:
     assert server_env.on_path(Path("/a/b"), "/x:/a/b:/y")
     assert not server_env.on_path(Path("/a/b"), "/x:/a/bc")
+
+
+def test_full_uninstall_removes_the_server_environment_and_its_link(tmp_path: Path) -> None:
+    venv = tmp_path / ".local/share/reverie/venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "reverie").write_text("")
+    server_env.link_launcher(venv / "bin" / "reverie", tmp_path / ".local/bin/reverie")
+    gimp_dir = tmp_path / "gimp"
+    install("--plugin-only", "--gimp-dir", str(gimp_dir), "--gimp-python", sys.executable, home=tmp_path)
+    dry = install("--uninstall", "--dry-run", "--gimp-dir", str(gimp_dir), home=tmp_path)
+    assert f"would remove the server's environment {venv}" in dry.stdout
+    assert venv.exists()
+    completed = install("--uninstall", "--gimp-dir", str(gimp_dir), home=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert not venv.exists()
+    assert not (tmp_path / ".local/bin/reverie").is_symlink()
+    assert not (gimp_dir / "plug-ins" / PLUGIN).exists()
