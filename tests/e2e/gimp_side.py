@@ -17,7 +17,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
-from gi.repository import Babl, Gegl, Gimp  # noqa: E402, F401 (Babl: for the tests' batch code)
+from gi.repository import Babl, Gegl, Gimp, Gio  # noqa: E402, F401 (Babl, Gio: for the tests' batch code)
 
 PROCEDURE = "python-fu-reverie-dream"
 PRECISIONS = {
@@ -92,6 +92,17 @@ def dream(image: Gimp.Image, layer: Gimp.Layer, **values: Any) -> dict[str, Any]
     if status != "success":
         return {"status": status, "message": result.index(1), "seconds": seconds}
     return {"status": status, "seed": result.index(1), "layer": result.index(2), "seconds": seconds}
+
+
+def wait_for_layers(image: Gimp.Image, names: list[str], timeout: float = 60.0) -> list[str]:
+    """Poll the layer stack (top first) until it is ``names`` or ``timeout`` passes; returns the last seen.
+
+    For steps a person takes in GIMP's window (xdotool), which the batch cannot be told about.
+    """
+    deadline = time.monotonic() + timeout
+    while (seen := [layer.get_name() for layer in image.get_layers()]) != names and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return seen
 
 
 class Recorder:

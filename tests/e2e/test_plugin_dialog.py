@@ -1,4 +1,5 @@
-"""The plug-in's dialog in a real GIMP 3 with its UI (on Xvfb), driven by key presses as an artist would.
+"""The plug-in in a real GIMP 3 with its UI (on Xvfb), driven by key presses as an artist would: the
+dialog's OK and Preview, and Ctrl+Z in the image window.
 
 GIMP checks every label's mnemonic against the others and its own buttons when it builds the dialog
 and complains on stderr; the run's output must hold no such complaint and no widget assertion.
@@ -19,6 +20,11 @@ SETUP = (
     "g.Gimp.Display.new(image)\n"
     "image.select_rectangle(g.Gimp.ChannelOps.REPLACE, 30, 20, 90, 70)\n"
 )
+
+
+def snapshot_artwork(name: str) -> str:
+    """Batch code recording the artwork layer's pixels under ``name``."""
+    return f"rec.pixels({name!r}, layer, \"R'G'B'A u8\")\n"
 
 
 def interactive(endpoint: str) -> str:
@@ -49,3 +55,25 @@ def test_preview_button_previews_without_closing_the_dialog(run_gimp_ui: Callabl
     assert record.values["status"] == "cancel"
     assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream preview", "artwork"]
     assert_clean_dialog(record)
+
+
+def test_one_undo_removes_the_dream_and_brings_back_the_preview(
+    run_gimp_ui: Callable[..., Record], endpoint: str
+) -> None:
+    fast = f"endpoint={endpoint!r}, model='mobilenet', octaves=1, steps=2"
+    record = run_gimp_ui(
+        SETUP + snapshot_artwork("before") + f"preview = g.dream(image, layer, preview=True, seed=4, {fast})\n"
+        f"full = g.dream(image, layer, seed=4, {fast})\n"
+        "rec.value('statuses', [preview['status'], full['status']])\n"
+        "rec.layers('dreamed', image)\n"
+        # The new title tells xdotool the dream is there; it then presses Ctrl+Z in the image window.
+        "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
+        "g.Gimp.displays_flush()\n"
+        "rec.value('undone', g.wait_for_layers(image, ['Deep Dream preview', 'artwork']))\n"
+        + snapshot_artwork("after"),
+        [("dreamed", "ctrl+z")],
+    )
+    assert record.values["statuses"] == ["success", "success"]
+    assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream", "artwork"]
+    assert record.values["undone"] == ["Deep Dream preview", "artwork"]
+    assert (record.pixels["after"] == record.pixels["before"]).all()
