@@ -156,6 +156,10 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
     plan = model.tile_plan(params)
     layout = plan.layout(height, width)
     tile_pixels = layout.count * layout.tile_height * layout.tile_width
+    gradient_fn = model.gradient_fn(model.spec.resolve_layers(params.preset, None), {}, precision)
+    batch = np.zeros((plan.batch, layout.tile_height, layout.tile_width, 3), np.float32)
+    gradient_fn(batch)
+    alone, _ = _timed(lambda: [gradient_fn(batch) for _ in range(steps)])
     return {
         "device": model.device,
         "size": f"{width}x{height}",
@@ -164,6 +168,7 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
         "seconds": seconds,
         "image_mp_per_s": width * height * steps / seconds / 1e6,
         "tile_mp_per_s": tile_pixels * steps / seconds / 1e6,
+        "gradient_alone_mp_per_s": batch.size / 3 * steps / alone / 1e6,  # one full batch, host copies included
         "tiles": f"{layout.count} of {layout.tile_width}x{layout.tile_height}, {plan.batch} at once",
     }
 

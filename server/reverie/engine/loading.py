@@ -218,4 +218,5 @@ def load_model(name: str = "inception_v3", weights: str = IMAGENET, seed: int = 
     if not isinstance(weights, str) or not weights:
         raise BadRequest("weights must be 'imagenet', 'random' or the path of a weights file")
     spec = get_spec(name)
+    backends.backend()  # the backend's settings (JAX: determinism, compile cache) must precede the first model
     return DreamModel(spec, _build_base(spec, weights, seed), weights)

@@ -135,9 +135,12 @@ def dream(
         if octave > 1:
             current = resize(current, shape)
             if params.detail_reinjection:
-                same_size = resize(original, shape)
-                current += same_size - resize(shrunk, shape)
+                same_size = original if shape == original.shape[:2] else resize(original, shape)
+                current += same_size
+                current -= resize(shrunk, shape)
                 shrunk = same_size
+        if octave == len(shapes):
+            del original, shrunk  # large images: two image-sized arrays fewer while the last octave steps
         stepper = _stepper(model, gradient_fn, params, shape)
         state = stepper.start(current)
         for step in range(1, params.steps + 1):

@@ -12,6 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Same seed, same dream: without this flag some GPU kernels (cuDNN's backward convolutions, atomics) round
+# differently from run to run. JAX reads it when its GPU backend starts, so it is set before importing it.
+if "--xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_gpu_deterministic_ops=true").strip()
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,16 +59,17 @@ class Gradient:
 
         self._step = jax.jit(jax.value_and_grad(total, has_aux=True))
 
-    def on_device(self, tiles: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Losses and gradients of N tiles, computed as a power-of-two batch; arrays stay on the device."""
-        count = tiles.shape[0]
-        padded = jnp.pad(tiles, ((0, _batch_size(count) - count), (0, 0), (0, 0), (0, 0)))
-        (_, losses), gradients = self._step(padded, self._trainable, self._non_trainable)
-        return losses[:count], gradients[:count]
+    def raw(self, tiles: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
+        """((loss sum, losses), gradients) of a batch of tiles, left on the device."""
+        return self._step(tiles, self._trainable, self._non_trainable)
 
     def __call__(self, tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        losses, gradients = self.on_device(jnp.asarray(tiles))
-        return np.asarray(losses), np.asarray(gradients)
+        """Losses and gradients of N tiles, computed as a power-of-two batch."""
+        count = len(tiles)
+        padded = np.zeros((_batch_size(count), *tiles.shape[1:]), np.float32)
+        padded[:count] = tiles
+        (_, losses), gradients = self.raw(jnp.asarray(padded))
+        return np.asarray(losses)[:count], np.asarray(gradients)[:count]
 
 
 def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> Gradient:
@@ -72,8 +78,9 @@ def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> Gradien
 
 class DeviceStepper:
     """One octave's steps with the image kept on the device: cutting tiles, blending their gradients and
-    the update are small jitted functions of this image shape (compiled in milliseconds), around the one
-    expensive compiled gradient that every shape shares. A step moves two integers in and one loss out."""
+    the update are two small jitted functions of this image shape (compiled in milliseconds) around the one
+    expensive compiled gradient that every shape shares. A step moves two integers in and one loss out, and
+    dispatches 2 + (tile groups) calls with no eager array operations between them."""
 
     def __init__(
         self,
@@ -84,13 +91,14 @@ class DeviceStepper:
         normalization: str,
         shape: tuple[int, int],
     ) -> None:
-        self.tiles = layout.count
+        self.tiles = count = layout.count
         self.shape = shape
         self._gradient = gradient
-        self._batch = batch
         height, width = shape
         origins = layout.origins()
         th, tw = layout.tile_height, layout.tile_width
+        group = min(batch, _batch_size(count))
+        groups = -(-count // group)
         windows = np.stack([layout.weight(y, x) for y, x in origins])
         coverage = np.zeros((layout.height, layout.width, 1), np.float32)
         for (y, x), window in zip(origins, windows, strict=True):
@@ -99,17 +107,26 @@ class DeviceStepper:
         self._inverse = jnp.asarray(1.0 / coverage)
         padding = ((0, layout.height - height), (0, layout.width - width), (0, 0))
 
-        def cut(image: jax.Array, shift: jax.Array) -> jax.Array:
+        def cut(image: jax.Array, shift: jax.Array) -> tuple[jax.Array, ...]:
+            """The rolled image's tiles in groups of the compiled batch size, the last one padded with zeros."""
             padded = jnp.pad(jnp.roll(image, shift, axis=(0, 1)), padding, mode="symmetric")
-            return jnp.stack([padded[y : y + th, x : x + tw] for y, x in origins])
+            tiles = [padded[y : y + th, x : x + tw] for y, x in origins]
+            tiles += [jnp.zeros_like(tiles[0])] * (groups * group - count)
+            return tuple(jnp.stack(tiles[i : i + group]) for i in range(0, groups * group, group))
 
-        def update(image: jax.Array, gradients: jax.Array, windows: jax.Array, inverse: jax.Array, shift: jax.Array):
+        def update(
+            image: jax.Array, results: list[Any], windows: jax.Array, inverse: jax.Array, shift: jax.Array
+        ) -> tuple[jax.Array, jax.Array]:
+            """Blend, roll back, normalise, step and clip; returns (mean loss over tiles, image)."""
+            losses = jnp.concatenate([losses for (_, losses), _ in results])[:count]
+            gradients = jnp.concatenate([gradients for _, gradients in results])
             total = jnp.zeros((layout.height, layout.width, 3), jnp.float32)
             for index, (y, x) in enumerate(origins):
                 total = total.at[y : y + th, x : x + tw].add(gradients[index] * windows[index])
             gradient = jnp.roll((total * inverse)[:height, :width], -shift, axis=(0, 1))
             scale = jnp.std(gradient) if normalization == "std" else jnp.mean(jnp.abs(gradient))
-            return jnp.clip(image + step_size * gradient / jnp.where(scale > 0, scale, 1.0), -1.0, 1.0)
+            image = image + step_size * gradient / jnp.where(scale > 0, scale, 1.0)
+            return losses.mean(), jnp.clip(image, -1.0, 1.0)
 
         self._cut = jax.jit(cut)
         self._update = jax.jit(update)
@@ -119,12 +136,9 @@ class DeviceStepper:
 
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[float, jax.Array]:
         offset = jnp.asarray(shift, jnp.int32)
-        tiles = self._cut(image, offset)
-        results = [self._gradient.on_device(tiles[i : i + self._batch]) for i in range(0, self.tiles, self._batch)]
-        losses = jnp.concatenate([losses for losses, _ in results])
-        gradients = jnp.concatenate([gradients for _, gradients in results])
-        image = self._update(image, gradients, self._windows, self._inverse, offset)
-        return float(losses.mean()), image
+        results = [self._gradient.raw(tiles) for tiles in self._cut(image, offset)]
+        loss, image = self._update(image, results, self._windows, self._inverse, offset)
+        return float(loss), image
 
     def finish(self, image: jax.Array) -> np.ndarray:
         return np.array(image)

@@ -37,8 +37,9 @@ def make_gradient_fn(
 
 
 def tile_policy(device: Device) -> TilePolicy:
-    """Two tiles at a time keep both CPU cores busy without doubling peak memory on large images."""
-    return TilePolicy(fixed=False, tile=None, batch=2)
+    """One tile at a time on a CPU: each convolution already keeps the cores busy, and a second tile's
+    activations would cost about half a gigabyte more on large images."""
+    return TilePolicy(fixed=False, tile=None, batch=2 if device.platform == "gpu" else 1)
 
 
 def is_out_of_memory(error: BaseException) -> bool:
