@@ -23,7 +23,7 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
-from reverie_plugin import arguments, canvas, geometry, messages, session, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, geometry, keys, messages, session, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, wire_format  # noqa: E402
 from reverie_plugin.messages import PluginFailure  # noqa: E402
 
@@ -85,7 +85,7 @@ def fetch_dream(
     shrink: tuple[float, int, int],
     params: dict[str, Any],
     endpoint: str,
-    launcher: str | None,
+    config: settings.Settings,
     preview: bool,
 ) -> tuple[Result, dict[str, Any]]:
     """Connect (starting a local server if need be), send the region, wait for the dream.
@@ -94,9 +94,9 @@ def fetch_dream(
     """
     progress = GimpProgress()
     timeout, retries = session.client_timing(endpoint)
-    client = DreamClient(endpoint, timeout=timeout, retries=retries)
+    client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
     try:
-        params = arguments.with_server_model(params, session.connect(client, endpoint, launcher, progress))
+        params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
         scale, width, height = shrink
         started = time.monotonic()
         data = canvas.read_pixels(drawable, region, wire, scale, (width, height))
@@ -138,7 +138,7 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
     if preview:
         params = arguments.preview_params(params)
         shrink = geometry.scaled_size(region.width, region.height, arguments.PREVIEW_LONG_SIDE)
-    result, details = fetch_dream(drawable, region, wire, shrink, params, endpoint, config.launcher, preview)
+    result, details = fetch_dream(drawable, region, wire, shrink, params, endpoint, config, preview)
     Gimp.progress_set_text(messages.PLACING)
     layer = canvas.place_layer(
         image,

@@ -24,22 +24,35 @@ SETTINGS_FILE = "reverie-dream.json"
 
 @dataclass(frozen=True)
 class Settings:
-    """``launcher``: the ``reverie`` command's path, or None to search PATH."""
+    """``launcher``: the ``reverie`` command's path, or None to search PATH. ``server_public`` and
+    ``client_secret``: the CURVE key files ``[keys]`` of the server's config names, for encrypted servers."""
 
     endpoint: str = DEFAULT_ENDPOINT
     launcher: str | None = None
+    server_public: str | None = None
+    client_secret: str | None = None
 
 
-def configured_endpoint(config: Path) -> str:
-    """``[server] endpoint`` from the server's TOML config, else the default endpoint."""
+def _table(data: dict, name: str) -> dict:
+    table = data.get(name, {})
+    return table if isinstance(table, dict) else {}
+
+
+def read_config(config: Path, launcher: str | None) -> Settings:
+    """What the plug-in takes from the server's TOML config: ``[server] endpoint`` and the client's keys."""
     if tomllib is None or not config.is_file():
-        return DEFAULT_ENDPOINT
+        return Settings(launcher=launcher)
     try:
         data = tomllib.loads(config.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise PluginFailure(f"{config} is not valid TOML ({error}); fix it or remove it") from None
-    server = data.get("server", {})
-    return str(server.get("endpoint") or DEFAULT_ENDPOINT) if isinstance(server, dict) else DEFAULT_ENDPOINT
+    keys = _table(data, "keys")
+    return Settings(
+        endpoint=str(_table(data, "server").get("endpoint") or DEFAULT_ENDPOINT),
+        launcher=launcher,
+        server_public=keys.get("server_public") or None,
+        client_secret=keys.get("client_secret") or None,
+    )
 
 
 def load(folder: Path) -> Settings:
@@ -51,9 +64,9 @@ def load(folder: Path) -> Settings:
         return Settings()
     if not isinstance(data, dict):
         raise PluginFailure(f"{path} must hold a JSON object; reinstall with python3 install/install.py")
+    launcher = data.get("launcher") or None
     config = data.get("config")
-    endpoint = configured_endpoint(Path(config)) if config else DEFAULT_ENDPOINT
-    return Settings(endpoint=endpoint, launcher=data.get("launcher") or None)
+    return read_config(Path(config), launcher) if config else Settings(launcher=launcher)
 
 
 def resolve_endpoint(argument: str, settings: Settings) -> str:
