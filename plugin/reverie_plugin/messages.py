@@ -66,3 +66,11 @@ def one_drawable_text(count: int) -> str:
 def not_a_layer_text() -> str:
     """Deep Dream adds a layer above a layer; a channel or a layer mask has no place for it."""
     return "choose a layer to dream on, not a channel or a layer mask (click the layer's thumbnail)"
+
+
+def unauthorized_text(detail: str) -> str:
+    """The server wants CURVE keys the plug-in does not have (or has wrong)."""
+    return (
+        f"{detail}. For GIMP, name the server's public key (server_public) and your .key_secret file "
+        "(client_secret) in the [keys] table of Reverie's config.toml; 'reverie keys' on the server makes them"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reverie.client import Cancelled, DreamClient, Progress, Result, ServerNotRunning
+from reverie.client import Cancelled, DreamClient, Progress, Result, ServerNotRunning, Unauthorized
 from reverie.errors import ReverieError
 from reverie.protocol import is_loopback
 from reverie_plugin import messages
@@ -49,11 +49,19 @@ def client_timing(endpoint: str) -> tuple[float, int]:
     return LOCAL_TIMING if is_loopback(endpoint) else REMOTE_TIMING
 
 
+def _hello(client: DreamClient) -> dict:
+    """hello, with a refused key turned into advice about the plug-in's side of the keys."""
+    try:
+        return client.hello()
+    except Unauthorized as error:
+        raise PluginFailure(messages.unauthorized_text(str(error))) from error
+
+
 def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, sink: ProgressSink) -> dict:
     """Say hello; when nothing answers a local endpoint, start a server with ``reverie start`` first."""
     sink.text(messages.CONNECTING)
     try:
-        return client.hello()
+        return _hello(client)
     except ServerNotRunning as error:
         local = is_loopback(endpoint)
         launcher = find_launcher(recorded_launcher) if local else None
@@ -62,7 +70,7 @@ def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, s
     sink.text(messages.STARTING)
     start_server(start_command(launcher, endpoint), sink.pulse)
     sink.text(messages.CONNECTING)
-    return client.hello()
+    return _hello(client)
 
 
 def check_layout(result: Result, sent: Pixels) -> None:

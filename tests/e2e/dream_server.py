@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reverie.client import DreamClient, ServerNotRunning
 
@@ -25,13 +26,13 @@ def free_endpoint() -> str:
         return f"tcp://127.0.0.1:{probe.getsockname()[1]}"
 
 
-def wait_until_ready(endpoint: str, process: subprocess.Popen, log: Path) -> None:
+def wait_until_ready(endpoint: str, process: subprocess.Popen, log: Path, **client_options: Any) -> None:
     """Block until the server answers hello (each try waits up to a second for the answer)."""
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"the dream server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        with DreamClient(endpoint, timeout=1.0, retries=1) as client:
+        with DreamClient(endpoint, timeout=1.0, retries=1, **client_options) as client:
             try:
                 client.hello()
                 return

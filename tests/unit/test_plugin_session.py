@@ -14,7 +14,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 from reverie_plugin import messages, session
 from reverie_plugin.messages import PluginFailure
 
-from reverie.client import Cancelled, ClientTimeout, Progress, Result, ServerError, ServerNotRunning
+from reverie.client import (
+    Cancelled,
+    ClientTimeout,
+    Progress,
+    Result,
+    ServerError,
+    ServerNotRunning,
+    Unauthorized,
+)
 
 PIXELS = session.Pixels(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
@@ -148,3 +156,9 @@ def test_a_result_in_another_layout_is_refused() -> None:
     wrong = Result("job", b"\x09" * 16, 2, 2, 4, "u8", 99, 1.5, 1.0, [])
     with pytest.raises(PluginFailure, match="sent back a 2×2 4-channel u8 image for a 2×2 3-channel u8 one"):
         session.dream(ScriptedClient(events=[wrong]), PIXELS, {}, Sink(), preview=False)
+
+
+def test_a_refused_key_says_where_the_plugin_takes_its_keys_from() -> None:
+    client = ScriptedClient(hellos=[Unauthorized("the dream server requires encryption")])
+    with pytest.raises(PluginFailure, match=r"requires encryption\. For GIMP.*\[keys\] table"):
+        session.connect(client, "tcp://10.1.2.3:5555", None, Sink())
