@@ -23,6 +23,7 @@ from reverie_install.steps import Step, run_steps
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; every option is also in the module docstring's usage line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], prog="install.py")
     parser.add_argument("--gimp-dir", type=Path, help="GIMP 3 config folder to install into (default: found)")
     parser.add_argument("--plugin-only", action="store_true", help="install only the plug-in, not the server")
@@ -82,6 +83,7 @@ def zmq_steps(target: GimpTarget, command: list[str] | None, pip_python: Path) -
 
 
 def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str], home: Path) -> list[Step]:
+    """Server environment and launcher (unless --plugin-only), then per GIMP folder: plug-in, settings, pyzmq."""
     repo = locations.repo_root()
     venv = Path(locations.data_dir(platform, env, home)) / "venv"
     bin_dir = locations.bin_dir(platform, home)
@@ -135,6 +137,7 @@ def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str
 
 
 def uninstall_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str], home: Path) -> list[Step]:
+    """Undo an install: the plug-in folders, and unless --plugin-only the launcher link and the environment."""
     steps = [
         Step(f"remove {t.plugin_dir}", partial(shutil.rmtree, Path(t.plugin_dir)))
         for t in targets(args, platform, env, home)
@@ -159,6 +162,7 @@ def uninstall_steps(args: argparse.Namespace, platform: str, env: Mapping[str, s
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Plan, print and perform; an OS or pip failure is one line on stderr and exit status 1."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     home, env = Path.home(), dict(os.environ)
     make = uninstall_steps if args.uninstall else install_steps

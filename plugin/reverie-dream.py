@@ -231,12 +231,15 @@ class ReverieDream(Gimp.PlugIn):
     """Registers python-fu-reverie-dream."""
 
     def do_query_procedures(self) -> list[str]:
+        """The procedures GIMP registers from this file."""
         return [PROCEDURE]
 
     def do_set_i18n(self, _name: str) -> bool:
+        """No translations yet: English labels, no catalog lookups."""
         return False
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
+        """The procedure with its menu entry, documentation, arguments and return values."""
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)

@@ -23,6 +23,7 @@ class GimpTarget:
 
     @property
     def plugin_dir(self) -> PurePath:
+        """Where GIMP looks for the plug-in: plug-ins/NAME/NAME.py."""
         return self.config_dir / "plug-ins" / PLUGIN
 
 
@@ -63,6 +64,7 @@ def venv_launcher(venv: PurePath, platform: str) -> PurePath:
 
 
 def venv_python(venv: PurePath, platform: str) -> PurePath:
+    """The environment's Python, which runs its pip."""
     return venv / "Scripts" / "python.exe" if platform == "win32" else venv / "bin" / "python"
 
 

@@ -40,6 +40,7 @@ def read_pixels(
 
 
 def _layers(container: list[Gimp.Layer]) -> list[Gimp.Layer]:
+    """Every layer in ``container``, group members included."""
     found = []
     for layer in container:
         found.append(layer)

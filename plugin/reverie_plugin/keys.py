@@ -16,6 +16,7 @@ from reverie_plugin.settings import Settings
 
 
 def _load(path: Path, secret: bool) -> tuple[bytes, bytes | None]:
+    """A key file's (public, secret) keys; ``secret`` demands the secret half."""
     path = path.expanduser()
     try:
         public, secret_key = zmq.auth.load_certificate(path)

@@ -34,6 +34,7 @@ class Settings:
 
 
 def _table(data: dict, name: str) -> dict:
+    """A TOML table, or an empty one where it is missing or not a table."""
     table = data.get(name, {})
     return table if isinstance(table, dict) else {}
 

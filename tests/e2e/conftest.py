@@ -25,6 +25,7 @@ MAX_PIXELS = 1_000_000
 
 @pytest.fixture(scope="session")
 def gimp() -> GimpInstall:
+    """GIMP 3 as provide_gimp.sh left it; skip (fail under CI) without it."""
     try:
         return find_gimp()
     except GimpUnavailable as reason:
@@ -35,6 +36,7 @@ def gimp() -> GimpInstall:
 
 @pytest.fixture(scope="session")
 def session_space(gimp: GimpInstall) -> Iterator[Workspace]:
+    """The session's folder inside GIMP's root, removed at the end."""
     space = Workspace.create(gimp, "session")
     yield space
     shutil.rmtree(space.host)
@@ -80,6 +82,7 @@ def gimp_dir(template: Workspace, session_space: Workspace, request: pytest.Fixt
 
 @pytest.fixture
 def work(session_space: Workspace, request: pytest.FixtureRequest) -> Workspace:
+    """This test's folder for batch scripts and records."""
     return session_space.sub(f"work-{request.node.name}")
 
 

@@ -74,12 +74,14 @@ class Workspace:
 
     @classmethod
     def create(cls, gimp: GimpInstall, name: str) -> Workspace:
+        """A fresh folder under the GIMP root's /tmp."""
         inside = Path("/tmp") / f"reverie-e2e-{name}-{uuid.uuid4().hex[:8]}"
         host = gimp.root / inside.relative_to("/")
         host.mkdir(parents=True)
         return cls(host, inside)
 
     def sub(self, name: str) -> Workspace:
+        """A sub-folder, created if need be."""
         (self.host / name).mkdir(parents=True, exist_ok=True)
         return Workspace(self.host / name, self.inside / name)
 
@@ -95,6 +97,7 @@ class Record:
 
 
 def load_record(folder: Path, output: str) -> Record:
+    """The values and pixel buffers a batch's Recorder saved in ``folder``."""
     document = json.loads((folder / "record.json").read_text())
     pixels, offsets = {}, {}
     for name, meta in document["buffers"].items():

@@ -114,6 +114,7 @@ class Recorder:
         self.buffers: dict[str, dict[str, Any]] = {}
 
     def value(self, name: str, value: Any) -> None:
+        """A JSON-able value."""
         self.values[name] = value
 
     def pixels(self, name: str, drawable: Gimp.Drawable, babl: str) -> None:
@@ -154,5 +155,6 @@ class Recorder:
         copy.delete()
 
     def save(self) -> None:
+        """Write record.json; the host reads it with gimp_harness.load_record."""
         document = {"values": self.values, "buffers": self.buffers}
         (self.folder / "record.json").write_text(json.dumps(document, default=str))

@@ -29,6 +29,8 @@ RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
 
 
 class Sink:
+    """Records what the plug-in would show in GIMP's progress bar."""
+
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.fractions: list[float] = []
