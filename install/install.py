@@ -46,13 +46,25 @@ def targets(args: argparse.Namespace, platform: str, env: Mapping[str, str], hom
     return locations.choose_targets(candidates, existing)
 
 
+def vendor_pyzmq(pip_python: Path, requirement: list[str]) -> None:
+    """pip install pyzmq beside the plug-in; a failure (offline, no matching wheel) is reported, not fatal."""
+    try:
+        server_env.pip_install(pip_python, *requirement)
+    except subprocess.CalledProcessError as error:
+        print(
+            f"  warning: pip could not fetch pyzmq ({error}); the plug-in needs it: install pyzmq for GIMP's "
+            "Python (e.g. python3-zmq), or rerun this installer with network access",
+            file=sys.stderr,
+        )
+
+
 def zmq_steps(target: GimpTarget, command: list[str] | None, pip_python: Path) -> list[Step]:
     """Check GIMP's Python for pyzmq; where it lacks it, put a matching wheel into the plug-in's folder."""
     if command is None:
         return [
             Step(
-                "GIMP's Python was not found, so pyzmq could not be checked; if Deep Dream says 'No "
-                "module named zmq', rerun with --gimp-python 'COMMAND'"
+                "GIMP 3 and its Python were not found, so pyzmq could not be checked; after installing GIMP 3, "
+                "rerun with --plugin-only (or name its Python with --gimp-python 'COMMAND')"
             )
         ]
     try:
@@ -77,7 +89,7 @@ def zmq_steps(target: GimpTarget, command: list[str] | None, pip_python: Path) -
     return [
         Step(
             f"put pyzmq for GIMP's Python {facts.version} ({facts.platform}) into {plugin_dir}",
-            partial(server_env.pip_install, pip_python, *requirement),
+            partial(vendor_pyzmq, pip_python, requirement),
         )
     ]
 

@@ -59,8 +59,15 @@ def gimp_python_command(target: GimpTarget) -> list[str] | None:
             binary = interp_python(Path(path).read_text(encoding="utf-8", errors="replace"))
             if binary:
                 return [binary]
+    # Linux packages run the plug-in's "#!/usr/bin/env python3" with the system Python, if GIMP 3 is here.
     system = Path("/usr/bin/python3")
-    return [str(system)] if system.exists() else None
+    return [str(system)] if system.exists() and gimp3_installed() else None
+
+
+def gimp3_installed() -> bool:
+    """Whether a native GIMP 3 is installed (its binaries on PATH or its library folder)."""
+    binaries = any(shutil.which(name) for name in ("gimp-3.0", "gimp-console-3.0", "gimp-3"))
+    return binaries or any(glob.glob(pattern) for pattern in ("/usr/lib*/gimp/3.0", "/usr/lib/*/gimp/3.0"))
 
 
 def probe(command: list[str]) -> PythonFacts:

@@ -163,3 +163,14 @@ def test_full_uninstall_removes_the_server_environment_and_its_link(tmp_path: Pa
     assert not venv.exists()
     assert not (tmp_path / ".local/bin/reverie").is_symlink()
     assert not (gimp_dir / "plug-ins" / PLUGIN).exists()
+
+
+def test_pyzmq_that_cannot_be_fetched_is_a_warning_not_a_failed_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import install as installer  # install/install.py, on sys.path above
+
+    offline = ["--no-index", "--target", str(tmp_path), "pyzmq"]
+    installer.vendor_pyzmq(Path(sys.executable), offline)
+    assert "pip could not fetch pyzmq" in capsys.readouterr().err
+    assert not (tmp_path / "zmq").exists()
