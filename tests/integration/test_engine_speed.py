@@ -92,24 +92,29 @@ class FakeOutOfMemory(RuntimeError):
     pass
 
 
-def test_out_of_memory_halves_the_batch_and_the_dream_goes_on(
+def test_out_of_memory_shrinks_the_tiles_and_the_dream_goes_on(
     picture, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """On the CPU a batch is one tile already, so the tile itself is halved (down to 128 pixels, no further)."""
     model = load_model.__wrapped__("mobilenet", "random")  # a private model: its tile caps change
     import reverie.engine.octave_ascent as ascent
 
     real = ascent.tiled_gradient
 
     def tight_memory(image, layout, gradient_fn, batch):
-        if batch > 1:
+        if layout.tile_height * layout.tile_width * batch > 128 * 128:
             raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
         return real(image, layout, gradient_fn, batch)
 
     monkeypatch.setattr(ascent, "tiled_gradient", tight_memory)
     monkeypatch.setattr(model, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
-    params = SMALL.replace(tile_size=128, tile_overlap=32)
+    params = SMALL.replace(tile_size=256, tile_overlap=64)
+    assert model.tile_plan(params).batch == 1
     with caplog.at_level(logging.WARNING, logger="reverie.engine.octave_ascent"):
         result = dream(picture, params, model)
     assert len(result.losses) == 3
-    assert model.tile_plan(params).batch == 1
-    assert "out of device memory with 2 tile(s) of 128² at once; retrying with 1 tile(s) of 128²" in caplog.text
+    assert model.tile_plan(params).tile == 128
+    assert "out of device memory with 1 tile(s) of 256² at once; retrying with 1 tile(s) of 128²" in caplog.text
+    monkeypatch.setattr(ascent, "tiled_gradient", lambda *args: (_ for _ in ()).throw(FakeOutOfMemory("still")))
+    with pytest.raises(FakeOutOfMemory):  # nothing smaller to try: the error is the job's
+        dream(picture, params, model)

@@ -33,13 +33,27 @@ def _check_image(image: np.ndarray) -> None:
         raise BadRequest("the image holds NaN or infinite values")
 
 
+# Rows per slice when NumPy walks a whole image: temporaries stay megabytes, not an image's size.
+_ROWS = 256
+
+
 def _scale(gradient: np.ndarray, normalization: str) -> float:
-    scale = float(np.std(gradient) if normalization == "std" else np.mean(np.abs(gradient)))
+    """mean|g| or std(g), summed in row slices (float64) so no image-sized temporary is made."""
+    slices = [gradient[row : row + _ROWS].astype(np.float64) for row in range(0, len(gradient), _ROWS)]
+    count = gradient.size
+    if normalization == "std":
+        mean = sum(float(part.sum()) for part in slices) / count
+        scale = (sum(float(np.square(part - mean).sum()) for part in slices) / count) ** 0.5
+    else:
+        scale = sum(float(np.abs(part).sum()) for part in slices) / count
     return scale if scale > 0 else 1.0  # any non-zero scale, however tiny, is a direction
 
 
 class HostStepper:
-    """One octave's steps in NumPy around the backend's gradient: for backends that need no fixed shapes."""
+    """One octave's steps in NumPy around the backend's gradient: for backends that need no fixed shapes.
+
+    The image stays in the frame of the last jitter shift (state: image and its offset), so each step rolls
+    it once instead of rolling the image and rolling the gradient back: one image-sized array fewer."""
 
     def __init__(
         self, gradient_fn: GradientFn, layout: TileLayout, batch: int, params: DreamParams, shape: tuple[int, int]
@@ -51,21 +65,26 @@ class HostStepper:
         self._batch = batch
         self._params = params
 
-    def start(self, image: np.ndarray) -> np.ndarray:
-        return image
+    def start(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        return image, (0, 0)
 
-    def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
-        rolled = np.roll(image, shift, axis=(0, 1))
-        loss, gradient = tiled_gradient(rolled, self._layout, self._gradient_fn, self._batch)
-        del rolled  # large images: keep at most two image-sized arrays besides the image alive
-        update = np.roll(gradient, (-shift[0], -shift[1]), axis=(0, 1))
-        del gradient
-        update *= self._params.step_size / _scale(update, self._params.normalization)
-        image += update
-        return loss, np.clip(image, -1.0, 1.0, out=image)
+    def step(
+        self, state: tuple[np.ndarray, tuple[int, int]], shift: tuple[int, int]
+    ) -> tuple[float, tuple[np.ndarray, tuple[int, int]]]:
+        image, offset = state
+        if shift != offset:
+            image = np.roll(image, (shift[0] - offset[0], shift[1] - offset[1]), axis=(0, 1))
+        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch)
+        rate = self._params.step_size / _scale(gradient, self._params.normalization)
+        for row in range(0, len(image), _ROWS):
+            part = image[row : row + _ROWS]
+            part += rate * gradient[row : row + _ROWS]
+            np.clip(part, -1.0, 1.0, out=part)
+        return loss, (image, shift)
 
-    def finish(self, image: np.ndarray) -> np.ndarray:
-        return image
+    def finish(self, state: tuple[np.ndarray, tuple[int, int]]) -> np.ndarray:
+        image, offset = state
+        return np.roll(image, (-offset[0], -offset[1]), axis=(0, 1))
 
 
 def _stepper(model: DreamModel, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int]) -> Stepper:
@@ -139,10 +158,12 @@ def dream(
                 current += same_size
                 current -= resize(shrunk, shape)
                 shrunk = same_size
+                del same_size
         if octave == len(shapes):
             del original, shrunk  # large images: two image-sized arrays fewer while the last octave steps
         stepper = _stepper(model, gradient_fn, params, shape)
         state = stepper.start(current)
+        del current  # the stepper owns the image now: no second copy while it steps
         for step in range(1, params.steps + 1):
             if should_cancel is not None and should_cancel():
                 raise DreamCancelled("the dream was cancelled")
@@ -157,5 +178,8 @@ def dream(
                 done += params.steps - step
                 break
         current = stepper.finish(state)
-    result = np.clip((current + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
+        del state
+    current += 1.0
+    current *= 0.5
+    result = np.clip(current, 0.0, 1.0, out=current)
     return DreamResult(result, seed, len(shapes), tuple(losses), tuple(notes), time.perf_counter() - started)
