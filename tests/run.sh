@@ -13,7 +13,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-sh tests/e2e/provide_gimp.sh
+# Without root or GIMP the end-to-end tests skip with the reason; under CI they fail instead.
+sh tests/e2e/provide_gimp.sh || [ -z "${CI:-}" ]
 
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
