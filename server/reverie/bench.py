@@ -56,7 +56,7 @@ def _difference(a: np.ndarray, b: np.ndarray, source: np.ndarray) -> dict[str, f
     return {
         "mean_abs": float(error.mean()),
         "max_abs": float(error.max()),
-        "psnr_db": float("inf") if mse == 0 else 10 * np.log10(1.0 / mse),
+        "psnr_db": float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse)),
         "change_correlation": float(np.corrcoef(change_a, change_b)[0, 1]),
     }
 
