@@ -194,18 +194,18 @@ def _running_server(args: argparse.Namespace, params: DreamParams) -> DreamClien
 
 
 def _run_dream(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dream_file, dream_file_on_server
+    from reverie.dreaming import dream_file, in_process, on_server
 
     params = params_from_args(args)
     if params.layers is not None:
         get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
     client = _running_server(args, params)
     if client is None:
-        report = dream_file(args.input, args.output, params, weights=args.weights, show_progress=not args.quiet)
+        report = dream_file(args.input, args.output, in_process(params, args.weights), not args.quiet)
         where = "in this process"
     else:
         with client:
-            report = dream_file_on_server(client, args.input, args.output, params, show_progress=not args.quiet)
+            report = dream_file(args.input, args.output, on_server(client, params), not args.quiet)
         where = f"on the server at {client.endpoint}"
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)

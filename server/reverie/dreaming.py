@@ -28,44 +28,29 @@ class DreamReport:
     notes: tuple[str, ...]
 
 
-def dream_file(
-    source: str | os.PathLike[str],
-    target: str | os.PathLike[str],
-    params: DreamParams,
-    weights: str,
-    show_progress: bool = True,
-) -> DreamReport:
-    """Dream ``source`` into ``target`` with the in-process engine; alpha and bit depth are kept."""
-    started = time.perf_counter()
-    output_format(target)
-    loaded = read_image(source)
-    rgb = to_dream_input(loaded.pixels)
-
-    from reverie.engine import dream, load_model
-
-    model = load_model(params.model, weights)
-    with _progress_bar(show_progress) as progress:
-        result = dream(rgb, params, model, progress=progress)
-    written = write_image(from_dream_output(result.image, loaded.pixels), target)
-    height, width = rgb.shape[:2]
-    notes = loaded.notes + result.notes + written
-    return DreamReport(width, height, result.seed, time.perf_counter() - started, notes)
+ProgressFn = Callable[[Any], None]
+# Pixels in (H×W×C as read), progress callback → dreamed pixels in the same layout, seed used, notes.
+Dreamer = Callable[[np.ndarray, ProgressFn], tuple[np.ndarray, int, tuple[str, ...]]]
 
 
-def dream_file_on_server(
-    client: DreamClient,
-    source: str | os.PathLike[str],
-    target: str | os.PathLike[str],
-    params: DreamParams,
-    show_progress: bool = True,
-) -> DreamReport:
-    """Dream ``source`` into ``target`` on a running dream server, which keeps the model warm."""
-    started = time.perf_counter()
-    output_format(target)
-    loaded = read_image(source)
-    pixels = loaded.pixels
-    height, width, channels = pixels.shape
-    with _progress_bar(show_progress) as progress:
+def in_process(params: DreamParams, weights: str) -> Dreamer:
+    """Dream with the engine in this process; alpha and bit depth are kept."""
+
+    def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        from reverie.engine import dream, load_model
+
+        rgb = to_dream_input(pixels)
+        result = dream(rgb, params, load_model(params.model, weights), progress=progress)
+        return from_dream_output(result.image, pixels), result.seed, result.notes
+
+    return dream_pixels
+
+
+def on_server(client: DreamClient, params: DreamParams) -> Dreamer:
+    """Dream on a running server, which keeps the model warm and hands back the same layout."""
+
+    def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        height, width, channels = pixels.shape
         result = client.run(
             pixels.tobytes(),
             width=width,
@@ -75,14 +60,28 @@ def dream_file_on_server(
             params=params.to_dict(),
             on_progress=progress,
         )
-    dreamed = np.frombuffer(result.pixels, dtype=pixels.dtype).reshape(pixels.shape)
+        dreamed = np.frombuffer(result.pixels, dtype=pixels.dtype).reshape(pixels.shape)
+        return dreamed, result.seed, tuple(result.notes)
+
+    return dream_pixels
+
+
+def dream_file(
+    source: str | os.PathLike[str], target: str | os.PathLike[str], dreamer: Dreamer, show_progress: bool = True
+) -> DreamReport:
+    """Read ``source``, dream it, write ``target``; the output name is checked before any work."""
+    started = time.perf_counter()
+    output_format(target)
+    loaded = read_image(source)
+    with _progress_bar(show_progress) as progress:
+        dreamed, seed, dream_notes = dreamer(loaded.pixels, progress)
     written = write_image(dreamed, target)
-    notes = (*loaded.notes, *result.notes, *written)
-    return DreamReport(width, height, result.seed, time.perf_counter() - started, notes)
+    height, width = loaded.pixels.shape[:2]
+    return DreamReport(width, height, seed, time.perf_counter() - started, (*loaded.notes, *dream_notes, *written))
 
 
 @contextmanager
-def _progress_bar(show: bool) -> Iterator[Callable[[Any], None]]:
+def _progress_bar(show: bool) -> Iterator[ProgressFn]:
     """A progress bar on a terminal, fed by engine or server progress events alike."""
     with tqdm(total=100, unit="%", disable=not (show and sys.stderr.isatty()), leave=False) as bar:
 
