@@ -135,6 +135,8 @@ class Worker(threading.Thread):
         started = time.monotonic()
         try:
             model = load_model(self._model_name, weights=self._weights)
+            # Compile now, so the first artist's request does not wait for it.
+            warm_up_seconds = model.warm_up(DreamParams(model=model.spec.name))
         except ReverieError as error:
             _send(link, {"type": "failed", "code": error.code, "message": str(error)})
             return None
@@ -146,11 +148,12 @@ class Worker(threading.Thread):
             )
             return None
         log.info(
-            "%s (%s weights) ready on %s in %.1f s",
+            "%s (%s weights) ready on %s in %.1f s (%.1f s of it compiling)",
             model.spec.name,
             self._weights,
             model.device,
             time.monotonic() - started,
+            warm_up_seconds,
         )
         _send(link, {"type": "ready", "device": model.device})
         return model
