@@ -9,7 +9,7 @@ from typing import Any
 from reverie.client import ClientError, DreamClient
 from reverie.config import load_config
 from reverie.engine.loading import IMAGENET
-from reverie.engine.params import NORMALIZATIONS, RANGES, DreamParams
+from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.keys import client_options
 
@@ -123,6 +123,13 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         help="gradient normalisation: mean_abs (Keras example) or std (TensorFlow tutorial)",
     )
     group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=defaults.precision,
+        help="arithmetic of the model: auto (bfloat16 where measured faster: CPUs with AVX-512 BF16 or AMX, "
+        "GPUs on JAX; else float32), float32 or bfloat16 (default %(default)s)",
+    )
+    group.add_argument(
         "--no-detail",
         dest="detail_reinjection",
         action="store_false",
@@ -167,6 +174,7 @@ def params_from_args(args: argparse.Namespace) -> DreamParams:
         seed=args.seed,
         tile_size=args.tile_size,
         tile_overlap=args.tile_overlap,
+        precision=args.precision,
     )
 
 

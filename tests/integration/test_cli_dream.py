@@ -120,3 +120,12 @@ def test_a_named_server_that_is_down_is_an_error(rgba: Path, tmp_path: Path, cap
     assert main(["dream", str(rgba), "-o", str(out), *FAST[1:], "--server", free_endpoint()]) == 1
     assert "reverie start" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_precision_float32_is_a_different_arithmetic_from_bfloat16(rgba: Path, tmp_path: Path) -> None:
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "f32.png"), *FAST, "--precision", "float32"]) == 0
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "bf16.png"), *FAST, "--precision", "bfloat16"]) == 0
+    f32 = read_image(tmp_path / "f32.png").pixels.astype(int)
+    bf16 = read_image(tmp_path / "bf16.png").pixels.astype(int)
+    assert not np.array_equal(f32, bf16)
+    assert np.abs(f32 - bf16).mean() < 20  # the same dream, rounded differently
