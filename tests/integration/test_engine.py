@@ -84,7 +84,7 @@ def test_tile_path_equals_whole_image_path_on_one_tile(mobilenet, astronaut, mon
     params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=3, tile_size=256, tile_overlap=64)
     tiled = dream(image, params, mobilenet)
 
-    def whole_image_gradient(picture, layout, gradient_fn, batch):
+    def whole_image_gradient(picture, layout, gradient_fn, batch, should_cancel):
         losses, gradients = gradient_fn(picture[None])
         return float(losses[0]), gradients[0]
 
@@ -147,6 +147,28 @@ def test_progress_and_cancel_within_one_step(inception) -> None:
     assert len(events) == 3
     assert [e.step for e in events] == [1, 2, 3]
     assert events[-1].fraction == pytest.approx(3 / 20)
+
+
+def test_cancel_between_tile_batches_of_one_step(inception) -> None:
+    """On a large image one step is many tile batches: a cancel must not wait for all of them."""
+    image = np.random.default_rng(8).random((300, 300, 3), dtype=np.float32)
+    asked = []
+
+    def cancel_on_second_question() -> bool:
+        asked.append(True)
+        return len(asked) >= 2
+
+    events = []
+    with pytest.raises(DreamCancelled):
+        dream(
+            image,
+            SMALL.replace(octaves=1, tile_size=128, tile_overlap=32),
+            inception,
+            progress=events.append,
+            should_cancel=cancel_on_second_question,
+        )
+    assert events == []  # stopped inside the first step, between its tile batches
+    assert len(asked) == 2
 
 
 def test_channel_selection_changes_the_dream_and_is_checked(inception) -> None:

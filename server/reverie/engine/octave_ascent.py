@@ -56,7 +56,13 @@ class HostStepper:
     it once instead of rolling the image and rolling the gradient back: one image-sized array fewer."""
 
     def __init__(
-        self, gradient_fn: GradientFn, layout: TileLayout, batch: int, params: DreamParams, shape: tuple[int, int]
+        self,
+        gradient_fn: GradientFn,
+        layout: TileLayout,
+        batch: int,
+        params: DreamParams,
+        shape: tuple[int, int],
+        should_cancel: CancelFn | None,
     ) -> None:
         self.tiles = layout.count
         self.shape = shape
@@ -64,6 +70,7 @@ class HostStepper:
         self._layout = layout
         self._batch = batch
         self._params = params
+        self._should_cancel = should_cancel
 
     def start(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         return image, (0, 0)
@@ -74,7 +81,7 @@ class HostStepper:
         image, offset = state
         if shift != offset:
             image = np.roll(image, (shift[0] - offset[0], shift[1] - offset[1]), axis=(0, 1))
-        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch)
+        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, self._should_cancel)
         rate = self._params.step_size / _scale(gradient, self._params.normalization)
         for row in range(0, len(image), _ROWS):
             part = image[row : row + _ROWS]
@@ -87,11 +94,17 @@ class HostStepper:
         return np.roll(image, (-offset[0], -offset[1]), axis=(0, 1))
 
 
-def _stepper(model: DreamModel, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int]) -> Stepper:
+def _stepper(
+    model: DreamModel,
+    gradient_fn: GradientFn,
+    params: DreamParams,
+    shape: tuple[int, int],
+    should_cancel: CancelFn | None,
+) -> Stepper:
     plan = model.tile_plan(params)
     layout = plan.layout(*shape)
     device = model.device_stepper(gradient_fn, layout, plan.batch, params, shape)
-    return device or HostStepper(gradient_fn, layout, plan.batch, params, shape)
+    return device or HostStepper(gradient_fn, layout, plan.batch, params, shape, should_cancel)
 
 
 def _step(
@@ -101,6 +114,7 @@ def _step(
     shift: tuple[int, int],
     gradient_fn: GradientFn,
     params: DreamParams,
+    should_cancel: CancelFn | None,
 ) -> tuple[float, Any, Stepper]:
     """One step; out of device memory, smaller tiles are tried and the job goes on, never fails for it."""
     while True:
@@ -119,7 +133,7 @@ def _step(
                 smaller.batch,
                 smaller.tile,
             )
-            stepper = _stepper(model, gradient_fn, params, stepper.shape)
+            stepper = _stepper(model, gradient_fn, params, stepper.shape, should_cancel)
 
 
 def dream(
@@ -131,7 +145,8 @@ def dream(
 ) -> DreamResult:
     """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape.
 
-    ``should_cancel`` is asked before every gradient step, so a job stops within one step.
+    ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
+    host), so a job stops within one step.
     """
     started = time.perf_counter()
     _check_image(image)
@@ -161,7 +176,7 @@ def dream(
                 del same_size
         if octave == len(shapes):
             del original, shrunk  # large images: two image-sized arrays fewer while the last octave steps
-        stepper = _stepper(model, gradient_fn, params, shape)
+        stepper = _stepper(model, gradient_fn, params, shape, should_cancel)
         state = stepper.start(current)
         del current  # the stepper owns the image now: no second copy while it steps
         for step in range(1, params.steps + 1):
@@ -169,7 +184,7 @@ def dream(
                 raise DreamCancelled("the dream was cancelled")
             low, high = -params.jitter, params.jitter + 1
             shift = (int(rng.integers(low, high)), int(rng.integers(low, high)))
-            loss, state, stepper = _step(model, stepper, state, shift, gradient_fn, params)
+            loss, state, stepper = _step(model, stepper, state, shift, gradient_fn, params, should_cancel)
             losses.append(loss)
             done += 1
             if progress is not None:

@@ -6,11 +6,13 @@ than a tile is mirrored out to it, and the mirrored part's gradient is dropped."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from reverie.engine.backends import GradientFn
+from reverie.errors import DreamCancelled
 
 # Feather weights never reach zero, so every pixel keeps a defined blend even where one tile covers it.
 _FLOOR = 1e-3
@@ -81,9 +83,16 @@ class TileLayout:
 
 
 def tiled_gradient(
-    image: np.ndarray, layout: TileLayout, gradient_fn: GradientFn, batch: int
+    image: np.ndarray,
+    layout: TileLayout,
+    gradient_fn: GradientFn,
+    batch: int,
+    should_cancel: Callable[[], bool] | None = None,
 ) -> tuple[float, np.ndarray]:
-    """The objective (mean over tiles) and the blended gradient of an H×W×3 image."""
+    """The objective (mean over tiles) and the blended gradient of an H×W×3 image.
+
+    ``should_cancel`` is asked before each batch of tiles: on a large image one step is many batches,
+    and a cancelled job should not wait for all of them."""
     height, width = image.shape[:2]
     if (height, width) != (layout.height, layout.width):
         image = np.pad(image, ((0, layout.height - height), (0, layout.width - width), (0, 0)), mode="symmetric")
@@ -96,6 +105,8 @@ def tiled_gradient(
     origins = layout.origins()
     th, tw = layout.tile_height, layout.tile_width
     for first in range(0, len(origins), batch):
+        if first and should_cancel is not None and should_cancel():
+            raise DreamCancelled("the dream was cancelled")
         group = origins[first : first + batch]
         tiles = np.stack([image[y : y + th, x : x + tw] for y, x in group])
         losses, gradients = gradient_fn(tiles)
