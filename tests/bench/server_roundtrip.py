@@ -20,22 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from server_harness import image, layout, start_server
+from server_harness import KILLED_CLIENT, image, layout, start_server
 
 from reverie.client import DreamClient
 
 TINY = {"model": "mobilenet", "octaves": 1, "steps": 1, "seed": 1}
 RUNS = 5
-VICTIM = """
-import sys
-from reverie.client import DreamClient
-client = DreamClient(sys.argv[1])
-job = client.submit(bytes(160 * 120 * 4), width=160, height=120, channels=4, dtype="u8",
-                    params={"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None})
-next(client.events(job))
-print(job, flush=True)
-sys.stdin.read()
-"""
 
 
 def round_trip(endpoint: str, width: int, height: int) -> None:
@@ -60,7 +50,7 @@ def dead_client_latency(endpoint: str) -> float:
     with DreamClient(endpoint) as client:
         before = client.hello()["jobs_cancelled"]
         victim = subprocess.Popen(
-            [sys.executable, "-c", VICTIM, endpoint], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", KILLED_CLIENT, endpoint], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         victim.stdout.readline()
         killed = time.monotonic()

@@ -24,6 +24,17 @@ MODEL_ARGS = ("--model", "mobilenet", "--weights", "random")
 TINY = {"model": "mobilenet", "octaves": 1, "steps": 2, "jitter": 8}
 # A dream that runs until it is cancelled.
 ENDLESS = {"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None}
+# A client that starts an endless job, says its id once the job runs, then waits to be killed.
+KILLED_CLIENT = """
+import sys
+from reverie.client import DreamClient
+client = DreamClient(sys.argv[1])
+job = client.submit(bytes(160 * 120 * 4), width=160, height=120, channels=4, dtype="u8",
+                    params={"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None})
+next(client.events(job))
+print(job, flush=True)
+sys.stdin.read()
+"""
 DTYPES = {"u8": np.uint8, "u16": np.uint16, "f32": np.float32}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from server_harness import ENDLESS, TINY, Server, image, layout, start_server
+from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, layout, start_server
 
 from reverie.client import Cancelled, DreamClient, Progress, Result, ServerBusy, ServerError
 
@@ -139,18 +139,6 @@ def test_a_full_queue_answers_busy(server: Server) -> None:
             client.cancel(job)
         for job in jobs:
             assert list(client.events(job))[-1] == Cancelled(job)
-
-
-KILLED_CLIENT = """
-import sys
-from reverie.client import DreamClient
-client = DreamClient(sys.argv[1])
-job = client.submit(bytes(160 * 120 * 4), width=160, height=120, channels=4, dtype="u8",
-                    params={"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None})
-next(client.events(job))
-print(job, flush=True)
-sys.stdin.read()
-"""
 
 
 QUEUED_CLIENT = """
