@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,12 @@ def layout(pixels: np.ndarray) -> dict[str, Any]:
     name = {np.dtype(v): k for k, v in DTYPES.items()}[pixels.dtype]
     height, width, channels = pixels.shape
     return {"width": width, "height": height, "channels": channels, "dtype": name}
+
+
+def in_parallel(work: Callable[[int], None], count: int, timeout: float = 120) -> None:
+    """Run ``work(0)`` … ``work(count - 1)`` on threads at once; the first failure is raised here."""
+    with ThreadPoolExecutor(count) as pool:
+        list(pool.map(work, range(count), timeout=timeout))
 
 
 def wait_ready(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from server_harness import (
     Server,
     free_endpoint,
     image,
+    in_parallel,
     layout,
     start_server,
     user_env,
@@ -52,25 +52,16 @@ def test_jobs_through_the_broker_are_shared_by_both_servers(studio: tuple[str, l
     front, servers = studio
     pixels = {number: image(96, 96, 3, "u8", seed=number) for number in range(3)}
     results: dict[tuple[int, int], bytes] = {}
-    failures: list[BaseException] = []
 
     def one_client(number: int) -> None:
-        try:
-            with DreamClient(front, timeout=30) as client:
-                for n in range(4):
-                    params = {**TINY, "seed": 10 + n}
-                    results[number, n] = client.run(
-                        pixels[number].tobytes(), params=params, **layout(pixels[number])
-                    ).pixels
-        except BaseException as error:
-            failures.append(error)
+        with DreamClient(front, timeout=30) as client:
+            for n in range(4):
+                params = {**TINY, "seed": 10 + n}
+                results[number, n] = client.run(
+                    pixels[number].tobytes(), params=params, **layout(pixels[number])
+                ).pixels
 
-    threads = [threading.Thread(target=one_client, args=(number,)) for number in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not failures, failures
+    in_parallel(one_client, 3)
     assert len(results) == 12
     done = [server.facts()["jobs_done"] for server in servers]
     assert all(count > 0 for count in done), f"both servers must have worked: {done}"

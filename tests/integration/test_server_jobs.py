@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, layout, start_server
+from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, in_parallel, layout, start_server
 
 from reverie.client import Cancelled, DreamClient, Progress, Result, ServerBusy, ServerError
 
@@ -208,24 +207,15 @@ def test_eight_clients_five_jobs_each_match_the_same_jobs_run_one_by_one(server:
     inputs = {client: image(96, 96, 4, "u8", seed=client) for client in range(8)}
     params = {(client, n): {**TINY, "steps": 1, "seed": 100 * client + n} for client in range(8) for n in range(5)}
     together: dict[tuple[int, int], bytes] = {}
-    failures: list[BaseException] = []
 
     def one_client(number: int) -> None:
-        try:
-            with DreamClient(server.endpoint, timeout=30) as client:
-                pixels = inputs[number]
-                for n in range(5):
-                    result = client.run(pixels.tobytes(), params=params[number, n], **layout(pixels))
-                    together[number, n] = result.pixels
-        except BaseException as error:
-            failures.append(error)
+        with DreamClient(server.endpoint, timeout=30) as client:
+            pixels = inputs[number]
+            for n in range(5):
+                result = client.run(pixels.tobytes(), params=params[number, n], **layout(pixels))
+                together[number, n] = result.pixels
 
-    threads = [threading.Thread(target=one_client, args=(number,)) for number in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not failures, failures
+    in_parallel(one_client, 8)
     assert len(together) == 40
     with server.client() as client:
         for (number, n), job_params in params.items():
