@@ -84,9 +84,9 @@ def test_tile_path_equals_whole_image_path_on_one_tile(mobilenet, astronaut, mon
     params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=3, tile_size=256, tile_overlap=64)
     tiled = dream(image, params, mobilenet)
 
-    def whole_image_gradient(picture, layout, gradient_fn, batch, should_cancel):
-        losses, gradients = gradient_fn(picture[None])
-        return float(losses[0]), gradients[0]
+    def whole_image_gradient(picture, layout, gradient_fn, batch, shift, should_cancel):
+        losses, gradients = gradient_fn(np.roll(picture, shift, axis=(0, 1))[None])
+        return float(losses[0]), np.roll(gradients[0], (-shift[0], -shift[1]), axis=(0, 1))
 
     monkeypatch.setattr("reverie.engine.octave_ascent.tiled_gradient", whole_image_gradient)
     whole = dream(image, params, mobilenet)

@@ -101,10 +101,10 @@ def test_out_of_memory_shrinks_the_tiles_and_the_dream_goes_on(
 
     real = ascent.tiled_gradient
 
-    def tight_memory(image, layout, gradient_fn, batch, should_cancel):
+    def tight_memory(image, layout, gradient_fn, batch, shift, should_cancel):
         if layout.tile_height * layout.tile_width * batch > 128 * 128:
             raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
-        return real(image, layout, gradient_fn, batch, should_cancel)
+        return real(image, layout, gradient_fn, batch, shift, should_cancel)
 
     monkeypatch.setattr(ascent, "tiled_gradient", tight_memory)
     monkeypatch.setattr(model, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))

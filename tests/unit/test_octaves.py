@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reverie.engine.octaves import octave_shapes, resize
+from reverie.engine.octaves import octave_shapes, reinject_detail, resize
 from reverie.errors import ImageTooSmall
 
 
@@ -29,3 +29,27 @@ def test_resize_keeps_float_values_and_shape() -> None:
     out = resize(image, (62, 40))
     assert out.shape == (62, 40, 3) and out.dtype == np.float32
     np.testing.assert_allclose(out, 0.25, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(50, 70), (80, 110)])
+def test_reinjected_detail_is_the_keras_examples_lost_detail(shape: tuple[int, int]) -> None:
+    """current + resize(original) - resize(shrunk original), with the original in the model's [-1, 1]."""
+    rng = np.random.default_rng(5)
+    source = rng.random((80, 110, 3), dtype=np.float32)
+    shrunk = resize(source * 2.0 - 1.0, (35, 50))
+    current = rng.random((*shape, 3), dtype=np.float32)
+    want = current + resize(source * 2.0 - 1.0, shape) - resize(shrunk, shape)
+
+    reinject_detail(current, source, (35, 50))
+
+    np.testing.assert_allclose(current, want, atol=1e-5)
+
+
+def test_resizing_in_bands_matches_resizing_whole() -> None:
+    """Large channels are resized a band of rows at a time; the bands must join without a seam."""
+    from PIL import Image
+
+    channel = np.random.default_rng(6).random((300, 211), dtype=np.float32)
+    for shape in [(700, 500), (120, 90)]:
+        whole = np.asarray(Image.fromarray(channel, mode="F").resize(shape[::-1], Image.Resampling.BILINEAR))
+        np.testing.assert_allclose(resize(channel[:, :, None], shape)[:, :, 0], whole, atol=1e-4)

@@ -12,7 +12,7 @@ import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.loading import DreamModel
-from reverie.engine.octaves import octave_shapes, resize
+from reverie.engine.octaves import octave_shapes, reinject_detail, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
 from reverie.engine.tiling import TileLayout, tiled_gradient
@@ -38,22 +38,22 @@ _ROWS = 256
 
 
 def _scale(gradient: np.ndarray, normalization: str) -> float:
-    """mean|g| or std(g), summed in row slices (float64) so no image-sized temporary is made."""
-    slices = [gradient[row : row + _ROWS].astype(np.float64) for row in range(0, len(gradient), _ROWS)]
+    """mean|g| or std(g), summed in float64 over row slices: temporaries stay a slice's size, never the image's."""
+    parts = [gradient[row : row + _ROWS] for row in range(0, len(gradient), _ROWS)]  # views, not copies
     count = gradient.size
     if normalization == "std":
-        mean = sum(float(part.sum()) for part in slices) / count
-        scale = (sum(float(np.square(part - mean).sum()) for part in slices) / count) ** 0.5
+        mean = sum(float(part.sum(dtype=np.float64)) for part in parts) / count
+        scale = (sum(float(np.square(part - mean).sum(dtype=np.float64)) for part in parts) / count) ** 0.5
     else:
-        scale = sum(float(np.abs(part).sum()) for part in slices) / count
+        scale = sum(float(np.abs(part).sum(dtype=np.float64)) for part in parts) / count
     return scale if scale > 0 else 1.0  # any non-zero scale, however tiny, is a direction
 
 
 class HostStepper:
     """One octave's steps in NumPy around the backend's gradient: for backends that need no fixed shapes.
 
-    The image stays in the frame of the last jitter shift (state: image and its offset), so each step rolls
-    it once instead of rolling the image and rolling the gradient back: one image-sized array fewer."""
+    The image is updated in place; the jitter shift lives in the tiles' indices (see ``tiled_gradient``),
+    so a step holds the image, its gradient and one batch of tiles, and nothing else image-sized."""
 
     def __init__(
         self,
@@ -72,26 +72,21 @@ class HostStepper:
         self._params = params
         self._should_cancel = should_cancel
 
-    def start(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-        return image, (0, 0)
+    def start(self, image: np.ndarray) -> np.ndarray:
+        return image
 
-    def step(
-        self, state: tuple[np.ndarray, tuple[int, int]], shift: tuple[int, int]
-    ) -> tuple[float, tuple[np.ndarray, tuple[int, int]]]:
-        image, offset = state
-        if shift != offset:
-            image = np.roll(image, (shift[0] - offset[0], shift[1] - offset[1]), axis=(0, 1))
-        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, self._should_cancel)
+    def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
+        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
         rate = self._params.step_size / _scale(gradient, self._params.normalization)
         for row in range(0, len(image), _ROWS):
-            part = image[row : row + _ROWS]
-            part += rate * gradient[row : row + _ROWS]
+            part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]
+            move *= rate
+            part += move
             np.clip(part, -1.0, 1.0, out=part)
-        return loss, (image, shift)
+        return loss, image
 
-    def finish(self, state: tuple[np.ndarray, tuple[int, int]]) -> np.ndarray:
-        image, offset = state
-        return np.roll(image, (-offset[0], -offset[1]), axis=(0, 1))
+    def finish(self, image: np.ndarray) -> np.ndarray:
+        return image
 
 
 def _stepper(
@@ -159,9 +154,9 @@ def dream(
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers)))
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
-    original = image * 2.0 - 1.0
-    shrunk = resize(original, shapes[0])
-    current = shrunk.copy()
+    current = resize(image, shapes[0])
+    current *= 2.0
+    current -= 1.0  # the model's range, [-1, 1]
     losses: list[float] = []
     total_steps = len(shapes) * params.steps
     done = 0
@@ -169,13 +164,7 @@ def dream(
         if octave > 1:
             current = resize(current, shape)
             if params.detail_reinjection:
-                same_size = original if shape == original.shape[:2] else resize(original, shape)
-                current += same_size
-                current -= resize(shrunk, shape)
-                shrunk = same_size
-                del same_size
-        if octave == len(shapes):
-            del original, shrunk  # large images: two image-sized arrays fewer while the last octave steps
+                reinject_detail(current, image, shapes[octave - 2])
         stepper = _stepper(model, gradient_fn, params, shape, should_cancel)
         state = stepper.start(current)
         del current  # the stepper owns the image now: no second copy while it steps

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from PIL import Image
 
@@ -29,13 +31,63 @@ def octave_shapes(
     return kept[::-1], notes
 
 
+# Output rows per band when resizing: a large image's transition holds a few bands, not whole channels.
+_BAND = 256
+
+
+def _resized_bands(channel: np.ndarray, shape: tuple[int, int]) -> Iterator[tuple[slice, np.ndarray]]:
+    """One H×W float32 channel resized to ``shape`` (bilinear, antialiased when shrinking), in bands of
+    output rows: Pillow reads past a band's source box where its filter needs, so bands join seamlessly."""
+    source = Image.fromarray(np.ascontiguousarray(channel), mode="F")
+    height, width = shape
+    scale = channel.shape[0] / height
+    for top in range(0, height, _BAND):
+        bottom = min(top + _BAND, height)
+        box = (0.0, top * scale, float(channel.shape[1]), bottom * scale)
+        band = source.resize((width, bottom - top), Image.Resampling.BILINEAR, box=box)
+        yield slice(top, bottom), np.asarray(band)
+
+
+def resize_channel(channel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """One H×W float32 channel resized to ``shape`` (bilinear, antialiased when shrinking)."""
+    resized = np.empty(shape, np.float32)
+    for rows, band in _resized_bands(channel, shape):
+        resized[rows] = band
+    return resized
+
+
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an H×W×C float32 image (antialiased when shrinking)."""
+    """Bilinear resize of an H×W×C float32 image (antialiased when shrinking) into one new array."""
     if image.shape[:2] == shape:
         return image.copy()
-    height, width = shape
-    channels = [
-        np.asarray(Image.fromarray(image[:, :, c], mode="F").resize((width, height), Image.Resampling.BILINEAR))
-        for c in range(image.shape[2])
-    ]
-    return np.stack(channels, axis=2)
+    resized = np.empty((*shape, image.shape[2]), np.float32)
+    for c in range(image.shape[2]):
+        for rows, band in _resized_bands(image[:, :, c], shape):
+            resized[rows, :, c] = band
+    return resized
+
+
+def _model_range(source: np.ndarray, c: int, shape: tuple[int, int]) -> Iterator[tuple[slice, np.ndarray]]:
+    """Channel ``c`` of ``source`` (in [0, 1]) at ``shape`` in the model's [-1, 1] range, in bands of rows."""
+    if source.shape[:2] == shape:
+        bands = ((slice(top, top + _BAND), source[top : top + _BAND, :, c]) for top in range(0, shape[0], _BAND))
+    else:
+        bands = _resized_bands(source[:, :, c], shape)
+    for rows, band in bands:
+        yield rows, band * 2.0 - 1.0
+
+
+def reinject_detail(current: np.ndarray, source: np.ndarray, previous: tuple[int, int]) -> None:
+    """Add back, in place, the detail the octaves so far lost (the Keras example's lost detail): ``source``
+    (in [0, 1]) at ``current``'s size, less ``source`` shrunk to the ``previous`` octave's size and scaled
+    back up, both in the model's [-1, 1] range.
+
+    Band by band and channel by channel, the shrunk source recomputed rather than kept between octaves:
+    a large image's transition holds one small channel and a few bands beside the arrays it needs."""
+    shape = current.shape[:2]
+    for c in range(current.shape[2]):
+        for rows, band in _model_range(source, c, shape):
+            current[rows, :, c] += band
+        shrunk = resize_channel(source[:, :, c], previous) * 2.0 - 1.0
+        for rows, band in _resized_bands(shrunk, shape):
+            current[rows, :, c] -= band

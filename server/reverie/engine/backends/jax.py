@@ -99,12 +99,7 @@ class DeviceStepper:
         th, tw = layout.tile_height, layout.tile_width
         group = min(batch, _batch_size(count))
         groups = -(-count // group)
-        windows = np.stack([layout.weight(y, x) for y, x in origins])
-        coverage = np.zeros((layout.height, layout.width, 1), np.float32)
-        for (y, x), window in zip(origins, windows, strict=True):
-            coverage[y : y + th, x : x + tw] += window
-        self._windows = jnp.asarray(windows)
-        self._inverse = jnp.asarray(1.0 / coverage)
+        self._windows = jnp.asarray(np.stack([layout.weight(y, x) for y, x in origins]))
         padding = ((0, layout.height - height), (0, layout.width - width), (0, 0))
 
         def cut(image: jax.Array, shift: jax.Array) -> tuple[jax.Array, ...]:
@@ -115,7 +110,7 @@ class DeviceStepper:
             return tuple(jnp.stack(tiles[i : i + group]) for i in range(0, groups * group, group))
 
         def update(
-            image: jax.Array, results: list[Any], windows: jax.Array, inverse: jax.Array, shift: jax.Array
+            image: jax.Array, results: list[Any], windows: jax.Array, shift: jax.Array
         ) -> tuple[jax.Array, jax.Array]:
             """Blend, roll back, normalise, step and clip; returns (mean loss over tiles, image)."""
             losses = jnp.concatenate([losses for (_, losses), _ in results])[:count]
@@ -123,7 +118,7 @@ class DeviceStepper:
             total = jnp.zeros((layout.height, layout.width, 3), jnp.float32)
             for index, (y, x) in enumerate(origins):
                 total = total.at[y : y + th, x : x + tw].add(gradients[index] * windows[index])
-            gradient = jnp.roll((total * inverse)[:height, :width], -shift, axis=(0, 1))
+            gradient = jnp.roll(total[:height, :width], -shift, axis=(0, 1))  # the windows add up to one
             scale = jnp.std(gradient) if normalization == "std" else jnp.mean(jnp.abs(gradient))
             image = image + step_size * gradient / jnp.where(scale > 0, scale, 1.0)
             return losses.mean(), jnp.clip(image, -1.0, 1.0)
@@ -137,7 +132,7 @@ class DeviceStepper:
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[float, jax.Array]:
         offset = jnp.asarray(shift, jnp.int32)
         results = [self._gradient.raw(tiles) for tiles in self._cut(image, offset)]
-        loss, image = self._update(image, results, self._windows, self._inverse, offset)
+        loss, image = self._update(image, results, self._windows, offset)
         return float(loss), image
 
     def finish(self, image: jax.Array) -> np.ndarray:
