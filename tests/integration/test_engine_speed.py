@@ -39,11 +39,10 @@ def test_folded_graph_computes_the_same_activations(mobilenet) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
-def test_bfloat16_graph_stays_close_and_keeps_the_first_convolution_in_float32(mobilenet) -> None:
+def test_bfloat16_graph_stays_close(mobilenet) -> None:
     image = np.random.default_rng(1).uniform(-1, 1, (1, 160, 160, 3)).astype(np.float32)
     graph = dream_graph(mobilenet.base, "mixed_bfloat16")
-    assert graph.get_layer("conv1").compute_dtype == "float32"
-    assert graph.get_layer("conv_pw_11").compute_dtype == "bfloat16"
+    assert graph.get_layer("conv1").compute_dtype == "bfloat16"
     layer = "conv_pw_11_relu"  # the deepest layer of the default preset; bf16 rounding grows with depth
     want = np.asarray(mobilenet.extractor((layer,))(image, training=False))
     got = np.asarray(keras.Model(graph.inputs, graph.get_layer(layer).output)(image, training=False))

@@ -53,29 +53,16 @@ def _folded_weights(conv: layers.Layer, norm: layers.BatchNormalization) -> list
     return [kernel.astype(np.float32), (bias * scale + shift).astype(np.float32)]
 
 
-def _up_to_first_convolution(model: keras.Model) -> set[str]:
-    """The layers up to the first convolution and its batch norm: kept in float32, so the image is not rounded
-    to bfloat16's 8 bits before the model sees it (the dream moves pixels in steps of about 1%)."""
-    names = set()
-    for layer in model.layers:
-        names.add(layer.name)
-        if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
-            break
-    return names | {norm for norm, conv in _foldable_pairs(model).items() if conv in names}
-
-
 def dream_graph(model: keras.Model, dtype_policy: str) -> keras.Model:
     """A copy of ``model`` for inference gradients: batch normalisations folded, computed in ``dtype_policy``."""
     pairs = _foldable_pairs(model)
     convs = {conv: norm for norm, conv in pairs.items()}
-    first = _up_to_first_convolution(model)
 
     def clone(layer: layers.Layer) -> layers.Layer:
-        policy = "float32" if layer.name in first else dtype_policy
         if layer.name in pairs:
-            return _Folded(name=layer.name, dtype=policy)
+            return _Folded(name=layer.name, dtype=dtype_policy)
         config = layer.get_config()
-        config["dtype"] = policy
+        config["dtype"] = dtype_policy
         if layer.name in convs:
             config["use_bias"] = True
         return layer.__class__.from_config(config)
