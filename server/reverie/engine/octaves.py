@@ -48,9 +48,10 @@ def _resized_bands(channel: np.ndarray, shape: tuple[int, int]) -> Iterator[tupl
         yield slice(top, bottom), np.asarray(band)
 
 
-def resize_channel(channel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """One H×W float32 channel resized to ``shape`` (bilinear, antialiased when shrinking)."""
-    resized = np.empty(shape, np.float32)
+def resize_channel(channel: np.ndarray, shape: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+    """One H×W float32 channel resized to ``shape`` (bilinear, antialiased when shrinking), written band by
+    band into ``out`` (a new array when None)."""
+    resized = np.empty(shape, np.float32) if out is None else out
     for rows, band in _resized_bands(channel, shape):
         resized[rows] = band
     return resized
@@ -62,8 +63,7 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return image.copy()
     resized = np.empty((*shape, image.shape[2]), np.float32)
     for c in range(image.shape[2]):
-        for rows, band in _resized_bands(image[:, :, c], shape):
-            resized[rows, :, c] = band
+        resize_channel(image[:, :, c], shape, out=resized[:, :, c])
     return resized
 
 
