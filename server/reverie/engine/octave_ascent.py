@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,8 @@ class HostStepper:
     The image is updated in place; the jitter shift lives in the tiles' indices (see ``tiled_gradient``),
     so a step holds the image, its gradient and one batch of tiles, and nothing else image-sized."""
 
+    asynchronous = False
+
     def __init__(
         self,
         gradient_fn: GradientFn,
@@ -89,46 +92,120 @@ class HostStepper:
         return image
 
 
-def _stepper(
-    model: DreamModel,
-    gradient_fn: GradientFn,
-    params: DreamParams,
-    shape: tuple[int, int],
-    should_cancel: CancelFn | None,
-) -> Stepper:
-    plan = model.tile_plan(params)
-    layout = plan.layout(*shape)
-    device = model.device_stepper(gradient_fn, layout, plan.batch, params, shape)
-    return device or HostStepper(gradient_fn, layout, plan.batch, params, shape, should_cancel)
+@dataclass(frozen=True)
+class _Dispatched:
+    """A step handed to the stepper; on a device its loss may not be computed yet."""
+
+    step: int
+    shift: tuple[int, int]
+    before: Any
+    loss: Any
+    after: Any
 
 
-def _step(
-    model: DreamModel,
-    stepper: Stepper,
-    state: Any,
-    shift: tuple[int, int],
-    gradient_fn: GradientFn,
-    params: DreamParams,
-    should_cancel: CancelFn | None,
-) -> tuple[float, Any, Stepper]:
-    """One step; out of device memory, smaller tiles are tried and the job goes on, never fails for it."""
-    while True:
-        plan = model.tile_plan(params)
+@dataclass
+class _Tally:
+    """The dream's losses and progress across its octaves."""
+
+    params: DreamParams
+    octaves: int
+    progress: ProgressFn | None
+    losses: list[float] = field(default_factory=list)
+    done: int = 0
+
+    def record(self, octave: int, step: int, tiles: int, loss: float) -> bool:
+        """Record a step's loss; False when it passed max_loss and ends the octave."""
+        steps = self.params.steps
+        self.losses.append(loss)
+        self.done += 1
+        if self.progress is not None:
+            fraction = self.done / (self.octaves * steps)
+            self.progress(Progress(octave, self.octaves, step, steps, fraction, tiles, loss))
+        if self.params.max_loss is not None and loss > self.params.max_loss:
+            self.done += steps - step
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Ascent:
+    """Running one dream's steps: out of device memory, smaller tiles are tried and the job goes on."""
+
+    model: DreamModel
+    gradient_fn: GradientFn
+    params: DreamParams
+    should_cancel: CancelFn | None
+
+    def stepper(self, shape: tuple[int, int]) -> Stepper:
+        plan = self.model.tile_plan(self.params)
+        layout = plan.layout(*shape)
+        device = self.model.device_stepper(self.gradient_fn, layout, plan.batch, self.params, shape)
+        return device or HostStepper(self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel)
+
+    def _smaller(self, stepper: Stepper, error: Exception) -> Stepper:
+        """A stepper with smaller tiles after ``error`` ran out of device memory; re-raises any other error."""
+        plan = self.model.tile_plan(self.params)
+        if not self.model.is_out_of_memory(error) or not self.model.shrink_tiles(plan):
+            raise error
+        smaller = self.model.tile_plan(self.params)
+        log.warning(
+            "out of device memory with %d tile(s) of %d² at once; retrying with %d tile(s) of %d²",
+            plan.batch,
+            plan.tile,
+            smaller.batch,
+            smaller.tile,
+        )
+        return self.stepper(stepper.shape)
+
+    def step(self, stepper: Stepper, step: int, state: Any, shift: tuple[int, int]) -> tuple[_Dispatched, Stepper]:
+        while True:
+            try:
+                loss, after = stepper.step(state, shift)
+                return _Dispatched(step, shift, state, loss, after), stepper
+            except Exception as error:
+                stepper = self._smaller(stepper, error)
+
+    def read(self, stepper: Stepper, dispatched: _Dispatched) -> tuple[float, _Dispatched, Stepper]:
+        """The step's loss, waiting for the device. A device may report running out of memory only now:
+        then the step runs again with smaller tiles, and the returned step is that run."""
         try:
-            loss, state = stepper.step(state, shift)
-            return loss, state, stepper
+            return float(dispatched.loss), dispatched, stepper
         except Exception as error:
-            if not model.is_out_of_memory(error) or not model.shrink_tiles(plan):
-                raise
-            smaller = model.tile_plan(params)
-            log.warning(
-                "out of device memory with %d tile(s) of %d² at once; retrying with %d tile(s) of %d²",
-                plan.batch,
-                plan.tile,
-                smaller.batch,
-                smaller.tile,
-            )
-            stepper = _stepper(model, gradient_fn, params, stepper.shape, should_cancel)
+            stepper = self._smaller(stepper, error)
+            again, stepper = self.step(stepper, dispatched.step, dispatched.before, dispatched.shift)
+            return self.read(stepper, again)
+
+    def octave(
+        self, octave: int, stepper: Stepper, state: Any, shifts: Callable[[], tuple[int, int]], tally: _Tally
+    ) -> tuple[Any, Stepper]:
+        """The octave's steps, each loss recorded in ``tally``, which may end the octave early.
+
+        A device stepper gets the next step before the last one's loss is read, so the device never waits
+        for the host; a step that ends the octave is then kept and the one queued behind it dropped."""
+        unread: _Dispatched | None = None
+        for step in range(1, self.params.steps + 1):
+            if self.should_cancel is not None and self.should_cancel():
+                raise DreamCancelled("the dream was cancelled")
+            queued, stepper = self.step(stepper, step, state, shifts())
+            if unread is not None:
+                loss, done, stepper = self.read(stepper, unread)
+                if done is not unread:  # it ran again: the queued step must start from its result
+                    queued, stepper = self.step(stepper, step, done.after, queued.shift)
+                if not tally.record(octave, done.step, stepper.tiles, loss):
+                    return done.after, stepper
+            unread = queued
+            if not stepper.asynchronous:
+                loss, unread, stepper = self.read(stepper, unread)
+                if not tally.record(octave, step, stepper.tiles, loss):
+                    return unread.after, stepper
+                state, unread = unread.after, None
+            else:
+                state = unread.after
+        if unread is not None:
+            loss, unread, stepper = self.read(stepper, unread)
+            tally.record(octave, unread.step, stepper.tiles, loss)
+            state = unread.after
+        return state, stepper
 
 
 def dream(
@@ -157,33 +234,25 @@ def dream(
     current = resize(image, shapes[0])
     current *= 2.0
     current -= 1.0  # the model's range, [-1, 1]
-    losses: list[float] = []
-    total_steps = len(shapes) * params.steps
-    done = 0
+    ascent = _Ascent(model, gradient_fn, params, should_cancel)
+    tally = _Tally(params, len(shapes), progress)
+
+    def shift() -> tuple[int, int]:
+        low, high = -params.jitter, params.jitter + 1
+        return int(rng.integers(low, high)), int(rng.integers(low, high))
+
     for octave, shape in enumerate(shapes, start=1):
         if octave > 1:
             current = resize(current, shape)
             if params.detail_reinjection:
                 reinject_detail(current, image, shapes[octave - 2])
-        stepper = _stepper(model, gradient_fn, params, shape, should_cancel)
+        stepper = ascent.stepper(shape)
         state = stepper.start(current)
         del current  # the stepper owns the image now: no second copy while it steps
-        for step in range(1, params.steps + 1):
-            if should_cancel is not None and should_cancel():
-                raise DreamCancelled("the dream was cancelled")
-            low, high = -params.jitter, params.jitter + 1
-            shift = (int(rng.integers(low, high)), int(rng.integers(low, high)))
-            loss, state, stepper = _step(model, stepper, state, shift, gradient_fn, params, should_cancel)
-            losses.append(loss)
-            done += 1
-            if progress is not None:
-                progress(Progress(octave, len(shapes), step, params.steps, done / total_steps, stepper.tiles, loss))
-            if params.max_loss is not None and loss > params.max_loss:
-                done += params.steps - step
-                break
+        state, stepper = ascent.octave(octave, stepper, state, shift, tally)
         current = stepper.finish(state)
         del state
     current += 1.0
     current *= 0.5
     result = np.clip(current, 0.0, 1.0, out=current)
-    return DreamResult(result, seed, len(shapes), tuple(losses), tuple(notes), time.perf_counter() - started)
+    return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -80,9 +80,33 @@ def _scatter_add(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, values:
             target[to_y, to_x] += values[at_y, at_x]
 
 
-def _mirrored(length: int, size: int) -> np.ndarray:
+def mirrored_indices(length: int, size: int) -> np.ndarray:
     """Indices along an axis of ``length`` pixels mirrored out to ``size`` (NumPy's "symmetric" padding)."""
     return np.pad(np.arange(length), (0, size - length), mode="symmetric")
+
+
+@dataclass(frozen=True)
+class AxisCoverage:
+    """Along one axis of a layout, for each pixel: the tiles over it, the pixel's offset in each and each
+    one's blend weight (K×length, K the most tiles over any pixel; missing ones weigh zero). Blending the
+    tiles' gradients is then a weighted sum of K gathers per axis: no scatter, no per-tile operation."""
+
+    tile: np.ndarray
+    offset: np.ndarray
+    weight: np.ndarray
+
+
+def _axis_coverage(length: int, starts: tuple[int, ...], weights: dict[int, np.ndarray]) -> AxisCoverage:
+    over: list[list[tuple[int, int, float]]] = [[] for _ in range(length)]
+    for index, start in enumerate(starts):
+        for offset, weight in enumerate(weights[start]):
+            over[start + offset].append((index, offset, float(weight)))
+    depth = max(len(entries) for entries in over)
+    table = np.zeros((3, depth, length), np.float64)
+    for pixel, entries in enumerate(over):
+        for k, entry in enumerate(entries):
+            table[:, k, pixel] = entry
+    return AxisCoverage(table[0].astype(np.int32), table[1].astype(np.int32), table[2].astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -127,6 +151,12 @@ class TileLayout:
     def _col_weights(self) -> dict[int, np.ndarray]:
         return _blend_weights(self.width, self.cols, self.tile_width, self.overlap)
 
+    def coverage(self, axis: int) -> AxisCoverage:
+        """Which tiles cover each row (axis 0) or column (axis 1), and with what weight."""
+        if axis == 0:
+            return _axis_coverage(self.height, self.rows, self._row_weights)
+        return _axis_coverage(self.width, self.cols, self._col_weights)
+
     def weight(self, y: int, x: int) -> np.ndarray:
         """The tile's blend window (tile_height×tile_width×1): full weight inside, ramps where a neighbour
         overlaps it; the windows of all tiles add up to one at every pixel, so blending needs no division."""
@@ -148,8 +178,8 @@ def tiled_gradient(
     and a cancelled job should not wait for all of them."""
     height, width = image.shape[:2]
     # Pixel (i, j) of the rolled image, mirrored out to the layout, is image[rows[i], cols[j]].
-    rows = (_mirrored(height, layout.height) - shift[0]) % height
-    cols = (_mirrored(width, layout.width) - shift[1]) % width
+    rows = (mirrored_indices(height, layout.height) - shift[0]) % height
+    cols = (mirrored_indices(width, layout.width) - shift[1]) % width
     th, tw = layout.tile_height, layout.tile_width
     total = np.zeros(image.shape, np.float32 if layout.count == 1 else _BLEND_DTYPE)
     loss_sum = 0.0

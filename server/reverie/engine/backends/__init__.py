@@ -26,11 +26,14 @@ class Stepper(Protocol):
 
     tiles: int
     shape: tuple[int, int]
+    # True when ``step`` returns before the device has finished: its loss is a device scalar read later.
+    asynchronous: bool
 
     def start(self, image: np.ndarray) -> Any: ...
 
-    def step(self, state: Any, shift: tuple[int, int]) -> tuple[float, Any]:
-        """Roll by ``shift``, step along the normalised tiled gradient, roll back, clip; returns (loss, state)."""
+    def step(self, state: Any, shift: tuple[int, int]) -> tuple[Any, Any]:
+        """Roll by ``shift``, step along the normalised tiled gradient, roll back, clip; returns (loss, state),
+        the loss a float or, from an asynchronous stepper, anything ``float()`` turns into one."""
         ...
 
     def finish(self, state: Any) -> np.ndarray: ...

@@ -1,0 +1,81 @@
+"""The JAX device stepper against the host stepper, with a stand-in gradient that depends on tile position."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from reverie.engine.octave_ascent import HostStepper
+from reverie.engine.params import DreamParams
+from reverie.engine.tiling import TileLayout
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+
+@pytest.fixture(scope="module")
+def jax_backend(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The backend module, its compile cache in a temporary folder rather than the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("jax-cache")))
+        return importlib.import_module("reverie.engine.backends.jax")
+
+
+def positional(tiles):
+    """sin of each pixel plus a ramp over its place in the tile: a wrong cut, shift or blend shows."""
+    rows = np.arange(tiles.shape[1], dtype=np.float32)[None, :, None, None]
+    cols = np.arange(tiles.shape[2], dtype=np.float32)[None, None, :, None]
+    return (tiles**2).mean(axis=(1, 2, 3)), np.sin(tiles * 3.0) + 0.01 * rows - 0.02 * cols
+
+
+class StandInGradient:
+    """The compiled gradient's interface (``raw``) around the stand-in."""
+
+    def raw(self, tiles):
+        losses, gradients = positional(jnp.asarray(tiles))
+        return (losses.sum(), losses), gradients
+
+
+@pytest.mark.parametrize("normalization", ["mean_abs", "std"])
+@pytest.mark.parametrize(
+    ("tile", "overlap", "batch", "tolerance"),
+    [(128, 32, 3, 2e-2), (160, 64, 16, 2e-2), (512, 128, 2, 1e-5)],  # several tiles blend in bfloat16 on the host
+)
+@pytest.mark.parametrize("shift", [(0, 0), (7, -13), (-31, 29)])
+def test_a_device_step_equals_the_host_step(
+    jax_backend: ModuleType,
+    normalization: str,
+    tile: int,
+    overlap: int,
+    batch: int,
+    tolerance: float,
+    shift: tuple[int, int],
+) -> None:
+    image = np.random.default_rng(5).uniform(-1.0, 1.0, (300, 410, 3)).astype(np.float32)
+    params = DreamParams(step_size=0.3, normalization=normalization)
+    layout = TileLayout.for_shape(300, 410, tile, overlap, fixed=True)
+    host = HostStepper(positional, layout, batch, params, (300, 410), None)
+    device = jax_backend.make_stepper(StandInGradient(), layout, batch, 0.3, normalization, (300, 410))
+    want_loss, want = host.step(host.start(image.copy()), shift)
+
+    loss, stepped = device.step(device.start(image), shift)
+
+    assert device.asynchronous and isinstance(loss, jax.Array)
+    assert float(loss) == pytest.approx(want_loss, rel=1e-5)
+    got = device.finish(stepped)
+    np.testing.assert_allclose(got, want, atol=tolerance)
+    assert np.abs(got - image).mean() > 0.05  # the step moved the image
+
+
+def test_coverage_weights_add_up_to_one_and_point_into_the_tiles() -> None:
+    layout = TileLayout.for_shape(1100, 300, 512, 128, fixed=True)
+    for axis, starts, size in ((0, layout.rows, layout.tile_height), (1, layout.cols, layout.tile_width)):
+        coverage = layout.coverage(axis)
+        np.testing.assert_allclose(coverage.weight.sum(axis=0), 1.0, rtol=1e-6)
+        used = coverage.weight > 0
+        position = np.asarray(starts)[coverage.tile] + coverage.offset
+        assert (position[used] == np.broadcast_to(np.arange(position.shape[1]), position.shape)[used]).all()
+        assert (coverage.offset < size).all()
