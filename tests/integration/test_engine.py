@@ -108,10 +108,11 @@ def test_no_seams_where_tiles_meet(mobilenet, astronaut) -> None:
     result = dream(astronaut, params, mobilenet)
     change = (result.image - astronaut).mean(axis=2)
     energy_x = np.abs(np.diff(change, axis=1)).mean(axis=0)  # energy between column x and x+1
-    from reverie.engine.tiling import tile_starts
-
-    starts = tile_starts(astronaut.shape[1], 128, 48)
-    borders = sorted({s - 1 for s in starts[1:]} | {s + 127 for s in starts[:-1]})
+    layers = mobilenet.spec.resolve_layers(params.preset, None)
+    layout = mobilenet.tile_plan(params).layout(*astronaut.shape[:2], mobilenet.min_side(tuple(layers)))
+    starts, size = layout.cols, layout.tile_width
+    assert len(starts) > 2
+    borders = sorted({s - 1 for s in starts[1:]} | {s + size - 1 for s in starts[:-1]})
     border_energy = energy_x[borders].mean()
     interior = np.delete(energy_x, [b + d for b in borders for d in (-1, 0, 1)])
     assert abs(border_energy / interior.mean() - 1.0) < 0.10

@@ -54,7 +54,7 @@ class Plan:
     batch: int
     tile: int = 512
 
-    def layout(self, height: int, width: int) -> None:
+    def layout(self, height: int, width: int, smallest: int) -> None:
         return None
 
 
@@ -85,7 +85,7 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     params = DreamParams(steps=steps, max_loss=max_loss)
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
-    ascent = _Ascent(model, None, params, None)  # type: ignore[arg-type]
+    ascent = _Ascent(model, None, params, 0, None)  # type: ignore[arg-type]
     state, _ = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda: (0, 0), tally)
     return state, tally, events, progress, model
 

@@ -62,8 +62,34 @@ def test_blend_windows_add_up_to_one_everywhere() -> None:
     layout = TileLayout.for_shape(700, 1300, 256, 64)
     coverage = np.zeros((700, 1300, 1), np.float32)
     for y, x in layout.origins():
-        coverage[y : y + 256, x : x + 256] += layout.weight(y, x)
+        coverage[y : y + layout.tile_height, x : x + layout.tile_width] += layout.weight(y, x)
     np.testing.assert_allclose(coverage, 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap", "fitted"),
+    [
+        (2048, 1024, 128, 768),
+        (4096, 1024, 128, 922),
+        (1045, 1024, 128, 587),
+        (1024, 1024, 128, 1024),
+        (700, 256, 64, 223),
+    ],
+)
+def test_tiles_shrink_to_cover_a_side_with_no_more_tiles_than_needed(
+    length: int, tile: int, overlap: int, fitted: int
+) -> None:
+    layout = TileLayout.for_shape(length, 300, tile, overlap)
+    assert layout.tile_height == fitted
+    assert len(layout.rows) == len(tile_starts(length, tile, overlap))  # as many tiles as before, smaller
+    assert all(b - a <= fitted - overlap for a, b in itertools.pairwise(layout.rows))  # still overlapping
+    assert layout.rows[-1] + fitted == length
+
+
+def test_fitted_tiles_stay_above_the_layers_smallest_input_and_fixed_tiles_stay_whole() -> None:
+    assert TileLayout.for_shape(300, 300, 256, 64, smallest=203).tile_height == 203  # fitted: 182
+    assert TileLayout.for_shape(150, 300, 256, 64, smallest=203).tile_height == 150  # the whole side
+    assert TileLayout.for_shape(2048, 300, 1024, 128, fixed=True).tile_height == 1024
 
 
 def test_one_tile_equals_the_whole_image() -> None:

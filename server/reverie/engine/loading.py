@@ -86,8 +86,9 @@ class TilePlan:
     batch: int
     fixed: bool
 
-    def layout(self, height: int, width: int) -> TileLayout:
-        return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed)
+    def layout(self, height: int, width: int, smallest: int = 0) -> TileLayout:
+        """The tiles of one image shape, none smaller than ``smallest`` (the layers' smallest input)."""
+        return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed, smallest)
 
 
 class DreamModel:

@@ -134,11 +134,12 @@ class _Ascent:
     model: DreamModel
     gradient_fn: GradientFn
     params: DreamParams
+    min_side: int  # the layers' smallest input: no tile is smaller
     should_cancel: CancelFn | None
 
     def stepper(self, shape: tuple[int, int]) -> Stepper:
         plan = self.model.tile_plan(self.params)
-        layout = plan.layout(*shape)
+        layout = plan.layout(*shape, self.min_side)
         device = self.model.device_stepper(self.gradient_fn, layout, plan.batch, self.params, shape)
         return device or HostStepper(self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel)
 
@@ -228,13 +229,14 @@ def dream(
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
-    shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, model.min_side(tuple(layers)))
+    min_side = model.min_side(tuple(layers))
+    shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
     current = resize(image, shapes[0])
     current *= 2.0
     current -= 1.0  # the model's range, [-1, 1]
-    ascent = _Ascent(model, gradient_fn, params, should_cancel)
+    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
     tally = _Tally(params, len(shapes), progress)
 
     def shift() -> tuple[int, int]:

@@ -36,6 +36,15 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
+def fitted_tile(length: int, tile: int, overlap: int) -> int:
+    """The smallest tile that covers ``length`` with as many tiles as ``tile`` needs: 2048 pixels take three
+    1024-pixel tiles overlapping by 128, and three of 768 do it too, with 1.27× the pixels instead of 2.25×."""
+    if length <= tile:
+        return length
+    count = -(-(length - overlap) // (tile - overlap))
+    return -(-(length + (count - 1) * overlap) // count)
+
+
 def _ramp(size: int, overlap: int, feather_start: bool, feather_end: bool) -> np.ndarray:
     """1-D weights rising over ``overlap`` pixels at the ends that meet another tile."""
     ramp = np.ones(size, dtype=np.float32)
@@ -122,17 +131,25 @@ class TileLayout:
     overlap: int
 
     @classmethod
-    def for_shape(cls, height: int, width: int, tile: int, overlap: int, fixed: bool = False) -> TileLayout:
-        """The layout of an image; with ``fixed`` the layout covers the image mirrored out to a whole tile."""
+    def for_shape(
+        cls, height: int, width: int, tile: int, overlap: int, fixed: bool = False, smallest: int = 0
+    ) -> TileLayout:
+        """The layout of an image. With ``fixed`` every tile is tile×tile and the layout covers the image
+        mirrored out to a whole tile; otherwise tiles shrink to cover each side with as few tiles as
+        ``tile`` would need, overlapping by ``overlap`` (not below ``smallest`` pixels)."""
         if fixed:
             height, width = max(height, tile), max(width, tile)
+            tile_height = tile_width = tile
+        else:
+            tile_height = max(fitted_tile(height, tile, overlap), min(smallest, tile, height))
+            tile_width = max(fitted_tile(width, tile, overlap), min(smallest, tile, width))
         return cls(
             height,
             width,
-            min(tile, height),
-            min(tile, width),
-            tuple(tile_starts(height, tile, overlap)),
-            tuple(tile_starts(width, tile, overlap)),
+            min(tile_height, height),
+            min(tile_width, width),
+            tuple(tile_starts(height, tile_height, overlap)),
+            tuple(tile_starts(width, tile_width, overlap)),
             overlap,
         )
 
