@@ -154,9 +154,10 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
     dream(image, params.replace(steps=1), model)  # compiles the glue for this image shape
     seconds, result = _timed(lambda: dream(image, params.replace(steps=steps), model))
     plan = model.tile_plan(params)
-    layout = plan.layout(height, width)
+    layers = model.spec.resolve_layers(params.preset, None)
+    layout = plan.layout(height, width, model.min_side(tuple(layers)))
     tile_pixels = layout.count * layout.tile_height * layout.tile_width
-    gradient_fn = model.gradient_fn(model.spec.resolve_layers(params.preset, None), {}, precision)
+    gradient_fn = model.gradient_fn(layers, {}, precision)
     batch = np.zeros((plan.batch, layout.tile_height, layout.tile_width, 3), np.float32)
     gradient_fn(batch)
     alone, _ = _timed(lambda: [gradient_fn(batch) for _ in range(steps)])
