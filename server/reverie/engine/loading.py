@@ -86,7 +86,7 @@ class TilePlan:
     batch: int
     fixed: bool
 
-    def layout(self, height: int, width: int, smallest: int = 0) -> TileLayout:
+    def layout(self, height: int, width: int, smallest: int) -> TileLayout:
         """The tiles of one image shape, none smaller than ``smallest`` (the layers' smallest input)."""
         return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed, smallest)
 

@@ -109,7 +109,11 @@ class DeviceStepper:
         mirrored_rows, mirrored_cols = mirrored_indices(height, layout.height), mirrored_indices(width, layout.width)
         tile_rows = jnp.asarray(mirrored_rows[np.add.outer(layout.rows, np.arange(th))].ravel())
         tile_cols = jnp.asarray(mirrored_cols[np.add.outer(layout.cols, np.arange(tw))].ravel())
-        down, across = (jax.tree.map(jnp.asarray, vars(layout.coverage(axis))) for axis in (0, 1))
+        # Per axis, for each tile that may cover a pixel: (tile index, offset in the tile, blend weight).
+        down, across = (
+            list(zip(*(jnp.asarray(table) for table in (c.tile, c.offset, c.weight)), strict=True))
+            for c in (layout.coverage(0), layout.coverage(1))
+        )
 
         def cut(image: jax.Array, shift: jax.Array) -> tuple[jax.Array, ...]:
             """The rolled image's tiles in groups of the compiled batch size, the last one padded with zeros."""
@@ -125,13 +129,9 @@ class DeviceStepper:
             cols = (jnp.arange(width) + shift[1]) % width
             tiles = gradients.reshape(*grid, th, tw, 3)
             strips = sum(
-                weight[rows, None, None, None] * tiles[tile[rows], :, offset[rows]]
-                for tile, offset, weight in zip(down["tile"], down["offset"], down["weight"], strict=True)
+                weight[rows, None, None, None] * tiles[tile[rows], :, offset[rows]] for tile, offset, weight in down
             )  # height × columns of tiles × tile width × 3
-            return sum(
-                weight[cols, None] * strips[:, tile[cols], offset[cols]]
-                for tile, offset, weight in zip(across["tile"], across["offset"], across["weight"], strict=True)
-            )
+            return sum(weight[cols, None] * strips[:, tile[cols], offset[cols]] for tile, offset, weight in across)
 
         def update(image: jax.Array, results: list[Any], shift: jax.Array) -> tuple[jax.Array, jax.Array]:
             """Blend, normalise, step and clip; returns (mean loss over tiles, image)."""
