@@ -41,22 +41,21 @@ class StandInGradient:
 
 @pytest.mark.parametrize("normalization", ["mean_abs", "std"])
 @pytest.mark.parametrize(
-    ("tile", "overlap", "batch", "tolerance"),
-    [(128, 32, 3, 2e-2), (160, 64, 16, 2e-2), (512, 128, 2, 1e-5)],  # several tiles blend in bfloat16 on the host
+    ("tile", "batch", "tolerance"),
+    [(128, 3, 2e-2), (160, 16, 2e-2), (512, 2, 1e-5)],  # several tiles blend in bfloat16 on the host
 )
 @pytest.mark.parametrize("shift", [(0, 0), (7, -13), (-31, 29)])
 def test_a_device_step_equals_the_host_step(
     jax_backend: ModuleType,
     normalization: str,
     tile: int,
-    overlap: int,
     batch: int,
     tolerance: float,
     shift: tuple[int, int],
 ) -> None:
     image = np.random.default_rng(5).uniform(-1.0, 1.0, (300, 410, 3)).astype(np.float32)
     params = DreamParams(step_size=0.3, normalization=normalization)
-    layout = TileLayout.for_shape(300, 410, tile, overlap, fixed=True)
+    layout = TileLayout.for_shape(300, 410, tile, 32, fixed=True)
     host = HostStepper(positional, layout, batch, params, (300, 410), None)
     device = jax_backend.make_stepper(StandInGradient(), layout, batch, 0.3, normalization, (300, 410))
     want_loss, want = host.step(host.start(image.copy()), shift)
@@ -68,14 +67,3 @@ def test_a_device_step_equals_the_host_step(
     got = device.finish(stepped)
     np.testing.assert_allclose(got, want, atol=tolerance)
     assert np.abs(got - image).mean() > 0.05  # the step moved the image
-
-
-def test_coverage_weights_add_up_to_one_and_point_into_the_tiles() -> None:
-    layout = TileLayout.for_shape(1100, 300, 512, 128, fixed=True)
-    for axis, starts, size in ((0, layout.rows, layout.tile_height), (1, layout.cols, layout.tile_width)):
-        coverage = layout.coverage(axis)
-        np.testing.assert_allclose(coverage.weight.sum(axis=0), 1.0, rtol=1e-6)
-        used = coverage.weight > 0
-        position = np.asarray(starts)[coverage.tile] + coverage.offset
-        assert (position[used] == np.broadcast_to(np.arange(position.shape[1]), position.shape)[used]).all()
-        assert (coverage.offset < size).all()

@@ -53,6 +53,7 @@ class CountingStepper:
 class Plan:
     batch: int
     tile: int = 512
+    fixed: bool = False
 
     def layout(self, height: int, width: int, smallest: int) -> None:
         return None
@@ -86,7 +87,7 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
     ascent = _Ascent(model, None, params, 0, None)  # type: ignore[arg-type]
-    state, _ = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda: (0, 0), tally)
+    state, _ = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda reach: (0, 0), tally)
     return state, tally, events, progress, model
 
 

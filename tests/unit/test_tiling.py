@@ -109,17 +109,33 @@ def test_feather_weights_fall_off_only_towards_neighbours() -> None:
     assert corner[-1, -1] < 0.01  # the edge that meets the next tile fades out
 
 
-def test_fixed_tiles_mirror_a_small_image_out_to_a_whole_tile() -> None:
-    """Backends that compile per shape see only tile×tile inputs; the mirrored part's gradient is dropped."""
-    image = np.random.default_rng(3).random((90, 300, 3), dtype=np.float32)
-    layout = TileLayout.for_shape(90, 300, 128, 32, fixed=True)
+@pytest.mark.parametrize(("height", "width", "tile"), [(90, 300, 128), (300, 410, 128), (300, 410, 512)])
+def test_fixed_tiles_lie_on_a_wrapped_grid_and_copies_are_averaged(height: int, width: int, tile: int) -> None:
+    """Backends that compile per shape see only tile×tile inputs, as many as cover the image once, without
+    overlap; a pixel the wrapped grid reaches more than once gets the mean of its gradients there."""
+    image = np.random.default_rng(3).random((height, width, 3), dtype=np.float32)
+    layout = TileLayout.for_shape(height, width, tile, 32, fixed=True)
+    assert layout.count == -(-height // tile) * -(-width // tile)
     shapes = []
 
     def recording_gradient(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         shapes.append(tiles.shape[1:3])
-        return pointwise_gradient(tiles)
+        return positional_gradient(tiles)
 
-    _, blended = tiled_gradient(image, layout, recording_gradient, batch=2)
-    assert set(shapes) == {(128, 128)}
-    assert blended.shape == image.shape
-    np.testing.assert_allclose(blended, np.sin(image * 3.0), atol=8e-3)  # bfloat16 sums: 8-bit mantissa
+    shift = (11, -40)
+    _, blended = tiled_gradient(image, layout, recording_gradient, batch=2, shift=shift)
+
+    assert set(shapes) == {(tile, tile)}
+    rows = (np.arange(layout.height) - shift[0]) % height
+    cols = (np.arange(layout.width) - shift[1]) % width
+    canvas = image[rows][:, cols]
+    canvas_gradient = np.zeros(canvas.shape, np.float32)
+    for y, x in layout.origins():
+        _, gradient = positional_gradient(canvas[None, y : y + tile, x : x + tile])
+        canvas_gradient[y : y + tile, x : x + tile] = gradient[0]
+    want = np.zeros(image.shape, np.float64)
+    copies = np.zeros(image.shape[:2])
+    np.add.at(want, (rows[:, None], cols[None, :]), canvas_gradient)
+    np.add.at(copies, (rows[:, None], cols[None, :]), 1)
+    assert copies.max() > 1  # the grid does wrap past the image's end here
+    np.testing.assert_allclose(blended, want / copies[:, :, None], atol=2e-2)  # bfloat16 sums: 8-bit mantissa

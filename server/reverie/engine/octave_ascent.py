@@ -176,8 +176,14 @@ class _Ascent:
             again, stepper = self.step(stepper, dispatched.step, dispatched.before, dispatched.shift)
             return self.read(stepper, again)
 
+    def reach(self) -> int:
+        """How far the image is rolled (each way) before a step: the jitter, and with fixed tiles on a wrapped
+        grid at least half a tile, so that tile edges land anywhere on the image."""
+        plan = self.model.tile_plan(self.params)
+        return max(self.params.jitter, plan.tile // 2) if plan.fixed else self.params.jitter
+
     def octave(
-        self, octave: int, stepper: Stepper, state: Any, shifts: Callable[[], tuple[int, int]], tally: _Tally
+        self, octave: int, stepper: Stepper, state: Any, shifts: Callable[[int], tuple[int, int]], tally: _Tally
     ) -> tuple[Any, Stepper]:
         """The octave's steps, each loss recorded in ``tally``, which may end the octave early.
 
@@ -187,7 +193,7 @@ class _Ascent:
         for step in range(1, self.params.steps + 1):
             if self.should_cancel is not None and self.should_cancel():
                 raise DreamCancelled("the dream was cancelled")
-            queued, stepper = self.step(stepper, step, state, shifts())
+            queued, stepper = self.step(stepper, step, state, shifts(self.reach()))
             if unread is not None:
                 loss, done, stepper = self.read(stepper, unread)
                 if done is not unread:  # it ran again: the queued step must start from its result
@@ -239,9 +245,8 @@ def dream(
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
     tally = _Tally(params, len(shapes), progress)
 
-    def shift() -> tuple[int, int]:
-        low, high = -params.jitter, params.jitter + 1
-        return int(rng.integers(low, high)), int(rng.integers(low, high))
+    def shift(reach: int) -> tuple[int, int]:
+        return int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
 
     for octave, shape in enumerate(shapes, start=1):
         if octave > 1:

@@ -3,8 +3,13 @@ the image size and no seam shows where tiles meet.
 
 The jitter shift is applied to the tiles' pixel indices, not to the image: a tile of the shifted image is
 gathered straight from the unshifted one and its gradient added straight back, so no step makes an
-image-sized shifted copy. With ``fixed`` tiles (backends that compile per shape) every tile is tile×tile:
-an image side shorter than a tile is mirrored out to it, and the mirrored part's gradient is dropped."""
+image-sized shifted copy.
+
+With ``fixed`` tiles (backends that compile per shape) every tile is tile×tile and tiles do not overlap:
+they lie on a grid over the rolled image wrapped around (as many tiles as cover it once; a pixel the grid
+reaches twice gets the mean of its two gradients). The dream rolls the image across a whole tile before
+each step, so tile edges land somewhere else every step instead of being feathered: a 4096² image is 64
+tiles of 512², not the 121 that overlapping ones would take."""
 
 from __future__ import annotations
 
@@ -83,39 +88,11 @@ def _gather(image: np.ndarray, rows: np.ndarray, cols: np.ndarray, out: np.ndarr
 
 
 def _scatter_add(target: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows[i], cols[j]] += values[i, j]`` (the indices of one tile never repeat)."""
+    """``target[rows[i], cols[j]] += values[i, j]``; an index that repeats (a wrapped tile larger than the
+    image) adds each of its values, one run of indices at a time."""
     for at_y, to_y in _runs(rows):
         for at_x, to_x in _runs(cols):
             target[to_y, to_x] += values[at_y, at_x]
-
-
-def mirrored_indices(length: int, size: int) -> np.ndarray:
-    """Indices along an axis of ``length`` pixels mirrored out to ``size`` (NumPy's "symmetric" padding)."""
-    return np.pad(np.arange(length), (0, size - length), mode="symmetric")
-
-
-@dataclass(frozen=True)
-class AxisCoverage:
-    """Along one axis of a layout, for each pixel: the tiles over it, the pixel's offset in each and each
-    one's blend weight (K×length, K the most tiles over any pixel; missing ones weigh zero). Blending the
-    tiles' gradients is then a weighted sum of K gathers per axis: no scatter, no per-tile operation."""
-
-    tile: np.ndarray
-    offset: np.ndarray
-    weight: np.ndarray
-
-
-def _axis_coverage(length: int, starts: tuple[int, ...], weights: dict[int, np.ndarray]) -> AxisCoverage:
-    over: list[list[tuple[int, int, float]]] = [[] for _ in range(length)]
-    for index, start in enumerate(starts):
-        for offset, weight in enumerate(weights[start]):
-            over[start + offset].append((index, offset, float(weight)))
-    depth = max(len(entries) for entries in over)
-    table = np.zeros((3, depth, length), np.float64)
-    for pixel, entries in enumerate(over):
-        for k, entry in enumerate(entries):
-            table[:, k, pixel] = entry
-    return AxisCoverage(table[0].astype(np.int32), table[1].astype(np.int32), table[2].astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -134,15 +111,22 @@ class TileLayout:
     def for_shape(
         cls, height: int, width: int, tile: int, overlap: int, fixed: bool = False, smallest: int = 0
     ) -> TileLayout:
-        """The layout of an image. With ``fixed`` every tile is tile×tile and the layout covers the image
-        mirrored out to a whole tile; otherwise tiles shrink to cover each side with as few tiles as
-        ``tile`` would need, overlapping by ``overlap`` (not below ``smallest`` pixels)."""
+        """The layout of an image. With ``fixed`` every tile is tile×tile, on a grid over the image wrapped
+        around; otherwise tiles shrink to cover each side with as few tiles as ``tile`` would need,
+        overlapping by ``overlap`` (not below ``smallest`` pixels)."""
         if fixed:
-            height, width = max(height, tile), max(width, tile)
-            tile_height = tile_width = tile
-        else:
-            tile_height = max(fitted_tile(height, tile, overlap), min(smallest, tile, height))
-            tile_width = max(fitted_tile(width, tile, overlap), min(smallest, tile, width))
+            rows, cols = -(-height // tile), -(-width // tile)
+            return cls(
+                rows * tile,
+                cols * tile,
+                tile,
+                tile,
+                tuple(range(0, rows * tile, tile)),
+                tuple(range(0, cols * tile, tile)),
+                0,
+            )
+        tile_height = max(fitted_tile(height, tile, overlap), min(smallest, tile, height))
+        tile_width = max(fitted_tile(width, tile, overlap), min(smallest, tile, width))
         return cls(
             height,
             width,
@@ -168,12 +152,6 @@ class TileLayout:
     def _col_weights(self) -> dict[int, np.ndarray]:
         return _blend_weights(self.width, self.cols, self.tile_width, self.overlap)
 
-    def coverage(self, axis: int) -> AxisCoverage:
-        """Which tiles cover each row (axis 0) or column (axis 1), and with what weight."""
-        if axis == 0:
-            return _axis_coverage(self.height, self.rows, self._row_weights)
-        return _axis_coverage(self.width, self.cols, self._col_weights)
-
     def weight(self, y: int, x: int) -> np.ndarray:
         """The tile's blend window (tile_height×tile_width×1): full weight inside, ramps where a neighbour
         overlaps it; the windows of all tiles add up to one at every pixel, so blending needs no division."""
@@ -194,9 +172,9 @@ def tiled_gradient(
     ``should_cancel`` is asked before each batch of tiles: on a large image one step is many batches,
     and a cancelled job should not wait for all of them."""
     height, width = image.shape[:2]
-    # Pixel (i, j) of the rolled image, mirrored out to the layout, is image[rows[i], cols[j]].
-    rows = (mirrored_indices(height, layout.height) - shift[0]) % height
-    cols = (mirrored_indices(width, layout.width) - shift[1]) % width
+    # Pixel (i, j) of the rolled image, wrapped around out to the layout, is image[rows[i], cols[j]].
+    rows = (np.arange(layout.height) - shift[0]) % height
+    cols = (np.arange(layout.width) - shift[1]) % width
     th, tw = layout.tile_height, layout.tile_width
     total = np.zeros(image.shape, np.float32 if layout.count == 1 else _BLEND_DTYPE)
     loss_sum = 0.0
@@ -211,8 +189,11 @@ def tiled_gradient(
         losses, gradients = gradient_fn(tiles)
         loss_sum += float(np.sum(losses))
         for (y, x), gradient in zip(group, gradients, strict=True):
-            inside_y, inside_x = min(th, height - y), min(tw, width - x)  # the mirrored part is dropped
-            if layout.count > 1:  # one tile's window is all ones: nothing to blend
+            if layout.overlap:  # feathered windows; without overlap every window is all ones
                 gradient = gradient * layout.weight(y, x)
-            _scatter_add(total, rows[y : y + inside_y], cols[x : x + inside_x], gradient[:inside_y, :inside_x])
+            _scatter_add(total, rows[y : y + th], cols[x : x + tw], gradient)
+    for indices, length, shape in ((rows, height, (-1, 1, 1)), (cols, width, (-1, 1))):
+        copies = np.bincount(indices, minlength=length)
+        if copies.max() > 1:  # a wrapped grid reached these pixels more than once: take the mean
+            np.divide(total, copies.reshape(shape).astype(np.float32), out=total, casting="unsafe")
     return loss_sum / layout.count, total

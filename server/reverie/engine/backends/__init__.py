@@ -41,8 +41,9 @@ class Stepper(Protocol):
 
 @dataclass(frozen=True)
 class TilePolicy:
-    """How a backend wants its tiles: ``fixed`` tiles are always ``tile``×``tile`` (padded where the image
-    is smaller), so one compiled shape serves every octave; ``tile`` None means the dream's tile_size."""
+    """How a backend wants its tiles: ``fixed`` tiles are always ``tile``×``tile``, on a grid wrapped around
+    the image (see ``tiling``), so one compiled shape serves every octave; ``tile`` None means the dream's
+    tile_size, tiles fitted to the image and overlapping by its tile_overlap."""
 
     fixed: bool
     tile: int | None

@@ -23,7 +23,7 @@ import numpy as np
 import platformdirs
 
 from reverie.engine.backends import Device, TilePolicy
-from reverie.engine.tiling import TileLayout, mirrored_indices
+from reverie.engine.tiling import TileLayout
 
 
 def _enable_compile_cache() -> None:
@@ -82,10 +82,10 @@ class DeviceStepper:
     gradient that every shape shares.
 
     Nothing in a step waits for the device: it dispatches 2 + (tile groups) calls and returns its loss as a
-    device scalar, which the dream loop reads while the next step already runs. Tiles are cut with one
-    gather per axis (roll and mirroring included) and blended with a few weighted gathers per axis
-    (``TileLayout.coverage``): no scatter, which XLA's deterministic GPU mode serialises, and no operation
-    per tile, so the glue compiles in the same time for 4 tiles or 121."""
+    device scalar, which the dream loop reads while the next step already runs. Tiles lie on a wrapped grid
+    (see ``tiling``); they are cut with one gather per axis and their gradients brought back with one or two
+    gathers per axis: no scatter, which XLA's deterministic GPU mode serialises, and no operation per tile,
+    so the glue compiles in the same time for 4 tiles or 64."""
 
     asynchronous = True
 
@@ -105,33 +105,39 @@ class DeviceStepper:
         grid, th, tw = (len(layout.rows), len(layout.cols)), layout.tile_height, layout.tile_width
         group = min(batch, _batch_size(count))
         padded = -(-count // group) * group
-        # Image row (column) under each tile pixel before the roll: the layout mirrors the image out.
-        mirrored_rows, mirrored_cols = mirrored_indices(height, layout.height), mirrored_indices(width, layout.width)
-        tile_rows = jnp.asarray(mirrored_rows[np.add.outer(layout.rows, np.arange(th))].ravel())
-        tile_cols = jnp.asarray(mirrored_cols[np.add.outer(layout.cols, np.arange(tw))].ravel())
-        # Per axis, for each tile that may cover a pixel: (tile index, offset in the tile, blend weight).
-        down, across = (
-            list(zip(*(jnp.asarray(table) for table in (c.tile, c.offset, c.weight)), strict=True))
-            for c in (layout.coverage(0), layout.coverage(1))
-        )
 
         def cut(image: jax.Array, shift: jax.Array) -> tuple[jax.Array, ...]:
-            """The rolled image's tiles in groups of the compiled batch size, the last one padded with zeros."""
-            tiles = image[(tile_rows - shift[0]) % height][:, (tile_cols - shift[1]) % width]
+            """The tiles of the rolled image wrapped around the grid, in groups of the compiled batch size
+            (the last one padded with zeros)."""
+            rows = (jnp.arange(layout.height) - shift[0]) % height
+            cols = (jnp.arange(layout.width) - shift[1]) % width
+            tiles = image[rows][:, cols]
             tiles = tiles.reshape(grid[0], th, grid[1], tw, 3).transpose(0, 2, 1, 3, 4).reshape(count, th, tw, 3)
             tiles = jnp.pad(tiles, ((0, padded - count), (0, 0), (0, 0), (0, 0)))
             return tuple(tiles[i : i + group] for i in range(0, padded, group))
 
+        def copies(length: int, span: int, shift: jax.Array) -> tuple[jax.Array, jax.Array]:
+            """Along one axis, for each image pixel: where its copies lie on the grid's span, and which of
+            those are on it (a grid reaches a pixel once, or more where it wraps past the image's end)."""
+            first = (jnp.arange(length) + shift) % length
+            places = first[None, :] + length * jnp.arange(-(-span // length))[:, None]
+            on = places < span
+            return jnp.where(on, places, 0), on
+
         def blend(gradients: jax.Array, shift: jax.Array) -> jax.Array:
-            """The tiles' weighted gradients summed where they overlap, rolled back into the image's frame;
-            the mirrored part is dropped (image row i was row (i + shift) mod height of the rolled image)."""
-            rows = (jnp.arange(height) + shift[0]) % height
-            cols = (jnp.arange(width) + shift[1]) % width
+            """Each pixel's gradient, the mean over its copies on the grid, in the image's own frame."""
             tiles = gradients.reshape(*grid, th, tw, 3)
+            rows, on_rows = copies(height, layout.height, shift[0])
+            cols, on_cols = copies(width, layout.width, shift[1])
             strips = sum(
-                weight[rows, None, None, None] * tiles[tile[rows], :, offset[rows]] for tile, offset, weight in down
+                jnp.where(on[:, None, None, None], tiles[place // th, :, place % th], 0.0)
+                for place, on in zip(rows, on_rows, strict=True)
             )  # height × columns of tiles × tile width × 3
-            return sum(weight[cols, None] * strips[:, tile[cols], offset[cols]] for tile, offset, weight in across)
+            total = sum(
+                jnp.where(on[:, None], strips[:, place // tw, place % tw], 0.0)
+                for place, on in zip(cols, on_cols, strict=True)
+            )
+            return total / (on_rows.sum(axis=0)[:, None, None] * on_cols.sum(axis=0)[:, None])
 
         def update(image: jax.Array, results: list[Any], shift: jax.Array) -> tuple[jax.Array, jax.Array]:
             """Blend, normalise, step and clip; returns (mean loss over tiles, image)."""
