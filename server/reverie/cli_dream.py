@@ -152,7 +152,8 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         "--tile-overlap",
         type=int,
         default=defaults.tile_overlap,
-        help="overlap between tiles, blended so no seam shows (default %(default)s)",
+        help="overlap between tiles, blended so no seam shows (default %(default)s; on JAX, whose tiles are "
+        "fixed, tiles do not overlap and the roll moves their edges instead)",
     )
 
 
