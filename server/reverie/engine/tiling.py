@@ -189,7 +189,7 @@ def tiled_gradient(
         losses, gradients = gradient_fn(tiles)
         loss_sum += float(np.sum(losses))
         for (y, x), gradient in zip(group, gradients, strict=True):
-            if layout.overlap:  # feathered windows; without overlap every window is all ones
+            if layout.count > 1 and layout.overlap:  # one tile's window, or any without overlap, is all ones
                 gradient = gradient * layout.weight(y, x)
             _scatter_add(total, rows[y : y + th], cols[x : x + tw], gradient)
     for indices, length, shape in ((rows, height, (-1, 1, 1)), (cols, width, (-1, 1))):
