@@ -7,9 +7,9 @@ image-sized shifted copy.
 
 With ``fixed`` tiles (backends that compile per shape) every tile is tile×tile and tiles do not overlap:
 they lie on a grid over the rolled image wrapped around (as many tiles as cover it once; a pixel the grid
-reaches twice gets the mean of its two gradients). The dream rolls the image across a whole tile before
-each step, so tile edges land somewhere else every step instead of being feathered: a 4096² image is 64
-tiles of 512², not the 121 that overlapping ones would take."""
+reaches more than once gets the mean of its gradients). The dream rolls the image at least half a tile each
+way before each step, so tile edges land somewhere else every step instead of being feathered: a 4096²
+image is 64 tiles of 512², not the 121 that overlapping ones would take."""
 
 from __future__ import annotations
 
