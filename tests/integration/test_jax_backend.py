@@ -70,3 +70,45 @@ def test_dreams_on_jax_without_tensorflow(tmp_path: Path) -> None:
     }
     assert Image.open(target).size == (180, 140)
     assert any((tmp_path / "cache" / "reverie" / "jax").iterdir()), "compiled steps were not cached on disk"
+
+
+# The gradient's program, traced: a max pool's gradient would show as a select_and_scatter_add primitive.
+SCATTERS = """
+import json, sys
+sys.modules["tensorflow"] = None
+import jax, jax.numpy as jnp
+from reverie.engine import load_model
+from reverie.engine.objective import make_objective
+
+model = load_model("inception_v3", "random")
+layers = model.spec.resolve_layers("keras", None)
+objective = make_objective(tuple(layers), layers, {})
+
+
+def scatters(extractor):
+    weights = ([v.value for v in extractor.trainable_variables], [v.value for v in extractor.non_trainable_variables])
+    total = lambda x: objective(extractor.stateless_call(*weights, x, training=False)[0]).sum()
+    return str(jax.make_jaxpr(jax.grad(total))(jnp.zeros((1, 160, 160, 3)))).count("scatter")
+
+
+# the dream graph, and the loaded model's own graph with Keras' max pools
+print(json.dumps({"dream_graph": scatters(model.extractor(tuple(layers), "float32")),
+                  "keras_graph": scatters(model.extractor(tuple(layers)))}))
+"""
+
+
+def test_the_dream_gradient_has_no_scatter(tmp_path: Path) -> None:
+    """XLA runs a scatter (a max pool's gradient) slowly with deterministic GPU kernels, or refuses it."""
+    environment = os.environ | {
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO / "server"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SCATTERS], capture_output=True, text=True, env=environment, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert counts["dream_graph"] == 0
+    assert counts["keras_graph"] > 0  # the same trace of Keras' own graph does show them

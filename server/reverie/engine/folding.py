@@ -1,5 +1,5 @@
 """The dream graph: a copy of a model with each inference batch normalisation folded into the
-convolution before it, computed in a chosen precision.
+convolution before it, computed in a chosen precision, its max pools optionally scatter-free (``pooling``).
 
 A dream never trains, so a batch normalisation is a fixed per-channel scale and shift. Folding it into
 the convolution's kernel and bias removes one memory-bound pass over every activation, forwards and
@@ -13,6 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 from keras import layers
+
+from reverie.engine.pooling import SlicedMaxPooling2D
 
 
 class _Folded(layers.Layer):
@@ -53,14 +55,17 @@ def _folded_weights(conv: layers.Layer, norm: layers.BatchNormalization) -> list
     return [kernel.astype(np.float32), (bias * scale + shift).astype(np.float32)]
 
 
-def dream_graph(model: keras.Model, dtype_policy: str) -> keras.Model:
-    """A copy of ``model`` for inference gradients: batch normalisations folded, computed in ``dtype_policy``."""
+def dream_graph(model: keras.Model, dtype_policy: str, scatter_free_pooling: bool = False) -> keras.Model:
+    """A copy of ``model`` for inference gradients: batch normalisations folded, computed in ``dtype_policy``;
+    with ``scatter_free_pooling`` its max pools are sliced ones (see ``pooling``)."""
     pairs = _foldable_pairs(model)
     convs = {conv: norm for norm, conv in pairs.items()}
 
     def clone(layer: layers.Layer) -> layers.Layer:
         if layer.name in pairs:
             return _Folded(name=layer.name, dtype=dtype_policy)
+        if scatter_free_pooling and isinstance(layer, layers.MaxPooling2D):
+            return SlicedMaxPooling2D.replacing(layer, dtype_policy)
         config = layer.get_config()
         config["dtype"] = dtype_policy
         if layer.name in convs:

@@ -118,7 +118,9 @@ class DreamModel:
         if precision not in self._graphs:
             from reverie.engine.folding import dream_graph
 
-            self._graphs[precision] = dream_graph(self.base, _POLICIES[precision])
+            self._graphs[precision] = dream_graph(
+                self.base, _POLICIES[precision], scatter_free_pooling=self._backend.SCATTER_FREE_POOLING
+            )
         return self._graphs[precision]
 
     def extractor(self, layers: tuple[str, ...], precision: str | None = None) -> Any:

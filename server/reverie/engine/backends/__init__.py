@@ -1,8 +1,9 @@
 """Per-backend gradient steps: the only backend-specific code in the engine.
 
 Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
-``is_out_of_memory`` and ``device``, and may provide ``make_stepper`` to keep the image on its device
-between steps; nothing here imports a framework until Keras' backend is known.
+``is_out_of_memory``, ``device`` and ``SCATTER_FREE_POOLING`` (whether dream graphs take their max pools
+as slices), and may provide ``make_stepper`` to keep the image on its device between steps; nothing here
+imports a framework until Keras' backend is known.
 """
 
 from __future__ import annotations

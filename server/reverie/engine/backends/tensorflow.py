@@ -15,6 +15,9 @@ import tensorflow as tf
 
 from reverie.engine.backends import Device, TilePolicy
 
+# TensorFlow's max-pool gradient is a fast native kernel; the dream graph keeps it.
+SCATTER_FREE_POOLING = False
+
 
 def make_gradient_fn(
     extractor: Any, objective: Callable[[Any], Any]
