@@ -8,7 +8,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,9 @@ class DreamModel:
         self._device = self._backend.device()
         self.device = self._device.name
         self._policy = self._backend.tile_policy(self._device)
+        # Steppers are kept per octave shape and settings: a new one traces and compiles its glue again.
+        make = getattr(self._backend, "make_stepper", None)
+        self._make_stepper = None if make is None else lru_cache(maxsize=64)(make)
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
         self._graphs: dict[str, Any] = {}
@@ -173,10 +176,9 @@ class DreamModel:
         self, gradient_fn: GradientFn, layout: TileLayout, batch: int, params: DreamParams, shape: tuple[int, int]
     ) -> Stepper | None:
         """The backend's own stepper keeping the image on its device, where it has one."""
-        make = getattr(self._backend, "make_stepper", None)
-        if make is None:
+        if self._make_stepper is None:
             return None
-        return make(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
+        return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)
