@@ -2,14 +2,18 @@
 # Reverie's GPU figures on the JAX backend, for a lent GPU machine (no TensorFlow there; JAX with CUDA is).
 # Run from the repository root with the Keras wheels carried in .whl/ (see /work/.library/device/README.md).
 #
-# SECTIONS picks, in this order, some of (default: speed shapes throughput first-request):
-#   speed          the default dream against the Keras example's loop (reverie bench), ~1.5 min
-#   shapes         the compiled gradient alone for several tile shapes, deterministic kernels on and off, ~2 min
-#   throughput     steps per second on BIG_SIZE, ~1 min
-#   first-request  a fresh process's first dream after warm-up, empty then warm compile cache, ~1 min
-#   determinism    the default dream again with deterministic kernels off, ~1 min
-# BEFORE=path/to/server (an older checkout's server/ folder, carried along) runs speed and throughput
-# with that code too, on the same machine: before/after ratios from one card.
+# SECTIONS runs, in the order given, some of (default: speed shapes throughput first-request):
+#   speed              the default dream against the Keras example's loop (reverie bench), ~1.5 min
+#   shapes             the compiled gradient alone for each of SHAPES, with the engine's own compile options,
+#                      then again under each XLA_FLAGS of SHAPE_FLAGS (";"-separated), ~1.5 min
+#   throughput         steps per second on BIG_SIZE, ~30 s
+#   first-request      a fresh process's first dream after warm-up, empty then warm compile cache, ~1 min
+#                      (FIRST_REQUEST_CACHE=shared: this run's cache, already filled by earlier sections)
+#   policies           the default dream with each JAX tile policy of POLICIES (TILExBATCH), ~30 s each
+#   speed-before       speed with the code in BEFORE (an older checkout's server/ folder, carried along)
+#   throughput-before  throughput with the code in BEFORE: before/after ratios from one card
+#   shapes-before      shapes with the code in BEFORE, its own settings
+# Sections are ordered by what matters most, so a run cut short still returns the first ones.
 # To try it on a CPU, shrink SPEED_SIZE, BIG_SIZE, SHAPES and ROUNDS, and set PYTHON and WHEELS (none: WHEELS=-).
 set -uo pipefail
 PYTHON=${PYTHON:-python3}
@@ -18,7 +22,10 @@ BIG_SIZE=${BIG_SIZE:-4096x4096}
 ROUNDS=${ROUNDS:-5}
 WHEELS=${WHEELS:-.whl}
 SECTIONS=${SECTIONS:-speed shapes throughput first-request}
-SHAPES=${SHAPES:-512x512x1 512x512x4 512x512x16 1024x768x1 1024x1024x1 1024x1024x4}
+SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 1024x1024x1 1024x1024x4 1024x768x1}
+SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_deterministic_ops=true}
+FIRST_REQUEST_CACHE=${FIRST_REQUEST_CACHE:-own}
+POLICIES=${POLICIES:-1024x4}
 BEFORE=${BEFORE:-}
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
@@ -32,38 +39,44 @@ rm -rf "$CACHE" "$CACHE-first"
 # Runs a command with the given server/ folder first on the path and this run's compile cache.
 run_with() { local code=$1; shift; PYTHONPATH="$code${SITE:+:$SITE}" XDG_CACHE_HOME=${CACHE_DIR:-$CACHE} "$@"; }
 bench() { run_with "$1" "$PYTHON" -m reverie.cli bench --backend jax "${@:2}" || echo "FAILED: reverie bench ${*:2}"; }
-has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+# Runs the gradient-shapes timing with the given server/ folder, then any arguments.
+gradient_shapes() {
+    run_with "$1" "$PYTHON" tests/bench/gradient_shapes.py "${@:2}" || echo "FAILED: gradient shapes with $1 ${XLA_FLAGS:-}"
+}
+before() { [[ -n $BEFORE ]] || { echo "(no BEFORE given)"; return 1; }; }
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 run_with "$PWD/server" "$PYTHON" -c "import jax, keras; print('jax', jax.__version__, 'keras', keras.__version__, jax.devices())"
-if has speed; then
-    echo "== default dream $SPEED_SIZE against the Keras example"
-    bench "$PWD/server" --size "$SPEED_SIZE" --rounds "$ROUNDS"
-    if [[ -n $BEFORE ]]; then
-        echo "== the same with the code in $BEFORE"
-        bench "$BEFORE" --size "$SPEED_SIZE" --rounds "$ROUNDS"
-    fi
-fi
-if has shapes; then
-    for flag in true false; do
-        echo "== the compiled gradient alone, deterministic kernels $flag"
-        XLA_FLAGS="--xla_gpu_deterministic_ops=$flag" run_with "$PWD/server" "$PYTHON" tests/bench/gradient_shapes.py $SHAPES ||
-            echo "FAILED: gradient shapes, deterministic $flag"
-    done
-fi
-if has throughput; then
-    echo "== throughput on $BIG_SIZE"
-    bench "$PWD/server" --throughput --size "$BIG_SIZE" --steps 10
-    if [[ -n $BEFORE ]]; then
-        echo "== the same with the code in $BEFORE"
-        bench "$BEFORE" --throughput --size "$BIG_SIZE" --steps 10
-    fi
-fi
-if has first-request; then
-    echo "== first request after start (fresh processes, a compile cache of their own: empty, then warm)"
-    CACHE_DIR="$CACHE-first" bench "$PWD/server" --first-request --size "$SPEED_SIZE"
-fi
-if has determinism; then
-    echo "== default dream $SPEED_SIZE with deterministic kernels off"
-    XLA_FLAGS=--xla_gpu_deterministic_ops=false bench "$PWD/server" --size "$SPEED_SIZE" --rounds "$ROUNDS"
-fi
+for section in $SECTIONS; do
+    started=$SECONDS
+    echo "== $section"
+    case $section in
+        speed) bench "$PWD/server" --size "$SPEED_SIZE" --rounds "$ROUNDS" ;;
+        shapes)
+            gradient_shapes "$PWD/server" $SHAPES
+            IFS=';' read -ra flag_sets <<<"$SHAPE_FLAGS"
+            for flags in "${flag_sets[@]}"; do
+                echo "-- XLA_FLAGS=$flags"
+                XLA_FLAGS=$flags gradient_shapes "$PWD/server" $SHAPES
+            done
+            ;;
+        shapes-before) before && gradient_shapes "$BEFORE" $SHAPES ;;
+        throughput) bench "$PWD/server" --throughput --size "$BIG_SIZE" --steps 10 ;;
+        first-request)
+            [[ $FIRST_REQUEST_CACHE == shared ]] && first_cache=$CACHE || first_cache=$CACHE-first
+            CACHE_DIR=$first_cache bench "$PWD/server" --first-request --size "$SPEED_SIZE"
+            ;;
+        policies)
+            for policy in $POLICIES; do
+                run_with "$PWD/server" "$PYTHON" tests/bench/tile_policy.py "$policy" --size "$SPEED_SIZE" \
+                    --rounds "$ROUNDS" || echo "FAILED: tile policy $policy"
+                run_with "$PWD/server" "$PYTHON" tests/bench/tile_policy.py "$policy" --throughput \
+                    --size "$BIG_SIZE" --steps 10 || echo "FAILED: tile policy $policy, throughput"
+            done
+            ;;
+        speed-before) before && bench "$BEFORE" --size "$SPEED_SIZE" --rounds "$ROUNDS" ;;
+        throughput-before) before && bench "$BEFORE" --throughput --size "$BIG_SIZE" --steps 10 ;;
+        *) echo "unknown section $section" ;;
+    esac
+    echo "== $section took $((SECONDS - started)) s"
+done
