@@ -144,7 +144,9 @@ def first_request(width: int, height: int, precision: str) -> dict[str, Any]:
 
 
 def throughput(width: int, height: int, steps: int, precision: str, model_name: str) -> dict[str, Any]:
-    """Gradient steps per second on one large image (one octave), as megapixels of image per second."""
+    """Gradient steps per second on one large image (one octave), as megapixels of image per second: over
+    the whole dream, and over its steps alone (from the first step's end to the last's, so without the
+    image's way to and from the device and the host's work on it)."""
     from reverie.engine import DreamParams, dream, load_model
 
     model = load_model(model_name, "random")
@@ -152,7 +154,10 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
     image = dream_image(height, width)
     model.warm_up(params)
     dream(image, params.replace(steps=1), model)  # compiles the glue for this image shape
-    seconds, result = _timed(lambda: dream(image, params.replace(steps=steps), model))
+    ends: list[float] = []
+    seconds, result = _timed(
+        lambda: dream(image, params.replace(steps=steps), model, progress=lambda _: ends.append(time.perf_counter()))
+    )
     plan = model.tile_plan(params)
     layers = model.spec.resolve_layers(params.preset, None)
     layout = plan.layout(height, width, model.min_side(tuple(layers)))
@@ -168,6 +173,7 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
         "steps": len(result.losses),
         "seconds": seconds,
         "image_mp_per_s": width * height * steps / seconds / 1e6,
+        "steps_alone_mp_per_s": width * height * (steps - 1) / (ends[-1] - ends[0]) / 1e6 if steps > 1 else None,
         "tile_mp_per_s": tile_pixels * steps / seconds / 1e6,
         "gradient_alone_mp_per_s": batch.size / 3 * steps / alone / 1e6,  # one full batch, host copies included
         "tiles": f"{layout.count} of {layout.tile_width}x{layout.tile_height}, {plan.batch} at once",

@@ -38,3 +38,26 @@ def test_memory_probe_reports_its_own_peak() -> None:
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["size"] == "200x150"
     assert 100 * 2**20 < report["peak_rss_bytes"] < 4 * 2**30
+
+
+def test_throughput_times_the_steps_alone_as_well() -> None:
+    done = run(
+        "-m",
+        "reverie.cli",
+        "bench",
+        "--throughput",
+        "--model",
+        "mobilenet",
+        "--size",
+        "300x200",
+        "--steps",
+        "3",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["steps"] == 3
+    assert figures["size"] == "300x200"
+    assert figures["steps_alone_mp_per_s"] > 0 and figures["image_mp_per_s"] > 0
+    # two steps' time is less than the whole dream's three, however noisy the machine
+    assert 2 * 0.06 / figures["steps_alone_mp_per_s"] < 3 * 0.06 / figures["image_mp_per_s"]
