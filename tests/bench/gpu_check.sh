@@ -2,11 +2,12 @@
 # Reverie's GPU figures on the JAX backend, for a lent GPU machine (no TensorFlow there; JAX with CUDA is).
 # Run from the repository root with the Keras wheels carried in .whl/ (see /work/.library/device/README.md).
 #
-# SECTIONS runs, in the order given, some of (default: speed shapes throughput first-request):
+# SECTIONS runs, in the order given, some of (default: speed timeline throughput shapes first-request):
 #   speed              the default dream against the Keras example's loop (reverie bench), ~1.5 min
 #   shapes             the compiled gradient alone for each of SHAPES, with the engine's own compile options,
 #                      then again under each XLA_FLAGS of SHAPE_FLAGS (";"-separated), ~1.5 min
 #   throughput         steps per second on BIG_SIZE, ~30 s
+#   timeline           where a warm default dream's time goes, octave by octave (dream_timeline.py), ~40 s
 #   first-request      a fresh process's first dream after warm-up, empty then warm compile cache, ~1 min
 #                      (FIRST_REQUEST_CACHE=shared: this run's cache, already filled by earlier sections)
 #   policies           the default dream with each JAX tile policy of POLICIES (TILExBATCH), ~30 s each
@@ -21,7 +22,7 @@ SPEED_SIZE=${SPEED_SIZE:-1024x768}
 BIG_SIZE=${BIG_SIZE:-4096x4096}
 ROUNDS=${ROUNDS:-5}
 WHEELS=${WHEELS:-.whl}
-SECTIONS=${SECTIONS:-speed shapes throughput first-request}
+SECTIONS=${SECTIONS:-speed timeline throughput shapes first-request}
 SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 1024x1024x1 1024x1024x4 1024x768x1}
 SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_deterministic_ops=true}
 FIRST_REQUEST_CACHE=${FIRST_REQUEST_CACHE:-own}
@@ -62,6 +63,7 @@ for section in $SECTIONS; do
             ;;
         shapes-before) before && gradient_shapes "$BEFORE" $SHAPES ;;
         throughput) bench "$PWD/server" --throughput --size "$BIG_SIZE" --steps 10 ;;
+        timeline) run_with "$PWD/server" "$PYTHON" tests/bench/dream_timeline.py --size "$SPEED_SIZE" || echo "FAILED: timeline" ;;
         first-request)
             [[ $FIRST_REQUEST_CACHE == shared ]] && first_cache=$CACHE || first_cache=$CACHE-first
             CACHE_DIR=$first_cache bench "$PWD/server" --first-request --size "$SPEED_SIZE"
