@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -56,9 +57,9 @@ print(json.dumps({
 """
 
 
-def test_dreams_on_jax_without_tensorflow(tmp_path: Path) -> None:
-    source, target = tmp_path / "in.png", tmp_path / "out.png"
-    Image.fromarray(np.random.default_rng(1).integers(0, 255, (140, 180, 3), dtype=np.uint8)).save(source)
+def run_on_jax(script: str, tmp_path: Path, *args: str) -> Any:
+    """Runs ``script`` in a fresh Python on Keras' JAX backend (CPU, a compile cache under ``tmp_path``);
+    returns the JSON of its last printed line."""
     environment = os.environ | {
         "KERAS_BACKEND": "jax",
         "JAX_PLATFORMS": "cpu",
@@ -66,15 +67,16 @@ def test_dreams_on_jax_without_tensorflow(tmp_path: Path) -> None:
         "PYTHONPATH": str(REPO / "server"),
     }
     done = subprocess.run(
-        [sys.executable, "-c", DREAM, str(source), str(target)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-        check=False,
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=environment, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_dreams_on_jax_without_tensorflow(tmp_path: Path) -> None:
+    source, target = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (140, 180, 3), dtype=np.uint8)).save(source)
+    report = run_on_jax(DREAM, tmp_path, str(source), str(target))
     assert report == {
         "backend": "jax",
         "plan": [128, True],
@@ -115,16 +117,6 @@ print(json.dumps({"dream_graph": scatters(model.extractor(tuple(layers), "float3
 
 def test_the_dream_gradient_has_no_scatter(tmp_path: Path) -> None:
     """XLA runs a scatter (a max pool's gradient) slowly with deterministic GPU kernels, or refuses it."""
-    environment = os.environ | {
-        "KERAS_BACKEND": "jax",
-        "JAX_PLATFORMS": "cpu",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PYTHONPATH": str(REPO / "server"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SCATTERS], capture_output=True, text=True, env=environment, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = run_on_jax(SCATTERS, tmp_path)
     assert counts["dream_graph"] == 0
     assert counts["keras_graph"] > 0  # the same trace of Keras' own graph does show them
