@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from reverie.engine import backends
-from reverie.engine.backends import GradientFn, Stepper
+from reverie.engine.backends import Canvas, GradientFn, Stepper
 from reverie.engine.params import DreamParams
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
@@ -179,6 +179,16 @@ class DreamModel:
         if self._make_stepper is None:
             return None
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
+
+    def canvas(self, source: np.ndarray, reinjection: bool) -> Canvas:
+        """Where the dream's image lives between octaves: on the backend's device with its own steppers,
+        else on the host."""
+        make = getattr(self._backend, "make_canvas", None)
+        if make is None:
+            from reverie.engine.octaves import HostCanvas
+
+            return HostCanvas(source, reinjection)
+        return make(source, reinjection)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)

@@ -13,7 +13,7 @@ import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.loading import DreamModel
-from reverie.engine.octaves import octave_shapes, reinject_detail, resize
+from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
 from reverie.engine.tiling import TileLayout, tiled_gradient
@@ -75,9 +75,6 @@ class HostStepper:
         self._params = params
         self._should_cancel = should_cancel
 
-    def start(self, image: np.ndarray) -> np.ndarray:
-        return image
-
     def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
         loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
         rate = self._params.step_size / _scale(gradient, self._params.normalization)
@@ -87,9 +84,6 @@ class HostStepper:
             part += move
             np.clip(part, -1.0, 1.0, out=part)
         return loss, image
-
-    def finish(self, image: np.ndarray) -> np.ndarray:
-        return image
 
 
 @dataclass(frozen=True)
@@ -239,27 +233,18 @@ def dream(
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
-    current = resize(image, shapes[0])
-    current *= 2.0
-    current -= 1.0  # the model's range, [-1, 1]
+    canvas = model.canvas(image, params.detail_reinjection)
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
     tally = _Tally(params, len(shapes), progress)
 
     def shift(reach: int) -> tuple[int, int]:
         return int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
 
+    # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
+    current = canvas.first(shapes[0])
     for octave, shape in enumerate(shapes, start=1):
         if octave > 1:
-            current = resize(current, shape)
-            if params.detail_reinjection:
-                reinject_detail(current, image, shapes[octave - 2])
-        stepper = ascent.stepper(shape)
-        state = stepper.start(current)
-        del current  # the stepper owns the image now: no second copy while it steps
-        state, stepper = ascent.octave(octave, stepper, state, shift, tally)
-        current = stepper.finish(state)
-        del state
-    current += 1.0
-    current *= 0.5
-    result = np.clip(current, 0.0, 1.0, out=current)
+            current = canvas.next(current, shape, shapes[octave - 2])
+        current, _ = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
+    result = canvas.result(current)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

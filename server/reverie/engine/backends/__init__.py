@@ -2,8 +2,8 @@
 
 Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
 ``is_out_of_memory``, ``device`` and ``SCATTER_FREE_POOLING`` (whether dream graphs take their max pools
-as slices), and may provide ``make_stepper`` to keep the image on its device between steps; nothing here
-imports a framework until Keras' backend is known.
+as slices), and may provide ``make_stepper`` and ``make_canvas`` together, to keep the image on its device
+between steps and octaves; nothing here imports a framework until Keras' backend is known.
 """
 
 from __future__ import annotations
@@ -22,22 +22,36 @@ GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 SUPPORTED = ("tensorflow", "jax")
 
 
+class Canvas(Protocol):
+    """The dream's image from octave to octave, in the model's [-1, 1] range, where its steppers want it
+    (a host array, or a device's): the first octave's, each next one's, and the finished dream's."""
+
+    def first(self, shape: tuple[int, int]) -> Any:
+        """The source image at the first octave's shape."""
+        ...
+
+    def next(self, image: Any, shape: tuple[int, int], previous: tuple[int, int]) -> Any:
+        """``image`` grown to ``shape``, with the detail lost since the ``previous`` octave's shape put back
+        when the dream asks for it."""
+        ...
+
+    def result(self, image: Any) -> np.ndarray:
+        """The dreamed image on the host, in [0, 1]."""
+        ...
+
+
 class Stepper(Protocol):
-    """One octave's gradient steps on one image shape; the state between steps may live on a device."""
+    """One octave's gradient steps on one image shape, on images where the canvas keeps them."""
 
     tiles: int
     shape: tuple[int, int]
     # True when ``step`` returns before the device has finished: its loss is a device scalar read later.
     asynchronous: bool
 
-    def start(self, image: np.ndarray) -> Any: ...
-
     def step(self, state: Any, shift: tuple[int, int]) -> tuple[Any, Any]:
         """Roll by ``shift``, step along the normalised tiled gradient, roll back, clip; returns (loss, state),
         the loss a float or, from an asynchronous stepper, anything ``float()`` turns into one."""
         ...
-
-    def finish(self, state: Any) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

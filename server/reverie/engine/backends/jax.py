@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -154,22 +155,65 @@ class DeviceStepper:
         self._cut = jax.jit(cut, compiler_options=_DETERMINISTIC)
         self._update = jax.jit(update, compiler_options=_DETERMINISTIC)
 
-    def start(self, image: np.ndarray) -> jax.Array:
-        return jnp.asarray(image)
-
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
         offset = jnp.asarray(shift, jnp.int32)
         results = [self._gradient.raw(tiles) for tiles in self._cut(image, offset)]
         return self._update(image, results, offset)
-
-    def finish(self, image: jax.Array) -> np.ndarray:
-        return np.array(image)
 
 
 def make_stepper(
     gradient: Gradient, layout: TileLayout, batch: int, step_size: float, normalization: str, shape: tuple[int, int]
 ) -> DeviceStepper:
     return DeviceStepper(gradient, layout, batch, step_size, normalization, shape)
+
+
+def _resized(image: jax.Array, shape: tuple[int, int]) -> jax.Array:
+    """Bilinear, antialiased when shrinking: Pillow's BILINEAR, which the host canvas uses, within 1e-4."""
+    if image.shape[:2] == shape:
+        return image
+    return jax.image.resize(image, (*shape, image.shape[2]), "linear", antialias=True)
+
+
+@partial(jax.jit, static_argnames="shape", compiler_options=_DETERMINISTIC)
+def _first(source: jax.Array, shape: tuple[int, int]) -> jax.Array:
+    return _resized(source, shape) * 2.0 - 1.0
+
+
+@partial(jax.jit, static_argnames=("shape", "previous"), compiler_options=_DETERMINISTIC)
+def _grown(image: jax.Array, source: jax.Array | None, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
+    grown = _resized(image, shape)
+    if source is None:
+        return grown
+    return grown + 2.0 * (_resized(source, shape) - _resized(_resized(source, previous), shape))
+
+
+@partial(jax.jit, compiler_options=_DETERMINISTIC)
+def _result(image: jax.Array) -> jax.Array:
+    return jnp.clip((image + 1.0) * 0.5, 0.0, 1.0)
+
+
+class DeviceCanvas:
+    """The dream's image kept on the device from its first octave to its last: the source goes up once and
+    the result comes down once. Between octaves the device resizes and puts back the lost detail itself
+    instead of idling while the image goes to the host, through Pillow (about 0.1 s of a default dream on a
+    2-core CPU) and back."""
+
+    def __init__(self, source: np.ndarray, reinjection: bool) -> None:
+        self._source = jnp.asarray(source)
+        self._reinjection = reinjection
+
+    def first(self, shape: tuple[int, int]) -> jax.Array:
+        return _first(self._source, shape)
+
+    def next(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
+        return _grown(image, self._source if self._reinjection else None, shape, previous)
+
+    def result(self, image: jax.Array) -> np.ndarray:
+        return np.array(_result(image))  # a copy: the caller may write into it
+
+
+def make_canvas(source: np.ndarray, reinjection: bool) -> DeviceCanvas:
+    return DeviceCanvas(source, reinjection)
 
 
 def tile_policy(device: Device) -> TilePolicy:
