@@ -156,7 +156,7 @@ class DeviceStepper:
         self._update = jax.jit(update, compiler_options=_DETERMINISTIC)
 
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
-        offset = jnp.asarray(shift, jnp.int32)
+        offset = np.asarray(shift, np.int32)  # goes up with the call: no eager op of its own
         results = [self._gradient.raw(tiles) for tiles in self._cut(image, offset)]
         return self._update(image, results, offset)
 
