@@ -2,8 +2,11 @@
 # Reverie's GPU figures on the JAX backend, for a lent GPU machine (no TensorFlow there; JAX with CUDA is).
 # Run from the repository root with the Keras wheels carried in .whl/ (see /work/.library/device/README.md).
 #
-# SECTIONS runs, in the order given, some of (default: speed timeline throughput shapes first-request):
+# SECTIONS runs, in the order given, some of (default: speed trace throughput first-request timeline shapes):
 #   speed              the default dream against the Keras example's loop (reverie bench), ~1.5 min
+#   trace              a profiler trace of the default dream and of BIG_SIZE (one octave, 3 steps): device
+#                      busy and idle time, kernels, host dispatches (dream_trace.py); the raw traces go to
+#                      $OUT/trace-default and $OUT/trace-big when OUT is set, ~1 min
 #   shapes             the compiled gradient alone for each of SHAPES, with the engine's own compile options,
 #                      then again under each XLA_FLAGS of SHAPE_FLAGS (";"-separated), ~1.5 min
 #   throughput         steps per second on BIG_SIZE, ~30 s
@@ -22,7 +25,7 @@ SPEED_SIZE=${SPEED_SIZE:-1024x768}
 BIG_SIZE=${BIG_SIZE:-4096x4096}
 ROUNDS=${ROUNDS:-5}
 WHEELS=${WHEELS:-.whl}
-SECTIONS=${SECTIONS:-speed timeline throughput shapes first-request}
+SECTIONS=${SECTIONS:-speed trace throughput first-request timeline shapes}
 SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 1024x1024x1 1024x1024x4 1024x768x1}
 SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_deterministic_ops=true}
 FIRST_REQUEST_CACHE=${FIRST_REQUEST_CACHE:-own}
@@ -63,6 +66,13 @@ for section in $SECTIONS; do
             ;;
         shapes-before) before && gradient_shapes "$BEFORE" $SHAPES ;;
         throughput) bench "$PWD/server" --throughput --size "$BIG_SIZE" --steps 10 ;;
+        trace)
+            traces=${OUT:-/tmp/reverie-gpu-check-traces}
+            run_with "$PWD/server" "$PYTHON" tests/bench/dream_trace.py --size "$SPEED_SIZE" \
+                --out "$traces/trace-default" || echo "FAILED: trace, default dream"
+            run_with "$PWD/server" "$PYTHON" tests/bench/dream_trace.py --size "$BIG_SIZE" --octaves 1 --steps 3 \
+                --out "$traces/trace-big" || echo "FAILED: trace, $BIG_SIZE"
+            ;;
         timeline) run_with "$PWD/server" "$PYTHON" tests/bench/dream_timeline.py --size "$SPEED_SIZE" || echo "FAILED: timeline" ;;
         first-request)
             [[ $FIRST_REQUEST_CACHE == shared ]] && first_cache=$CACHE || first_cache=$CACHE-first
