@@ -195,8 +195,10 @@ def _result(image: jax.Array) -> jax.Array:
 class DeviceCanvas:
     """The dream's image kept on the device from its first octave to its last: the source goes up once and
     the result comes down once. Between octaves the device resizes and puts back the lost detail itself
-    instead of idling while the image goes to the host, through Pillow (about 0.1 s of a default dream on a
-    2-core CPU) and back."""
+    instead of idling while the image goes to the host, through Pillow (about 0.06 s of a default dream on a
+    2-core CPU) and back. On a CPU, XLA's resize (dense matrices) is slower than Pillow's — 0.18 s against
+    0.06 s for a default dream's octave changes, 18 s against 2.5 s at 4096² — but under 1 % of a dream's
+    steps there, so JAX keeps one path."""
 
     def __init__(self, source: np.ndarray, reinjection: bool) -> None:
         self._source = jnp.asarray(source)
