@@ -13,6 +13,7 @@ from reverie.engine.tiling import TileLayout
 
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
+jax_padded = pytest.importorskip("reverie.engine.backends.jax_padded")
 
 
 def positional(tiles):
@@ -32,15 +33,16 @@ class StandInGradient:
 
 @pytest.mark.parametrize("normalization", ["mean_abs", "std"])
 @pytest.mark.parametrize(
-    ("tile", "batch", "tolerance"),
-    [(128, 3, 2e-2), (160, 16, 2e-2), (512, 2, 1e-5)],  # several tiles blend in bfloat16 on the host
-)
+    ("tile", "batch", "padding", "tolerance"),
+    [(128, 3, 128, 2e-2), (160, 16, 160, 2e-2), (512, 2, 512, 1e-5), (128, 4, 256, 2e-2)],
+)  # several tiles blend in bfloat16 on the host; padding other than the tile's: as after running out of memory
 @pytest.mark.parametrize("shift", [(0, 0), (7, -13), (-31, 29)])
 def test_a_device_step_equals_the_host_step(
     jax_backend: ModuleType,
     normalization: str,
     tile: int,
     batch: int,
+    padding: int,
     tolerance: float,
     shift: tuple[int, int],
 ) -> None:
@@ -51,10 +53,25 @@ def test_a_device_step_equals_the_host_step(
     device = jax_backend.make_stepper(StandInGradient(), layout, batch, 0.3, normalization, (300, 410))
     want_loss, want = host.step(image.copy(), shift)
 
-    loss, stepped = device.step(jnp.asarray(image), shift)
+    loss, stepped = device.step(jnp.asarray(jax_padded.padded(image, padding)), shift)
 
     assert device.asynchronous and isinstance(loss, jax.Array)
     assert float(loss) == pytest.approx(want_loss, rel=1e-5)
+    assert stepped.shape == (layout.height, layout.width, 3)
     got = np.asarray(stepped)
-    np.testing.assert_allclose(got, want, atol=tolerance)
-    assert np.abs(got - image).mean() > 0.05  # the step moved the image
+    np.testing.assert_allclose(got[:300, :410], want, atol=tolerance)
+    assert not got[300:].any() and not got[:, 410:].any()  # the padding stays empty
+    assert np.abs(got[:300, :410] - image).mean() > 0.05  # the step moved the image
+
+
+def test_another_image_size_on_the_same_tile_grid_compiles_no_new_step(jax_backend: ModuleType) -> None:
+    compiled = []
+    for shape in [(300, 410), (280, 390)]:
+        layout = TileLayout.for_shape(*shape, 128, 0, fixed=True)
+        assert (layout.height, layout.width) == (384, 512)
+        device = jax_backend.make_stepper(StandInGradient(), layout, 4, 0.3, "std", shape)
+        image = jnp.asarray(jax_padded.padded(np.ones((*shape, 3), np.float32), 128))
+        jax.block_until_ready(device.step(image, (5, 9)))
+        compiled.append((jax_backend._cut._cache_size(), jax_backend._update._cache_size()))
+
+    assert compiled[1] == compiled[0]

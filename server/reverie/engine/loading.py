@@ -8,7 +8,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +103,7 @@ class DreamModel:
         self._device = self._backend.device()
         self.device = self._device.name
         self._policy = self._backend.tile_policy(self._device)
-        # Steppers are kept per octave shape and settings: a new one traces and compiles its glue again.
-        make = getattr(self._backend, "make_stepper", None)
-        self._make_stepper = None if make is None else lru_cache(maxsize=64)(make)
+        self._make_stepper = getattr(self._backend, "make_stepper", None)
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
         self._graphs: dict[str, Any] = {}
@@ -180,15 +178,15 @@ class DreamModel:
             return None
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
-    def canvas(self, source: np.ndarray, reinjection: bool) -> Canvas:
-        """Where the dream's image lives between octaves: on the backend's device with its own steppers,
-        else on the host."""
+    def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:
+        """Where the dream's image lives between octaves: on the backend's device with its own steppers
+        (padded to whole tiles), else on the host."""
         make = getattr(self._backend, "make_canvas", None)
         if make is None:
             from reverie.engine.octaves import HostCanvas
 
-            return HostCanvas(source, reinjection)
-        return make(source, reinjection)
+            return HostCanvas(source, params.detail_reinjection)
+        return make(source, params.detail_reinjection, self.tile_plan(params).tile)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)

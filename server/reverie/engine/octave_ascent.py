@@ -233,7 +233,7 @@ def dream(
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
-    canvas = model.canvas(image, params.detail_reinjection)
+    canvas = model.canvas(image, params)
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
     tally = _Tally(params, len(shapes), progress)
 

@@ -7,40 +7,19 @@ JAX's persistent compilation cache under the user cache dir keeps them across se
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import platformdirs
 
-from reverie.engine.backends import Device, TilePolicy
+from reverie.engine.backends import Device, TilePolicy, jax_canvas
+from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.jax_compile import DETERMINISTIC  # importing it enables the compile cache
 from reverie.engine.tiling import TileLayout
 
-
-def _enable_compile_cache() -> None:
-    """Keep compiled steps on disk: a new process then loads them in about a second instead of compiling."""
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return  # the user chose a place (JAX reads the variable itself)
-    folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
-    folder.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)  # the small per-shape glue too
-
-
-_enable_compile_cache()
-
-# Same seed, same dream: some GPU kernels (cuDNN's backward convolutions, atomics) round differently from
-# run to run unless XLA leaves them out. Asked of each compile, not set in XLA_FLAGS for the whole process
-# (other jits, such as the benchmark's Keras example, stay as their authors run them). A max pool's gradient
-# (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and under the older
-# --xla_gpu_deterministic_ops it made a batch of 16 512² tiles 2.1× slower on an H200; so dream graphs here
-# take their max pools as slices (see ``pooling``).
-_DETERMINISTIC = {"xla_gpu_exclude_nondeterministic_ops": True}
 SCATTER_FREE_POOLING = True
 
 
@@ -62,7 +41,7 @@ class Gradient:
             losses = objective(activations)
             return losses.sum(), losses
 
-        self._step = jax.jit(jax.value_and_grad(total, has_aux=True), compiler_options=_DETERMINISTIC)
+        self._step = jax.jit(jax.value_and_grad(total, has_aux=True), compiler_options=DETERMINISTIC)
 
     def raw(self, tiles: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
         """((loss sum, losses), gradients) of a batch of tiles, left on the device."""
@@ -81,10 +60,79 @@ def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> Gradien
     return Gradient(extractor, objective)
 
 
+def _copies(length: jax.Array, grid_span: int, shift: jax.Array, most: int) -> tuple[jax.Array, jax.Array]:
+    """Along one axis, for each pixel of the padded image: where its copies lie on the grid's span, and which
+    of those are on it (a grid reaches a pixel once, or more where it wraps past the image's end)."""
+    first = (jnp.arange(grid_span) + shift) % length
+    places = first[None, :] + length * jnp.arange(most)[:, None]
+    on = places < grid_span
+    return jnp.where(on, places, 0), on
+
+
+@partial(jax.jit, static_argnames=("grid", "tile", "group"), compiler_options=DETERMINISTIC)
+def _cut(
+    image: jax.Array, size: jax.Array, shift: jax.Array, *, grid: tuple[int, int], tile: int, group: int
+) -> tuple[jax.Array, ...]:
+    """The tiles of the rolled image wrapped around the grid, in groups of the compiled batch size (the last
+    one padded with zeros). Indices stay inside the true size: the padding is never read."""
+    count = grid[0] * grid[1]
+    padded_count = -(-count // group) * group
+    rows = (jnp.arange(grid[0] * tile) - shift[0]) % size[0]
+    cols = (jnp.arange(grid[1] * tile) - shift[1]) % size[1]
+    tiles = image[rows][:, cols]
+    tiles = tiles.reshape(grid[0], tile, grid[1], tile, 3).transpose(0, 2, 1, 3, 4).reshape(count, tile, tile, 3)
+    tiles = jnp.pad(tiles, ((0, padded_count - count), (0, 0), (0, 0), (0, 0)))
+    return tuple(tiles[i : i + group] for i in range(0, padded_count, group))
+
+
+@partial(jax.jit, static_argnames=("grid", "tile", "copies", "normalization"), compiler_options=DETERMINISTIC)
+def _update(
+    image: jax.Array,
+    results: list[Any],
+    size: jax.Array,
+    shift: jax.Array,
+    step_size: jax.Array,
+    *,
+    grid: tuple[int, int],
+    tile: int,
+    copies: tuple[int, int],
+    normalization: str,
+) -> tuple[jax.Array, jax.Array]:
+    """Blend, normalise over the true image, step and clip; returns (mean loss over tiles, image)."""
+    count = grid[0] * grid[1]
+    losses = jnp.concatenate([losses for (_, losses), _ in results])[:count]
+    tiles = jnp.concatenate([gradients for _, gradients in results])[:count].reshape(*grid, tile, tile, 3)
+    rows, on_rows = _copies(size[0], grid[0] * tile, shift[0], copies[0])
+    cols, on_cols = _copies(size[1], grid[1] * tile, shift[1], copies[1])
+    strips = sum(
+        jnp.where(on[:, None, None, None], tiles[place // tile, :, place % tile], 0.0)
+        for place, on in zip(rows, on_rows, strict=True)
+    )  # padded height × columns of tiles × tile × 3
+    total = sum(
+        jnp.where(on[:, None], strips[:, place // tile, place % tile], 0.0)
+        for place, on in zip(cols, on_cols, strict=True)
+    )
+    inside = padded_image.valid(image.shape[:2], size)[..., None]
+    gradient = jnp.where(inside, total / (on_rows.sum(axis=0)[:, None, None] * on_cols.sum(axis=0)[:, None]), 0.0)
+    pixels = size[0] * size[1] * 3
+    if normalization == "std":
+        mean = gradient.sum() / pixels
+        scale = jnp.sqrt(jnp.where(inside, jnp.square(gradient - mean), 0.0).sum() / pixels)
+    else:
+        scale = jnp.abs(gradient).sum() / pixels
+    image = image + step_size * gradient / jnp.where(scale > 0, scale, 1.0)
+    return losses.mean(), jnp.where(inside, jnp.clip(image, -1.0, 1.0), 0.0)
+
+
+@partial(jax.jit, static_argnames="shape", compiler_options=DETERMINISTIC)
+def _refit(image: jax.Array, *, shape: tuple[int, int]) -> jax.Array:
+    return padded_image.refit(image, shape)
+
+
 class DeviceStepper:
-    """One octave's steps with the image kept on the device: cutting tiles and the blended update are two
-    small jitted functions of this image shape (compiled in milliseconds) around the one expensive compiled
-    gradient that every shape shares.
+    """One octave's steps with the image kept on the device, padded to the tile grid (see ``jax_padded``):
+    cutting tiles and the blended update are two small jitted functions, compiled once per tile grid and
+    shared by every image size on it, around the one expensive compiled gradient that every shape shares.
 
     Nothing in a step waits for the device: it dispatches 2 + (tile groups) calls and returns its loss as a
     device scalar, which the dream loop reads while the next step already runs. Tiles lie on a wrapped grid
@@ -103,62 +151,24 @@ class DeviceStepper:
         normalization: str,
         shape: tuple[int, int],
     ) -> None:
-        self.tiles = count = layout.count
+        self.tiles = layout.count
         self.shape = shape
         self._gradient = gradient
-        height, width = shape
-        grid, th, tw = (len(layout.rows), len(layout.cols)), layout.tile_height, layout.tile_width
-        group = min(batch, _batch_size(count))
-        padded = -(-count // group) * group
-
-        def cut(image: jax.Array, shift: jax.Array) -> tuple[jax.Array, ...]:
-            """The tiles of the rolled image wrapped around the grid, in groups of the compiled batch size
-            (the last one padded with zeros)."""
-            rows = (jnp.arange(layout.height) - shift[0]) % height
-            cols = (jnp.arange(layout.width) - shift[1]) % width
-            tiles = image[rows][:, cols]
-            tiles = tiles.reshape(grid[0], th, grid[1], tw, 3).transpose(0, 2, 1, 3, 4).reshape(count, th, tw, 3)
-            tiles = jnp.pad(tiles, ((0, padded - count), (0, 0), (0, 0), (0, 0)))
-            return tuple(tiles[i : i + group] for i in range(0, padded, group))
-
-        def copies(length: int, span: int, shift: jax.Array) -> tuple[jax.Array, jax.Array]:
-            """Along one axis, for each image pixel: where its copies lie on the grid's span, and which of
-            those are on it (a grid reaches a pixel once, or more where it wraps past the image's end)."""
-            first = (jnp.arange(length) + shift) % length
-            places = first[None, :] + length * jnp.arange(-(-span // length))[:, None]
-            on = places < span
-            return jnp.where(on, places, 0), on
-
-        def blend(gradients: jax.Array, shift: jax.Array) -> jax.Array:
-            """Each pixel's gradient, the mean over its copies on the grid, in the image's own frame."""
-            tiles = gradients.reshape(*grid, th, tw, 3)
-            rows, on_rows = copies(height, layout.height, shift[0])
-            cols, on_cols = copies(width, layout.width, shift[1])
-            strips = sum(
-                jnp.where(on[:, None, None, None], tiles[place // th, :, place % th], 0.0)
-                for place, on in zip(rows, on_rows, strict=True)
-            )  # height × columns of tiles × tile width × 3
-            total = sum(
-                jnp.where(on[:, None], strips[:, place // tw, place % tw], 0.0)
-                for place, on in zip(cols, on_cols, strict=True)
-            )
-            return total / (on_rows.sum(axis=0)[:, None, None] * on_cols.sum(axis=0)[:, None])
-
-        def update(image: jax.Array, results: list[Any], shift: jax.Array) -> tuple[jax.Array, jax.Array]:
-            """Blend, normalise, step and clip; returns (mean loss over tiles, image)."""
-            losses = jnp.concatenate([losses for (_, losses), _ in results])[:count]
-            gradient = blend(jnp.concatenate([gradients for _, gradients in results])[:count], shift)
-            scale = jnp.std(gradient) if normalization == "std" else jnp.mean(jnp.abs(gradient))
-            image = image + step_size * gradient / jnp.where(scale > 0, scale, 1.0)
-            return losses.mean(), jnp.clip(image, -1.0, 1.0)
-
-        self._cut = jax.jit(cut, compiler_options=_DETERMINISTIC)
-        self._update = jax.jit(update, compiler_options=_DETERMINISTIC)
+        self._size = padded_image.size_of(shape)
+        self._step_size = np.float32(step_size)
+        self._grid_shape = (layout.height, layout.width)
+        grid = (len(layout.rows), len(layout.cols))
+        tile = layout.tile_height
+        self._cut = partial(_cut, grid=grid, tile=tile, group=min(batch, _batch_size(layout.count)))
+        copies = (-(-layout.height // shape[0]), -(-layout.width // shape[1]))
+        self._update = partial(_update, grid=grid, tile=tile, copies=copies, normalization=normalization)
 
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
+        if image.shape[:2] != self._grid_shape:  # padded for other tiles (device memory ran out): refit
+            image = _refit(image, shape=self._grid_shape)
         offset = np.asarray(shift, np.int32)  # goes up with the call: no eager op of its own
-        results = [self._gradient.raw(tiles) for tiles in self._cut(image, offset)]
-        return self._update(image, results, offset)
+        results = [self._gradient.raw(tiles) for tiles in self._cut(image, self._size, offset)]
+        return self._update(image, results, self._size, offset, self._step_size)
 
 
 def make_stepper(
@@ -167,55 +177,8 @@ def make_stepper(
     return DeviceStepper(gradient, layout, batch, step_size, normalization, shape)
 
 
-def _resized(image: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    """Bilinear, antialiased when shrinking: Pillow's BILINEAR, which the host canvas uses, within 1e-4."""
-    if image.shape[:2] == shape:
-        return image
-    return jax.image.resize(image, (*shape, image.shape[2]), "linear", antialias=True)
-
-
-@partial(jax.jit, static_argnames="shape", compiler_options=_DETERMINISTIC)
-def _first(source: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    return _resized(source, shape) * 2.0 - 1.0
-
-
-@partial(jax.jit, static_argnames=("shape", "previous"), compiler_options=_DETERMINISTIC)
-def _grown(image: jax.Array, source: jax.Array | None, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
-    grown = _resized(image, shape)
-    if source is None:
-        return grown
-    return grown + 2.0 * (_resized(source, shape) - _resized(_resized(source, previous), shape))
-
-
-@partial(jax.jit, compiler_options=_DETERMINISTIC)
-def _result(image: jax.Array) -> jax.Array:
-    return jnp.clip((image + 1.0) * 0.5, 0.0, 1.0)
-
-
-class DeviceCanvas:
-    """The dream's image kept on the device from its first octave to its last: the source goes up once and
-    the result comes down once. Between octaves the device resizes and puts back the lost detail itself
-    instead of idling while the image goes to the host, through Pillow (about 0.06 s of a default dream on a
-    2-core CPU) and back. On a CPU, XLA's resize (dense matrices) is slower than Pillow's — 0.18 s against
-    0.06 s for a default dream's octave changes, 18 s against 2.5 s at 4096² — but under 1 % of a dream's
-    steps there, so JAX keeps one path."""
-
-    def __init__(self, source: np.ndarray, reinjection: bool) -> None:
-        self._source = jnp.asarray(source)
-        self._reinjection = reinjection
-
-    def first(self, shape: tuple[int, int]) -> jax.Array:
-        return _first(self._source, shape)
-
-    def next(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
-        return _grown(image, self._source if self._reinjection else None, shape, previous)
-
-    def result(self, image: jax.Array) -> np.ndarray:
-        return np.array(_result(image))  # a copy: the caller may write into it
-
-
-def make_canvas(source: np.ndarray, reinjection: bool) -> DeviceCanvas:
-    return DeviceCanvas(source, reinjection)
+def make_canvas(source: np.ndarray, reinjection: bool, unit: int) -> jax_canvas.DeviceCanvas:
+    return jax_canvas.DeviceCanvas(source, reinjection, unit)
 
 
 def tile_policy(device: Device) -> TilePolicy:
