@@ -10,13 +10,13 @@ import platformdirs
 
 
 def enable_compile_cache() -> None:
-    """Keep compiled steps on disk: a new process then loads them in about a second instead of compiling."""
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return  # the user chose a place (JAX reads the variable itself)
-    folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
-    folder.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)  # the small per-shape glue too
+    """Keep compiled steps on disk: a new process then loads them in about a second instead of compiling.
+    Everything is kept, the glue around the gradient too (a cut compiles in 0.04–0.15 s, loads in less)."""
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # else the user chose a place; JAX reads it
+        folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
+        folder.mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 enable_compile_cache()
