@@ -95,6 +95,12 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
             timings.add(name, seconds)
             print(f"  round {round_ + 1}/{rounds} {name}: {seconds:.3f} s", file=sys.stderr, flush=True)
 
+    # An image size not seen before (as an artist's next selection): Reverie's compiled shapes are the
+    # tiles', the example's its octaves'.
+    other = dream_image(height - height // 16, width - width // 16)
+    new_size_ours, _ = _timed(lambda: dream(other, params, model))
+    new_size_baseline, _ = _timed(lambda: example.dream(other, warm_step))
+
     ours = results["reverie"]
     used = model.precision(precision)
     equivalence = {}
@@ -111,6 +117,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
         "precision": used,
         "steps": {"keras_example": baseline_steps, "reverie": len(ours.losses)},
         "first_run_s": {"keras_example": first_baseline, "reverie_warm_up": warm_up, "reverie": first_ours},
+        "new_size_s": {"keras_example_warm": new_size_baseline, "reverie": new_size_ours},
         "median_s": {name: timings.median(name) for name in timings.runs},
         "runs_s": timings.runs,
         "baseline": headline,

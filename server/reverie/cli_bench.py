@@ -66,6 +66,7 @@ def _print_speed(figures: dict[str, Any]) -> None:
         runs = ", ".join(f"{s:.3f}" for s in figures["runs_s"][name])
         print(f"  {name:<20} median {median:8.3f} s   runs: {runs}")
     print("  first runs (s): " + ", ".join(f"{k} {v:.3f}" for k, v in figures["first_run_s"].items()))
+    print("  a new image size, warm (s): " + ", ".join(f"{k} {v:.3f}" for k, v in figures["new_size_s"].items()))
     for name, value in figures["equivalence"].items():
         print(f"  {name}: {value}")
     print(f"  keras_example vs reverie (different algorithms: jitter): {figures['keras_example_vs_reverie']}")

@@ -27,6 +27,8 @@ def test_bench_compares_the_same_dream_and_ends_with_the_speedup() -> None:
     figures = json.loads(figures_line)
     assert figures["steps"]["keras_example"] == figures["steps"]["reverie"] == 60
     assert set(figures["median_s"]) == {"keras_example", "keras_example_warm", "reverie"}
+    assert all(seconds > 0 for seconds in figures["new_size_s"].values())
+    assert set(figures["new_size_s"]) == {"keras_example_warm", "reverie"}
     assert float(last.split("=")[1]) == round(figures["speedup_vs_keras_example"], 3)
     assert figures["equivalence"]["seeded_repeat_identical"] is True
     assert figures["memory"]["peak_rss_gib"] > 0.1
