@@ -185,8 +185,8 @@ class DreamModel:
         if make is None:
             from reverie.engine.octaves import HostCanvas
 
-            return HostCanvas(source, params.detail_reinjection)
-        return make(source, params.detail_reinjection, self.tile_plan(params).tile)
+            return HostCanvas(source)
+        return make(source, self.tile_plan(params).tile)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)

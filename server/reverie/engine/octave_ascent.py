@@ -244,7 +244,9 @@ def dream(
     current = canvas.first(shapes[0])
     for octave, shape in enumerate(shapes, start=1):
         if octave > 1:
-            current = canvas.next(current, shape, shapes[octave - 2])
+            current = canvas.grow(current, shape, shapes[octave - 2])
+            if params.detail_reinjection:
+                current = canvas.reinject(current, shape, shapes[octave - 2])
         current, _ = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
     result = canvas.result(current)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -97,9 +97,8 @@ class HostCanvas:
     """The dream's image between octaves as NumPy arrays, resized with Pillow band by band: for backends
     whose steps run on the host, where Pillow's resize is faster than a compiled one and holds less."""
 
-    def __init__(self, source: np.ndarray, reinjection: bool) -> None:
+    def __init__(self, source: np.ndarray) -> None:
         self._source = source
-        self._reinjection = reinjection
 
     def first(self, shape: tuple[int, int]) -> np.ndarray:
         image = resize(self._source, shape)
@@ -107,11 +106,12 @@ class HostCanvas:
         image -= 1.0  # the model's range, [-1, 1]
         return image
 
-    def next(self, image: np.ndarray, shape: tuple[int, int], previous: tuple[int, int]) -> np.ndarray:
-        grown = resize(image, shape)
-        if self._reinjection:
-            reinject_detail(grown, self._source, previous)
-        return grown
+    def grow(self, image: np.ndarray, shape: tuple[int, int], previous: tuple[int, int]) -> np.ndarray:
+        return resize(image, shape)
+
+    def reinject(self, image: np.ndarray, shape: tuple[int, int], previous: tuple[int, int]) -> np.ndarray:
+        reinject_detail(image, self._source, previous)  # in place: no second image-sized array
+        return image
 
     def result(self, image: np.ndarray) -> np.ndarray:
         image += 1.0

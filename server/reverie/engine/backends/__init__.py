@@ -30,9 +30,14 @@ class Canvas(Protocol):
         """The source image at the first octave's shape."""
         ...
 
-    def next(self, image: Any, shape: tuple[int, int], previous: tuple[int, int]) -> Any:
-        """``image`` grown to ``shape``, with the detail lost since the ``previous`` octave's shape put back
-        when the dream asks for it."""
+    def grow(self, image: Any, shape: tuple[int, int], previous: tuple[int, int]) -> Any:
+        """``image``, of the ``previous`` octave's shape, resized to ``shape``."""
+        ...
+
+    def reinject(self, image: Any, shape: tuple[int, int], previous: tuple[int, int]) -> Any:
+        """``image`` (of ``shape``) with the detail the octaves lost since the ``previous`` shape put back.
+        Apart from ``grow``, so that the image before it is gone before this runs: on the host it adds in
+        place, and a large image's octave change holds two images at most, not three."""
         ...
 
     def result(self, image: Any) -> np.ndarray:

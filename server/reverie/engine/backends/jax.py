@@ -177,8 +177,8 @@ def make_stepper(
     return DeviceStepper(gradient, layout, batch, step_size, normalization, shape)
 
 
-def make_canvas(source: np.ndarray, reinjection: bool, unit: int) -> jax_canvas.DeviceCanvas:
-    return jax_canvas.DeviceCanvas(source, reinjection, unit)
+def make_canvas(source: np.ndarray, unit: int) -> jax_canvas.DeviceCanvas:
+    return jax_canvas.DeviceCanvas(source, unit)
 
 
 def tile_policy(device: Device) -> TilePolicy:

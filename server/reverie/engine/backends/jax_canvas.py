@@ -21,10 +21,13 @@ def _first(
     return jnp.where(padded_image.valid(shape, size)[..., None], image * 2.0 - 1.0, 0.0)
 
 
-@partial(
-    jax.jit, static_argnames=("shape", "previous_shape", "reinjection", "at_source"), compiler_options=DETERMINISTIC
-)
-def _grown(
+@partial(jax.jit, static_argnames="shape", compiler_options=DETERMINISTIC)
+def _grown(image: jax.Array, previous_size: jax.Array, size: jax.Array, *, shape: tuple[int, int]) -> jax.Array:
+    return padded_image.resized(image, previous_size, size, shape)
+
+
+@partial(jax.jit, static_argnames=("shape", "previous_shape", "at_source"), compiler_options=DETERMINISTIC)
+def _reinjected(
     image: jax.Array,
     previous_size: jax.Array,
     source: jax.Array,
@@ -33,17 +36,13 @@ def _grown(
     *,
     shape: tuple[int, int],
     previous_shape: tuple[int, int],
-    reinjection: bool,
     at_source: bool,
 ) -> jax.Array:
-    """The image grown to ``size``; with the detail lost since the previous octave put back: the source
-    at this size less the source shrunk to the previous size and grown back, in the model's range."""
-    grown = padded_image.resized(image, previous_size, size, shape)
-    if not reinjection:
-        return grown
+    """The image with the detail lost since the previous octave put back: the source at this size less the
+    source shrunk to the previous size and grown back, in the model's range."""
     here = source if at_source else padded_image.resized(source, source_size, size, shape)
     shrunk = padded_image.resized(source, source_size, previous_size, previous_shape)
-    return grown + 2.0 * (here - padded_image.resized(shrunk, previous_size, size, shape))
+    return image + 2.0 * (here - padded_image.resized(shrunk, previous_size, size, shape))
 
 
 @partial(jax.jit, compiler_options=DETERMINISTIC)
@@ -58,11 +57,10 @@ class DeviceCanvas:
     default dream on a 2-core CPU) and back. On a CPU, XLA's resize (dense matrices) is slower than
     Pillow's, but a small part of a dream's steps there, so JAX keeps one path."""
 
-    def __init__(self, source: np.ndarray, reinjection: bool, unit: int) -> None:
+    def __init__(self, source: np.ndarray, unit: int) -> None:
         self._source_shape = source.shape[:2]
         self._source = jnp.asarray(padded_image.padded(source, unit))
         self._source_size = padded_image.size_of(self._source_shape)
-        self._reinjection = reinjection
         self._unit = unit
 
     def first(self, shape: tuple[int, int]) -> jax.Array:
@@ -70,8 +68,12 @@ class DeviceCanvas:
         padded_shape = padded_image.span(shape, self._unit)
         return _first(self._source, self._source_size, padded_image.size_of(shape), shape=padded_shape, resize=resize)
 
-    def next(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
-        return _grown(
+    def grow(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
+        padded_shape = padded_image.span(shape, self._unit)
+        return _grown(image, padded_image.size_of(previous), padded_image.size_of(shape), shape=padded_shape)
+
+    def reinject(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
+        return _reinjected(
             image,
             padded_image.size_of(previous),
             self._source,
@@ -79,7 +81,6 @@ class DeviceCanvas:
             padded_image.size_of(shape),
             shape=padded_image.span(shape, self._unit),
             previous_shape=padded_image.span(previous, self._unit),
-            reinjection=self._reinjection,
             at_source=shape == self._source_shape,
         )
 
