@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reverie.engine.octaves import octave_shapes, reinject_detail, resize
+from reverie.engine.octaves import HostCanvas, octave_shapes, reinject_detail, resize
 from reverie.errors import ImageTooSmall
 
 
@@ -53,3 +53,16 @@ def test_resizing_in_bands_matches_resizing_whole() -> None:
     for shape in [(700, 500), (120, 90)]:
         whole = np.asarray(Image.fromarray(channel, mode="F").resize(shape[::-1], Image.Resampling.BILINEAR))
         np.testing.assert_allclose(resize(channel[:, :, None], shape)[:, :, 0], whole, atol=1e-4)
+
+
+def test_the_host_canvas_puts_detail_back_in_place() -> None:
+    """No third image-sized array during a large image's octave change: grow, drop the old, add in place."""
+    source = np.random.default_rng(7).random((80, 110, 3), dtype=np.float32)
+    canvas = HostCanvas(source)
+    grown = canvas.grow(canvas.first((35, 50)), (80, 110), (35, 50))
+    before = grown.copy()
+
+    reinjected = canvas.reinject(grown, (80, 110), (35, 50))
+
+    assert reinjected is grown
+    assert np.abs(reinjected - before).mean() > 0.01
