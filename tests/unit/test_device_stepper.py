@@ -34,8 +34,9 @@ class StandInGradient:
 @pytest.mark.parametrize("normalization", ["mean_abs", "std"])
 @pytest.mark.parametrize(
     ("tile", "batch", "padding", "tolerance"),
-    [(128, 3, 128, 2e-2), (160, 16, 160, 2e-2), (512, 2, 512, 1e-5), (128, 4, 256, 2e-2)],
-)  # several tiles blend in bfloat16 on the host; padding other than the tile's: as after running out of memory
+    [(128, 3, 128, 2e-2), (160, 16, 160, 2e-2), (150, 4, 150, 2e-2), (512, 2, 512, 1e-5), (128, 4, 256, 2e-2)],
+)  # several tiles blend in bfloat16 on the host; 150: rows fill the grid exactly; padding other than the
+# tile's: as after running out of memory
 @pytest.mark.parametrize("shift", [(0, 0), (7, -13), (-31, 29)])
 def test_a_device_step_equals_the_host_step(
     jax_backend: ModuleType,

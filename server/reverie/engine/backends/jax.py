@@ -160,7 +160,9 @@ class DeviceStepper:
         grid = (len(layout.rows), len(layout.cols))
         tile = layout.tile_height
         self._cut = partial(_cut, grid=grid, tile=tile, group=min(batch, _batch_size(layout.count)))
-        copies = (-(-layout.height // shape[0]), -(-layout.width // shape[1]))
+        # Room for every copy a wrapped grid makes of a pixel: 2 unless the image is under half the grid's span;
+        # never fewer, so that most sizes on a grid share one compiled update.
+        copies = (max(2, -(-layout.height // shape[0])), max(2, -(-layout.width // shape[1])))
         self._update = partial(_update, grid=grid, tile=tile, copies=copies, normalization=normalization)
 
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
