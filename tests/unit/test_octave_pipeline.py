@@ -87,7 +87,7 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
     ascent = _Ascent(model, None, params, 0, None)  # type: ignore[arg-type]
-    state, _ = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda reach: (0, 0), tally)
+    state = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda reach: (0, 0), tally)
     return state, tally, events, progress, model
 
 

@@ -178,7 +178,7 @@ class _Ascent:
 
     def octave(
         self, octave: int, stepper: Stepper, state: Any, shifts: Callable[[int], tuple[int, int]], tally: _Tally
-    ) -> tuple[Any, Stepper]:
+    ) -> Any:
         """The octave's steps, each loss recorded in ``tally``, which may end the octave early.
 
         A device stepper gets the next step before the last one's loss is read, so the device never waits
@@ -193,12 +193,12 @@ class _Ascent:
                 if done is not unread:  # it ran again: the queued step must start from its result
                     queued, stepper = self.step(stepper, step, done.after, queued.shift)
                 if not tally.record(octave, done.step, stepper.tiles, loss):
-                    return done.after, stepper
+                    return done.after
             unread = queued
             if not stepper.asynchronous:
                 loss, unread, stepper = self.read(stepper, unread)
                 if not tally.record(octave, step, stepper.tiles, loss):
-                    return unread.after, stepper
+                    return unread.after
                 state, unread = unread.after, None
             else:
                 state = unread.after
@@ -206,7 +206,7 @@ class _Ascent:
             loss, unread, stepper = self.read(stepper, unread)
             tally.record(octave, unread.step, stepper.tiles, loss)
             state = unread.after
-        return state, stepper
+        return state
 
 
 def dream(
@@ -247,6 +247,6 @@ def dream(
             current = canvas.grow(current, shape, shapes[octave - 2])
             if params.detail_reinjection:
                 current = canvas.reinject(current, shape, shapes[octave - 2])
-        current, _ = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
+        current = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
     result = canvas.result(current)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)
