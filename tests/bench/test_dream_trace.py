@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -65,7 +64,6 @@ def test_the_report_adds_up_busy_and_idle_device_time_and_names_what_the_host_di
     ]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_a_traced_dream_on_jax_reports_its_dispatches_and_keeps_the_trace(tmp_path: Path) -> None:
     environment = os.environ | {
         "PYTHONPATH": str(REPO / "server"),
