@@ -109,7 +109,8 @@ def summarize(profile: Any, top: int = 12) -> list[str]:
     window = windows[0]
     inside = outermost([span for span in host if window.start <= span.start < window.end and span is not window])
     lines = [f"dream: {(window.end - window.start) / 1e6:.1f} ms"]
-    device = [span for span in device_spans(profile) if window.start <= span.start < window.end]
+    streams = device_spans(profile)
+    device = [span for span in streams if window.start <= span.start < window.end]
     if device:
         busy = busy_intervals(device)
         idle = gaps(busy, window.start, window.end)
@@ -126,7 +127,12 @@ def summarize(profile: Any, top: int = 12) -> list[str]:
         lines.append("kernels and copies by total time (count, ms):")
         lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name[:100]}" for name, count, total in totals(device)[:top]]
     else:
-        lines.append("no device streams in the trace (a CPU runs its kernels on host threads)")
+        lines.append(
+            f"none of the device's {len(streams)} kernels and copies falls inside the dream (are the planes' "
+            "clocks apart?)"
+            if streams
+            else "no device streams in the trace (a CPU runs its kernels on host threads)"
+        )
     lines.append("host dispatches and waits (count, ms):")
     counted = [span for span in inside if span.name.startswith(HOST_EVENTS)]
     lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name}" for name, count, total in totals(counted)[:top]]

@@ -97,3 +97,18 @@ def test_a_traced_dream_on_jax_reports_its_dispatches_and_keeps_the_trace(tmp_pa
     dispatches = {line.split()[-1]: line.split()[2] for line in report if "PjitFunction(" in line}
     assert dispatches["PjitFunction(_grown)"] == "2×", report  # two octave changes, on the device
     assert (tmp_path / "out" / "trace.xplane.pb").stat().st_size > 1000
+
+
+def test_a_device_clock_apart_from_the_hosts_is_said_not_hidden() -> None:
+    apart = TRACE.replace(
+        'name: "Stream #13(compute)" timestamp_ns: 0', 'name: "Stream #13(compute)" timestamp_ns: 5000000000'
+    )
+    apart = apart.replace(
+        'name: "Stream #14(compute)" timestamp_ns: 0', 'name: "Stream #14(compute)" timestamp_ns: 5000000000'
+    )
+
+    report = dream_trace.summarize(jax_profiler.ProfileData.from_text_proto(apart))
+
+    assert (
+        report[1] == "none of the device's 3 kernels and copies falls inside the dream (are the planes' clocks apart?)"
+    )
