@@ -120,6 +120,17 @@ def _tail(path: Path, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
+
+
+def _backend(facts: dict[str, Any]) -> str:
+    """Keras' backend and its version, as a person reads them (not known while the model loads)."""
+    backend = facts.get("backend")  # absent from servers older than this field
+    if backend is None:
+        return "a backend not loaded yet"
+    return f"{_BACKEND_NAMES.get(backend, backend)} {facts.get('backend_version')}"
+
+
 def describe(facts: dict[str, Any]) -> str:
     """``reverie status`` for a person."""
     limits = facts["limits"]
@@ -131,7 +142,7 @@ def describe(facts: dict[str, Any]) -> str:
             f"Reverie dream server {facts['version']} at {facts['endpoint']} "
             f"(pid {facts['pid']}): {facts['state']}" + (", encrypted" if facts.get("encrypted") else ""),
             f"  model {facts['model']} ({facts['weights']} weights) on {device}",
-            f"  TensorFlow {facts['tensorflow']}, Keras {facts['keras']}, protocol {facts['protocol']}",
+            f"  Keras {facts['keras']} on {_backend(facts)}, protocol {facts['protocol']}",
             f"  up {uptime // 3600} h {uptime // 60 % 60} min {uptime % 60} s; "
             f"jobs done {done}, cancelled {cancelled}, failed {failed}",
             f"  queue {facts['queue']} of {limits['max_queue']}, running: {facts['running'] or 'nothing'}",

@@ -67,6 +67,7 @@ class DreamServer:
         self._running: Job | None = None
         self._state = "loading"
         self._device: str | None = None
+        self._backend: str | None = None  # Keras' backend, known once the worker has loaded the model
         self._started = time.monotonic()
         self._counts = {"done": 0, "cancelled": 0, "failed": 0}
         self._exit_code = 0
@@ -275,7 +276,7 @@ class DreamServer:
         header = json.loads(frames[0].bytes)
         kind = header["type"]
         if kind == "ready":
-            self._state, self._device = "ready", header["device"]
+            self._state, self._device, self._backend = "ready", header["device"], header["backend"]
             return
         if kind == "failed":
             log.error("cannot serve: %s", header["message"])
@@ -342,6 +343,8 @@ class DreamServer:
             "encrypted": self._authenticator is not None,
             "tensorflow": _version("tensorflow"),
             "keras": _version("keras"),
+            "backend": self._backend,
+            "backend_version": None if self._backend is None else _version(self._backend),
             "device": self._device,
             "model": self.spec.name,
             "weights": self.config.weights,

@@ -155,7 +155,7 @@ class Worker(threading.Thread):
             time.monotonic() - started,
             warm_up_seconds,
         )
-        _send(link, {"type": "ready", "device": model.device})
+        _send(link, {"type": "ready", "device": model.device, "backend": model.backend})
         return model
 
     def _run(self, link: zmq.Socket, model: DreamModel, job: Job) -> None:

@@ -51,6 +51,7 @@ def test_start_status_logs_stop_with_a_stale_pid_file_and_a_double_start(tmp_pat
         status = reverie("status", *where, env=env)
         assert status.returncode == 0, status
         assert f"(pid {pid}): ready" in status.stdout and "mobilenet (random weights) on CPU" in status.stdout
+        assert re.search(r"Keras \S+ on TensorFlow \S+, protocol 1", status.stdout), status.stdout
         assert "jobs done 0" in status.stdout
         facts = json.loads(reverie("status", "--json", *where, env=env).stdout)
         assert facts["pid"] == pid and facts["uptime"] > 0 and facts["queue"] == 0

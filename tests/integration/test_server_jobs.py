@@ -231,6 +231,7 @@ def test_status_counts_what_the_server_did(server: Server, tmp_path: Path) -> No
     assert facts["queue"] == 0 and facts["limits"]["max_queue"] == MAX_QUEUE
     assert "conv_pw_7_relu" in facts["models"]["mobilenet"]["layers"]
     assert facts["tensorflow"] and facts["keras"] and facts["protocol"] == 1
+    assert facts["backend"] == "tensorflow" and facts["backend_version"] == facts["tensorflow"]
 
 
 def test_the_model_is_compiled_before_the_server_reports_ready(server: Server) -> None:

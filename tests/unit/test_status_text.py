@@ -1,0 +1,44 @@
+"""``reverie status`` as a person reads it: the backend the server really runs on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reverie.daemon import describe
+
+FACTS: dict[str, Any] = {
+    "version": "0.1.0",
+    "endpoint": "tcp://127.0.0.1:5555",
+    "pid": 42,
+    "state": "ready",
+    "model": "inception_v3",
+    "weights": "imagenet",
+    "device": "NVIDIA H200",
+    "tensorflow": "2.21.0",
+    "keras": "3.15.1",
+    "protocol": 1,
+    "uptime": 75,
+    "jobs_done": 3,
+    "jobs_cancelled": 0,
+    "jobs_failed": 0,
+    "queue": 0,
+    "running": None,
+    "limits": {"max_queue": 16, "max_pixels": 36e6, "max_side": 16384},
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "version", "line"),
+    [
+        ("jax", "0.11.2", "  Keras 3.15.1 on JAX 0.11.2, protocol 1"),
+        ("tensorflow", "2.21.0", "  Keras 3.15.1 on TensorFlow 2.21.0, protocol 1"),
+        (None, None, "  Keras 3.15.1 on a backend not loaded yet, protocol 1"),
+    ],
+)
+def test_status_names_the_backend_the_server_runs_on(backend: str | None, version: str | None, line: str) -> None:
+    text = describe({**FACTS, "backend": backend, "backend_version": version})
+
+    assert line in text.splitlines()
+    assert "model inception_v3 (imagenet weights) on NVIDIA H200" in text
