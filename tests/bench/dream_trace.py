@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import shutil
 import tempfile
 import time
@@ -26,16 +27,31 @@ WINDOW = "reverie.dream"
 HOST_EVENTS = ("PjitFunction", "CommonPjRtBuffer::Await")
 
 
+# How a GPU kernel names the compiled function it belongs to: a stat of its own once the trace is
+# processed, else inside the annotation XLA launched it under.
+_MODULE_IN_ANNOTATION = re.compile(r"hlo_module=([^,#]+)")
+
+
 @dataclass(frozen=True)
 class Span:
     name: str
     start: float  # ns
     end: float
+    module: str | None = None  # a device kernel's compiled function (jit_total is the gradient)
+
+
+def module_of(stats: Iterable[tuple[str, Any]]) -> str | None:
+    for name, value in stats:
+        if name == "hlo_module":
+            return str(value)
+        if isinstance(value, str) and (found := _MODULE_IN_ANNOTATION.search(value)):
+            return found.group(1)
+    return None
 
 
 def events(plane: Any, lines: Iterable[Any] | None = None) -> list[Span]:
     return [
-        Span(event.name, event.start_ns, event.start_ns + event.duration_ns)
+        Span(event.name, event.start_ns, event.start_ns + event.duration_ns, module_of(event.stats))
         for line in (plane.lines if lines is None else lines)
         for event in line.events
     ]
@@ -124,6 +140,10 @@ def summarize(profile: Any, top: int = 12) -> list[str]:
         for start, end in sorted(idle, key=lambda gap: gap[0] - gap[1])[:top]:
             at, length = (start - window.start) / 1e6, (end - start) / 1e6
             lines.append(f"  {at:8.2f}: {length:6.2f} ms; {host_during(inside, start, end)}")
+        by_module = [Span(span.module, span.start, span.end) for span in device if span.module]
+        if by_module:
+            lines.append("device time by compiled function (kernels, ms):")
+            lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name}" for name, count, total in totals(by_module)[:top]]
         lines.append("kernels and copies by total time (count, ms):")
         lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name[:100]}" for name, count, total in totals(device)[:top]]
     else:

@@ -17,8 +17,17 @@ REPO = Path(__file__).resolve().parents[2]
 MS = 10**9  # picoseconds, the XSpace's unit for offsets and durations
 
 
-def event(name_id: int, start_ms: float, length_ms: float) -> str:
-    return f"events {{ metadata_id: {name_id} offset_ps: {int(start_ms * MS)} duration_ps: {int(length_ms * MS)} }}"
+def event(name_id: int, start_ms: float, length_ms: float, stat: str = "") -> str:
+    timing = f"offset_ps: {int(start_ms * MS)} duration_ps: {int(length_ms * MS)}"
+    return f"events {{ metadata_id: {name_id} {timing} {stat} }}"
+
+
+# A kernel's compiled function: a stat of its own (id 1), or inside XLA's launch annotation (id 2).
+GRADIENT = 'stats { metadata_id: 1 str_value: "jit_total" }'
+UPDATE = 'stats { metadata_id: 2 str_value: "XlaModule:#hlo_module=jit__update,program_id=3#" }'
+STATS = 'stat_metadata { key: 1 value { id: 1 name: "hlo_module" } } ' + (
+    'stat_metadata { key: 2 value { id: 2 name: "kernel_annotation" } }'
+)
 
 
 def names(*names: str) -> str:
@@ -35,10 +44,10 @@ planes {{ id: 1 name: "/host:CPU"
     {event(1, 0, 10)} {event(2, 4.5, 1.3)} {event(2, 4.6, 0.9)} {event(3, 8, 1)} {event(4, 11, 1)} }}
   {names(dream_trace.WINDOW, "PjitFunction(total)", "CommonPjRtBuffer::Await", "PjitFunction(after)")} }}
 planes {{ id: 2 name: "/device:GPU:0"
-  lines {{ id: 1 name: "Stream #13(compute)" timestamp_ns: 0 {event(1, 1, 2)} {event(1, 6, 1)} }}
-  lines {{ id: 2 name: "Stream #14(compute)" timestamp_ns: 0 {event(2, 2, 2)} }}
+  lines {{ id: 1 name: "Stream #13(compute)" timestamp_ns: 0 {event(1, 1, 2, GRADIENT)} {event(1, 6, 1, GRADIENT)} }}
+  lines {{ id: 2 name: "Stream #14(compute)" timestamp_ns: 0 {event(2, 2, 2, UPDATE)} }}
   lines {{ id: 3 name: "XLA Ops" timestamp_ns: 0 {event(3, 0, 10)} }}
-  {names("kernel_a", "kernel_b", "derived_op")} }}
+  {names("kernel_a", "kernel_b", "derived_op")} {STATS} }}
 """
 
 
@@ -55,6 +64,11 @@ def test_the_report_adds_up_busy_and_idle_device_time_and_names_what_the_host_di
     ]
     assert "CommonPjRtBuffer::Await 1.00 ms" in gaps[0]
     assert "PjitFunction(total) 1.30 ms" in gaps[1]
+    functions = report[report.index("device time by compiled function (kernels, ms):") + 1 :][:2]
+    assert [line.split() for line in functions] == [
+        ["3.00", "ms", "2×", "jit_total"],
+        ["2.00", "ms", "1×", "jit__update"],
+    ]
     kernels = report[report.index("kernels and copies by total time (count, ms):") + 1 :][:2]
     assert [line.split() for line in kernels] == [["3.00", "ms", "2×", "kernel_a"], ["2.00", "ms", "1×", "kernel_b"]]
     host = report[report.index("host dispatches and waits (count, ms):") + 1 :]
