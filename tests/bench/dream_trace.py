@@ -51,22 +51,23 @@ def module_of(stats: Iterable[tuple[str, Any]]) -> str | None:
     return None
 
 
-def events(plane: Any, lines: Iterable[Any] | None = None) -> list[Span]:
+def events(lines: Iterable[Any]) -> list[Span]:
     return [
-        Span(event.name, event.start_ns, event.start_ns + event.duration_ns, module_of(event.stats))
-        for line in (plane.lines if lines is None else lines)
-        for event in line.events
+        Span(event.name, event.start_ns, event.start_ns + event.duration_ns) for line in lines for event in line.events
     ]
 
 
 def device_spans(profile: Any) -> list[Span]:
-    """Kernels and copies on the device's streams (a GPU's plane also holds lines derived from them)."""
-    spans = []
-    for plane in profile.planes:
-        if plane.name.startswith("/device:"):
-            streams = [line for line in plane.lines if line.name.startswith("Stream")]
-            spans += events(plane, streams)
-    return spans
+    """Kernels and copies on the device's streams (a GPU's plane also holds lines derived from them), each
+    with its compiled function where the trace names it."""
+    return [
+        Span(event.name, event.start_ns, event.start_ns + event.duration_ns, module_of(event.stats))
+        for plane in profile.planes
+        if plane.name.startswith("/device:")
+        for line in plane.lines
+        if line.name.startswith("Stream")
+        for event in line.events
+    ]
 
 
 def busy_intervals(spans: list[Span]) -> list[tuple[float, float]]:
@@ -120,7 +121,7 @@ def totals(spans: list[Span]) -> list[tuple[str, int, float]]:
 
 def summarize(profile: Any, top: int = 12) -> list[str]:
     """The report's lines for one traced dream."""
-    host = [span for plane in profile.planes if plane.name == "/host:CPU" for span in events(plane)]
+    host = [span for plane in profile.planes if plane.name == "/host:CPU" for span in events(plane.lines)]
     windows = [span for span in host if span.name == WINDOW]
     if not windows:
         return [f"no {WINDOW} event in the trace"]
