@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from reverie.engine.octaves import HostCanvas
+from reverie.engine.tiling import grid_span
 
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
@@ -22,7 +23,7 @@ UNIT = 64  # padded shapes: 64×128, 64×128, 128×192
 def unpadded(image: jax.Array, shape: tuple[int, int]) -> np.ndarray:
     """The image within its padding, after checking that the padding is empty."""
     values = np.asarray(image)
-    assert values.shape[:2] == jax_padded.span(shape, UNIT)
+    assert values.shape[:2] == grid_span(shape, UNIT)
     assert not values[shape[0] :].any() and not values[:, shape[1] :].any()
     return values[: shape[0], : shape[1]]
 

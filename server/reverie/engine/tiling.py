@@ -50,6 +50,12 @@ def fitted_tile(length: int, tile: int, overlap: int) -> int:
     return -(-(length + (count - 1) * overlap) // count)
 
 
+def grid_span(shape: tuple[int, int], tile: int) -> tuple[int, int]:
+    """The span of a grid of fixed tile×tile tiles covering ``shape`` once: each side rounded up to whole
+    tiles. A device keeps its image padded to it, so the image and its tiles' grid agree."""
+    return (-(-shape[0] // tile) * tile, -(-shape[1] // tile) * tile)
+
+
 def _ramp(size: int, overlap: int, feather_start: bool, feather_end: bool) -> np.ndarray:
     """1-D weights rising over ``overlap`` pixels at the ends that meet another tile."""
     ramp = np.ones(size, dtype=np.float32)
@@ -115,14 +121,14 @@ class TileLayout:
         around; otherwise tiles shrink to cover each side with as few tiles as ``tile`` would need,
         overlapping by ``overlap`` (not below ``smallest`` pixels)."""
         if fixed:
-            rows, cols = -(-height // tile), -(-width // tile)
+            span_height, span_width = grid_span((height, width), tile)
             return cls(
-                rows * tile,
-                cols * tile,
+                span_height,
+                span_width,
                 tile,
                 tile,
-                tuple(range(0, rows * tile, tile)),
-                tuple(range(0, cols * tile, tile)),
+                tuple(range(0, span_height, tile)),
+                tuple(range(0, span_width, tile)),
                 0,
             )
         tile_height = max(fitted_tile(height, tile, overlap), min(smallest, tile, height))

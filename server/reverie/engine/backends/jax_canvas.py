@@ -10,6 +10,7 @@ import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_compile import DETERMINISTIC
+from reverie.engine.tiling import grid_span
 
 
 @partial(jax.jit, static_argnames=("shape", "resize"), compiler_options=DETERMINISTIC)
@@ -65,11 +66,11 @@ class DeviceCanvas:
 
     def first(self, shape: tuple[int, int]) -> jax.Array:
         resize = shape != self._source_shape
-        padded_shape = padded_image.span(shape, self._unit)
+        padded_shape = grid_span(shape, self._unit)
         return _first(self._source, self._source_size, padded_image.size_of(shape), shape=padded_shape, resize=resize)
 
     def grow(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
-        padded_shape = padded_image.span(shape, self._unit)
+        padded_shape = grid_span(shape, self._unit)
         return _grown(image, padded_image.size_of(previous), padded_image.size_of(shape), shape=padded_shape)
 
     def reinject(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
@@ -79,8 +80,8 @@ class DeviceCanvas:
             self._source,
             self._source_size,
             padded_image.size_of(shape),
-            shape=padded_image.span(shape, self._unit),
-            previous_shape=padded_image.span(previous, self._unit),
+            shape=grid_span(shape, self._unit),
+            previous_shape=grid_span(previous, self._unit),
             at_source=shape == self._source_shape,
         )
 

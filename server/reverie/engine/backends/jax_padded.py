@@ -12,10 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def span(shape: tuple[int, int], unit: int) -> tuple[int, int]:
-    """The padded shape: each side rounded up to whole ``unit``s."""
-    return (-(-shape[0] // unit) * unit, -(-shape[1] // unit) * unit)
+from reverie.engine.tiling import grid_span
 
 
 def size_of(shape: tuple[int, int]) -> np.ndarray:
@@ -30,7 +27,7 @@ def valid(shape: tuple[int, int], size: jax.Array) -> jax.Array:
 
 def padded(image: np.ndarray, unit: int) -> np.ndarray:
     """An H×W×C host image with zeros out to whole ``unit``s (itself when it already fills them)."""
-    target = span(image.shape[:2], unit)
+    target = grid_span(image.shape[:2], unit)
     if image.shape[:2] == target:
         return image
     out = np.zeros((*target, image.shape[2]), image.dtype)
