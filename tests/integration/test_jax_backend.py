@@ -123,3 +123,34 @@ def test_the_dream_gradient_has_no_scatter(tmp_path: Path) -> None:
     counts = run_on_jax(SCATTERS, tmp_path)
     assert counts["dream_graph"] == 0
     assert counts["keras_graph"] > 0  # the same trace of Keras' own graph does show them
+
+
+# Which functions a new process traces for its first dreams after the warm-up.
+FIRST_DREAMS = """
+import json, sys
+sys.modules["tensorflow"] = None
+import jax
+from reverie.benchmarks.common import dream_image
+from reverie.engine import DreamParams, dream, load_model
+
+traces = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **_: traces.append(event) if event == "/jax/core/compile/jaxpr_trace_duration" else None
+)
+model = load_model("mobilenet", "random")
+params = DreamParams(model="mobilenet", steps=1, seed=0)
+model.warm_up(params)
+counts = []
+for height, width in ((768, 1024), (720, 960)):
+    before = len(traces)
+    dream(dream_image(height, width), params, model)
+    counts.append(len(traces) - before)
+print(json.dumps(counts))
+"""
+
+
+def test_the_warm_up_readies_a_typical_pictures_tile_grids(tmp_path: Path) -> None:
+    """A device's first request should not wait for the functions around the gradient either."""
+    at_warm_up_size, on_other_grids = run_on_jax(FIRST_DREAMS, tmp_path)
+    assert at_warm_up_size == 0
+    assert on_other_grids > 0  # a 960×720 dream's first octave lies on a grid the warm-up did not see

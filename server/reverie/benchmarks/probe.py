@@ -1,7 +1,8 @@
 """One measurement in a fresh process, so its figures are its own: ``python -m reverie.benchmarks.probe``.
 
 ``memory WxH``: peak RSS of a default dream (one step per octave: memory peaks within a step).
-``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``.
+``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``, and
+one at 15/16 of the size.
 Prints one JSON line.
 """
 
@@ -40,10 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm = model.warm_up(params)
         first = time.perf_counter()
         result = dream(image, params, model)
+        second = time.perf_counter()
+        # A size the warm-up did not see, whose octaves lie on other tile grids than the first's.
+        dream(dream_image(height * 15 // 16, width * 15 // 16), params, model)
         report |= {
             "load_s": loaded - started,
             "warm_up_s": warm,
-            "first_dream_s": time.perf_counter() - first,
+            "first_dream_s": second - first,
+            "then_another_size_s": time.perf_counter() - second,
             "steps": len(result.losses),
         }
     report["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

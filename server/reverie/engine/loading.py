@@ -28,6 +28,8 @@ _MAX_SIDE = 1024
 # Tiles are never shrunk below this when memory runs out: smaller ones have almost no interior.
 _MIN_TILE = 128
 IMAGENET = "imagenet"
+# The picture a device's warm-up dreams on: the size of the benchmarks' default dream, a common photo shape.
+_WARM_UP_SHAPE = (768, 1024)
 
 
 def keras_cache_dir() -> Path:
@@ -203,6 +205,13 @@ class DreamModel:
         batches = [1 << i for i in range(plan.batch.bit_length())] if plan.fixed else [1]
         for batch in batches:
             gradient_fn(np.zeros((batch, side, side, 3), np.float32))
+        if self._make_stepper is not None:
+            # A device compiles the small functions around the gradient per tile grid, and a new process
+            # traces them again even when they are cached on disk: one step per octave of a typical picture
+            # does both for its grids (any picture whose octaves fall on the same grids finds them ready).
+            from reverie.engine.octave_ascent import dream
+
+            dream(np.full((*_WARM_UP_SHAPE, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
         return time.perf_counter() - started
 
     def min_side(self, layers: tuple[str, ...]) -> int:
