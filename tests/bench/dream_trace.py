@@ -3,7 +3,9 @@
 Usage: KERAS_BACKEND=jax python tests/bench/dream_trace.py [--size WxH] [--octaves N] [--steps N] [--out DIR]
 Dreams once untraced (every shape compiled), then once under JAX's profiler, and prints: the dream's wall
 time; the device's busy time (the union of its kernels and copies) and its largest idle gaps, with what the
-host was doing in each; the kernels that took most time; the host's jit dispatches and waits. The raw trace
+host was doing in each; per compiled function, its kernels and how much of each call's span they keep the
+device busy (a call busy far under its span waits on kernel launches); the kernels that took most time; the
+host's jit dispatches and waits. The raw trace
 (an XSpace, ``trace.xplane.pb``) is kept in --out for a closer look after the device is given back.
 Tracing adds its own cost to every kernel launch: read its times as shares, and take speeds from
 ``reverie bench``.
@@ -119,6 +121,29 @@ def totals(spans: list[Span]) -> list[tuple[str, int, float]]:
     return sorted(((name, count[name], total[name]) for name in total), key=lambda row: -row[2])
 
 
+def calls(spans: list[Span]) -> list[tuple[str, int, float, float, float]]:
+    """(name, calls, then per call: kernels, busy ns, span ns) for each compiled function, the largest total
+    span first; a call is a run of consecutive kernels of one function. Busy well under span means the
+    call's kernels wait on their launches, not on the device's arithmetic."""
+    runs: list[list[Span]] = []
+    for span in sorted(spans, key=lambda span: span.start):
+        if runs and runs[-1][0].name == span.name:
+            runs[-1].append(span)
+        else:
+            runs.append([span])
+    rows: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for run in runs:
+        row = rows[run[0].name]
+        row[0] += 1
+        row[1] += len(run)
+        row[2] += sum(end - start for start, end in busy_intervals(run))
+        row[3] += max(span.end for span in run) - run[0].start
+    return sorted(
+        ((name, int(n), kernels / n, busy / n, span / n) for name, (n, kernels, busy, span) in rows.items()),
+        key=lambda row: -row[1] * row[4],
+    )
+
+
 def summarize(profile: Any, top: int = 12) -> list[str]:
     """The report's lines for one traced dream."""
     host = [span for plane in profile.planes if plane.name == "/host:CPU" for span in events(plane.lines)]
@@ -147,6 +172,12 @@ def summarize(profile: Any, top: int = 12) -> list[str]:
         if by_module:
             lines.append("device time by compiled function (kernels, ms):")
             lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name}" for name, count, total in totals(by_module)[:top]]
+            lines.append("per call of each compiled function (calls: kernels, device busy in the call's span):")
+            lines += [
+                f"  {count:6d}× {name}: {kernels:.0f} kernels, {busy / 1e6:.3f} of {span / 1e6:.3f} ms "
+                f"({busy / span:.0%})"
+                for name, count, kernels, busy, span in calls(by_module)[:top]
+            ]
         lines.append("kernels and copies by total time (count, ms):")
         lines += [f"  {total / 1e6:8.2f} ms {count:6d}× {name[:100]}" for name, count, total in totals(device)[:top]]
     else:

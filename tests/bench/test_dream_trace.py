@@ -78,6 +78,31 @@ def test_the_report_adds_up_busy_and_idle_device_time_and_names_what_the_host_di
     ]
 
 
+# Two gradient calls of three kernels each with launch gaps between them (busy 3 ms in 4 and in 3.5 ms),
+# an update call of one kernel between them.
+CALLS = f"""
+planes {{ id: 1 name: "/host:CPU"
+  lines {{ id: 1 name: "python" timestamp_ns: 0 {event(1, 0, 10)} }}
+  {names(dream_trace.WINDOW)} }}
+planes {{ id: 2 name: "/device:GPU:0"
+  lines {{ id: 1 name: "Stream #13(compute)" timestamp_ns: 0
+    {event(1, 0, 1, GRADIENT)} {event(1, 1.5, 1, GRADIENT)} {event(1, 3, 1, GRADIENT)} {event(2, 5, 0.5, UPDATE)}
+    {event(1, 6, 1, GRADIENT)} {event(1, 7, 1, GRADIENT)} {event(1, 8.5, 1, GRADIENT)} }}
+  {names("kernel_a", "kernel_b")} {STATS} }}
+"""
+
+
+def test_the_report_says_how_busy_each_call_keeps_the_device() -> None:
+    report = dream_trace.summarize(jax_profiler.ProfileData.from_text_proto(CALLS))
+
+    heading = "per call of each compiled function (calls: kernels, device busy in the call's span):"
+    per_call = report[report.index(heading) + 1 :][:2]
+    assert per_call == [
+        "       2× jit_total: 3 kernels, 3.000 of 3.750 ms (80%)",
+        "       1× jit__update: 1 kernels, 0.500 of 0.500 ms (100%)",
+    ]
+
+
 def test_a_traced_dream_on_jax_reports_its_dispatches_and_keeps_the_trace(tmp_path: Path) -> None:
     environment = os.environ | {
         "PYTHONPATH": str(REPO / "server"),
