@@ -26,10 +26,10 @@ BIG_SIZE=${BIG_SIZE:-4096x4096}
 ROUNDS=${ROUNDS:-5}
 WHEELS=${WHEELS:-.whl}
 SECTIONS=${SECTIONS:-speed trace throughput first-request timeline shapes}
-SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 1024x1024x1 1024x1024x4 1024x768x1}
+SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 512x512x32 512x512x64 1024x1024x4 1024x768x1}
 SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_deterministic_ops=true}
 FIRST_REQUEST_CACHE=${FIRST_REQUEST_CACHE:-own}
-POLICIES=${POLICIES:-1024x4}
+POLICIES=${POLICIES:-512x64}
 BEFORE=${BEFORE:-}
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
