@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reverie.engine import DreamParams, dream, load_model
-from reverie.engine.backends import Device
+from reverie.engine.backends import Device, TilePolicy
 from reverie.engine.folding import dream_graph
 from reverie.engine.precision import resolve
 
@@ -117,3 +117,33 @@ def test_out_of_memory_shrinks_the_tiles_and_the_dream_goes_on(
     monkeypatch.setattr(ascent, "tiled_gradient", lambda *args: (_ for _ in ()).throw(FakeOutOfMemory("still")))
     with pytest.raises(FakeOutOfMemory):  # nothing smaller to try: the error is the job's
         dream(picture, params, model)
+
+
+def test_out_of_memory_while_warming_up_shrinks_the_batch_and_the_warm_up_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A GPU too small for 16 tiles at once gets a server dreaming 4 at once, not one that fails to start."""
+    model = load_model.__wrapped__("mobilenet", "random")  # a private model: its tile caps change
+    monkeypatch.setattr(model, "_policy", TilePolicy(fixed=True, tile=256, batch=16))
+    monkeypatch.setattr(model, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
+    batches = []
+
+    def gradient_fn(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batches.append(len(tiles))
+        if len(tiles) > 4:
+            raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
+        return np.zeros(len(tiles), np.float32), np.zeros_like(tiles)
+
+    monkeypatch.setattr(model, "gradient_fn", lambda *args: gradient_fn)
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.loading"):
+        model.warm_up(SMALL)
+    assert batches == [1, 2, 4, 8, 1, 2, 4]
+    assert model.tile_plan(SMALL).batch == 4
+    assert "warm-up: out of device memory with 8 tile(s) of 256² at once; dreams will use at most 4" in caplog.text
+
+    def broken(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise ValueError("not a memory problem")
+
+    monkeypatch.setattr(model, "gradient_fn", lambda *args: broken)
+    with pytest.raises(ValueError, match="not a memory problem"):
+        model.warm_up(SMALL)

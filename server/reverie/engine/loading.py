@@ -3,6 +3,7 @@ cutting it down to the layers a dream uses."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from bisect import bisect_left
@@ -21,6 +22,8 @@ from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.tiling import TileLayout
 from reverie.errors import BadRequest, WeightsMissing
+
+log = logging.getLogger(__name__)
 
 RANDOM = "random"
 # No dream layer needs a larger input than this to have a usable activation.
@@ -200,11 +203,7 @@ class DreamModel:
         params = params or DreamParams(model=self.spec.name)
         layers = self.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
         gradient_fn = self.gradient_fn(layers, dict(params.channels), params.precision)
-        plan = self.tile_plan(params)
-        side = max(plan.tile if plan.fixed else min(plan.tile, 512), self.min_side(tuple(layers)))
-        batches = [1 << i for i in range(plan.batch.bit_length())] if plan.fixed else [1]
-        for batch in batches:
-            gradient_fn(np.zeros((batch, side, side, 3), np.float32))
+        self._compile_batches(gradient_fn, params, self.min_side(tuple(layers)))
         if self._make_stepper is not None:
             # A device compiles the small functions around the gradient per tile grid, and a new process
             # traces them again even when they are cached on disk: one step per octave of a typical picture
@@ -213,6 +212,31 @@ class DreamModel:
 
             dream(np.full((*_WARM_UP_SHAPE, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
         return time.perf_counter() - started
+
+    def _compile_batches(self, gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:
+        """Compile (by running) each tile batch the plan's dreams use, smallest first. Out of device memory,
+        the tiles shrink and it starts again: a small GPU gets smaller batches, not a server that fails to
+        start."""
+        plan = self.tile_plan(params)
+        side = max(plan.tile if plan.fixed else min(plan.tile, 512), min_side)
+        for batch in [1 << i for i in range(plan.batch.bit_length())] if plan.fixed else [1]:
+            try:
+                gradient_fn(np.zeros((batch, side, side, 3), np.float32))
+            except Exception as error:
+                failed = TilePlan(plan.tile, plan.overlap, batch, plan.fixed)
+                if not self.is_out_of_memory(error) or not self.shrink_tiles(failed):
+                    raise
+                smaller = self.tile_plan(params)
+                log.warning(
+                    "warm-up: out of device memory with %d tile(s) of %d² at once; dreams will use at most "
+                    "%d tile(s) of %d²",
+                    batch,
+                    side,
+                    smaller.batch,
+                    smaller.tile,
+                )
+                self._compile_batches(gradient_fn, params, min_side)
+                return
 
     def min_side(self, layers: tuple[str, ...]) -> int:
         """The smallest square input whose deepest activation keeps an interior after the 2-pixel border crop."""
