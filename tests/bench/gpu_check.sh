@@ -8,7 +8,8 @@
 #                      busy and idle time, kernels, host dispatches (dream_trace.py); the raw traces go to
 #                      $OUT/trace-default and $OUT/trace-big when OUT is set, ~1 min
 #   shapes             the compiled gradient alone for each of SHAPES, with the engine's own compile options,
-#                      then again under each XLA_FLAGS of SHAPE_FLAGS (";"-separated), ~1.5 min
+#                      then again under each XLA_FLAGS of SHAPE_FLAGS (";"-separated; by default without
+#                      CUDA graphs, to see how much kernel launches cost a small call), ~1.5 min
 #   throughput         steps per second on BIG_SIZE, ~30 s
 #   timeline           where a warm default dream's time goes, octave by octave (dream_timeline.py), ~40 s
 #   first-request      a fresh process's first dream after warm-up, empty then warm compile cache, ~1 min
@@ -27,7 +28,7 @@ ROUNDS=${ROUNDS:-5}
 WHEELS=${WHEELS:-.whl}
 SECTIONS=${SECTIONS:-speed trace throughput first-request timeline shapes}
 SHAPES=${SHAPES:-512x512x1 512x512x2 512x512x4 512x512x16 512x512x32 512x512x64 1024x1024x4 1024x768x1}
-SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_deterministic_ops=true}
+SHAPE_FLAGS=${SHAPE_FLAGS:---xla_gpu_enable_command_buffer=}
 FIRST_REQUEST_CACHE=${FIRST_REQUEST_CACHE:-own}
 POLICIES=${POLICIES:-512x64}
 BEFORE=${BEFORE:-}
