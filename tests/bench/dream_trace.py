@@ -5,8 +5,8 @@ Dreams once untraced (every shape compiled), then once under JAX's profiler, and
 time; the device's busy time (the union of its kernels and copies) and its largest idle gaps, with what the
 host was doing in each; per compiled function, its kernels and how much of each call's span they keep the
 device busy (a call busy far under its span waits on kernel launches); the kernels that took most time; the
-host's jit dispatches and waits. The raw trace
-(an XSpace, ``trace.xplane.pb``) is kept in --out for a closer look after the device is given back.
+host's jit dispatches and waits. The raw trace (an XSpace, ``trace.xplane.pb``) is kept in --out for a
+closer look after the device is given back.
 Tracing adds its own cost to every kernel launch: read its times as shares, and take speeds from
 ``reverie bench``.
 """
