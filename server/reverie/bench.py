@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from reverie.benchmarks.common import dream_image, gpu_peak_bytes
+from reverie.benchmarks.common import another_picture, dream_image, gpu_peak_bytes
 
 MEMORY_SIZES = ((1024, 1024), (2048, 2048), (4096, 4096))
 GIB = 2**30
@@ -104,7 +104,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
 
     # An image size not seen before (as an artist's next selection): Reverie's compiled shapes are the
     # tiles', the example's its octaves'.
-    other = dream_image(height - height // 16, width - width // 16)
+    other = another_picture(height, width)
     new_size_ours, _ = _timed(lambda: dream(other, params, model))
     new_size_baseline, _ = _timed(lambda: example.dream(other, warm_step))
 

@@ -2,7 +2,7 @@
 
 ``memory WxH``: peak RSS of a default dream (one step per octave: memory peaks within a step).
 ``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``, and
-one at 15/16 of the size.
+one at a size not seen before (``another_picture``).
 Prints one JSON line.
 """
 
@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from reverie.benchmarks.common import dream_image, gpu_peak_bytes, parse_size
+from reverie.benchmarks.common import another_picture, dream_image, gpu_peak_bytes, parse_size
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = time.perf_counter()
         result = dream(image, params, model)
         second = time.perf_counter()
-        # A size the warm-up did not see, whose octaves lie on other tile grids than the first's.
-        dream(dream_image(height * 15 // 16, width * 15 // 16), params, model)
+        dream(another_picture(height, width), params, model)  # a size the warm-up did not see
         report |= {
             "load_s": loaded - started,
             "warm_up_s": warm,
