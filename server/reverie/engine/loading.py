@@ -115,6 +115,7 @@ class DreamModel:
             )
         self._policy = self._backend.tile_policy(self._device)
         self._make_stepper = getattr(self._backend, "make_stepper", None)
+        self._make_canvas = getattr(self._backend, "make_canvas", None)  # provided with make_stepper
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
         self._graphs: dict[str, Any] = {}
@@ -192,12 +193,11 @@ class DreamModel:
     def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:
         """Where the dream's image lives between octaves: on the backend's device with its own steppers
         (padded to whole tiles), else on the host."""
-        make = getattr(self._backend, "make_canvas", None)
-        if make is None:
+        if self._make_canvas is None:
             from reverie.engine.octaves import HostCanvas
 
             return HostCanvas(source)
-        return make(source, self.tile_plan(params).tile)
+        return self._make_canvas(source, self.tile_plan(params).tile)
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)
