@@ -87,14 +87,25 @@ def test_bad_input_is_one_clear_line_and_no_file(
         source.write_text("hello")
     elif make_input == "image":
         save(np.zeros((120, 120, 3), np.uint8), source)
-    elif make_input == "tiny":
-        save(np.zeros((20, 20, 3), np.uint8), source)
+    elif make_input == "tiny":  # too small even to enlarge
+        save(np.zeros((8, 8, 3), np.uint8), source)
     out = tmp_path / "out.png"
     assert main(["dream", str(source), "-o", str(out), *FAST, *extra]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("reverie: error:") and words in err[0]
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.png")]
+
+
+def test_an_icon_under_the_smallest_input_dreams_at_its_size(tmp_path: Path, capsys) -> None:
+    icon = np.random.default_rng(2).integers(0, 256, (64, 64, 4), dtype=np.uint8)
+    source, out = save(icon, tmp_path / "icon.png"), tmp_path / "out.png"
+    assert main(["dream", str(source), "-o", str(out), *FAST]) == 0
+    assert "dreamed enlarged to 79×79 and brought back to its size" in capsys.readouterr().err
+    dreamed = read_image(out).pixels
+    assert dreamed.shape == (64, 64, 4)
+    np.testing.assert_array_equal(dreamed[:, :, 3], icon[:, :, 3])
+    assert not np.array_equal(dreamed[:, :, :3], icon[:, :, :3])
 
 
 def test_option_errors_exit_2(tmp_path: Path) -> None:

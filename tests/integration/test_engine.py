@@ -11,6 +11,7 @@ import pytest
 
 from reverie.engine import DreamParams, dream, load_model
 from reverie.engine.loading import keras_cache_dir
+from reverie.engine.octaves import resize
 from reverie.errors import BadRequest, DreamCancelled, ImageTooSmall, WeightsMissing
 
 SMALL = DreamParams(octaves=2, steps=4, seed=7, max_loss=None)
@@ -125,9 +126,22 @@ def test_small_images_shrink_the_octaves_and_say_so(inception) -> None:
     assert "used 1 of 3 octaves" in result.notes[0]
 
 
-def test_too_small_is_a_clear_error(inception) -> None:
-    with pytest.raises(ImageTooSmall, match="at least 107×107"):
-        dream(np.zeros((60, 300, 3), np.float32), SMALL, inception)
+@pytest.mark.parametrize("shape", [(64, 64), (80, 120)])
+def test_images_under_the_smallest_input_dream_enlarged_and_come_back_their_size(inception, shape) -> None:
+    image = np.random.default_rng(6).random((*shape, 3), dtype=np.float32)
+    result = dream(image, SMALL, inception)
+    assert result.image.shape == image.shape
+    assert result.image.dtype == np.float32
+    assert np.abs(result.image - image).mean() > 0.002
+    assert "dreamed enlarged to" in result.notes[0] and "brought back to its size" in result.notes[0]
+    # Only the dream's change is resampled: the image's own pixel-level detail survives the round trip.
+    resampled = resize(resize(image, (107, 107 * shape[1] // shape[0])), shape)
+    assert np.abs(result.image - image).mean() < 0.5 * np.abs(resampled - image).mean()
+
+
+def test_too_thin_to_enlarge_is_a_clear_error(inception) -> None:
+    with pytest.raises(ImageTooSmall, match=r"at least 107×107.*short side of 14 pixels"):
+        dream(np.zeros((10, 300, 3), np.float32), SMALL, inception)
 
 
 def test_progress_and_cancel_within_one_step(inception) -> None:

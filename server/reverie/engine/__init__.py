@@ -9,7 +9,7 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "dream": "reverie.engine.octave_ascent",
+    "dream": "reverie.engine.small_images",
     "DreamModel": "reverie.engine.loading",
     "load_model": "reverie.engine.loading",
     "DreamParams": "reverie.engine.params",
