@@ -71,6 +71,4 @@ def dream(
         f"the image is {width}×{height} pixels, under these layers' smallest input: it was dreamed enlarged to "
         f"{shape[1]}×{shape[0]} and brought back to its size"
     )
-    return DreamResult(
-        restored, result.seed, result.octaves_used, result.losses, (note, *result.notes), result.seconds
-    )
+    return DreamResult(restored, result.seed, result.octaves_used, result.losses, (note, *result.notes), result.seconds)
