@@ -13,7 +13,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -23,12 +23,18 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
 from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
-from reverie_plugin import arguments, canvas, geometry, keys, messages, session, settings  # noqa: E402
-from reverie_plugin.formats import WireFormat, wire_format  # noqa: E402
-from reverie_plugin.messages import PluginFailure  # noqa: E402
 
-from reverie.client import DreamClient, Result  # noqa: E402
+# Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
+# would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
+from reverie_plugin import arguments, canvas, geometry, messages, settings  # noqa: E402
+from reverie_plugin.formats import WireFormat, cut, wire_format  # noqa: E402
+from reverie_plugin.messages import PluginFailure  # noqa: E402
+from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
+
 from reverie.errors import ReverieError  # noqa: E402
+
+if TYPE_CHECKING:
+    from reverie.client import Result
 
 PROCEDURE = "python-fu-reverie-dream"
 FLAGS = GObject.ParamFlags.READWRITE
@@ -82,7 +88,6 @@ def fetch_dream(
     drawable: Gimp.Drawable,
     region: geometry.Rect,
     wire: WireFormat,
-    shrink: tuple[float, int, int],
     params: dict[str, Any],
     endpoint: str,
     config: settings.Settings,
@@ -92,16 +97,20 @@ def fetch_dream(
 
     Returns the result and the details that go with the new layer (params, seed, timings).
     """
+    require_pyzmq()
+    from reverie_plugin import keys, session
+
+    from reverie.client import DreamClient
+
     progress = GimpProgress()
     timeout, retries = session.client_timing(endpoint)
     client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
     try:
         params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
-        scale, width, height = shrink
         started = time.monotonic()
-        data = canvas.read_pixels(drawable, region, wire, scale, (width, height))
+        data = canvas.read_pixels(drawable, region, wire)
         read = time.monotonic()
-        pixels = session.Pixels(data, width, height, wire.channels, wire.dtype)
+        pixels = session.Pixels(data, region.width, region.height, wire.channels, wire.dtype)
         result = session.dream(client, pixels, params, progress, preview)
         finished = time.monotonic()
     finally:
@@ -130,23 +139,20 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     preview = bool(values["preview"])
     selected = selected_rect(image, drawable)
-    width, height = drawable.get_width(), drawable.get_height()
-    region = (geometry.preview_region if preview else geometry.dream_region)(width, height, selected)
+    region = geometry.dream_region(drawable.get_width(), drawable.get_height(), selected)
+    # A preview shows a crop of what the full run dreams, dreamed the same way, with context around it.
+    shown = geometry.preview_crop(region, selected) if preview else region
+    sent = geometry.with_context(shown, region) if preview else region
     wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    shrink = (1.0, region.width, region.height)
-    if preview:
-        params = arguments.preview_params(params)
-        shrink = geometry.scaled_size(region.width, region.height, arguments.PREVIEW_LONG_SIDE)
-    result, details = fetch_dream(drawable, region, wire, shrink, params, endpoint, config, preview)
+    result, details = fetch_dream(drawable, sent, wire, params, endpoint, config, preview)
     Gimp.progress_set_text(messages.PLACING)
     layer = canvas.place_layer(
         image,
         drawable,
-        region,
+        shown,
         wire,
-        result.pixels,
-        (result.width, result.height),
+        cut(result.pixels, sent, shown, wire),
         masked=selected is not None,
         preview=preview,
         details=details,
@@ -180,7 +186,8 @@ def run_dialog(
     GimpUi.init("reverie-dream")
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
     dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
-    dialog.fill(None)
+    # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
+    dialog.fill([a.name for a in arguments.ARGUMENTS if a.name != "preview"])
     responses: list[int] = []
     dialog.connect("response", lambda _dialog, response: responses.append(response))
     try:
@@ -203,10 +210,15 @@ def run(
     config: Gimp.ProcedureConfig,
     _data: Any,
 ) -> Gimp.ValueArray:
-    """GIMP's entry point for one call: dialog when interactive, then the dream; never raises."""
+    """GIMP's entry point for one call: dialog when interactive, then the dream; never raises.
+
+    Success shows no message: the seed is in the new layer's name and its parasite. Messages are for failures.
+    """
     if run_mode == Gimp.RunMode.INTERACTIVE and not run_dialog(procedure, config, image, drawables):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     values = values_of(config)
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        values["preview"] = False  # the dialog's OK dreams; its Preview button previews
     Gimp.progress_init("Deep Dream")
     try:
         seed, layer = dream_on(image, drawables, values)
@@ -216,8 +228,6 @@ def run(
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
     finally:
         Gimp.progress_end()
-    if run_mode == Gimp.RunMode.INTERACTIVE and not values["seed"]:
-        Gimp.message(messages.seed_text(seed))
     return Gimp.ValueArray.new_from_values(
         [
             GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
@@ -248,17 +258,18 @@ class ReverieDream(Gimp.PlugIn):
         procedure.set_documentation(
             "Dream on the layer or the selection with the Reverie server",
             "Sends the active layer (or the selection plus a margin) to the Reverie dream server and adds "
-            "the dream as a new layer 'Deep Dream' above it, masked by the selection, in one undo step. "
-            "8-bit images travel as 8-bit, deeper ones as float; grey stays grey; on INDEXED images the "
-            "dream is mapped to the image's palette. 'Preview only' dreams a small, fast version into one "
-            "'Deep Dream preview' layer that the next preview replaces and the full run removes. Starts a "
-            "local server with 'reverie start' when none answers.",
+            "the dream as a new layer 'Deep Dream #<seed>' above it, masked by the selection, in one undo "
+            "step; the layer's 'reverie-dream' parasite holds the settings and seed as JSON. 8-bit images "
+            "travel as 8-bit, deeper ones as float; grey stays grey; on INDEXED images the dream is mapped "
+            "to the image's palette. 'Preview only' dreams a crop of at most 512×512 (centred on the "
+            "selection, or the layer) exactly as the full run would, into one 'Deep Dream preview #<seed>' "
+            "layer that the next preview replaces and the full run removes. Starts a local server with "
+            "'reverie start' when none answers.",
             name,
         )
         procedure.set_attribution("Reverie", "Reverie contributors", "2026")
-        endpoint = settings.load(HERE).endpoint
         for argument in arguments.ARGUMENTS:
-            add_argument(procedure, argument, endpoint if argument.name == "endpoint" else argument.default)
+            add_argument(procedure, argument, argument.default)
         procedure.add_int_return_value("seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS)
         procedure.add_layer_return_value("layer", "Layer", "The new dream layer", False, FLAGS)
         return procedure

@@ -75,15 +75,17 @@ ARGUMENTS: tuple[Argument, ...] = (
         "preview",
         "boolean",
         "Pre_view only",
-        "Dream a small, fast version into the 'Deep Dream preview' layer instead",
+        "Dream only a crop of at most 512×512, as the full run would, into the 'Deep Dream preview' layer",
         False,
     ),
-    Argument("endpoint", "string", "E_ndpoint", "The dream server's ZeroMQ endpoint", ""),
+    Argument(
+        "endpoint",
+        "string",
+        "E_ndpoint",
+        "The dream server's ZeroMQ endpoint; empty: the configured one",
+        "",
+    ),
 )
-
-# Preview runs: the long side of what the server sees, and the share of the steps they take.
-PREVIEW_LONG_SIDE = 512
-PREVIEW_STEP_DIVISOR = 4
 
 
 def resolve_seed(seed: int, rng: random.Random) -> int:
@@ -112,9 +114,3 @@ def with_server_model(params: dict[str, Any], server: Mapping[str, Any]) -> dict
     if params["model"] != SERVER_MODEL:
         return params
     return {**params, "model": server["model"]}
-
-
-def preview_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A faster version of ``params`` for a preview: fewer steps, the same seed and everything else."""
-    steps = max(1, -(-int(params["steps"]) // PREVIEW_STEP_DIVISOR))
-    return {**params, "steps": steps}

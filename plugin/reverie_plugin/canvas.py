@@ -17,26 +17,18 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 from reverie_plugin.formats import WireFormat  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
+from reverie_plugin.layer_names import RESULT_NAME, dream_layer_name  # noqa: E402
 
-RESULT_NAME = "Deep Dream"
-PREVIEW_NAME = "Deep Dream preview"
 # Marks preview layers, so replacing one never touches an artist's layer that happens to share the name.
 PREVIEW_PARASITE = "reverie-dream-preview"
 # What made a dream layer (params, seed, timings), saved with the XCF so a dream can be repeated.
 DETAILS_PARASITE = "reverie-dream"
 
 
-def read_pixels(
-    drawable: Gimp.Drawable,
-    region: Rect,
-    wire: WireFormat,
-    scale: float = 1.0,
-    size: tuple[int, int] | None = None,
-) -> bytes:
-    """The region's pixels in ``wire``'s format; with ``scale`` < 1, GEGL's downscaled copy of ``size``."""
-    width, height = size or (region.width, region.height)
-    rect = Gegl.Rectangle.new(int(region.x * scale), int(region.y * scale), width, height)
-    return drawable.get_buffer().get(rect, scale, wire.babl, Gegl.AbyssPolicy.CLAMP)
+def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> bytes:
+    """The region's pixels in ``wire``'s format."""
+    rect = Gegl.Rectangle.new(region.x, region.y, region.width, region.height)
+    return drawable.get_buffer().get(rect, 1.0, wire.babl, Gegl.AbyssPolicy.CLAMP)
 
 
 def _layers(container: list[Gimp.Layer]) -> list[Gimp.Layer]:
@@ -54,21 +46,26 @@ def preview_layers(image: Gimp.Image) -> list[Gimp.Layer]:
     return [layer for layer in _layers(image.get_layers()) if layer.get_parasite(PREVIEW_PARASITE)]
 
 
+def _held_by_another(image: Gimp.Image, name: str, layer: Gimp.Layer) -> bool:
+    """Whether a layer other than ``layer`` has ``name``."""
+    holder = image.get_layer_by_name(name)
+    return holder is not None and holder.get_id() != layer.get_id()
+
+
 def place_layer(
     image: Gimp.Image,
     drawable: Gimp.Drawable,
     region: Rect,
     wire: WireFormat,
     pixels: bytes,
-    size: tuple[int, int],
     masked: bool,
     preview: bool,
     details: dict[str, Any],
 ) -> Gimp.Layer:
-    """Insert the dream above ``drawable`` at ``region`` (drawable coordinates), masked by the selection.
+    """Insert the dream (``region``'s size) above ``drawable`` at ``region`` (drawable coordinates), masked
+    by the selection, named with its seed.
 
-    ``size`` is the pixels' size; a preview's smaller pixels are scaled up to the region. ``details``
-    (params, seed, timings) go with the layer as a persistent parasite. Earlier
+    ``details`` (params, seed, timings) go with the layer as a persistent parasite. Earlier
     previews are removed in the same undo step (last, so a failure leaves them), and one Ctrl+Z
     brings back exactly what was there.
     """
@@ -77,10 +74,10 @@ def place_layer(
     earlier_previews = preview_layers(image)
     inserted = False
     try:
-        width, height = size
+        width, height = region.width, region.height
         layer = Gimp.Layer.new(
             image,
-            PREVIEW_NAME if preview else RESULT_NAME,
+            RESULT_NAME,  # named below, once earlier previews no longer hold its name
             width,
             height,
             drawable.type_with_alpha(),
@@ -92,9 +89,6 @@ def place_layer(
         buffer = layer.get_buffer()
         buffer.set(Gegl.Rectangle.new(0, 0, width, height), wire.babl, pixels)
         buffer.flush()
-        if (width, height) != (region.width, region.height):
-            Gimp.context_set_interpolation(Gimp.InterpolationType.CUBIC)
-            layer.scale(region.width, region.height, False)
         dx, dy = drawable.get_offsets()[1:]
         layer.set_offsets(region.x + dx, region.y + dy)
         layer.attach_parasite(
@@ -104,11 +98,10 @@ def place_layer(
             layer.attach_parasite(Gimp.Parasite.new(PREVIEW_PARASITE, Gimp.PARASITE_PERSISTENT, b"1"))
         if masked:
             layer.add_mask(layer.create_mask(Gimp.AddMaskType.SELECTION))
-        layer.update(0, 0, region.width, region.height)
+        layer.update(0, 0, width, height)
         for old in earlier_previews:
             image.remove_layer(old)
-        if preview:  # named while the old preview still existed, GIMP had made the name unique
-            layer.set_name(PREVIEW_NAME)
+        layer.set_name(dream_layer_name(details["seed"], preview, lambda name: _held_by_another(image, name, layer)))
     except BaseException:
         if inserted:
             image.remove_layer(layer)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reverie_plugin.geometry import Rect
+
 BASE_TYPES = ("rgb", "gray", "indexed")
 
 
@@ -20,6 +22,10 @@ class WireFormat:
     channels: int
     dtype: str
 
+    @property
+    def pixel_bytes(self) -> int:
+        return self.channels * (1 if self.dtype == "u8" else 4)
+
 
 def wire_format(base_type: str, has_alpha: bool, precision: str) -> WireFormat:
     """The format for a drawable of ``base_type`` at ``precision`` (a Gimp.Precision nick: "u16-linear")."""
@@ -30,3 +36,15 @@ def wire_format(base_type: str, has_alpha: bool, precision: str) -> WireFormat:
     if base_type == "gray":
         return WireFormat(f"Y'A {sample}" if has_alpha else f"Y' {sample}", 2 if has_alpha else 1, dtype)
     return WireFormat(f"R'G'B'A {sample}" if has_alpha else f"R'G'B' {sample}", 4 if has_alpha else 3, dtype)
+
+
+def cut(data: bytes, whole: Rect, part: Rect, wire: WireFormat) -> bytes:
+    """The pixels of ``part`` out of ``data``, the interleaved pixels of ``whole`` (both in one coordinate
+    system, ``part`` inside ``whole``)."""
+    if part == whole:
+        return data
+    row = whole.width * wire.pixel_bytes
+    start = (part.x - whole.x) * wire.pixel_bytes
+    length = part.width * wire.pixel_bytes
+    top = part.y - whole.y
+    return b"".join(data[(top + y) * row + start : (top + y) * row + start + length] for y in range(part.height))

@@ -14,8 +14,10 @@ MARGIN_SHARE = 0.125
 # Networks need room (InceptionV3 and MobileNet refuse inputs under about 80 px), so a small
 # selection brings at least this much of its surroundings along, where the drawable has it.
 MIN_SIDE = 128
-# Without a selection a preview dreams a central crop at most this long, then scales it down.
-PREVIEW_CROP = 1024
+# A preview shows at most this square of the full run's region, at full scale, dreamed with this much of
+# the region around it as context (sent, not shown).
+PREVIEW_SIDE = 512
+PREVIEW_CONTEXT = 128
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,22 @@ def _span(start: int, length: int, margin: int, limit: int) -> tuple[int, int]:
     return low, high
 
 
-def preview_region(drawable_width: int, drawable_height: int, selected: Rect | None) -> Rect:
-    """What a preview dreams: the selection's region, or a central crop of the drawable."""
-    if selected is not None:
-        return dream_region(drawable_width, drawable_height, selected)
-    width = min(drawable_width, PREVIEW_CROP)
-    height = min(drawable_height, PREVIEW_CROP)
-    return Rect((drawable_width - width) // 2, (drawable_height - height) // 2, width, height)
+def preview_crop(region: Rect, selected: Rect | None, side: int = PREVIEW_SIDE) -> Rect:
+    """What a preview shows: at most ``side``×``side`` of the full run's ``region``, centred on the
+    selection (or on the region), at full scale, so the full run looks the same there."""
+    width, height = min(side, region.width), min(side, region.height)
+    centre = selected or region
+    x = centre.x + centre.width // 2 - width // 2
+    y = centre.y + centre.height // 2 - height // 2
+    x = min(max(x, region.x), region.x + region.width - width)
+    y = min(max(y, region.y), region.y + region.height - height)
+    return Rect(x, y, width, height)
 
 
-def scaled_size(width: int, height: int, long_side: int) -> tuple[float, int, int]:
-    """``(scale, width, height)`` that fits ``long_side``; never enlarges."""
-    scale = min(1.0, long_side / max(width, height))
-    return scale, max(1, round(width * scale)), max(1, round(height * scale))
+def with_context(crop: Rect, region: Rect, margin: int = PREVIEW_CONTEXT) -> Rect:
+    """``crop`` widened by ``margin`` on every side, within ``region``: what a preview sends, so the network
+    sees around the crop's edges what the full run sees there."""
+    left, top = max(region.x, crop.x - margin), max(region.y, crop.y - margin)
+    right = min(region.x + region.width, crop.x + crop.width + margin)
+    bottom = min(region.y + region.height, crop.y + crop.height + margin)
+    return Rect(left, top, right - left, bottom - top)

@@ -24,9 +24,13 @@ def progress_text(octave: int, octaves: int, step: int, steps: int, preview: boo
     return f"{what}: octave {octave}/{octaves}, step {step}/{steps}"
 
 
-def seed_text(seed: int) -> str:
-    """Told after a dream with a random seed, so the artist can dream the same again."""
-    return f"Deep Dream used seed {seed}: enter it as Seed to dream the same again."
+def no_pyzmq_text(error: ImportError, python: str) -> str:
+    """GIMP's Python cannot import pyzmq (missing, or built for another Python), so no dream can be sent."""
+    return (
+        f"GIMP's Python {python} cannot use pyzmq ({error}), which Deep Dream needs to talk to the dream "
+        "server. Run 'python3 install/install.py --plugin-only' from the Reverie folder (it puts a matching "
+        "pyzmq beside the plug-in), or install pyzmq for GIMP's Python (e.g. python3-zmq), then restart GIMP"
+    )
 
 
 def failure_text(error: BaseException) -> str:

@@ -20,6 +20,8 @@ except ModuleNotFoundError:  # Python 3.10 bundles: no config file support, the 
     tomllib = None
 
 SETTINGS_FILE = "reverie-dream.json"
+# The fix for a broken plug-in folder: the installer writes it afresh.
+REINSTALL = "'python3 install/install.py --plugin-only' from the Reverie folder"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ def read_config(config: Path, launcher: str | None) -> Settings:
         data = tomllib.loads(config.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise PluginFailure(f"{config} is not valid TOML ({error}); fix it or remove it") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PluginFailure(
+            f"cannot read Reverie's config {config} ({error}); make it readable for your user (or remove it), "
+            f"or rerun {REINSTALL} to name another"
+        ) from None
     keys = _table(data, "keys")
     return Settings(
         endpoint=str(_table(data, "server").get("endpoint") or DEFAULT_ENDPOINT),
@@ -63,8 +70,10 @@ def load(folder: Path) -> Settings:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Settings()
+    except (OSError, ValueError) as error:  # ValueError: broken JSON or bytes that are not UTF-8
+        raise PluginFailure(f"cannot read the plug-in's settings {path} ({error}); rerun {REINSTALL}") from None
     if not isinstance(data, dict):
-        raise PluginFailure(f"{path} must hold a JSON object; reinstall with python3 install/install.py")
+        raise PluginFailure(f"{path} must hold a JSON object; rerun {REINSTALL}")
     launcher = data.get("launcher") or None
     config = data.get("config")
     return read_config(Path(config), launcher) if config else Settings(launcher=launcher)

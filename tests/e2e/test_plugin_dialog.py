@@ -27,11 +27,12 @@ def snapshot_artwork(name: str) -> str:
     return f"rec.pixels({name!r}, layer, \"R'G'B'A u8\")\n"
 
 
-def interactive(endpoint: str) -> str:
+def interactive(endpoint: str, seed: int = 21) -> str:
     return (
-        SETUP + f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, seed=21, endpoint={endpoint!r}, "
+        SETUP + f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, seed={seed}, endpoint={endpoint!r}, "
         "model='mobilenet', octaves=1, steps=2)\n"
         "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.value('seed', out.get('seed'))\n"
         "rec.layers('after', image)\n"
     )
 
@@ -44,8 +45,21 @@ def assert_clean_dialog(record: Record) -> None:
 def test_ok_dreams_with_the_dialogs_values(run_gimp_ui: Callable[..., Record], endpoint: str) -> None:
     record = run_gimp_ui(interactive(endpoint), [(DIALOG, "alt+o")])
     assert record.values["status"] == "success", record.values["message"]
-    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream", "artwork"]
+    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream #21", "artwork"]
     assert_clean_dialog(record)
+
+
+def test_a_successful_dream_shows_no_message_and_names_its_seed(
+    run_gimp_ui: Callable[..., Record], endpoint: str
+) -> None:
+    # Messages go to the console (GIMP's output) instead of a message box; the probe shows that they arrive.
+    capture = "g.Gimp.message_set_handler(g.Gimp.MessageHandlerType.CONSOLE)\ng.Gimp.message('message probe')\n"
+    record = run_gimp_ui(capture + interactive(endpoint, seed=0), [(DIALOG, "alt+o")])
+    assert record.values["status"] == "success", record.values["message"]
+    seed = record.values["seed"]
+    assert seed and [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{seed}", "artwork"]
+    messages = [line for line in record.output.splitlines() if "-Warning: " in line and "Welcome to GIMP" not in line]
+    assert len(messages) == 1 and messages[0].endswith("message probe"), messages
 
 
 def test_preview_button_previews_without_closing_the_dialog(run_gimp_ui: Callable[..., Record], endpoint: str) -> None:
@@ -53,7 +67,7 @@ def test_preview_button_previews_without_closing_the_dialog(run_gimp_ui: Callabl
     # dialog was still open to be cancelled.
     record = run_gimp_ui(interactive(endpoint), [(DIALOG, "alt+w"), ("2 layers", ""), (DIALOG, "alt+c")])
     assert record.values["status"] == "cancel"
-    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream preview", "artwork"]
+    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream preview #21", "artwork"]
     assert_clean_dialog(record)
 
 
@@ -69,11 +83,11 @@ def test_one_undo_removes_the_dream_and_brings_back_the_preview(
         # The new title tells xdotool the dream is there; it then presses Ctrl+Z in the image window.
         "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
         "g.Gimp.displays_flush()\n"
-        "rec.value('undone', g.wait_for_layers(image, ['Deep Dream preview', 'artwork']))\n"
+        "rec.value('undone', g.wait_for_layers(image, ['Deep Dream preview #4', 'artwork']))\n"
         + snapshot_artwork("after"),
         [("dreamed", "ctrl+z")],
     )
     assert record.values["statuses"] == ["success", "success"]
-    assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream", "artwork"]
-    assert record.values["undone"] == ["Deep Dream preview", "artwork"]
+    assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #4", "artwork"]
+    assert record.values["undone"] == ["Deep Dream preview #4", "artwork"]
     assert (record.pixels["after"] == record.pixels["before"]).all()

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
 from dream_server import REVERIE, free_endpoint
 from gimp_harness import Record
-from reverie_plugin.geometry import Rect, dream_region
+from reverie_plugin.geometry import Rect, dream_region, preview_crop
 
 pytestmark = pytest.mark.gimp
 
@@ -74,7 +74,7 @@ def test_selection_gives_masked_layer_and_keeps_the_rest_bit_exact(
     values = record.values
     assert values["status"] == "success", values["message"]
     assert values["seed"] == 1234
-    assert [entry["name"] for entry in values["after_layers"]] == ["Deep Dream", "artwork"]
+    assert [entry["name"] for entry in values["after_layers"]] == ["Deep Dream #1234", "artwork"]
     new = values["after_layers"][0]
     assert new["mask"] is True
 
@@ -114,7 +114,7 @@ def test_gray_16_bit_stays_grey_and_is_not_squeezed_through_8_bits(
     )
     assert record.values["status"] == "success", record.values["message"]
     new = record.values["after_layers"][0]
-    assert new["name"] == "Deep Dream"
+    assert new["name"] == "Deep Dream #7"
     assert new["type"] == "graya-image"
     assert (new["offsets"], new["size"]) == ([0, 0], [128, 96])
     assert new["mask"] is False
@@ -164,9 +164,9 @@ def test_preview_is_replaced_by_the_next_and_removed_by_the_full_run(
     assert record.values["statuses"] == ["success"] * 3, record.values["messages"]
     names = {step: [entry["name"] for entry in record.values[step]] for step in ("first", "second", "full")}
     assert names == {
-        "first": ["Deep Dream preview", "artwork"],
-        "second": ["Deep Dream preview", "artwork"],
-        "full": ["Deep Dream", "artwork"],
+        "first": ["Deep Dream preview #11", "artwork"],
+        "second": ["Deep Dream preview #12", "artwork"],
+        "full": ["Deep Dream #12", "artwork"],
     }
     region = dream_region(160, 120, Rect(30, 20, 90, 70))
     preview = record.values["second"][0]
@@ -175,8 +175,63 @@ def test_preview_is_replaced_by_the_next_and_removed_by_the_full_run(
         [region.width, region.height],
         True,
     )
-    preview_params = json.loads(record.values["preview_details"])["params"]
-    assert (preview_params["seed"], preview_params["steps"]) == (12, 1)
+    # A preview dreams as the full run does: every step, the same seed.
+    preview_details = json.loads(record.values["preview_details"])
+    assert preview_details["seed"] == 12
+    assert (preview_details["params"]["seed"], preview_details["params"]["steps"]) == (12, 2)
+
+
+def test_preview_of_a_large_layer_is_a_full_scale_crop_at_its_centre(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(900, 700)\n"
+        f"preview = g.dream(image, layer, preview=True, seed=5, endpoint={endpoint!r}, {FAST})\n"
+        "rec.layers('previewed', image)\n"
+        f"full = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST})\n"
+        "rec.layers('full', image)\n"
+        "rec.value('messages', [preview.get('message'), full.get('message')])\n"
+    )
+    assert record.values["messages"] == [None, None]
+    crop = preview_crop(Rect(0, 0, 900, 700), None)
+    assert crop == Rect(194, 94, 512, 512)
+    preview = record.values["previewed"][0]
+    assert preview["name"] == "Deep Dream preview #5"
+    assert (preview["offsets"], preview["size"]) == ([crop.x, crop.y], [crop.width, crop.height])
+    assert [entry["name"] for entry in record.values["full"]] == ["Deep Dream #5", "artwork"]
+
+
+def test_preview_of_a_layer_within_the_crop_is_the_full_run_itself(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(300, 200)\n"
+        f"preview = g.dream(image, layer, preview=True, seed=8, endpoint={endpoint!r}, {FAST})\n"
+        "rec.pixels('preview', preview['layer'], \"R'G'B'A u8\")\n"
+        f"full = g.dream(image, layer, seed=8, endpoint={endpoint!r}, {FAST})\n"
+        "rec.pixels('full', full['layer'], \"R'G'B'A u8\")\n"
+    )
+    np.testing.assert_array_equal(record.pixels["preview"], record.pixels["full"])
+
+
+def test_an_icon_under_the_models_smallest_input_dreams_at_its_size(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(64, 64)\n"
+        + snapshot("before")
+        + f"out = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST})\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.pixels('dream', out['layer'], \"R'G'B'A u8\")\n" + details("out['layer']", "details") + snapshot("after")
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    new = record.values["after_layers"][0]
+    assert (new["name"], new["offsets"], new["size"]) == ("Deep Dream #5", [0, 0], [64, 64])
+    dream, artwork = record.pixels["dream"], record.pixels["before_artwork"]
+    np.testing.assert_array_equal(dream[..., 3], artwork[..., 3])
+    assert np.abs(dream[..., :3].astype(int) - artwork[..., :3]).mean() > 1
+    notes = json.loads(record.values["details"])["notes"]
+    assert any("dreamed enlarged to" in note for note in notes), notes
 
 
 def test_seed_is_reported_and_repeats_the_dream(run_gimp: Callable[..., Record], endpoint: str) -> None:
@@ -231,7 +286,7 @@ def test_server_down_is_started_automatically(run_gimp: Callable[..., Record], l
         subprocess.run([*REVERIE, "stop", "--endpoint", address], capture_output=True, check=False)
     assert record.values["status"] == "success", record.values["message"]
     assert bridge.calls == [["start", "--endpoint", address]]
-    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream", "artwork"]
+    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream #9", "artwork"]
 
 
 def test_server_down_and_no_way_to_start_it_fails_with_the_image_unchanged(

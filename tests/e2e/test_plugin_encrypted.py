@@ -67,10 +67,11 @@ def test_encrypted_server_needs_the_configured_keys(
         f"accepted = g.dream(image, layer, {fast})\n"
         "rec.value('refused', [refused['status'], refused.get('message')])\n"
         "rec.value('accepted', [accepted['status'], accepted.get('message')])\n"
+        "rec.value('seed', accepted.get('seed'))\n"
         "rec.layers('after', image)\n"
     )
     status, message = record.values["refused"]
     assert status == "execution-error"
     assert "requires encryption" in message and "[keys]" in message
     assert record.values["accepted"] == ["success", None]
-    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream", "artwork"]
+    assert [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{record.values['seed']}", "artwork"]

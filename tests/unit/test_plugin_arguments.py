@@ -73,14 +73,6 @@ def test_seed_zero_picks_one_the_seed_argument_can_hold() -> None:
     assert arguments.resolve_seed(77, rng) == 77
 
 
-def test_preview_takes_a_quarter_of_the_steps_and_keeps_the_seed() -> None:
-    params = arguments.dream_params(defaults(), seed=5)
-    preview = arguments.preview_params(params)
-    assert (preview["steps"], preview["seed"]) == (5, 5)
-    assert arguments.preview_params({**params, "steps": 1})["steps"] == 1
-    assert {k: v for k, v in preview.items() if k != "steps"} == {k: v for k, v in params.items() if k != "steps"}
-
-
 def test_the_server_model_is_the_one_the_server_has_loaded() -> None:
     params = arguments.dream_params(defaults(), seed=3)
     assert params["model"] == arguments.SERVER_MODEL

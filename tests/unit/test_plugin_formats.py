@@ -9,7 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
-from reverie_plugin.formats import WireFormat, wire_format
+from reverie_plugin.formats import WireFormat, cut, wire_format
+from reverie_plugin.geometry import Rect
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,12 @@ def test_wire_format(base: str, alpha: bool, precision: str, expected: WireForma
 def test_unknown_base_type_is_refused() -> None:
     with pytest.raises(ValueError, match="base type"):
         wire_format("cmyk", False, "u8-linear")
+
+
+def test_cut_takes_a_rectangle_out_of_interleaved_pixels() -> None:
+    wire = WireFormat("R'G'B'A float", 4, "f32")
+    whole = Rect(10, 20, 5, 4)
+    data = b"".join(bytes([i]) * wire.pixel_bytes for i in range(20))  # every byte of pixel i holds i
+    part = cut(data, whole, Rect(11, 21, 3, 2), wire)
+    assert [part[i * 16] for i in range(6)] == [6, 7, 8, 11, 12, 13]
+    assert cut(data, whole, whole, wire) == data

@@ -13,12 +13,13 @@ from reverie_plugin.geometry import (
     MAX_MARGIN,
     MIN_MARGIN,
     MIN_SIDE,
-    PREVIEW_CROP,
+    PREVIEW_CONTEXT,
+    PREVIEW_SIDE,
     Rect,
     context_margin,
     dream_region,
-    preview_region,
-    scaled_size,
+    preview_crop,
+    with_context,
 )
 
 
@@ -60,16 +61,27 @@ def test_small_drawable_is_taken_whole_when_the_minimum_does_not_fit() -> None:
     assert dream_region(120, 90, Rect(10, 10, 60, 40)) == Rect(0, 0, 120, 90)
 
 
-def test_preview_without_selection_is_a_central_crop() -> None:
-    assert preview_region(3000, 2000, None) == Rect(988, 488, PREVIEW_CROP, PREVIEW_CROP)
-    assert preview_region(600, 400, None) == Rect(0, 0, 600, 400)
-    assert preview_region(1000, 800, Rect(500, 400, 300, 200)) == dream_region(1000, 800, Rect(500, 400, 300, 200))
+def test_preview_shows_a_full_scale_crop_of_the_full_runs_region_centred_on_the_selection() -> None:
+    whole = Rect(0, 0, 3000, 2000)
+    assert preview_crop(whole, None) == Rect(1244, 744, PREVIEW_SIDE, PREVIEW_SIDE)
+    assert preview_crop(Rect(0, 0, 600, 400), None) == Rect(44, 0, PREVIEW_SIDE, 400)
+    assert preview_crop(Rect(0, 0, 300, 200), None) == Rect(0, 0, 300, 200)
+    selected = Rect(2000, 300, 900, 600)
+    region = dream_region(3000, 2000, selected)
+    crop = preview_crop(region, selected)
+    assert (crop.x + crop.width // 2, crop.y + crop.height // 2) == (2450, 600)
+    assert contains(region, crop) and (crop.width, crop.height) == (PREVIEW_SIDE, PREVIEW_SIDE)
+    # Near the region's edge the crop stays inside it rather than centred.
+    assert preview_crop(whole, Rect(10, 1990, 4, 4)) == Rect(0, 2000 - PREVIEW_SIDE, PREVIEW_SIDE, PREVIEW_SIDE)
 
 
-def test_scaled_size_fits_the_long_side_and_never_enlarges() -> None:
-    assert scaled_size(1024, 768, 512) == (0.5, 512, 384)
-    assert scaled_size(300, 200, 512) == (1.0, 300, 200)
-    assert scaled_size(5000, 3, 512)[1:] == (512, 1)
+def test_preview_context_stays_within_what_the_full_run_sees() -> None:
+    region = Rect(100, 50, 2000, 1000)
+    crop = Rect(600, 400, PREVIEW_SIDE, PREVIEW_SIDE)
+    m = PREVIEW_CONTEXT
+    assert with_context(crop, region) == Rect(600 - m, 400 - m, PREVIEW_SIDE + 2 * m, PREVIEW_SIDE + 2 * m)
+    assert with_context(Rect(120, 60, 512, 512), region, 128) == Rect(100, 50, 532 + 128, 522 + 128)
+    assert with_context(region, region) == region
 
 
 def test_shifted_moves_to_image_coordinates() -> None:

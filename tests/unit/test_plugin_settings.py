@@ -49,6 +49,16 @@ def test_broken_files_say_what_to_do(tmp_path: Path) -> None:
         settings.load(tmp_path)
 
 
+def test_unreadable_files_name_the_fix(tmp_path: Path) -> None:
+    (tmp_path / settings.SETTINGS_FILE).write_text("{not json")
+    with pytest.raises(PluginFailure, match=r"install\.py --plugin-only"):
+        settings.load(tmp_path)
+    (tmp_path / "latin1.toml").write_bytes(b'[server]\nendpoint = "caf\xe9"\n')
+    write(tmp_path, {"config": str(tmp_path / "latin1.toml")})
+    with pytest.raises(PluginFailure, match=r"cannot read Reverie's config .*latin1\.toml.*--plugin-only"):
+        settings.load(tmp_path)
+
+
 def test_empty_endpoint_argument_uses_the_configured_one() -> None:
     configured = settings.Settings("tcp://10.0.0.2:5555")
     assert settings.resolve_endpoint("  ", configured) == "tcp://10.0.0.2:5555"
