@@ -56,10 +56,10 @@ def test_a_successful_dream_shows_no_message_and_names_its_seed(
     capture = "g.Gimp.message_set_handler(g.Gimp.MessageHandlerType.CONSOLE)\ng.Gimp.message('message probe')\n"
     record = run_gimp_ui(capture + interactive(endpoint, seed=0), [(DIALOG, "alt+o")])
     assert record.values["status"] == "success", record.values["message"]
-    seed = record.values["seed"]
-    assert seed and [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{seed}", "artwork"]
     messages = [line for line in record.output.splitlines() if "-Warning: " in line and "Welcome to GIMP" not in line]
     assert len(messages) == 1 and messages[0].endswith("message probe"), messages
+    seed = record.values["seed"]
+    assert seed and [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{seed}", "artwork"]
 
 
 def test_preview_button_previews_without_closing_the_dialog(run_gimp_ui: Callable[..., Record], endpoint: str) -> None:
