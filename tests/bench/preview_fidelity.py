@@ -1,6 +1,7 @@
 """How well the plug-in's preview predicts the full run: change-correlation on the preview's crop.
 
-Usage: python tests/bench/preview_fidelity.py [PHOTO] [--size WxH] [--context N ...] [--weights imagenet|random]
+Usage: KERAS_HOME=DIR python tests/bench/preview_fidelity.py [PHOTO] [--size WxH] [--context N ...]
+       [--max-loss X (0: none)] [--weights imagenet|random]
 
 The full run dreams the whole picture (the plug-in sends all of it when nothing is selected). Each preview
 is compared with the full run on the crop the preview shows: the Pearson correlation of (result − source)
@@ -8,7 +9,7 @@ between the two. "former" is the preview before it dreamed at full scale: the pi
 shrunk to 512 on its long side, a quarter of the steps, scaled back up to compare. "crop+N" is today's
 preview with N pixels of context around its (at most 512²) crop. Settings are the plug-in's defaults. The
 reference line dreams the picture shifted by 2 pixels: how close two dreams of one picture can come.
-The real MobileNet ImageNet weights must be in the Keras cache (see tests/conftest.py).
+The real MobileNet ImageNet weights must be in the Keras cache: DIR/models/mobilenet_2_5_224_tf_no_top.h5.
 """
 
 from __future__ import annotations
