@@ -216,9 +216,9 @@ def run(
     """
     if run_mode == Gimp.RunMode.INTERACTIVE and not run_dialog(procedure, config, image, drawables):
         return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = values_of(config)
     if run_mode == Gimp.RunMode.INTERACTIVE:
-        values["preview"] = False  # the dialog's OK dreams; its Preview button previews
+        config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
+    values = values_of(config)
     Gimp.progress_init("Deep Dream")
     try:
         seed, layer = dream_on(image, drawables, values)

@@ -27,10 +27,10 @@ def snapshot_artwork(name: str) -> str:
     return f"rec.pixels({name!r}, layer, \"R'G'B'A u8\")\n"
 
 
-def interactive(endpoint: str, seed: int = 21) -> str:
+def interactive(endpoint: str, seed: int = 21, preview: bool = False) -> str:
     return (
         SETUP + f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, seed={seed}, endpoint={endpoint!r}, "
-        "model='mobilenet', octaves=1, steps=2)\n"
+        f"model='mobilenet', octaves=1, steps=2, preview={preview})\n"
         "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
         "rec.value('seed', out.get('seed'))\n"
         "rec.layers('after', image)\n"
@@ -43,7 +43,8 @@ def assert_clean_dialog(record: Record) -> None:
 
 
 def test_ok_dreams_with_the_dialogs_values(run_gimp_ui: Callable[..., Record], endpoint: str) -> None:
-    record = run_gimp_ui(interactive(endpoint), [(DIALOG, "alt+o")])
+    # The dialog has no preview switch: OK dreams in full even where a script left "preview" on.
+    record = run_gimp_ui(interactive(endpoint, preview=True), [(DIALOG, "alt+o")])
     assert record.values["status"] == "success", record.values["message"]
     assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream #21", "artwork"]
     assert_clean_dialog(record)
