@@ -11,8 +11,9 @@ from dataclasses import dataclass
 MIN_MARGIN = 16
 MAX_MARGIN = 128
 MARGIN_SHARE = 0.125
-# Networks need room (InceptionV3 and MobileNet refuse inputs under about 80 px), so a small
-# selection brings at least this much of its surroundings along, where the drawable has it.
+# Networks need room (their smallest input is about 80 px; the server enlarges anything smaller, which
+# coarsens the dream), so a small selection brings at least this much of its surroundings along, where
+# the drawable has it.
 MIN_SIDE = 128
 # A preview shows at most this square of the full run's region, at full scale, dreamed with this much of
 # the region around it as context (sent, not shown).

@@ -244,11 +244,16 @@ def test_seed_is_reported_and_repeats_the_dream(run_gimp: Callable[..., Record],
         "rec.value('messages', [first.get('message'), again.get('message')])\n"
         "rec.pixels('first', first['layer'], \"R'G'B'A u8\")\n"
         "rec.pixels('again', again['layer'], \"R'G'B'A u8\")\n"
+        "rec.layers('after', image)\n" + details("first['layer']", "details")
     )
     first_seed, again_seed = record.values["seeds"]
     assert first_seed, record.values["messages"]
     assert again_seed == first_seed
     np.testing.assert_array_equal(record.pixels["again"], record.pixels["first"])
+    # Both layers name the seed they used (GIMP alone would have renamed the second "#<seed + 1>").
+    names = [entry["name"] for entry in record.values["after"]]
+    assert names == [f"Deep Dream #{first_seed}", f"Deep Dream #{first_seed} (2)", "artwork"]  # each above the artwork
+    assert json.loads(record.values["details"])["seed"] == first_seed
 
 
 def test_indexed_image_gets_a_dream_in_its_palette(run_gimp: Callable[..., Record], endpoint: str) -> None:
