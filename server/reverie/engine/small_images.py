@@ -40,7 +40,13 @@ def enlarged_shape(height: int, width: int, min_side: int) -> tuple[int, int] | 
 
 def _dreamable(image: np.ndarray) -> bool:
     """Whether ``image`` is what the engine takes; anything else goes on to the engine's own clear error."""
-    return isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.float32
+    return (
+        isinstance(image, np.ndarray)
+        and image.ndim == 3
+        and image.shape[2] == 3
+        and image.dtype == np.float32
+        and image.size > 0
+    )
 
 
 def _min_side(params: DreamParams, model: DreamModel) -> int:
