@@ -29,6 +29,8 @@ _HEARTBEAT_TIMEOUT_MS = 1500
 # A job's server is gone after this many of its heartbeat intervals without a message: the limit follows the
 # server's heartbeat, never the length of a gradient step or of a wait in the queue.
 HEARTBEATS_MISSED = 10
+# The heartbeat intervals a client believes, so that no server makes it hair-triggered or deaf.
+_HEARTBEAT_INTERVALS = (0.05, 30.0)
 # How long a probe waits to learn whether anything accepts a connection at the endpoint.
 PROBE_SECONDS = 1.0
 # A cancel that lands on another server behind a broker is answered unknown_job and sent again.
@@ -342,9 +344,10 @@ class DreamClient:
     def heartbeat_interval(self) -> float:
         """How often the server promised a sign of life per job (its ``hello``; the protocol's default before)."""
         announced = (self._info or {}).get("heartbeat_interval")
-        if isinstance(announced, (int, float)) and announced > 0:
-            return float(announced)
-        return protocol.HEARTBEAT_INTERVAL
+        if not isinstance(announced, (int, float)) or isinstance(announced, bool):
+            return protocol.HEARTBEAT_INTERVAL
+        shortest, longest = _HEARTBEAT_INTERVALS
+        return min(max(float(announced), shortest), longest)
 
     @property
     def silence_limit(self) -> float:

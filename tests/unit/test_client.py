@@ -274,6 +274,16 @@ def test_the_silence_limit_of_an_older_server_follows_the_protocols_heartbeat(
         assert dream.silence_limit == client.HEARTBEATS_MISSED * protocol.HEARTBEAT_INTERVAL
 
 
+@pytest.mark.parametrize(("announced", "limit"), [(0.0, 0.5), (1e-9, 0.5), (1e9, 300.0), ("1", 5.0), (True, 5.0)])
+def test_an_announced_heartbeat_is_believed_within_bounds(
+    serve: Callable[[Handler], ScriptedServer], announced: object, limit: float
+) -> None:
+    server = serve(lambda header, body: hello_only(header, body, {**FACTS, "heartbeat_interval": announced}))
+    with client.DreamClient(server.endpoint) as dream:
+        dream.hello()
+        assert dream.silence_limit == pytest.approx(limit)
+
+
 def free_port_endpoint() -> str:
     with zmq.Context() as context, context.socket(zmq.ROUTER) as placeholder:
         port = placeholder.bind_to_random_port("tcp://127.0.0.1")
