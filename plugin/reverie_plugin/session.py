@@ -17,8 +17,9 @@ from reverie_plugin.launcher import find_launcher, start_command, start_server
 from reverie_plugin.messages import PluginFailure
 
 POLL_SECONDS = 0.05
-# A local server answers hello within milliseconds and sends heartbeats every half second, so silence
-# means "not running" much sooner than across a network.
+# (timeout, retries) bound hello and a job's acceptance only: a local server answers within milliseconds, so
+# silence means "not running" much sooner than across a network. A queued or running job lives as long as
+# the server's heartbeats arrive (DreamClient.silence_limit), however long its gradient steps take.
 LOCAL_TIMING = (2.0, 2)
 REMOTE_TIMING = (5.0, 3)
 

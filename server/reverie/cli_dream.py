@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
-from reverie.client import ClientError, DreamClient
 from reverie.config import load_config
-from reverie.engine.loading import IMAGENET
 from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.keys import client_options
+from reverie.images import output_format
+from reverie.target import choose
 
 
 def _range(name: str) -> str:
@@ -51,13 +51,15 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
     defaults = DreamParams()
     group = parser.add_argument_group("dream parameters")
     group.add_argument(
-        "--model", default=defaults.model, help=f"model to dream with: {', '.join(MODELS)} (default %(default)s)"
+        "--model",
+        help=f"model to dream with: {', '.join(MODELS)} (default: the config's [server] model, else "
+        f"{defaults.model}; with --server, the one it serves)",
     )
     group.add_argument(
         "--weights",
-        default=IMAGENET,
         help="'imagenet' (downloaded once into the Keras cache), 'random' (seeded random weights, "
-        "for trying things offline) or the path of an .h5 weights file (default %(default)s)",
+        "for trying things offline) or the path of an .h5 weights file (default: the config's [server] "
+        "weights, else imagenet; with --server, the ones it serves)",
     )
     group.add_argument(
         "--preset",
@@ -157,10 +159,10 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def params_from_args(args: argparse.Namespace) -> DreamParams:
-    """The validated DreamParams the options describe."""
+def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
+    """The validated DreamParams the options describe, for ``model`` (the one chosen with the server)."""
     return DreamParams(
-        model=get_spec(args.model).name,
+        model=get_spec(model).name,
         preset=args.preset,
         layers=args.layers,
         channels=dict(args.channels),
@@ -179,43 +181,24 @@ def params_from_args(args: argparse.Namespace) -> DreamParams:
     )
 
 
-def _running_server(args: argparse.Namespace, params: DreamParams) -> DreamClient | None:
-    """The server to dream on: the one ``--server`` names, else the configured one if it is up and
-    serves the same model and weights; None means dream in this process."""
-    if args.local:
-        return None
-    config = load_config()
-    keys = client_options(config.keys)
-    if args.server:
-        client = DreamClient(args.server, **keys)
-        client.hello()  # a named server that does not answer is an error, not a silent fallback
-        return client
-    client = DreamClient(config.endpoint, timeout=0.3, retries=1, **keys)
-    try:
-        facts = client.hello()
-    except ClientError:
-        client.close()
-        return None
-    if facts.get("model") == params.model and facts.get("weights") == args.weights:
-        return client
-    client.close()
-    return None
-
-
 def _run_dream(args: argparse.Namespace) -> int:
     from reverie.dreaming import dream_file, in_process, on_server
 
-    params = params_from_args(args)
-    if params.layers is not None:
-        get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
-    client = _running_server(args, params)
-    if client is None:
-        report = dream_file(args.input, args.output, in_process(params, args.weights), not args.quiet)
-        where = "in this process"
-    else:
-        with client:
-            report = dream_file(args.input, args.output, on_server(client, params), not args.quiet)
-        where = f"on the server at {client.endpoint}"
+    output_format(args.output)  # a name that cannot be written fails before any work
+    target = choose(args.server, args.local, args.model, args.weights, load_config())
+    with contextlib.ExitStack() as cleanup:
+        if target.client is not None:
+            cleanup.enter_context(target.client)
+        if target.note is not None:
+            print(f"reverie: note: {target.note}", file=sys.stderr)
+        params = params_from_args(args, target.model)
+        if params.layers is not None:
+            get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
+        if target.client is None:
+            dreamer, where = in_process(params, target.weights), "in this process"
+        else:
+            dreamer, where = on_server(target.client, params), f"on the server at {target.client.endpoint}"
+        report = dream_file(args.input, args.output, dreamer, not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
     print(f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {where}; seed {report.seed}")
@@ -243,7 +226,8 @@ def register(commands: Any) -> None:
         "--server",
         metavar="ENDPOINT",
         help="dream on the server at ENDPOINT (e.g. tcp://127.0.0.1:5555); by default a server running at the "
-        "configured endpoint with the same --model and --weights is used when there is one",
+        "configured endpoint with the same --model and --weights is used when there is one (one serving other "
+        "weights is named on stderr, and the dream runs in this process)",
     )
     where.add_argument("--local", action="store_true", help="always dream in this process, even if a server runs")
     add_dream_options(dream)

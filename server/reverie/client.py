@@ -26,11 +26,20 @@ _MIN_BYTES_PER_SECOND = 10e6
 # ZeroMQ heartbeats, so a server notices a vanished client's connection (and vice versa).
 _HEARTBEAT_MS = 500
 _HEARTBEAT_TIMEOUT_MS = 1500
+# A job's server is gone after this many of its heartbeat intervals without a message: the limit follows the
+# server's heartbeat, never the length of a gradient step or of a wait in the queue.
+HEARTBEATS_MISSED = 10
+# The heartbeat intervals a client believes, so that no server makes it hair-triggered or deaf.
+_HEARTBEAT_INTERVALS = (0.05, 30.0)
+# How long a probe waits to learn whether anything accepts a connection at the endpoint.
+PROBE_SECONDS = 1.0
 # A cancel that lands on another server behind a broker is answered unknown_job and sent again.
 _CANCEL_TRIES = 8
 _HANDSHAKE_FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
+# Connection events tell a probe "something listens" from "nothing does" without waiting for an answer.
+_MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
 
 
 class ClientError(ReverieError):
@@ -169,6 +178,10 @@ def _event(header: dict[str, Any], payload: bytes | None) -> Event:
 class DreamClient:
     """One connection to a dream server; not thread-safe (GIMP drives it from its main loop).
 
+    ``timeout`` bounds the wait for the answer to a request (``hello``, a job's ``accepted``), ``retries``
+    the hellos sent. A queued or running job has no such bound: it is alive while the server's messages
+    keep coming, and gone after ``HEARTBEATS_MISSED`` of the heartbeat intervals its ``hello`` announced.
+
     ``server_public_key`` pins the server's CURVE key (z85); ``client_keys`` is this client's
     ``(public, secret)`` pair. Without ``client_keys`` a throwaway pair is used, which only a server
     that allows any key accepts.
@@ -213,7 +226,7 @@ class DreamClient:
                 socket.curve_serverkey = self._server_key
                 socket.curve_publickey = public
                 socket.curve_secretkey = secret
-            self._monitor = socket.get_monitor_socket(_HANDSHAKE_FAILED)
+            self._monitor = socket.get_monitor_socket(_MONITORED)
             try:
                 socket.connect(self.endpoint)
             except zmq.ZMQError as error:
@@ -277,6 +290,8 @@ class DreamClient:
         """An encryption/authentication failure the socket monitor saw, if any."""
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)["event"]
+            if not event & _HANDSHAKE_FAILED:
+                continue
             if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 return Unauthorized(
                     f"the dream server at {self.endpoint} refused this client's key; ask its administrator "
@@ -325,15 +340,54 @@ class DreamClient:
                 return item
         return None
 
+    @property
+    def heartbeat_interval(self) -> float:
+        """How often the server promised a sign of life per job (its ``hello``; the protocol's default before)."""
+        announced = (self._info or {}).get("heartbeat_interval")
+        if not isinstance(announced, (int, float)) or isinstance(announced, bool):
+            return protocol.HEARTBEAT_INTERVAL
+        shortest, longest = _HEARTBEAT_INTERVALS
+        return min(max(float(announced), shortest), longest)
+
+    @property
+    def silence_limit(self) -> float:
+        """Seconds without any message after which a server with one of our jobs counts as gone."""
+        return HEARTBEATS_MISSED * self.heartbeat_interval
+
     def _check_alive(self) -> None:
         silence = time.monotonic() - self._last_heard
-        if self._active and silence > self.timeout:
+        if self._active and silence > self.silence_limit:
             raise ClientTimeout(
-                f"the dream server at {self.endpoint} has sent nothing for {silence:.0f} s while a job was "
-                "running; it may have crashed or been stopped (see `reverie status` and `reverie logs`)"
+                f"the dream server at {self.endpoint} has sent nothing for {silence:.1f} s while a job was queued "
+                f"or running, though it sends a heartbeat every {self.heartbeat_interval:g} s; it may have crashed "
+                "or been stopped (see `reverie status` and `reverie logs`)"
             )
 
+    def _listening(self, within: float) -> bool:
+        """Whether something accepts a connection at the endpoint, known within ``within`` seconds at most
+        (a refused connection is known at once)."""
+        self._connect()
+        deadline = time.monotonic() + within
+        while self._monitor is not None and self._monitor.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            event = recv_monitor_message(self._monitor)["event"]
+            if event == zmq.EVENT_CONNECTED:
+                return True
+            if event == zmq.EVENT_CONNECT_RETRIED:
+                return False
+        return False
+
     # -- public API ------------------------------------------------------------------------------
+
+    def probe(self, within: float = PROBE_SECONDS) -> dict[str, Any] | None:
+        """The server's facts, or None when nothing accepts a connection at the endpoint.
+
+        Quick when nothing is there, yet patient with a server that is: once connected, ``hello`` gets
+        the client's full ``timeout``, so a busy server is never mistaken for none.
+        """
+        if not self._listening(within):
+            self._disconnect()
+            return None
+        return self.hello()
 
     def hello(self) -> dict[str, Any]:
         """The server's facts (versions, device, models, limits, queue); retried Lazy-Pirate style."""
@@ -411,7 +465,7 @@ class DreamClient:
         """The next event of any of this client's jobs, or None if none came within ``timeout`` seconds.
 
         Raises the job's error (with ``job_id``) when one fails, and ClientTimeout when the server
-        has been silent too long while a job is active.
+        has been silent for longer than ``silence_limit`` while a job is active.
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -429,8 +483,8 @@ class DreamClient:
     def events(self, job_id: str, timeout: float | None = None) -> Iterator[Event]:
         """Progress events, then the Result or Cancelled; raises the job's error.
 
-        ``timeout`` bounds the whole job (None: no bound); a server silent for longer than the
-        client's ``timeout`` raises ClientTimeout either way.
+        ``timeout`` bounds the whole job (None: no bound); a server silent for longer than
+        ``silence_limit`` raises ClientTimeout either way.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -444,7 +498,8 @@ class DreamClient:
                 continue
             if job_id not in self._active:
                 raise ClientError(f"job {job_id} is not running on this client")
-            wait = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
+            limit = self.silence_limit
+            wait = limit if deadline is None else min(limit, deadline - time.monotonic())
             if wait <= 0:
                 raise ClientTimeout(f"job {job_id} took longer than {timeout:g} s")
             message = self._receive(wait)

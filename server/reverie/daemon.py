@@ -24,15 +24,18 @@ from reverie.config import log_path, pid_path
 START_TIMEOUT = 300.0
 # How long ``stop`` waits after SIGTERM (the server promises to exit within 3 s).
 STOP_TIMEOUT = 5.0
-# hello while probing a server that may not exist: short, one try.
-PROBE_TIMEOUT = 0.5
+# How long a server that accepted the connection may take to answer hello (it may be loading its model).
+ANSWER_TIMEOUT = 5.0
+# Between two looks at a server that is starting.
+START_POLL = 0.5
 
 
-def probe(endpoint: str, client_options: dict[str, Any], timeout: float = PROBE_TIMEOUT) -> dict[str, Any] | None:
-    """The server's facts if one answers at ``endpoint`` now, else None."""
-    with DreamClient(endpoint, timeout=timeout, retries=1, **client_options) as client:
+def probe(endpoint: str, client_options: dict[str, Any]) -> dict[str, Any] | None:
+    """The server's facts if one answers at ``endpoint``, else None: at once when nothing listens there,
+    after ``ANSWER_TIMEOUT`` when something listens but does not answer."""
+    with DreamClient(endpoint, timeout=ANSWER_TIMEOUT, retries=1, **client_options) as client:
         try:
-            return client.hello()
+            return client.probe()
         except ServerNotRunning:
             return None
 
@@ -209,9 +212,8 @@ def start(
                 file=out,
             )
             return 0
-        if facts is not None:  # loading the model: wait without hammering it
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(PROBE_TIMEOUT)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # not listening yet, or loading: wait on the child
+            child.wait(START_POLL)
     print(
         f"the dream server did not become ready within {timeout:.0f} s; it is still starting "
         f"(pid {child.pid}); see {log}",
@@ -254,7 +256,7 @@ def status(endpoint: str, client_options: dict[str, Any], out: TextIO) -> tuple[
     """(0, facts) when a server answers; (3, None) when none does, as LSB status commands do."""
     running_pid(endpoint, out)
     try:
-        facts = probe(endpoint, client_options, timeout=1.0)
+        facts = probe(endpoint, client_options)
     except ClientError as error:
         print(f"a server at {endpoint} did not let us in: {error}", file=out)
         return 1, None

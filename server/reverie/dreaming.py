@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from reverie.client import DreamClient
 from reverie.engine.params import DreamParams
-from reverie.images import output_format, read_image, write_image
+from reverie.errors import ReverieError
+from reverie.images import output_format, read_image, rescue_image, write_image
 from reverie.pixels import dtype_name, from_dream_output, to_dream_input
 
 
@@ -69,13 +70,17 @@ def on_server(client: DreamClient, params: DreamParams) -> Dreamer:
 def dream_file(
     source: str | os.PathLike[str], target: str | os.PathLike[str], dreamer: Dreamer, show_progress: bool = True
 ) -> DreamReport:
-    """Read ``source``, dream it, write ``target``; the output name is checked before any work."""
+    """Read ``source``, dream it, write ``target``; the output name is checked before any work, and a dream
+    that ``target`` refuses after all is saved elsewhere (the error says where)."""
     started = time.perf_counter()
     output_format(target)
     loaded = read_image(source)
     with _progress_bar(show_progress) as progress:
         dreamed, seed, dream_notes = dreamer(loaded.pixels, progress)
-    written = write_image(dreamed, target)
+    try:
+        written = write_image(dreamed, target)
+    except (OSError, ValueError, ReverieError) as error:  # the dream is done: keep it somewhere, say where
+        raise rescue_image(dreamed, target, seed, error) from None
     height, width = loaded.pixels.shape[:2]
     return DreamReport(width, height, seed, time.perf_counter() - started, (*loaded.notes, *dream_notes, *written))
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from reverie.errors import BadRequest
+from reverie.errors import BadRequest, ReverieError
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -61,10 +62,17 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     if not path.is_file():
         raise BadRequest(f"{path} does not exist or is not a file")
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image.load()
-            pixels, notes = _as_array(image, path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image = ImageOps.exif_transpose(image)
+                image.load()
+                pixels, notes = _as_array(image, path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadRequest(
+            f"cannot read {path}: it has more than the {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels Pillow opens "
+            "without suspecting a decompression bomb; scale it down first"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise BadRequest(
             f"cannot read {path}: not a PNG, JPEG, TIFF or WebP image Pillow can open ({error})"
@@ -73,13 +81,23 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
 
 
 def output_format(path: str | os.PathLike[str]) -> str:
-    """The Pillow format for an output path, checked before any work is done."""
+    """The Pillow format for an output path, checked before any work is done: not a folder, a file type this
+    Pillow writes, in a folder that exists and that this user may write in."""
     path = Path(path)
+    if path.is_dir():
+        raise BadRequest(f"cannot write {path}: it is a folder; name a file in it, e.g. {path / 'dream.png'}")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadRequest(f"cannot write {path.name}: use a .png, .jpg, .tif or .webp file name")
-    if not path.parent.resolve().is_dir():
-        raise BadRequest(f"cannot write {path}: folder {path.parent} does not exist")
+    Image.init()
+    if fmt not in Image.SAVE:
+        raise BadRequest(f"cannot write {path.name}: this Pillow was built without {fmt} support; use .png")
+    folder = path.parent
+    if not folder.is_dir():
+        kind = "is not a folder" if folder.exists() else "does not exist"
+        raise BadRequest(f"cannot write {path}: {folder} {kind}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadRequest(f"cannot write {path}: this user may not write in the folder {folder.resolve()}")
     return fmt
 
 
@@ -101,6 +119,13 @@ def _to_pillow(pixels: np.ndarray, fmt: str) -> tuple[Image.Image, list[str]]:
     return image, notes
 
 
+def _new_file_mode() -> int:
+    """The mode ``open`` gives a new file: 0o666 less the umask (mkstemp's own 0o600 is meant for secrets)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_image(pixels: np.ndarray, path: str | os.PathLike[str]) -> tuple[str, ...]:
     """Write atomically (temporary file, then rename): a failure never leaves a partial file."""
     path = Path(path)
@@ -108,6 +133,7 @@ def write_image(pixels: np.ndarray, path: str | os.PathLike[str]) -> tuple[str, 
     image, notes = _to_pillow(pixels, fmt)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent.resolve())
     try:
+        os.fchmod(handle, _new_file_mode())
         with os.fdopen(handle, "wb") as file:
             image.save(file, format=fmt)
         os.replace(temporary, path)
@@ -115,3 +141,29 @@ def write_image(pixels: np.ndarray, path: str | os.PathLike[str]) -> tuple[str, 
         os.unlink(temporary)
         raise
     return tuple(notes)
+
+
+def _reason(error: Exception) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+
+
+def rescue_image(pixels: np.ndarray, path: str | os.PathLike[str], seed: int, error: Exception) -> ReverieError:
+    """The error for a finished dream that ``path`` refused (``error``), once it is safe: written as PNG
+    beside ``path``, else in the temporary folder. The error says where, or that nowhere took it."""
+    path = Path(path)
+    tried = []
+    for folder in (path.parent, Path(tempfile.gettempdir())):
+        try:
+            handle, name = tempfile.mkstemp(prefix=f"{path.stem}-seed{seed}-", suffix=".png", dir=folder)
+        except OSError as failure:
+            tried.append(f"{folder}: {_reason(failure)}")
+            continue
+        os.close(handle)
+        try:
+            write_image(pixels, name)
+        except (OSError, ValueError, ReverieError) as failure:
+            os.unlink(name)
+            tried.append(f"{folder}: {_reason(failure)}")
+            continue
+        return ReverieError(f"cannot write {path} ({_reason(error)}); the dream was saved to {name} instead")
+    return ReverieError(f"cannot write {path} ({_reason(error)}) nor a copy ({'; '.join(tried)}); the dream is lost")

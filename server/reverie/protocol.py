@@ -28,6 +28,8 @@ MAX_CHANNELS = 4
 # A header is a few hundred bytes; this bounds the JSON parser's work per message.
 MAX_HEADER_BYTES = 64 * 1024
 JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# Seconds between the server's heartbeats to each client with a queued or running job (``hello`` says it too).
+HEARTBEAT_INTERVAL = 0.5
 
 # Client → server.
 HELLO, DREAM, CANCEL = "hello", "dream", "cancel"

@@ -28,7 +28,7 @@ from reverie.worker import Job, JobQueue, Worker
 
 log = logging.getLogger("reverie.server")
 
-HEARTBEAT_INTERVAL = 0.5
+HEARTBEAT_INTERVAL = protocol.HEARTBEAT_INTERVAL
 # ZeroMQ-level heartbeats drop a half-open connection (a machine that vanished) within this.
 ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 # On shutdown, how long the running job may take to reach its next cancellation check.
@@ -359,6 +359,7 @@ class DreamServer:
             "presets": list(PRESETS),
             "defaults": DreamParams(model=self.spec.name).to_dict(),
             "limits": self.limits.to_dict(),
+            "heartbeat_interval": HEARTBEAT_INTERVAL,
             "queue": len(self._queue),
             "running": self._running.job_id if self._running is not None else None,
             "uptime": time.monotonic() - self._started,

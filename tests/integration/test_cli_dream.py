@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +144,85 @@ def test_precision_float32_is_a_different_arithmetic_from_bfloat16(rgba: Path, t
     bf16 = read_image(tmp_path / "bf16.png").pixels.astype(int)
     assert not np.array_equal(f32, bf16)
     assert np.abs(f32 - bf16).mean() < 20  # the same dream, rounded differently
+
+
+def one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("reverie: error:"), stderr
+    return lines[0]
+
+
+def test_a_named_server_that_is_down_leaves_no_socket_open(rgba: Path, tmp_path: Path, capsys) -> None:
+    command = ["dream", str(rgba), "-o", str(tmp_path / "out.png"), *FAST[1:], "--server", free_endpoint()]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)  # pyzmq's word for a context or socket never closed
+        assert main(command) == 1
+        gc.collect()
+    assert not [warning for warning in caught if issubclass(warning.category, ResourceWarning)]
+    assert "nothing accepts connections" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_server_serving_other_weights_is_never_used_silently(
+    rgba: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, mobilenet_weights_file: Path
+) -> None:
+    server = start_server(tmp_path / "home")
+    try:
+        config = tmp_path / "config" / "reverie" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text(f'[server]\nendpoint = "{server.endpoint}"\nmodel = "mobilenet"\n')
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+        other = ["--weights", str(mobilenet_weights_file), "--octaves", "1", "--steps", "1"]
+
+        named = ["dream", str(rgba), "-o", str(tmp_path / "named.png"), "--server", server.endpoint, *other]
+        assert main(named) == 1
+        line = one_error_line(capsys.readouterr().err)
+        assert f"the dream server at {server.endpoint} serves mobilenet with random weights, not " in line
+        assert not (tmp_path / "named.png").exists()
+
+        assert main(["dream", str(rgba), "-o", str(tmp_path / "here.png"), *other]) == 0
+        out, err = capsys.readouterr()
+        assert "in this process" in out
+        assert f"reverie: note: the dream server at {server.endpoint} serves mobilenet with random weights" in err
+        assert "--weights random to dream on that server" in err
+
+        served = ["dream", str(rgba), "-o", str(tmp_path / "served.png"), "--weights", "random", "--steps", "1"]
+        assert main(served) == 0
+        assert f"on the server at {server.endpoint}" in capsys.readouterr().out
+        assert server.facts()["jobs_done"] == 1
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize("backend", ["torch", "foo"])
+def test_an_unsupported_keras_backend_is_one_line(rgba: Path, tmp_path: Path, backend: str) -> None:
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    command = [sys.executable, "-m", "reverie.cli", "dream", str(rgba), "-o", str(tmp_path / "out.png"), *FAST]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 1
+    assert f"Keras backend '{backend}' is not supported" in one_error_line(run.stderr)
+
+
+def test_a_decompression_bomb_is_one_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 10_000)).save(bomb)
+    command = [sys.executable, "-m", "reverie.cli", "dream", str(bomb), "-o", str(tmp_path / "out.png"), *FAST]
+    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert run.returncode == 1
+    assert "decompression bomb" in one_error_line(run.stderr)
+
+
+@pytest.mark.parametrize(("output", "words"), [(".", "it is a folder"), ("missing/out.png", "does not exist")])
+def test_an_unwritable_output_fails_before_the_dream(
+    rgba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str, words: str
+) -> None:
+    assert main(["dream", str(rgba), "-o", str(tmp_path / output), *FAST]) == 1
+    assert words in one_error_line(capsys.readouterr().err)
+
+
+def test_the_written_file_follows_the_umask(rgba: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert main(["dream", str(rgba), "-o", str(tmp_path / "out.png"), *FAST]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o644

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 import zmq
@@ -17,7 +19,7 @@ from reverie.errors import DreamCancelled, ReverieError
 LIMITS = protocol.Limits(max_pixels=10_000, max_side=200, max_queue=2).to_dict()
 FACTS = {"state": "ready", "limits": LIMITS, "pid": 1}
 
-Reply = list[tuple[dict, bytes | None]]
+Reply = Iterable[tuple[dict, bytes | None]]
 Handler = Callable[[dict, list[bytes]], Reply]
 
 
@@ -76,18 +78,18 @@ def serve() -> Iterator[Callable[[Handler], ScriptedServer]]:
         server.close()
 
 
-def hello_only(header: dict, _: list[bytes]) -> Reply:
-    return [({"type": "hello", "req": header["req"], "server": FACTS}, None)]
+def hello_only(header: dict, _: list[bytes], facts: dict = FACTS) -> Reply:
+    return [({"type": "hello", "req": header["req"], "server": facts}, None)]
 
 
-def dreaming(events: Callable[[str], Reply]) -> Handler:
-    """Answer hello, accept every dream and follow with ``events(job)``."""
+def dreaming(events: Callable[[str], Reply], facts: dict = FACTS) -> Handler:
+    """Answer hello, accept every dream and follow with ``events(job)`` (sent as they come)."""
 
     def handle(header: dict, body: list[bytes]) -> Reply:
         if header["type"] == "hello":
-            return hello_only(header, body)
+            return hello_only(header, body, facts)
         if header["type"] == "dream":
-            return [({"type": "accepted", "job": header["job"]}, None), *events(header["job"])]
+            return itertools.chain([({"type": "accepted", "job": header["job"]}, None)], events(header["job"]))
         return [({"type": "cancelled", "job": header["job"]}, None)]
 
     return handle
@@ -223,12 +225,87 @@ def test_a_buffer_of_the_wrong_length_is_a_client_error(serve: Callable[[Handler
         submit(dream, b"\x00\x00")
 
 
-def test_a_server_silent_mid_job_is_a_timeout(serve: Callable[[Handler], ScriptedServer]) -> None:
-    server = serve(dreaming(lambda job: []))
-    with client.DreamClient(server.endpoint, timeout=0.3) as dream:
+def test_a_server_silent_mid_job_is_a_timeout_after_missed_heartbeats(
+    serve: Callable[[Handler], ScriptedServer],
+) -> None:
+    server = serve(dreaming(lambda job: [], {**FACTS, "heartbeat_interval": 0.05}))
+    with client.DreamClient(server.endpoint) as dream:
         job = submit(dream)
-        with pytest.raises(client.ClientTimeout, match="sent nothing"):
+        assert dream.silence_limit == pytest.approx(client.HEARTBEATS_MISSED * 0.05)
+        with pytest.raises(client.ClientTimeout, match=r"sent nothing for 0\.[5-9] s .* heartbeat every 0\.05 s"):
             list(dream.events(job))
+
+
+def heartbeats_then_result(seconds: float, interval: float) -> Callable[[str], Reply]:
+    """A job whose one long gradient step lasts ``seconds``, heartbeats every ``interval`` meanwhile."""
+
+    def events(job: str) -> Iterator[tuple[dict, bytes | None]]:
+        for _ in range(round(seconds / interval)):
+            time.sleep(interval)  # the server's step running: time passing, not synchronisation
+            yield {"type": "heartbeat"}, None
+        yield result(job)
+
+    return events
+
+
+@pytest.mark.parametrize("wait", ["events", "poll"])
+def test_a_job_outlasting_the_request_timeout_lives_on_heartbeats(
+    serve: Callable[[Handler], ScriptedServer], wait: str
+) -> None:
+    server = serve(dreaming(heartbeats_then_result(1.0, 0.2), {**FACTS, "heartbeat_interval": 0.2}))
+    with client.DreamClient(server.endpoint, timeout=0.1, retries=1) as dream:  # a probe's timeout
+        job = submit(dream)
+        if wait == "events":
+            events = list(dream.events(job))
+        else:  # the plug-in's way: short polls from GIMP's main loop
+            events = []
+            while not events:
+                event = dream.poll(0.05)
+                events += [] if event is None else [event]
+    assert [type(event) for event in events] == [client.Result]
+
+
+def test_the_silence_limit_of_an_older_server_follows_the_protocols_heartbeat(
+    serve: Callable[[Handler], ScriptedServer],
+) -> None:
+    server = serve(hello_only)
+    with client.DreamClient(server.endpoint, timeout=0.1) as dream:
+        dream.hello()
+        assert dream.silence_limit == client.HEARTBEATS_MISSED * protocol.HEARTBEAT_INTERVAL
+
+
+@pytest.mark.parametrize(("announced", "limit"), [(0.0, 0.5), (1e-9, 0.5), (1e9, 300.0), ("1", 5.0), (True, 5.0)])
+def test_an_announced_heartbeat_is_believed_within_bounds(
+    serve: Callable[[Handler], ScriptedServer], announced: object, limit: float
+) -> None:
+    server = serve(lambda header, body: hello_only(header, body, {**FACTS, "heartbeat_interval": announced}))
+    with client.DreamClient(server.endpoint) as dream:
+        dream.hello()
+        assert dream.silence_limit == pytest.approx(limit)
+
+
+def free_port_endpoint() -> str:
+    with zmq.Context() as context, context.socket(zmq.ROUTER) as placeholder:
+        port = placeholder.bind_to_random_port("tcp://127.0.0.1")
+        placeholder.unbind(f"tcp://127.0.0.1:{port}")
+    return f"tcp://127.0.0.1:{port}"
+
+
+def test_a_probe_of_nothing_is_none_without_waiting_out_the_timeout() -> None:
+    with client.DreamClient(free_port_endpoint(), timeout=30, retries=3) as dream:
+        started = time.monotonic()
+        assert dream.probe(within=30) is None
+        assert time.monotonic() - started < 10, "a refused connection is known at once, not after the timeouts"
+
+
+def test_a_probe_waits_for_a_slow_answer_once_connected(serve: Callable[[Handler], ScriptedServer]) -> None:
+    def slow(header: dict, body: list[bytes]) -> Reply:
+        time.sleep(0.5)  # a busy server: it answers, late
+        return hello_only(header, body)
+
+    server = serve(slow)
+    with client.DreamClient(server.endpoint, timeout=5.0, retries=1) as dream:
+        assert dream.probe(within=0.2) == FACTS
 
 
 def test_events_bounded_by_a_job_timeout(serve: Callable[[Handler], ScriptedServer]) -> None:

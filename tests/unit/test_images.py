@@ -1,5 +1,7 @@
 """Image files for the command line: formats, alpha, 16-bit grey, atomic writes."""
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +81,37 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(OSError, match="No space"):
         write_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_work(tmp_path: Path) -> None:
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(BadRequest, match=r"it is a folder; name a file in it"):
+        output_format(tmp_path / "folder.png")
+    with pytest.raises(BadRequest, match=r"file is not a folder"):
+        output_format(tmp_path / "file" / "out.png")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any folder")
+def test_an_output_folder_this_user_may_not_write_in_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    with pytest.raises(BadRequest, match="may not write in the folder"):
+        output_format(locked / "out.png")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_get_the_umasks_mode(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        write_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "out.png")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_decompression_bomb_is_a_clear_error(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 10_000)).save(bomb)  # 200 megapixels in a few kilobytes
+    with pytest.raises(BadRequest, match=r"bomb\.png: it has more than the \d+ megapixels .* decompression bomb"):
+        read_image(bomb)

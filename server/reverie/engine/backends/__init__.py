@@ -8,6 +8,7 @@ between steps and octaves; nothing here imports a framework until Keras' backend
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -15,6 +16,8 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
+
+from reverie.errors import ReverieError
 
 # (tiles N×h×w×3 float32) -> (losses N, gradients N×h×w×3)
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -76,9 +79,21 @@ class Device:
     name: str
 
 
-def backend_name() -> str:
-    import keras
+def _unsupported(name: str) -> ReverieError:
+    return ReverieError(f"Keras backend {name!r} is not supported; set KERAS_BACKEND to tensorflow or jax, or unset it")
 
+
+def backend_name() -> str:
+    """Keras' backend, once Keras has started it; an unsupported one is one clear error, never a traceback."""
+    requested = os.environ.get("KERAS_BACKEND")
+    if requested is not None and requested not in SUPPORTED:
+        raise _unsupported(requested)  # before Keras tries, and fails, to import it
+    try:
+        import keras
+    except (ImportError, ValueError) as error:  # a backend from ~/.keras/keras.json that cannot load
+        raise ReverieError(
+            f"Keras cannot start its backend ({error}); set KERAS_BACKEND to tensorflow or jax"
+        ) from None
     return keras.backend.backend()
 
 
@@ -86,7 +101,7 @@ def backend() -> ModuleType:
     """The module for Keras' current backend."""
     name = backend_name()
     if name not in SUPPORTED:
-        raise RuntimeError(f"Keras backend {name!r} is not supported; use tensorflow or jax")
+        raise _unsupported(name)
     return import_module(f"reverie.engine.backends.{name}")
 
 

@@ -1,0 +1,65 @@
+"""``dream_file`` never loses a finished dream: a target that refuses it after the dream gets it elsewhere."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from reverie.dreaming import Dreamer, dream_file
+from reverie.errors import ReverieError
+from reverie.images import read_image
+
+DREAMED = np.random.default_rng(5).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+
+
+def dreamer_that(meanwhile: Callable[[], object]) -> Dreamer:
+    """A dream that returns DREAMED (seed 42) after ``meanwhile`` changed the world, as a long dream allows."""
+
+    def dream(pixels: np.ndarray, progress: object) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        meanwhile()
+        return DREAMED, 42, ()
+
+    return dream
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "in.png"
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(path)
+    return path
+
+
+def saved_to(error: pytest.ExceptionInfo[ReverieError]) -> Path:
+    message = str(error.value)
+    assert "\n" not in message
+    return Path(re.search(r"the dream was saved to (\S+) instead", message).group(1))
+
+
+def test_a_target_taken_by_a_folder_meanwhile_is_saved_beside_it(source: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "dream.png"
+    target.parent.mkdir()
+    with pytest.raises(ReverieError, match=r"cannot write .*dream\.png") as caught:
+        dream_file(source, target, dreamer_that(target.mkdir), show_progress=False)
+    kept = saved_to(caught)
+    assert kept.parent == target.parent and kept.name.startswith("dream-seed42-") and kept.suffix == ".png"
+    np.testing.assert_array_equal(read_image(kept).pixels, DREAMED)
+
+
+def test_a_folder_removed_meanwhile_leaves_the_dream_in_the_temporary_folder(source: Path, tmp_path: Path) -> None:
+    target = tmp_path / "gone" / "dream.jpg"
+    target.parent.mkdir()
+    with pytest.raises(ReverieError, match="does not exist") as caught:
+        dream_file(source, target, dreamer_that(lambda: shutil.rmtree(target.parent)), show_progress=False)
+    kept = saved_to(caught)
+    try:
+        assert kept.parent == Path(tempfile.gettempdir())
+        np.testing.assert_array_equal(read_image(kept).pixels, DREAMED)  # PNG: nothing lost to JPEG
+    finally:
+        kept.unlink()
