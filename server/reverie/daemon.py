@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from reverie import logfiles
 from reverie.client import ClientError, DreamClient, ServerNotRunning
 from reverie.config import log_path, pid_path
+from reverie.start_report import StartReport
 
 # How long ``start`` waits for the model to load and the server to say ``ready``.
 START_TIMEOUT = 300.0
@@ -112,14 +114,6 @@ def _wait_exit(pid: int, timeout: float) -> bool:
     return True
 
 
-def _tail(path: Path, lines: int) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 _BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 
 
@@ -140,7 +134,9 @@ def describe(facts: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"Reverie dream server {facts['version']} at {facts['endpoint']} "
-            f"(pid {facts['pid']}): {facts['state']}" + (", encrypted" if facts.get("encrypted") else ""),
+            f"(pid {facts['pid']}): {facts['state']}"
+            + (f" ({facts['phase']})" if facts.get("phase") else "")
+            + (", encrypted" if facts.get("encrypted") else ""),
             f"  model {facts['model']} ({facts['weights']} weights) on {device}",
             f"  Keras {facts['keras']} on {_backend(facts)}, protocol {facts['protocol']}",
             f"  up {uptime // 3600} h {uptime // 60 % 60} min {uptime % 60} s; "
@@ -180,6 +176,8 @@ def start(
         endpoint,
         "--pid-file",
         str(pid_file),
+        "--log-file",
+        str(log),
         *serve_args,
     ]
     with open(log, "ab") as log_file:
@@ -191,24 +189,27 @@ def start(
             start_new_session=True,
         )
     write_pid(pid_file, child.pid)
+    print(f"starting the Reverie dream server at {endpoint} (pid {child.pid}); log: {log}", file=out, flush=True)
+    report = StartReport(out)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
             remove_pid(pid_file, child.pid)
             print(
                 f"the dream server exited (code {child.returncode}) before it was ready; its log ({log}):\n"
-                f"{_tail(log, 20)}",
+                f"{logfiles.tail(log, 20)}",
                 file=out,
             )
             return 1
         facts = probe(endpoint, client_options)
         if facts is not None and facts["state"] == "ready":
             print(
-                f"started the Reverie dream server at {endpoint} (pid {child.pid}); "
-                f"{facts['model']} on {facts['device']}; log: {log}",
+                f"started the Reverie dream server at {endpoint} (pid {child.pid}) in {report.elapsed():.0f} s; "
+                f"{facts['model']} on {facts['device']}",
                 file=out,
             )
             return 0
+        report.update(facts)
         if facts is not None:  # loading the model: wait without hammering it
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(PROBE_TIMEOUT)
@@ -270,15 +271,7 @@ def logs(endpoint: str, lines: int, follow: bool, out: TextIO) -> int:
     if not path.exists():
         print(f"no log yet at {path} (logs exist for servers started with `reverie start`)", file=out)
         return 1
-    print(_tail(path, lines), file=out)
-    if not follow:
-        return 0
-    with open(path, encoding="utf-8", errors="replace") as log, contextlib.suppress(KeyboardInterrupt):
-        log.seek(0, os.SEEK_END)
-        while True:
-            chunk = log.read()
-            if chunk:
-                print(chunk, end="", file=out, flush=True)
-            else:
-                time.sleep(0.25)
+    print(logfiles.tail(path, lines), file=out, flush=True)
+    if follow:
+        logfiles.follow(path, out)
     return 0

@@ -37,3 +37,8 @@ def bundled_weights(spec: ModelSpec) -> Traversable | None:
 def bundled_models() -> list[str]:
     """The models that dream on ImageNet weights with no download."""
     return [name for name, spec in MODELS.items() if bundled_weights(spec) is not None]
+
+
+def needs_download(spec: ModelSpec, weights: str) -> bool:
+    """Whether loading ``weights`` ("imagenet", "random" or a file) downloads ``spec``'s ImageNet file first."""
+    return weights == "imagenet" and cached_weights(spec) is None and bundled_weights(spec) is None
