@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reverie import daemon, keys
-from reverie.config import ServerConfig, keys_dir, load_config, parse_duration
+from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
 from reverie.errors import ReverieError
 
 
@@ -57,17 +57,11 @@ def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
     logging.basicConfig(level=args.log_level, handlers=[handler])
 
 
-def _choose_backend(config: ServerConfig) -> None:
-    """Keras' backend, set before anything imports Keras: KERAS_BACKEND if set, else the config's."""
-    if config.backend is not None:
-        os.environ.setdefault("KERAS_BACKEND", config.backend)
-
-
 def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
     config = _config(args)
     _log_to(args, config)
-    _choose_backend(config)
+    choose_backend(config)
     from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
 
     server = DreamServer(config)

@@ -6,6 +6,7 @@ Paths follow platformdirs (XDG on Linux: ``$XDG_CONFIG_HOME/reverie``, ``$XDG_ST
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -165,6 +166,13 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
             raise BadRequest(f"{source}: [keys] {name} must be a file path")
         keys[name] = Path(value).expanduser()
     return ServerConfig(limits=Limits(**limits), keys=KeyFiles(**keys), **server)
+
+
+def choose_backend(config: ServerConfig) -> None:
+    """Keras' backend for this process, set before anything imports Keras: KERAS_BACKEND if set, else the
+    config's (else Keras' own default)."""
+    if config.backend is not None:
+        os.environ.setdefault("KERAS_BACKEND", config.backend)
 
 
 def load_config(path: Path | None = None) -> ServerConfig:

@@ -1,4 +1,5 @@
-"""What ``pip install .`` (not editable, as install/install.py runs it) puts in place: the package data too."""
+"""What ``pip install .`` (not editable, as install/install.py runs it) puts in place: the package data and
+the installer's platform knowledge too."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_built_wheel_ships_mobilenet_weights_that_the_installed_package_finds(tmp_path: Path) -> None:
+def test_a_built_wheel_ships_the_weights_and_the_installer_helpers(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(REPO / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(REPO / "install", source / "install", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
@@ -23,6 +25,7 @@ def test_a_built_wheel_ships_mobilenet_weights_that_the_installed_package_finds(
     names = zipfile.ZipFile(wheel).namelist()
     assert "reverie/weights/mobilenet_2_5_224_tf_no_top.h5" in names
     assert "reverie/weights/NOTICE" in names
+    assert "reverie_install/gimp_python.py" in names  # `reverie doctor` finds GIMP with the installer's code
 
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reverie.cli_server import _choose_backend, _config, register
-from reverie.config import ServerConfig
+from reverie.cli_server import _config, register
+from reverie.config import ServerConfig, choose_backend
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -20,10 +20,10 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_the_config_backend_applies_unless_keras_backend_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    _choose_backend(ServerConfig(backend="jax"))
+    choose_backend(ServerConfig(backend="jax"))
     assert os.environ["KERAS_BACKEND"] == "jax"
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-    _choose_backend(ServerConfig(backend="jax"))
+    choose_backend(ServerConfig(backend="jax"))
     assert os.environ["KERAS_BACKEND"] == "tensorflow"
 
 
