@@ -271,7 +271,8 @@ def logs(endpoint: str, lines: int, follow: bool, out: TextIO) -> int:
     if not path.exists():
         print(f"no log yet at {path} (logs exist for servers started with `reverie start`)", file=out)
         return 1
-    print(logfiles.tail(path, lines), file=out, flush=True)
+    end = path.stat().st_size  # what comes after it is followed
+    print(logfiles.tail(path, lines, end), file=out, flush=True)
     if follow:
-        logfiles.follow(path, out)
+        logfiles.follow(path, out, end)
     return 0

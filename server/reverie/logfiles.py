@@ -40,14 +40,15 @@ class OutputRotatingHandler(RotatingFileHandler):
         self._redirect()
 
 
-def tail(path: Path, lines: int) -> str:
-    """The last ``lines`` lines of ``path``, read backwards from its end (a log can be large); "" if missing."""
+def tail(path: Path, lines: int, end: int | None = None) -> str:
+    """The last ``lines`` lines of ``path`` before offset ``end`` (default: its end), read backwards (a log
+    can be large); "" if it is missing."""
     try:
         file = open(path, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
         return ""
     with file:
-        end = file.seek(0, os.SEEK_END)
+        end = file.seek(0, os.SEEK_END) if end is None else end
         data = b""
         while end > 0 and data.count(b"\n") <= lines:
             start = max(0, end - _BLOCK)
@@ -58,11 +59,12 @@ def tail(path: Path, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
 
 
-def follow(path: Path, out: TextIO, interval: float = _FOLLOW_INTERVAL) -> None:
-    """Print what is added to ``path`` from now on, across rotations, until interrupted."""
+def follow(path: Path, out: TextIO, start: int, interval: float = _FOLLOW_INTERVAL) -> None:
+    """Print what ``path`` holds from offset ``start`` on, and what is added to it, across rotations, until
+    interrupted."""
     log = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (replaced on rotation, closed below)
     try:
-        log.seek(0, os.SEEK_END)
+        log.seek(start)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 chunk = log.read()
