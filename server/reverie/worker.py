@@ -137,7 +137,7 @@ class Worker(threading.Thread):
         spec = get_spec(self._model_name)
         if needs_download(spec, self._weights):
             download = {"path": str(keras_cache_dir() / spec.weights_file), "bytes": spec.weights_bytes}
-            phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB)"
+            phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB), then building it"
             _send(link, {"type": "phase", "phase": phase, "download": download})
         else:
             _send(link, {"type": "phase", "phase": "loading Keras and building the model", "download": None})

@@ -11,6 +11,7 @@ import pytest
 
 from reverie.config import ServerConfig
 from reverie.server import DreamServer
+from reverie.worker import Worker
 
 
 @pytest.fixture
@@ -40,3 +41,32 @@ def test_phases_and_download_progress_until_ready(server: DreamServer, tmp_path:
     report(server, {"type": "ready", "device": "CPU", "backend": "tensorflow"})
     facts = server.facts()
     assert (facts["state"], facts["phase"], facts["download"], facts["idle_exit"]) == ("ready", None, None, 1800.0)
+
+
+class Link:
+    """Stands in for the worker's PAIR socket: keeps what the worker reports."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+
+    def send_multipart(self, frames: list[bytes], copy: bool = True) -> None:
+        self.sent.append(json.loads(frames[0]))
+
+
+@pytest.mark.parametrize(
+    ("model", "weights", "downloads"),
+    [("inception_v3", "imagenet", True), ("mobilenet", "imagenet", False), ("inception_v3", "random", False)],
+)
+def test_the_worker_says_when_loading_downloads_the_weights(
+    model: str, weights: str, downloads: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty cache: MobileNet's weights ship with Reverie
+    link = Link()
+    Worker(None, "", None, model, weights)._loading_phase(link)  # type: ignore[arg-type]
+    (report,) = link.sent
+    if downloads:
+        assert report["phase"] == "downloading inception_v3's ImageNet weights (88 MB), then building it"
+        path = tmp_path / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+        assert report["download"] == {"path": str(path), "bytes": 87_910_968}
+    else:
+        assert report == {"type": "phase", "phase": "loading Keras and building the model", "download": None}
