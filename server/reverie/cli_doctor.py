@@ -19,6 +19,9 @@ from reverie.client import ClientError
 from reverie.config import ServerConfig, choose_backend, load_config
 from reverie.doctor_checks import Check, GimpSetup
 
+# How long the configured endpoint may take to answer hello: generous, a busy machine is no broken server.
+PROBE_TIMEOUT = 3.0
+
 
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
@@ -58,7 +61,7 @@ def _backend_name() -> str:
 
 def _facts(config: ServerConfig) -> dict[str, Any] | Exception | None:
     try:
-        return daemon.probe(config.endpoint, keys.client_options(config.keys), timeout=1.0)
+        return daemon.probe(config.endpoint, keys.client_options(config.keys), timeout=PROBE_TIMEOUT)
     except ClientError as error:
         return error
 

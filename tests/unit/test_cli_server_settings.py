@@ -19,12 +19,15 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_the_config_backend_applies_unless_keras_backend_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    environment: dict[str, str] = {}
+    monkeypatch.setattr(os, "environ", environment)  # this process's own must not change: Keras reads it
+    choose_backend(ServerConfig())
+    assert environment == {}
     choose_backend(ServerConfig(backend="jax"))
-    assert os.environ["KERAS_BACKEND"] == "jax"
-    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert environment == {"KERAS_BACKEND": "jax"}
+    environment["KERAS_BACKEND"] = "tensorflow"
     choose_backend(ServerConfig(backend="jax"))
-    assert os.environ["KERAS_BACKEND"] == "tensorflow"
+    assert environment == {"KERAS_BACKEND": "tensorflow"}
 
 
 def test_idle_exit_flag_overrides_the_file_even_to_switch_it_off(tmp_path: Path) -> None:
