@@ -143,6 +143,7 @@ def describe(facts: dict[str, Any]) -> str:
             f"jobs done {done}, cancelled {cancelled}, failed {failed}",
             f"  queue {facts['queue']} of {limits['max_queue']}, running: {facts['running'] or 'nothing'}",
             f"  limits {limits['max_pixels'] / 1e6:.1f} megapixels, {limits['max_side']} px a side",
+            *([f"  exits after {facts['idle_exit'] / 60:g} min without requests"] if facts.get("idle_exit") else []),
         ]
     )
 
