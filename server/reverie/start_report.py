@@ -28,7 +28,9 @@ class StartReport:
         return self._clock() - self._started
 
     def update(self, facts: dict[str, Any] | None) -> None:
-        """Take the facts of one probe (None while the server does not answer yet)."""
+        """Take the facts of one probe (None while the server does not answer: not yet, or no more)."""
+        if facts is None and self._phase is not None:
+            return  # it answered before: it is stopping, and its exit will say why
         phase = STARTING if facts is None else facts.get("phase")  # servers before 'phase' have none
         if phase is None:
             return

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from reverie.engine import DreamModel, DreamParams, Progress, dream, get_spec, load_model
+from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model
 from reverie.engine.weight_files import keras_cache_dir, needs_download
 from reverie.errors import Busy, DreamCancelled, ReverieError
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
@@ -133,18 +133,20 @@ class Worker(threading.Thread):
             link.close()
 
     def _loading_phase(self, link: zmq.Socket) -> None:
-        """Say what loading the model waits for: a first run downloads the ImageNet weights."""
+        """Say what building the model waits for: a first run downloads the ImageNet weights."""
         spec = get_spec(self._model_name)
         if needs_download(spec, self._weights):
             download = {"path": str(keras_cache_dir() / spec.weights_file), "bytes": spec.weights_bytes}
             phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB), then building it"
             _send(link, {"type": "phase", "phase": phase, "download": download})
         else:
-            _send(link, {"type": "phase", "phase": "loading Keras and building the model", "download": None})
+            _send(link, {"type": "phase", "phase": "building the model", "download": None})
 
     def _load(self, link: zmq.Socket) -> DreamModel | None:
         started = time.monotonic()
         try:
+            _send(link, {"type": "phase", "phase": "loading Keras", "download": None})
+            backends.backend()  # imports Keras and its backend: seconds, before any download starts
             self._loading_phase(link)
             model = load_model(self._model_name, weights=self._weights)
             # Compile now, so the first artist's request does not wait for it.

@@ -69,4 +69,4 @@ def test_the_worker_says_when_loading_downloads_the_weights(
         path = tmp_path / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
         assert report["download"] == {"path": str(path), "bytes": 87_910_968}
     else:
-        assert report == {"type": "phase", "phase": "loading Keras and building the model", "download": None}
+        assert report == {"type": "phase", "phase": "building the model", "download": None}

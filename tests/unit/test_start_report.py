@@ -29,13 +29,13 @@ def test_each_phase_is_printed_once_with_the_seconds_since_the_start() -> None:
     report.update(None)
     report.update(None)
     clock.now += 1.0
-    report.update(loading("loading Keras and building the model"))
+    report.update(loading("building the model"))
     clock.now += 4.2
-    report.update(loading("loading Keras and building the model"))
+    report.update(loading("building the model"))
     report.update(loading("warming up (compiling)"))
     assert out.getvalue().splitlines() == [
         "     1 s  starting the server process…",
-        "     2 s  loading Keras and building the model…",
+        "     2 s  building the model…",
         "     6 s  warming up (compiling)…",
     ]
     assert report.elapsed() == pytest.approx(5.8)
@@ -53,6 +53,14 @@ def test_a_download_reports_its_progress_every_few_seconds() -> None:
         f"     5 s  {phase}: 30 of 88 MB",
         f"    10 s  {phase}: 88 of 88 MB",
     ]
+
+
+def test_a_server_that_stops_answering_is_not_said_to_be_starting_again() -> None:
+    out = io.StringIO()
+    report = StartReport(out)
+    report.update(loading("loading Keras"))
+    report.update(None)  # it failed and is shutting down
+    assert out.getvalue().splitlines() == ["     0 s  loading Keras…"]
 
 
 def test_a_server_without_phases_is_waited_for_silently() -> None:
