@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reverie import __version__, cli_bench, cli_dream, cli_server
+from reverie import __version__, cli_bench, cli_doctor, cli_dream, cli_server
 from reverie.errors import ReverieError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_dream.register(commands)
     cli_bench.register(commands)
     cli_server.register(commands)
+    cli_doctor.register(commands)
     return parser
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reverie import daemon, keys
-from reverie.config import ServerConfig, keys_dir, load_config
+from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
 from reverie.errors import ReverieError
 
 
@@ -30,20 +30,38 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         value = getattr(args, name, None)
         if value is not None:
             limits = dataclasses.replace(limits, **{name: value})
-    return config.replace(
+    config = config.replace(
         endpoint=args.endpoint,
         model=getattr(args, "model", None),
         weights=getattr(args, "weights", None),
         limits=limits,
     )
+    idle_exit = getattr(args, "idle_exit", None)
+    if idle_exit is not None:  # "off" (None) must override the file too
+        config = dataclasses.replace(config, idle_exit=parse_duration(idle_exit))
+    return config
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
+    """Log to stderr, or (a background server) to a rotated file that also takes stdout and stderr."""
+    if args.log_file is None:
+        logging.basicConfig(level=args.log_level, stream=sys.stderr, format=_LOG_FORMAT)
+        return
+    from reverie.logfiles import OutputRotatingHandler
+
+    handler = OutputRotatingHandler(Path(args.log_file), config.log_max_mb * 1024 * 1024, config.log_backups)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    logging.basicConfig(level=args.log_level, handlers=[handler])
 
 
 def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     config = _config(args)
+    _log_to(args, config)
+    choose_backend(config)
     from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
 
     server = DreamServer(config)
@@ -69,7 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_args(args: argparse.Namespace) -> list[str]:
     """The flags ``start`` passes on to the background ``serve``."""
     passed = []
-    for flag in ("config", "model", "weights", "max_pixels", "max_side", "max_queue"):
+    for flag in ("config", "model", "weights", "idle_exit", "max_pixels", "max_side", "max_queue"):
         value = getattr(args, flag)
         if value is not None:
             passed += [f"--{flag.replace('_', '-')}", str(value)]
@@ -133,6 +151,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model to keep loaded (default inception_v3)")
     parser.add_argument("--weights", help="'imagenet' (default), 'random', or an .h5 weights file")
+    parser.add_argument("--idle-exit", help="exit after this long without requests, e.g. 30m ('off': never)")
     parser.add_argument("--max-pixels", type=int, help="largest image accepted, in pixels")
     parser.add_argument("--max-side", type=int, help="largest width or height accepted")
     parser.add_argument("--max-queue", type=int, help="jobs that may wait; beyond it clients are told 'busy'")
@@ -149,6 +168,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _server_options(serve)
     _log_level(serve)
     serve.add_argument("--pid-file", help=argparse.SUPPRESS)
+    serve.add_argument("--log-file", help=argparse.SUPPRESS)  # a background server's rotated log
     serve.set_defaults(func=_serve)
 
     start = subparsers.add_parser("start", help="start the dream server in the background")

@@ -6,6 +6,7 @@ Paths follow platformdirs (XDG on Linux: ``$XDG_CONFIG_HOME/reverie``, ``$XDG_ST
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,11 @@ class KeyFiles:
     client_secret: Path | None = None
 
 
+BACKENDS = ("tensorflow", "jax")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """Everything ``reverie serve`` needs; command-line flags override the file."""
@@ -42,6 +48,13 @@ class ServerConfig:
     endpoint: str = DEFAULT_ENDPOINT
     model: str = "inception_v3"
     weights: str = "imagenet"
+    # Keras' backend for the server ("tensorflow" or "jax"); None leaves it to KERAS_BACKEND / Keras' default.
+    backend: str | None = None
+    # Seconds without requests or jobs after which the server exits, freeing its memory; None: never.
+    idle_exit: float | None = None
+    # The log file's size before it is rotated, and how many rotated files are kept.
+    log_max_mb: int = 10
+    log_backups: int = 3
     limits: Limits = field(default_factory=Limits)
     keys: KeyFiles = field(default_factory=KeyFiles)
 
@@ -79,8 +92,25 @@ def log_path(endpoint: str) -> Path:
     return Path(platformdirs.user_log_dir(APP)) / f"server-{_slug(endpoint)}.log"
 
 
+def parse_duration(text: str) -> float | None:
+    """Seconds from "90s", "30m" or "2h"; None for "off"."""
+    if text.strip().lower() == "off":
+        return None
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or float(match[1]) <= 0:
+        raise BadRequest(f'idle_exit must be a duration such as "90s", "30m" or "2h", or "off"; got {text!r}')
+    return float(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+def parse_backend(name: str) -> str:
+    """A Keras backend the server can run on."""
+    if name not in BACKENDS:
+        raise BadRequest(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+    return name
+
+
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "server": ("endpoint", "model", "weights"),
+    "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups"),
     "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes"),
     "keys": tuple(f.name for f in dataclasses.fields(KeyFiles)),
 }
@@ -98,11 +128,27 @@ def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]
     return section
 
 
-def _positive(section: Mapping[str, Any], name: str, source: Path) -> dict[str, int]:
+def _positive(section: Mapping[str, Any], name: str, source: Path, table: str = "limits") -> dict[str, int]:
     value = section[name]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadRequest(f"{source}: [limits] {name} must be a positive whole number, got {value!r}")
+        raise BadRequest(f"{source}: [{table}] {name} must be a positive whole number, got {value!r}")
     return {name: value}
+
+
+def _server_settings(section: Mapping[str, Any], source: Path) -> dict[str, Any]:
+    """[server]: strings, except the log's numbers; the backend and idle_exit are checked as well."""
+    settings: dict[str, Any] = {}
+    for name, value in section.items():
+        if name in ("log_max_mb", "log_backups"):
+            settings.update(_positive(section, name, source, "server"))
+            continue
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"{source}: [server] {name} must be a non-empty string")
+        try:
+            settings[name] = {"backend": parse_backend, "idle_exit": parse_duration}.get(name, str)(value)
+        except BadRequest as error:
+            raise BadRequest(f"{source}: [server] {error}") from None
+    return settings
 
 
 def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
@@ -110,10 +156,7 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
         raise BadRequest(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}")
-    server = _section(data, "server", source)
-    for name, value in server.items():
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"{source}: [server] {name} must be a non-empty string")
+    server = _server_settings(_section(data, "server", source), source)
     limits: dict[str, int] = {}
     for name in _section(data, "limits", source):
         limits.update(_positive(data["limits"], name, source))
@@ -123,6 +166,13 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
             raise BadRequest(f"{source}: [keys] {name} must be a file path")
         keys[name] = Path(value).expanduser()
     return ServerConfig(limits=Limits(**limits), keys=KeyFiles(**keys), **server)
+
+
+def choose_backend(config: ServerConfig) -> None:
+    """Keras' backend for this process, set before anything imports Keras: KERAS_BACKEND if set, else the
+    config's (else Keras' own default)."""
+    if config.backend is not None:
+        os.environ.setdefault("KERAS_BACKEND", config.backend)
 
 
 def load_config(path: Path | None = None) -> ServerConfig:

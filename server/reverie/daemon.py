@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from reverie import logfiles
 from reverie.client import ClientError, DreamClient, ServerNotRunning
 from reverie.config import log_path, pid_path
+from reverie.start_report import StartReport
 
 # How long ``start`` waits for the model to load and the server to say ``ready``.
 START_TIMEOUT = 300.0
@@ -115,14 +117,6 @@ def _wait_exit(pid: int, timeout: float) -> bool:
     return True
 
 
-def _tail(path: Path, lines: int) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 _BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 
 
@@ -143,13 +137,16 @@ def describe(facts: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"Reverie dream server {facts['version']} at {facts['endpoint']} "
-            f"(pid {facts['pid']}): {facts['state']}" + (", encrypted" if facts.get("encrypted") else ""),
+            f"(pid {facts['pid']}): {facts['state']}"
+            + (f" ({facts['phase']})" if facts.get("phase") else "")
+            + (", encrypted" if facts.get("encrypted") else ""),
             f"  model {facts['model']} ({facts['weights']} weights) on {device}",
             f"  Keras {facts['keras']} on {_backend(facts)}, protocol {facts['protocol']}",
             f"  up {uptime // 3600} h {uptime // 60 % 60} min {uptime % 60} s; "
             f"jobs done {done}, cancelled {cancelled}, failed {failed}",
             f"  queue {facts['queue']} of {limits['max_queue']}, running: {facts['running'] or 'nothing'}",
             f"  limits {limits['max_pixels'] / 1e6:.1f} megapixels, {limits['max_side']} px a side",
+            *([f"  exits after {facts['idle_exit'] / 60:g} min without requests"] if facts.get("idle_exit") else []),
         ]
     )
 
@@ -183,6 +180,8 @@ def start(
         endpoint,
         "--pid-file",
         str(pid_file),
+        "--log-file",
+        str(log),
         *serve_args,
     ]
     with open(log, "ab") as log_file:
@@ -194,24 +193,27 @@ def start(
             start_new_session=True,
         )
     write_pid(pid_file, child.pid)
+    print(f"starting the Reverie dream server at {endpoint} (pid {child.pid}); log: {log}", file=out, flush=True)
+    report = StartReport(out)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
             remove_pid(pid_file, child.pid)
             print(
                 f"the dream server exited (code {child.returncode}) before it was ready; its log ({log}):\n"
-                f"{_tail(log, 20)}",
+                f"{logfiles.tail(log, 20)}",
                 file=out,
             )
             return 1
         facts = probe(endpoint, client_options)
         if facts is not None and facts["state"] == "ready":
             print(
-                f"started the Reverie dream server at {endpoint} (pid {child.pid}); "
-                f"{facts['model']} on {facts['device']}; log: {log}",
+                f"started the Reverie dream server at {endpoint} (pid {child.pid}) in {report.elapsed():.0f} s; "
+                f"{facts['model']} on {facts['device']}",
                 file=out,
             )
             return 0
+        report.update(facts)
         with contextlib.suppress(subprocess.TimeoutExpired):  # not listening yet, or loading: wait on the child
             child.wait(START_POLL)
     print(
@@ -272,15 +274,8 @@ def logs(endpoint: str, lines: int, follow: bool, out: TextIO) -> int:
     if not path.exists():
         print(f"no log yet at {path} (logs exist for servers started with `reverie start`)", file=out)
         return 1
-    print(_tail(path, lines), file=out)
-    if not follow:
-        return 0
-    with open(path, encoding="utf-8", errors="replace") as log, contextlib.suppress(KeyboardInterrupt):
-        log.seek(0, os.SEEK_END)
-        while True:
-            chunk = log.read()
-            if chunk:
-                print(chunk, end="", file=out, flush=True)
-            else:
-                time.sleep(0.25)
+    end = path.stat().st_size  # what comes after it is followed
+    print(logfiles.tail(path, lines, end), file=out, flush=True)
+    if follow:
+        logfiles.follow(path, out, end)
     return 0

@@ -66,6 +66,9 @@ class DreamServer:
         self._next_serial = itertools.count(1)
         self._running: Job | None = None
         self._state = "loading"
+        self._phase: str | None = "starting"  # what loading waits for; None once ready
+        self._download: dict[str, Any] | None = None  # {"path", "bytes"} while the weights download
+        self._last_activity = time.monotonic()  # for idle_exit
         self._device: str | None = None
         self._backend: str | None = None  # Keras' backend, known once the worker has loaded the model
         self._started = time.monotonic()
@@ -128,8 +131,21 @@ class DreamServer:
             if time.monotonic() >= next_heartbeat:
                 self._heartbeat()
                 next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+            if self._idle_too_long():
+                log.info("no requests for %.0f s: exiting to free memory ([server] idle_exit)", self.config.idle_exit)
+                break
         self._shutdown()
         return self._exit_code
+
+    def _idle_too_long(self) -> bool:
+        """Whether a ready server with no jobs has heard no request for ``idle_exit``."""
+        idle_exit = self.config.idle_exit
+        return (
+            idle_exit is not None
+            and self._state == "ready"
+            and not self._jobs
+            and time.monotonic() - self._last_activity >= idle_exit
+        )
 
     def _drain(self, source: zmq.Socket, handle: Any) -> None:
         for _ in range(BATCH):
@@ -205,6 +221,7 @@ class DreamServer:
         route = tuple(frame.bytes for frame in envelope)
         if not route:
             return  # nothing to answer to: only possible from a misbehaving intermediary
+        self._last_activity = time.monotonic()
         try:
             request = protocol.parse_request(body, self.limits)
             if request.type == protocol.HELLO:
@@ -275,8 +292,13 @@ class DreamServer:
     def _on_worker(self, frames: list[zmq.Frame]) -> None:
         header = json.loads(frames[0].bytes)
         kind = header["type"]
+        if kind == "phase":
+            self._phase, self._download = header["phase"], header["download"]
+            log.info("loading: %s", self._phase)
+            return
         if kind == "ready":
             self._state, self._device, self._backend = "ready", header["device"], header["backend"]
+            self._phase, self._download, self._last_activity = None, None, time.monotonic()
             return
         if kind == "failed":
             log.error("cannot serve: %s", header["message"])
@@ -323,6 +345,7 @@ class DreamServer:
         self._serials.pop(job.serial, None)
         if self._running is job:
             self._running = None
+        self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
         self._counts[outcome] += 1
         log.info("job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received)
@@ -330,6 +353,16 @@ class DreamServer:
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
 
     # -- facts ----------------------------------------------------------------------------------
+
+    def _download_progress(self) -> dict[str, int] | None:
+        """Bytes of the weights downloaded so far (Keras writes them straight into its cache) and in all."""
+        if self._download is None:
+            return None
+        try:
+            done = os.stat(self._download["path"]).st_size
+        except FileNotFoundError:
+            done = 0
+        return {"done": done, "total": self._download["bytes"]}
 
     def facts(self) -> dict[str, Any]:
         """What ``hello`` and ``reverie status`` report."""
@@ -339,6 +372,9 @@ class DreamServer:
             "protocol": protocol.PROTOCOL_VERSION,
             "pid": os.getpid(),
             "state": self._state,
+            "phase": self._phase,
+            "download": self._download_progress(),
+            "idle_exit": self.config.idle_exit,
             "endpoint": self.config.endpoint,
             "encrypted": self._authenticator is not None,
             "tensorflow": _version("tensorflow"),

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import zmq
 
-from reverie.engine import DreamModel, DreamParams, Progress, dream, load_model
+from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model
+from reverie.engine.weight_files import keras_cache_dir, needs_download
 from reverie.errors import Busy, DreamCancelled, ReverieError
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
 from reverie.protocol import ImageSpec
@@ -131,11 +132,25 @@ class Worker(threading.Thread):
         finally:
             link.close()
 
+    def _loading_phase(self, link: zmq.Socket) -> None:
+        """Say what building the model waits for: a first run downloads the ImageNet weights."""
+        spec = get_spec(self._model_name)
+        if needs_download(spec, self._weights):
+            download = {"path": str(keras_cache_dir() / spec.weights_file), "bytes": spec.weights_bytes}
+            phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB), then building it"
+            _send(link, {"type": "phase", "phase": phase, "download": download})
+        else:
+            _send(link, {"type": "phase", "phase": "building the model", "download": None})
+
     def _load(self, link: zmq.Socket) -> DreamModel | None:
         started = time.monotonic()
         try:
+            _send(link, {"type": "phase", "phase": "loading Keras", "download": None})
+            backends.backend()  # imports Keras and its backend: seconds, before any download starts
+            self._loading_phase(link)
             model = load_model(self._model_name, weights=self._weights)
             # Compile now, so the first artist's request does not wait for it.
+            _send(link, {"type": "phase", "phase": "warming up (compiling)", "download": None})
             warm_up_seconds = model.warm_up(DreamParams(model=model.spec.name))
         except ReverieError as error:
             _send(link, {"type": "failed", "code": error.code, "message": str(error)})

@@ -204,9 +204,17 @@ def test_std_normalisation_is_a_different_dream(inception) -> None:
     )
 
 
-def test_imagenet_weights_come_from_the_keras_cache(mobilenet) -> None:
-    assert (keras_cache_dir() / "mobilenet_2_5_224_tf_no_top.h5").is_file()
+def test_imagenet_weights_come_from_the_shipped_file_without_a_cache(mobilenet, mobilenet_weights_file: Path) -> None:
+    """A fresh machine (empty Keras cache, no network here) dreams with MobileNet's real ImageNet weights."""
+    assert not (keras_cache_dir() / "mobilenet_2_5_224_tf_no_top.h5").exists()
     assert mobilenet.weights == "imagenet"
+    import keras
+
+    shipped = keras.applications.MobileNet(include_top=False, weights=None, input_shape=(None, None, 3), alpha=0.25)
+    shipped.load_weights(str(mobilenet_weights_file))
+    np.testing.assert_array_equal(
+        mobilenet.base.get_layer("conv_pw_13").get_weights()[0], shipped.get_layer("conv_pw_13").get_weights()[0]
+    )
 
 
 def test_local_weights_file_loads(mobilenet_weights_file: Path, mobilenet) -> None:
@@ -226,6 +234,7 @@ def test_offline_without_weights_is_one_clear_message(monkeypatch: pytest.Monkey
     assert "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
     assert str(keras_cache_dir()) in message
     assert "--weights" in message
+    assert "reverie start --model mobilenet" in message  # the model that needs no download
 
 
 def test_missing_or_wrong_weights_file_is_clear(tmp_path: Path) -> None:

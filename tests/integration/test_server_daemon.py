@@ -40,6 +40,11 @@ def test_start_status_logs_stop_with_a_stale_pid_file_and_a_double_start(tmp_pat
     started = reverie("start", *where, *MODEL_ARGS, env=env)
     assert started.returncode == 0, started
     assert "stale pid file" in started.stdout and "started the Reverie dream server" in started.stdout
+    # What it waited for, as the server reported it, with the seconds since the start: in order, and at least
+    # the seconds of importing Keras (the shorter phases may fall between two looks).
+    phases = re.findall(r"^ +\d+ s  (.*)…$", started.stdout, re.M)
+    order = ["starting the server process", "loading Keras", "building the model", "warming up (compiling)"]
+    assert "loading Keras" in phases and phases == [phase for phase in order if phase in phases], started.stdout
     pid = int(stale.read_text())
     assert is_running(pid)
     try:

@@ -79,3 +79,36 @@ def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
 def test_replace_ignores_unset_flags() -> None:
     base = config.ServerConfig(model="mobilenet")
     assert base.replace(model=None, weights="random") == config.ServerConfig(model="mobilenet", weights="random")
+
+
+def test_server_settings_for_a_desktop(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[server]\nbackend = "jax"\nidle_exit = "30m"\nlog_max_mb = 5\nlog_backups = 2\n')
+    loaded = config.load_config(path)
+    assert (loaded.backend, loaded.idle_exit, loaded.log_max_mb, loaded.log_backups) == ("jax", 1800.0, 5, 2)
+    defaults = config.ServerConfig()
+    assert (defaults.backend, defaults.idle_exit, defaults.log_max_mb, defaults.log_backups) == (None, None, 10, 3)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90.0), ("1.5h", 5400.0), ("10 m", 600.0), ("off", None)])
+def test_idle_exit_durations(text: str, seconds: float | None) -> None:
+    assert config.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[server]\nbackend = "torch"\n', "backend must be one of tensorflow, jax; got 'torch'"),
+        ('[server]\nidle_exit = "30"\n', 'idle_exit must be a duration such as "90s"'),
+        ('[server]\nidle_exit = "0s"\n', "idle_exit must be a duration"),
+        ("[server]\nidle_exit = 30\n", "non-empty string"),
+        ("[server]\nlog_max_mb = 0\n", r"\[server\] log_max_mb must be a positive whole number"),
+        ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a positive whole number"),
+    ],
+)
+def test_desktop_setting_mistakes_say_what_is_expected(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(BadRequest, match=match) as caught:
+        config.load_config(path)
+    assert str(path) in str(caught.value)

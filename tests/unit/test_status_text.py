@@ -42,3 +42,16 @@ def test_status_names_the_backend_the_server_runs_on(backend: str | None, versio
 
     assert line in text.splitlines()
     assert "model inception_v3 (imagenet weights) on NVIDIA H200" in text
+
+
+def test_status_of_a_loading_server_says_what_it_waits_for() -> None:
+    text = describe({**FACTS, "state": "loading", "phase": "warming up (compiling)", "backend": None})
+    assert (
+        text.splitlines()[0]
+        == "Reverie dream server 0.1.0 at tcp://127.0.0.1:5555 (pid 42): loading (warming up (compiling))"
+    )
+
+
+def test_status_says_when_an_idle_server_exits() -> None:
+    assert describe({**FACTS, "idle_exit": 1800.0}).splitlines()[-1] == "  exits after 30 min without requests"
+    assert "exits after" not in describe({**FACTS, "idle_exit": None})

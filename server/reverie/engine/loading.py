@@ -4,12 +4,12 @@ cutting it down to the layers a dream uses."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from reverie.engine.params import DreamParams
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.tiling import TileLayout
+from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
 from reverie.errors import BadRequest, WeightsMissing
 
 log = logging.getLogger(__name__)
@@ -35,20 +36,39 @@ IMAGENET = "imagenet"
 _WARM_UP_SHAPE = (768, 1024)
 
 
-def keras_cache_dir() -> Path:
-    """Where ``keras.utils.get_file`` keeps downloaded weights (``$KERAS_HOME/models``, else ``~/.keras/models``)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
-
-
 def _offline_message(spec: ModelSpec, cause: BaseException) -> str:
     cached = keras_cache_dir() / spec.weights_file
+    bundled = [name for name in bundled_models() if name != spec.name]
+    offer = (
+        f"; or dream with a model that ships inside Reverie, no download needed: --model {bundled[0]} "
+        f"(e.g. `reverie start --model {bundled[0]}`)"
+        if bundled
+        else ""
+    )
     return (
         f"cannot load the ImageNet weights for {spec.name}: {spec.weights_file} is not in the Keras cache "
         f"({cached}) and downloading it failed ({type(cause).__name__}). Download {spec.weights_url} on a "
         f"machine with internet and copy it to {cached}, or pass --weights /path/to/{spec.weights_file}; "
-        f"--weights random dreams without it"
+        f"--weights random dreams without it{offer}"
     )
+
+
+def build_imagenet(spec: ModelSpec) -> Any:
+    """ImageNet weights from Keras' cache, else from the file shipped with Reverie, else downloaded by Keras
+    into its cache (with a clear message when that fails)."""
+    if cached_weights(spec) is None:
+        bundled = bundled_weights(spec)
+        if bundled is not None:
+            with resources.as_file(bundled) as path:
+                log.info("%s: ImageNet weights from the file shipped with Reverie (%s)", spec.name, path)
+                return spec.build(str(path))
+        log.info("%s: downloading ImageNet weights from %s into %s", spec.name, spec.weights_url, keras_cache_dir())
+    try:
+        return spec.build(IMAGENET)
+    except Exception as error:  # Keras raises a bare Exception for a failed download
+        if cached_weights(spec) is not None:
+            raise
+        raise WeightsMissing(_offline_message(spec, error)) from error
 
 
 def _build_base(spec: ModelSpec, weights: str, seed: int) -> Any:
@@ -58,12 +78,7 @@ def _build_base(spec: ModelSpec, weights: str, seed: int) -> Any:
         keras.utils.set_random_seed(seed)
         return spec.build(None)
     if weights == IMAGENET:
-        try:
-            return spec.build(IMAGENET)
-        except Exception as error:  # Keras raises a bare Exception for a failed download
-            if (keras_cache_dir() / spec.weights_file).is_file():
-                raise
-            raise WeightsMissing(_offline_message(spec, error)) from error
+        return build_imagenet(spec)
     path = Path(weights).expanduser()
     if not path.is_file():
         raise WeightsMissing(

@@ -27,6 +27,7 @@ class ModelSpec:
     presets: Mapping[str, Mapping[str, float]]
     weights_file: str
     weights_url: str
+    weights_bytes: int  # the ImageNet file's size: what a first run downloads
     aliases: tuple[str, ...] = field(default=())
 
     def resolve_layers(self, preset: str, layers: Mapping[str, float] | None) -> dict[str, float]:
@@ -77,6 +78,7 @@ MODELS: dict[str, ModelSpec] = {
             },
             weights_file="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
             weights_url=KERAS_WEIGHTS_URL + "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            weights_bytes=87_910_968,
             aliases=("inception", "inceptionv3"),
         ),
         ModelSpec(
@@ -92,6 +94,7 @@ MODELS: dict[str, ModelSpec] = {
             },
             weights_file="mobilenet_2_5_224_tf_no_top.h5",
             weights_url=KERAS_WEIGHTS_URL + "mobilenet/mobilenet_2_5_224_tf_no_top.h5",
+            weights_bytes=2_108_140,
             aliases=("mobilenet_v1",),
         ),
     )

@@ -1,0 +1,72 @@
+"""What a loading server says it is doing (``hello``'s ``phase`` and ``download``), from its worker's reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from reverie.config import ServerConfig
+from reverie.server import DreamServer
+from reverie.worker import Worker
+
+
+@pytest.fixture
+def server() -> Iterator[DreamServer]:
+    made = DreamServer(ServerConfig(model="mobilenet", weights="random", idle_exit=1800.0))
+    yield made
+    made._shutdown()
+    made.close_context()
+
+
+def report(server: DreamServer, header: dict[str, object]) -> None:
+    server._on_worker([SimpleNamespace(bytes=json.dumps(header).encode())])
+
+
+def test_phases_and_download_progress_until_ready(server: DreamServer, tmp_path: Path) -> None:
+    assert server.facts()["phase"] == "starting"
+    weights = tmp_path / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    phase = "downloading inception_v3's ImageNet weights (88 MB)"
+    report(server, {"type": "phase", "phase": phase, "download": {"path": str(weights), "bytes": 87_910_968}})
+    facts = server.facts()
+    assert (facts["state"], facts["phase"], facts["download"]) == ("loading", phase, {"done": 0, "total": 87_910_968})
+    weights.write_bytes(bytes(1_000_000))  # Keras writes the download straight into its cache
+    assert server.facts()["download"] == {"done": 1_000_000, "total": 87_910_968}
+
+    report(server, {"type": "phase", "phase": "warming up (compiling)", "download": None})
+    assert (server.facts()["phase"], server.facts()["download"]) == ("warming up (compiling)", None)
+    report(server, {"type": "ready", "device": "CPU", "backend": "tensorflow"})
+    facts = server.facts()
+    assert (facts["state"], facts["phase"], facts["download"], facts["idle_exit"]) == ("ready", None, None, 1800.0)
+
+
+class Link:
+    """Stands in for the worker's PAIR socket: keeps what the worker reports."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+
+    def send_multipart(self, frames: list[bytes], copy: bool = True) -> None:
+        self.sent.append(json.loads(frames[0]))
+
+
+@pytest.mark.parametrize(
+    ("model", "weights", "downloads"),
+    [("inception_v3", "imagenet", True), ("mobilenet", "imagenet", False), ("inception_v3", "random", False)],
+)
+def test_the_worker_says_when_loading_downloads_the_weights(
+    model: str, weights: str, downloads: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty cache: MobileNet's weights ship with Reverie
+    link = Link()
+    Worker(None, "", None, model, weights)._loading_phase(link)  # type: ignore[arg-type]
+    (report,) = link.sent
+    if downloads:
+        assert report["phase"] == "downloading inception_v3's ImageNet weights (88 MB), then building it"
+        path = tmp_path / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+        assert report["download"] == {"path": str(path), "bytes": 87_910_968}
+    else:
+        assert report == {"type": "phase", "phase": "building the model", "download": None}
