@@ -79,9 +79,13 @@ def log_path(endpoint: str) -> Path:
     return Path(platformdirs.user_log_dir(APP)) / f"server-{_slug(endpoint)}.log"
 
 
+# -- hardening: what a client can make the server hold (see PROTOCOL.md, "Resources") ---------------------------
+_HARDENING_LIMITS = ("max_connections",)
+# -- end of hardening ----------------------------------------------------------------------------------------------
+
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights"),
-    "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes"),
+    "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes", *_HARDENING_LIMITS),
     "keys": tuple(f.name for f in dataclasses.fields(KeyFiles)),
 }
 

@@ -24,6 +24,7 @@ from reverie import __version__, keys, protocol
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
+from reverie.inflow import InflowGuard
 from reverie.worker import Job, JobQueue, Worker
 
 log = logging.getLogger("reverie.server")
@@ -72,6 +73,7 @@ class DreamServer:
         self._counts = {"done": 0, "cancelled": 0, "failed": 0}
         self._exit_code = 0
         self._worker: Worker | None = None
+        self._inflow: InflowGuard | None = None
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -84,10 +86,14 @@ class DreamServer:
         router.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMQ_HEARTBEAT_TIMEOUT_MS)
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
+        self._inflow = InflowGuard(
+            router, self.limits.max_inflight_bytes, self.limits.max_connections, self._authenticator is not None
+        )
         try:
             router.bind(self.config.endpoint)
         except zmq.ZMQError as error:
             raise BadRequest(f"cannot listen on {self.config.endpoint}: {error}") from None
+        self._inflow.start()
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
         self._worker = Worker(self._context, address, self._queue, self.spec.name, self.config.weights)
@@ -162,6 +168,8 @@ class DreamServer:
                 self._finish(running, {"type": protocol.CANCELLED})
         for job in list(self._jobs.values()):
             self._finish(job, {"type": protocol.CANCELLED})
+        if self._inflow is not None and self._inflow.is_alive():
+            self._inflow.stop()
         self._router.close()
         self._link.close(linger=0)
         if self._authenticator is not None:
@@ -201,6 +209,8 @@ class DreamServer:
     # -- client requests ------------------------------------------------------------------------
 
     def _on_client(self, frames: list[zmq.Frame]) -> None:
+        if self._inflow is not None:
+            self._inflow.taken(frames)
         envelope, body = protocol.split(frames)
         route = tuple(frame.bytes for frame in envelope)
         if not route:

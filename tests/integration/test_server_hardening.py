@@ -1,0 +1,224 @@
+"""Hostile, slow and careless peers against a real server (MobileNet, random weights) on real sockets: each attack
+of the hardening review ends in a bounded outcome (memory under a stated figure, an error that arrives, other
+clients served, no traceback in the log).
+
+Memory figures: the server runs with 1 megapixel images at most, so its largest frame (f32 RGBA) is 16 MB and a
+connection may hold two such messages unread (``max_inflight_bytes``, 32 MB); every attack below sends ten times
+that or more, and the server's peak resident memory during it may grow by at most ``MEMORY_BOUND``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+from attacks import header, memory, reset_peak, unfinished_message
+from PIL import Image
+from server_harness import TINY, Server, image, layout, start_server
+
+from reverie import protocol
+from reverie.client import ClientError, DreamClient, Result
+
+MAX_PIXELS = 1_000_000
+FRAME = MAX_PIXELS * 16  # the largest frame the server takes
+MB = 1 << 20
+# The allowance (two messages) and what the attack can send in one check interval of the guard.
+MEMORY_BOUND = 96 * MB
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("hardening"), "--max-pixels", str(MAX_PIXELS))
+    yield server
+    assert server.stop() == 0
+    assert "Traceback" not in server.log.read_text()
+
+
+def served(server: Server) -> Result:
+    """Another client's dream, start to end, while or after the attack."""
+    pixels = image(96, 96, 3, "u8")
+    with server.client(timeout=30) as client:
+        return client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels))
+
+
+class Peak:
+    """The server's peak resident memory over a block, above what it held when the block began."""
+
+    def __init__(self, server: Server) -> None:
+        self.pid = server.process.pid
+
+    def __enter__(self) -> Peak:
+        reset_peak(self.pid)
+        self.start = memory(self.pid)["VmRSS"]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.growth = memory(self.pid)["VmHWM"] - self.start
+
+
+# -- row 1: multipart messages -----------------------------------------------------------------------------------
+
+
+def test_an_unfinished_message_is_cut_at_its_allowance(server: Server) -> None:
+    with Peak(server) as peak:
+        sent = unfinished_message(server.endpoint, FRAME, 20)  # 320 MB that never ends
+    assert sent < 20, "the server must cut the connection, not hold every frame"
+    assert peak.growth < MEMORY_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+    assert isinstance(served(server), Result)
+
+
+def test_a_message_of_many_large_frames_is_cut_before_it_is_held_whole(server: Server) -> None:
+    with Peak(server) as peak, zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart([b"", header(type="hello", req="h"), *[bytes(FRAME)] * 20], copy=False)
+        assert not socket.poll(3000), "a message beyond the allowance is cut, not answered"
+    assert peak.growth < MEMORY_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+    assert isinstance(served(server), Result)
+
+
+def test_many_connections_sending_unfinished_messages_at_once_stay_bounded_each(server: Server) -> None:
+    with Peak(server) as peak:
+        threads = [threading.Thread(target=unfinished_message, args=(server.endpoint, FRAME, 16)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert peak.growth < 2 * MEMORY_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+    assert isinstance(served(server), Result)
+
+
+def test_a_header_frame_over_64_kib_is_refused_without_being_copied(server: Server) -> None:
+    with Peak(server) as peak, zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart([b"", bytes(FRAME)], copy=False)
+        assert socket.poll(10_000)
+        reply = protocol.decode_header(socket.recv_multipart()[1])
+    assert (reply["type"], reply["code"]) == ("error", "too_large")
+    # The frame itself (16 MB) is held once while it is read; no copy of it is made.
+    assert peak.growth < FRAME + 8 * MB, f"the server grew by {peak.growth / MB:.0f} MiB"
+
+
+def test_a_request_with_extra_frames_is_answered_bad_request(server: Server) -> None:
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart([b"", header(type="hello", req="x"), b"a", b"b", b"c"])
+        assert socket.poll(10_000)
+        reply = protocol.decode_header(socket.recv_multipart()[1])
+    assert (reply["code"], reply["req"]) == ("bad_request", "x")
+
+
+# -- row 9: results that do not fill their declared layout ------------------------------------------------------
+
+
+class LyingServer:
+    """A ROUTER that answers hello honestly and every dream with a result one row short."""
+
+    def __init__(self) -> None:
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.ROUTER)
+        self._socket.linger = 0
+        self.endpoint = f"tcp://127.0.0.1:{self._socket.bind_to_random_port('tcp://127.0.0.1')}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _reply(self, envelope: list[bytes], reply: dict, payload: bytes | None = None) -> None:
+        frames = [*envelope, b"", json.dumps({"v": 1, **reply}).encode()]
+        self._socket.send_multipart(frames + ([payload] if payload is not None else []))
+
+    def _serve(self) -> None:
+        facts = {"state": "ready", "limits": protocol.Limits().to_dict(), "pid": 1, "model": "mobilenet"}
+        while not self._stop.is_set():
+            if not self._socket.poll(20):
+                continue
+            envelope, body = protocol.split(self._socket.recv_multipart())
+            request = json.loads(body[0])
+            if request["type"] == "hello":
+                self._reply(envelope, {"type": "hello", "req": request["req"], "server": facts})
+            elif request["type"] == "dream":
+                spec = request["image"]
+                self._reply(envelope, {"type": "accepted", "job": request["job"], "position": 0})
+                short = body[1][: -spec["width"] * spec["channels"]]
+                result = {"type": "result", "job": request["job"], "image": spec, "seed": 1, "seconds": 0.1}
+                self._reply(envelope, {**result, "engine_seconds": 0.1, "notes": []}, short)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()
+        self._context.term()
+
+
+@pytest.fixture
+def liar() -> Iterator[LyingServer]:
+    server = LyingServer()
+    yield server
+    server.close()
+
+
+def test_the_client_refuses_a_result_shorter_than_its_layout(liar: LyingServer) -> None:
+    pixels = image(64, 48, 4, "u8")
+    with DreamClient(liar.endpoint) as client:
+        job = client.submit(pixels.tobytes(), params=TINY, **layout(pixels))
+        with pytest.raises(ClientError, match=r"is 12032 bytes, but the 64x48 4-channel u8 image it declares needs"):
+            client.poll(5)
+        assert client.poll(0) is None, "the job is over: nothing more is reported for it"
+        with pytest.raises(ClientError, match="not running"):
+            next(client.events(job))
+
+
+def test_the_command_line_reports_a_short_result_in_one_line(liar: LyingServer, tmp_path: Path) -> None:
+    source, target = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(image(64, 48, 3, "u8")).save(source)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reverie.cli",
+            "dream",
+            str(source),
+            "-o",
+            str(target),
+            "--server",
+            liar.endpoint,
+            "--model",
+            "mobilenet",
+            "--octaves",
+            "1",
+            "--steps",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "needs 9216" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not target.exists()
+
+
+def test_a_result_of_another_layout_than_sent_is_refused_by_the_command_line() -> None:
+    from reverie.dreaming import on_server
+    from reverie.engine import DreamParams
+
+    class Swapped:
+        """A client whose server answered a 64x48 image with a 48x64 one of the same size."""
+
+        def run(self, pixels: bytes, **_: object) -> Result:
+            return Result("j", pixels, 48, 64, 3, "u8", 1, 0.1, 0.1)
+
+    dreamer = on_server(Swapped(), DreamParams(model="mobilenet"))  # type: ignore[arg-type]
+    with pytest.raises(ClientError, match="48x64 3-channel u8 image for a 64x48"):
+        dreamer(np.zeros((48, 64, 3), np.uint8), lambda _: None)
