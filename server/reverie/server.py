@@ -25,6 +25,7 @@ from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
 from reverie.inflow import InflowGuard
+from reverie.ratelog import PeerLog
 from reverie.worker import Job, JobQueue, Worker
 
 log = logging.getLogger("reverie.server")
@@ -53,6 +54,8 @@ class DreamServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.spec = get_spec(config.model)
+        # What a job does not name: advertised by hello and applied to every job.
+        self._defaults = DreamParams(model=self.spec.name).to_dict()
         self.limits = config.limits
         self._context = zmq.Context()
         self._router = self._context.socket(zmq.ROUTER)
@@ -74,6 +77,7 @@ class DreamServer:
         self._exit_code = 0
         self._worker: Worker | None = None
         self._inflow: InflowGuard | None = None
+        self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -193,13 +197,19 @@ class DreamServer:
             if error.errno == errno.EHOSTUNREACH:
                 self._client_gone(envelope)
             elif error.errno == errno.EAGAIN:  # alive but not reading: its queue at ZeroMQ's high-water mark
-                log.warning("client %s is not reading; dropped a %s message", envelope[-1].hex(), header["type"])
+                self._peer_log.log(
+                    envelope,
+                    logging.WARNING,
+                    "client %s is not reading; dropped a %s message",
+                    envelope[-1].hex(),
+                    header["type"],
+                )
             else:
                 raise
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
         for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
-            log.info("client of job %s disconnected; cancelling it", job.job_id)
+            self._peer_log.log(envelope, logging.INFO, "client of job %s disconnected; cancelling it", job.job_id)
             self._cancel(job, notify=False)
 
     def _heartbeat(self) -> None:
@@ -226,14 +236,15 @@ class DreamServer:
         except ReverieError as error:
             self._send(route, protocol.error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
-            log.exception("a request could not be read")
+            self._peer_log.log(route, logging.ERROR, "a request could not be read", exc_info=True)
             self._send(
                 route,
                 protocol.error("bad_request", f"the request could not be read: {error!r}", **protocol.reply_ids(body)),
             )
 
     def _check_params(self, data: dict[str, Any]) -> DreamParams:
-        params = DreamParams.from_dict(data)
+        """The job's params: what it names over the defaults ``hello`` advertises (the one rule for both)."""
+        params = DreamParams.from_dict({**self._defaults, **data})
         spec = get_spec(params.model)
         if spec.name != self.spec.name:
             raise UnknownModel(
@@ -255,7 +266,9 @@ class DreamServer:
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job
-        log.info(
+        self._peer_log.log(
+            route,
+            logging.INFO,
             "job %s queued (%dx%d %sx%d, %d before it)",
             job.job_id,
             job.image.width,
@@ -335,7 +348,9 @@ class DreamServer:
             self._running = None
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
         self._counts[outcome] += 1
-        log.info("job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received)
+        self._peer_log.log(
+            job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
+        )
         if notify:
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
 
@@ -367,7 +382,7 @@ class DreamServer:
                 for name, spec in MODELS.items()
             },
             "presets": list(PRESETS),
-            "defaults": DreamParams(model=self.spec.name).to_dict(),
+            "defaults": self._defaults,
             "limits": self.limits.to_dict(),
             "queue": len(self._queue),
             "running": self._running.job_id if self._running is not None else None,

@@ -122,6 +122,9 @@ BAD_PARAMS: list[tuple[object, set[str]]] = [
     ({"steps": 1e308}, {"bad_request"}),
     ({"steps": -5}, {"bad_request"}),
     ({"steps": 10**40}, {"bad_request"}),
+    ({"steps": 10**400}, {"bad_request"}),
+    ({"octave_scale": -(10**400)}, {"bad_request"}),
+    ({"layers": {"conv_pw_7_relu": 10**400}}, {"bad_request"}),
     ({"octaves": 0}, {"bad_request"}),
     ({"octave_scale": "big"}, {"bad_request"}),
     ({"step_size": 1e300}, {"bad_request"}),
@@ -172,6 +175,14 @@ def bad_ids(rng: random.Random) -> Message:
     return [*frames, bytes(30_000)] if kind == "dream" else frames, {"bad_request"}
 
 
+def extra_frames(rng: random.Random) -> Message:
+    """A request followed by frames no request has: refused whichever request it is."""
+    kind = rng.choice(["hello", "cancel", "dream"])
+    frames = [b"", header(type=kind, job="j", req="r", params=TINY, image=GOOD_IMAGE), bytes(30_000)]
+    frames += [rng.randbytes(rng.randrange(0, 2000)) for _ in range(rng.randrange(1, 8))]
+    return frames, {"bad_request"}
+
+
 def unknown_cancel(rng: random.Random) -> Message:
     return [b"", header(type="cancel", job=f"never-{rng.randrange(10**6)}")], {"unknown_job"}
 
@@ -195,6 +206,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     bad_ids,
     unknown_cancel,
     too_small,
+    extra_frames,
 ]
 
 

@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 import zmq
 from attacks import header, memory, reset_peak, unfinished_message
 from PIL import Image
-from server_harness import TINY, Server, image, layout, start_server
+from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie import protocol
 from reverie.client import ClientError, DreamClient, Result
@@ -222,3 +223,70 @@ def test_a_result_of_another_layout_than_sent_is_refused_by_the_command_line() -
     dreamer = on_server(Swapped(), DreamParams(model="mobilenet"))  # type: ignore[arg-type]
     with pytest.raises(ClientError, match="48x64 3-channel u8 image for a 64x48"):
         dreamer(np.zeros((48, 64, 3), np.uint8), lambda _: None)
+
+
+# -- row 6: numbers that overflow, and log lines a client causes --------------------------------------------------
+
+
+def log_lines(server: Server) -> list[str]:
+    return server.log.read_text().splitlines()
+
+
+def test_numbers_that_overflow_are_bad_requests_and_leave_no_trace_in_the_log(server: Server) -> None:
+    before = server.log.stat().st_size
+    params = [{"steps": 10**400}, {"seed": -(10**400)}, {"layers": {"conv_pw_7_relu": 10**400}}, {"jitter": 10**300}]
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        for number in range(2000):
+            fields = {**TINY, **params[number % len(params)]}
+            image_fields = {"width": 100, "height": 100, "channels": 1, "dtype": "u8"}
+            socket.send_multipart(
+                [b"", header(type="dream", job=f"j{number}", params=fields, image=image_fields), bytes(10_000)]
+            )
+            assert socket.poll(10_000)
+            reply = protocol.decode_header(socket.recv_multipart()[1])
+            assert (reply["code"], reply["job"]) == ("bad_request", f"j{number}"), reply
+            assert "must be between" in reply["message"] and "digits" in reply["message"]
+    grown = server.log.stat().st_size - before
+    assert grown < 1000, f"the log grew by {grown} bytes"
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_the_log_lines_one_client_causes_are_rate_limited(server: Server) -> None:
+    pixels = image(96, 96, 1, "u8")
+    before = len(log_lines(server))
+    started = time.monotonic()
+    with server.client(timeout=30) as client:
+        for _ in range(150):  # each job would log two lines: queued and cancelled (or done)
+            job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+            client.cancel(job)
+            list(client.events(job))
+    elapsed = time.monotonic() - started
+    caused = len(log_lines(server)) - before
+    from reverie.ratelog import PEER_BURST, PEER_INTERVAL
+
+    assert caused <= PEER_BURST + elapsed / PEER_INTERVAL + 2, f"{caused} lines in {elapsed:.1f} s"
+    assert isinstance(served(server), Result)
+
+
+# -- row 11: model names and defaults ------------------------------------------------------------------------------
+
+
+def test_a_model_named_in_another_case_or_by_alias_is_the_loaded_one(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with server.client(timeout=30) as client:
+        for name in ("MobileNet", "MOBILENET"):
+            result = client.run(pixels.tobytes(), params={**TINY, "model": name, "seed": 2}, **layout(pixels))
+            assert isinstance(result, Result)
+
+
+def test_a_job_without_a_model_gets_the_defaults_hello_advertises(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with server.client(timeout=30) as client:
+        defaults = client.hello()["defaults"]
+        params = {key: value for key, value in TINY.items() if key != "model"}
+        result = client.run(pixels.tobytes(), params={**params, "seed": 4}, **layout(pixels))
+        named = client.run(pixels.tobytes(), params={**params, "seed": 4, "model": "mobilenet"}, **layout(pixels))
+    assert defaults["model"] == "mobilenet"
+    assert result.pixels == named.pixels
