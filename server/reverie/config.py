@@ -80,7 +80,7 @@ def log_path(endpoint: str) -> Path:
 
 
 # -- hardening: what a client can make the server hold (see PROTOCOL.md, "Resources") ---------------------------
-_HARDENING_LIMITS = ("max_connections",)
+_HARDENING_LIMITS = ("max_connections", "max_tile_size", "max_compiled")
 # -- end of hardening ----------------------------------------------------------------------------------------------
 
 _SECTIONS: dict[str, tuple[str, ...]] = {

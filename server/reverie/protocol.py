@@ -104,6 +104,10 @@ class Limits:
     max_queue_bytes: int = 2 * 1024**3
     # Open connections; more are closed as soon as they are accepted.
     max_connections: int = 256
+    # The largest tile a job may ask for (memory grows with its square), and how many compiled objectives the
+    # server keeps (each distinct set of layers, weights and channels is one).
+    max_tile_size: int = 2048
+    max_compiled: int = 32
 
     @property
     def max_message_bytes(self) -> int:
@@ -123,6 +127,8 @@ class Limits:
             "max_queue": self.max_queue,
             "max_queue_bytes": self.max_queue_bytes,
             "max_connections": self.max_connections,
+            "max_tile_size": self.max_tile_size,
+            "max_compiled": self.max_compiled,
             "max_message_bytes": self.max_message_bytes,
             "max_inflight_bytes": self.max_inflight_bytes,
         }

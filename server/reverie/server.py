@@ -100,7 +100,9 @@ class DreamServer:
         self._inflow.start()
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
-        self._worker = Worker(self._context, address, self._queue, self.spec.name, self.config.weights)
+        self._worker = Worker(
+            self._context, address, self._queue, self.spec.name, self.config.weights, self.limits.max_compiled
+        )
         self._worker.start()
         log.info(
             "listening on %s (protocol %d, pid %d)",
@@ -255,6 +257,9 @@ class DreamServer:
         for layer, _ in params.channels:
             if layer not in spec.dream_layers:
                 raise UnknownLayer(f"channels name {layer!r}, which is not a layer of {spec.name}")
+        if params.tile_size > self.limits.max_tile_size:  # a ceiling, as the engine treats it: never refused
+            tile = self.limits.max_tile_size
+            params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
     def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:

@@ -111,8 +111,11 @@ def _send(link: zmq.Socket, header: dict[str, Any], payload: Any = None) -> None
 class Worker(threading.Thread):
     """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
 
-    def __init__(self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str) -> None:
+    def __init__(
+        self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str, compiled_kept: int
+    ) -> None:
         super().__init__(name="reverie-worker", daemon=True)
+        self._compiled_kept = compiled_kept
         self._context = context
         self._address = address
         self._queue = queue
@@ -135,6 +138,7 @@ class Worker(threading.Thread):
         started = time.monotonic()
         try:
             model = load_model(self._model_name, weights=self._weights)
+            model.compiled_kept = self._compiled_kept
             # Compile now, so the first artist's request does not wait for it.
             warm_up_seconds = model.warm_up(DreamParams(model=model.spec.name))
         except ReverieError as error:

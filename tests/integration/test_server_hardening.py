@@ -290,3 +290,73 @@ def test_a_job_without_a_model_gets_the_defaults_hello_advertises(server: Server
         named = client.run(pixels.tobytes(), params={**params, "seed": 4, "model": "mobilenet"}, **layout(pixels))
     assert defaults["model"] == "mobilenet"
     assert result.pixels == named.pixels
+
+
+# -- rows 3 and 4: compiles, channel lists and tiles -----------------------------------------------------------------
+
+COMPILED_KEPT, MAX_TILE = 4, 512
+# What one more compiled objective would keep for good, many times over, without the bound.
+COMPILE_BOUND = 32 * MB
+
+
+@pytest.fixture(scope="module")
+def small_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("compiles")
+    config = home / "config.toml"
+    config.write_text(f"[limits]\nmax_compiled = {COMPILED_KEPT}\nmax_tile_size = {MAX_TILE}\n")
+    server = start_server(home, "--config", str(config))
+    yield server
+    assert server.stop() == 0
+    assert "Traceback" not in server.log.read_text()
+
+
+def weighted(client: DreamClient, weight: float, pixels: np.ndarray) -> Result:
+    params = {**TINY, "seed": 5, "layers": {"conv_pw_7_relu": weight}}
+    return client.run(pixels.tobytes(), params=params, **layout(pixels))
+
+
+def test_dreams_differing_below_the_weights_digits_share_one_compile(small_cache: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with small_cache.client(timeout=60) as client:
+        first = weighted(client, 0.7, pixels)
+        with Peak(small_cache) as peak:
+            results = [weighted(client, 0.7 + n * 1e-6, pixels) for n in range(1, 30)]
+    assert all(result.pixels == first.pixels for result in results)
+    assert peak.growth < COMPILE_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+
+
+def test_compiled_objectives_beyond_the_limit_are_dropped(small_cache: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with small_cache.client(timeout=60) as client:
+        for n in range(2 * COMPILED_KEPT):  # the cache full, and its first members dropped once
+            weighted(client, 1 + n / 100, pixels)
+        with Peak(small_cache) as peak:
+            for n in range(2 * COMPILED_KEPT, 2 * COMPILED_KEPT + 24):
+                weighted(client, 1 + n / 100, pixels)
+    assert peak.growth < COMPILE_BOUND, f"24 new objectives grew the server by {peak.growth / MB:.0f} MiB"
+
+
+def test_a_channel_repeated_thirty_thousand_times_costs_what_one_costs(small_cache: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    channels = {"conv_pw_7_relu": [3] * 30_000}
+    with small_cache.client(timeout=60) as client, Peak(small_cache) as peak:
+        repeated = client.run(pixels.tobytes(), params={**TINY, "seed": 6, "channels": channels}, **layout(pixels))
+        once = client.run(
+            pixels.tobytes(), params={**TINY, "seed": 6, "channels": {"conv_pw_7_relu": [3]}}, **layout(pixels)
+        )
+    assert repeated.pixels == once.pixels
+    assert peak.growth < COMPILE_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+
+
+def test_a_tile_over_the_servers_limit_is_brought_within_it(small_cache: Server) -> None:
+    pixels = image(2 * MAX_TILE + 100, 300, 3, "u8")  # wider than two tiles: the tile size shows in the dream
+    params = {**TINY, "seed": 8}
+    with small_cache.client(timeout=60) as client:
+        assert client.hello()["limits"]["max_tile_size"] == MAX_TILE
+        huge = client.run(pixels.tobytes(), params={**params, "tile_size": 4096}, **layout(pixels))
+        within = client.run(pixels.tobytes(), params={**params, "tile_size": MAX_TILE}, **layout(pixels))
+        smaller = client.run(
+            pixels.tobytes(), params={**params, "tile_size": MAX_TILE // 2, "tile_overlap": 32}, **layout(pixels)
+        )
+    assert huge.pixels == within.pixels
+    assert smaller.pixels != within.pixels
