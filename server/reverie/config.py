@@ -80,7 +80,16 @@ def log_path(endpoint: str) -> Path:
 
 
 # -- hardening: what a client can make the server hold (see PROTOCOL.md, "Resources") ---------------------------
-_HARDENING_LIMITS = ("max_connections", "max_tile_size", "max_compiled")
+_HARDENING_LIMITS = (
+    "max_connections",
+    "max_tile_size",
+    "max_compiled",
+    "max_jobs_per_client",
+    "max_pixel_steps",
+    "max_job_seconds",
+    "max_unread_bytes",
+    "unread_seconds",
+)
 # -- end of hardening ----------------------------------------------------------------------------------------------
 
 _SECTIONS: dict[str, tuple[str, ...]] = {

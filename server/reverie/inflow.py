@@ -34,9 +34,9 @@ HANDSHAKE_BYTES = 1 << 20
 HEARTBEAT_BYTES_PER_SECOND = 64
 # What an encrypted frame adds on the wire (CURVE's MESSAGE command, nonce and authenticator).
 CURVE_FRAME_BYTES = 48
-# Where struct tcp_info keeps tcpi_bytes_received (Linux 4.1 and later).
-_BYTES_RECEIVED = struct.Struct("<Q")
-_BYTES_RECEIVED_AT = 128
+# Where struct tcp_info keeps tcpi_bytes_acked and tcpi_bytes_received (Linux 4.1 and later).
+_COUNTER = struct.Struct("<Q")
+_BYTES_ACKED_AT, _BYTES_RECEIVED_AT = 120, 128
 _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
 
 
@@ -49,16 +49,16 @@ def wire_bytes(frames: list[Any], encrypted: bool) -> int:
     return total
 
 
-def _bytes_received(fd: int) -> int | None:
-    """What the kernel says a TCP connection has received; None when it is not (or no longer) a TCP socket."""
+def _tcp_counter(fd: int, offset: int) -> int | None:
+    """One of the kernel's byte counters of a TCP connection; None when it is not (or no longer) a TCP socket."""
     try:
         with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
             info = duplicate.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
     except OSError:
         return None
-    if len(info) < _BYTES_RECEIVED_AT + 8:
+    if len(info) < offset + _COUNTER.size:
         return None
-    return _BYTES_RECEIVED.unpack_from(info, _BYTES_RECEIVED_AT)[0]
+    return _COUNTER.unpack_from(info, offset)[0]
 
 
 def _shut(fd: int) -> None:
@@ -86,6 +86,7 @@ class InflowGuard(threading.Thread):
         self.encrypted = encrypted
         self._monitor = router.get_monitor_socket(_EVENTS)
         self._connections: dict[int, _Connection] = {}
+        self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.cuts = 0
@@ -101,6 +102,14 @@ class InflowGuard(threading.Thread):
             connection = self._connections.get(fd)
             if connection is not None:
                 connection.taken += size
+                self._descriptors[frames[0].bytes] = fd
+
+    def acknowledged(self, routing_id: bytes) -> int | None:
+        """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
+        read them); None where that cannot be known (an ipc peer, a connection gone)."""
+        with self._lock:
+            fd = self._descriptors.get(routing_id)
+        return None if fd is None else _tcp_counter(fd, _BYTES_ACKED_AT)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -121,6 +130,8 @@ class InflowGuard(threading.Thread):
         if event["event"] != zmq.EVENT_ACCEPTED:
             with self._lock:
                 self._connections.pop(fd, None)
+                for routing_id in [r for r, known in self._descriptors.items() if known == fd]:
+                    del self._descriptors[routing_id]
             return
         with self._lock:
             open_now = len(self._connections)
@@ -134,7 +145,7 @@ class InflowGuard(threading.Thread):
             watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
         now = time.monotonic()
         for fd, connection in watched:
-            received = _bytes_received(fd)
+            received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
             if received is None:
                 continue
             with self._lock:

@@ -108,6 +108,13 @@ class Limits:
     # server keeps (each distinct set of layers, weights and channels is one).
     max_tile_size: int = 2048
     max_compiled: int = 32
+    # Fairness: one client's waiting jobs, one job's size (each octave's pixels × steps) and running time.
+    max_jobs_per_client: int = 4
+    max_pixel_steps: int = 20_000_000_000
+    max_job_seconds: int = 3600
+    # What the server keeps sent but unread for one connection, and for how long a job's last message may wait.
+    max_unread_bytes: int = 1024**3
+    unread_seconds: int = 60
 
     @property
     def max_message_bytes(self) -> int:
@@ -129,6 +136,11 @@ class Limits:
             "max_connections": self.max_connections,
             "max_tile_size": self.max_tile_size,
             "max_compiled": self.max_compiled,
+            "max_jobs_per_client": self.max_jobs_per_client,
+            "max_pixel_steps": self.max_pixel_steps,
+            "max_job_seconds": self.max_job_seconds,
+            "max_unread_bytes": self.max_unread_bytes,
+            "unread_seconds": self.unread_seconds,
             "max_message_bytes": self.max_message_bytes,
             "max_inflight_bytes": self.max_inflight_bytes,
         }

@@ -8,7 +8,6 @@ half second each client with a job gets a heartbeat, and a send to a vanished pe
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import json
 import logging
@@ -24,7 +23,9 @@ from reverie import __version__, keys, protocol
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
+from reverie.fairness import check_share, check_work, over_time_message
 from reverie.inflow import InflowGuard
+from reverie.outbox import GONE, Outbox
 from reverie.ratelog import PeerLog
 from reverie.worker import Job, JobQueue, Worker
 
@@ -77,7 +78,10 @@ class DreamServer:
         self._exit_code = 0
         self._worker: Worker | None = None
         self._inflow: InflowGuard | None = None
+        self._outbox: Outbox | None = None
         self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
+        self._over_time: set[Job] = set()  # running jobs stopped for their time limit
+        self._running_since = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -98,6 +102,13 @@ class DreamServer:
         except zmq.ZMQError as error:
             raise BadRequest(f"cannot listen on {self.config.endpoint}: {error}") from None
         self._inflow.start()
+        self._outbox = Outbox(
+            router,
+            self._inflow.acknowledged,
+            self.limits.max_unread_bytes,
+            self.limits.unread_seconds,
+            self._peer_log,
+        )
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
         self._worker = Worker(
@@ -191,25 +202,14 @@ class DreamServer:
     # -- sending --------------------------------------------------------------------------------
 
     def _send(self, envelope: tuple[bytes, ...], header: dict[str, Any], payload: Any = None) -> None:
-        """Send to one client; if it is gone (ROUTER_MANDATORY says so at once), cancel its jobs."""
-        frames = [*envelope, *protocol.encode(header, payload)]
-        try:
-            self._router.send_multipart(frames, zmq.NOBLOCK, copy=payload is None)
-        except zmq.ZMQError as error:
-            if error.errno == errno.EHOSTUNREACH:
-                self._client_gone(envelope)
-            elif error.errno == errno.EAGAIN:  # alive but not reading: its queue at ZeroMQ's high-water mark
-                self._peer_log.log(
-                    envelope,
-                    logging.WARNING,
-                    "client %s is not reading; dropped a %s message",
-                    envelope[-1].hex(),
-                    header["type"],
-                )
-            else:
-                raise
+        """Send to one client through the outbox (a job's last message is never dropped); if the client is gone
+        (ROUTER_MANDATORY says so at once), cancel its jobs."""
+        if self._outbox is not None and self._outbox.send(envelope, header, payload) == GONE:
+            self._client_gone(envelope)
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
+        if self._outbox is not None:
+            self._outbox.forget(envelope)
         for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
             self._peer_log.log(envelope, logging.INFO, "client of job %s disconnected; cancelling it", job.job_id)
             self._cancel(job, notify=False)
@@ -217,6 +217,14 @@ class DreamServer:
     def _heartbeat(self) -> None:
         for envelope in {owner for owner, _ in self._jobs}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
+        running = self._running
+        if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
+            self._over_time.add(running)
+            running.cancel.set()
+        if self._outbox is not None:
+            for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
+                for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
+                    self._cancel(job, notify=True)
 
     # -- client requests ------------------------------------------------------------------------
 
@@ -267,6 +275,8 @@ class DreamServer:
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
+        check_work(params, request.image, self.limits)
+        check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
         job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
         position = self._queue.put(job)
         self._jobs[key] = job
@@ -316,7 +326,7 @@ class DreamServer:
         if job is None:
             return
         if kind == "started":
-            self._running = job
+            self._running, self._running_since = job, time.monotonic()
         elif kind == "progress":
             self._send(
                 job.envelope,
@@ -339,6 +349,9 @@ class DreamServer:
                 },
                 frames[1],
             )
+        elif kind == "cancelled" and job in self._over_time:
+            seconds = time.monotonic() - self._running_since
+            self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
         elif kind == "cancelled":
             self._finish(job, {"type": protocol.CANCELLED})
         else:
@@ -349,6 +362,7 @@ class DreamServer:
         if self._jobs.pop((job.envelope, job.job_id), None) is None:
             return
         self._serials.pop(job.serial, None)
+        self._over_time.discard(job)
         if self._running is job:
             self._running = None
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")

@@ -50,9 +50,13 @@ class RawPeer:
     """A DEALER spoken by hand over TCP, so it can send what libzmq never would: frames of a message that never
     ends, or frames trickled at its own pace."""
 
-    def __init__(self, endpoint: str, identity: bytes | None = None) -> None:
+    def __init__(self, endpoint: str, identity: bytes | None = None, receive_buffer: int | None = None) -> None:
         parts = urlsplit(endpoint.replace("tcp://", "//", 1))
-        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+        self.sock = socket.socket()
+        if receive_buffer is not None:  # before connecting, so the window is small from the start
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect((parts.hostname, parts.port))
         self.sock.sendall(_GREETING)
         properties = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
         if identity is not None:
@@ -72,9 +76,26 @@ class RawPeer:
             data += chunk
         return data
 
+    def ping(self) -> None:
+        """A ZMTP heartbeat: the server's ZeroMQ then knows the peer is alive even if it reads nothing."""
+        self.sock.sendall(_command(b"PING", b"\x00\x00"))
+
     def send_frame(self, body: bytes, more: bool = True) -> None:
         """One frame; with ``more`` the message goes on."""
         self.sock.sendall(_frame(body, more))
+
+    def receive_message(self) -> list[bytes]:
+        """The next message's frames, commands (the server's heartbeats) skipped."""
+        frames: list[bytes] = []
+        while True:
+            flags = self._receive_exactly(1)[0]
+            size_bytes = 8 if flags & 0x02 else 1
+            body = self._receive_exactly(int.from_bytes(self._receive_exactly(size_bytes), "big"))
+            if flags & 0x04:
+                continue
+            frames.append(body)
+            if not flags & 0x01:
+                return frames
 
     def send_big_frame(self, size: int, more: bool = True, chunk: int = 1 << 22) -> bool:
         """A frame of ``size`` zero bytes, written in chunks; False once the server has cut the connection."""
@@ -95,8 +116,8 @@ class RawPeer:
 
 
 @contextlib.contextmanager
-def raw_peer(endpoint: str, identity: bytes | None = None) -> Iterator[RawPeer]:
-    peer = RawPeer(endpoint, identity)
+def raw_peer(endpoint: str, identity: bytes | None = None, receive_buffer: int | None = None) -> Iterator[RawPeer]:
+    peer = RawPeer(endpoint, identity, receive_buffer)
     try:
         yield peer
     finally:

@@ -16,16 +16,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import zmq
-from attacks import header, memory, reset_peak, unfinished_message
+from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from PIL import Image
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie import protocol
-from reverie.client import ClientError, DreamClient, Result
+from reverie.client import ClientError, DreamClient, ImageTooLarge, Result, ServerBusy
 
 MAX_PIXELS = 1_000_000
 FRAME = MAX_PIXELS * 16  # the largest frame the server takes
@@ -360,3 +361,119 @@ def test_a_tile_over_the_servers_limit_is_brought_within_it(small_cache: Server)
         )
     assert huge.pixels == within.pixels
     assert smaller.pixels != within.pixels
+
+
+# -- rows 2 and 5: clients that do not read, and each client's share ---------------------------------------------
+
+SHARE, JOB_SECONDS, UNREAD_SECONDS, MAX_CONNECTIONS = 3, 3, 3, 16
+UNREAD_BYTES = 8 * MB
+PIXEL_STEPS = 2_000_000_000
+
+
+@pytest.fixture(scope="module")
+def fair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("fair")
+    config = home / "config.toml"
+    config.write_text(
+        "[limits]\n"
+        f"max_pixels = {MAX_PIXELS}\nmax_jobs_per_client = {SHARE}\nmax_job_seconds = {JOB_SECONDS}\n"
+        f"max_unread_bytes = {UNREAD_BYTES}\nunread_seconds = {UNREAD_SECONDS}\n"
+        f"max_pixel_steps = {PIXEL_STEPS}\nmax_connections = {MAX_CONNECTIONS}\n"
+    )
+    server = start_server(home, "--config", str(config))
+    yield server
+    assert server.stop() == 0
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_a_client_that_never_reads_has_its_results_given_up_and_is_told_so(fair: Server) -> None:
+    side = 700  # 7.8 MB of f32 RGBA each way
+    pixels = image(side, side, 4, "f32")
+    jobs = [f"unread{n}" for n in range(SHARE)]
+    image_fields = {"width": side, "height": side, "channels": 4, "dtype": "f32"}
+    with raw_peer(fair.endpoint, receive_buffer=16 * 1024) as peer, Peak(fair) as peak:
+        for job in jobs:
+            peer.send_frame(b"")
+            peer.send_frame(header(type="dream", job=job, params={**TINY, "seed": 1}, image=image_fields))
+            peer.send_frame(pixels.tobytes(), more=False)
+        assert isinstance(served(fair), Result), "another client is served meanwhile"
+        started = time.monotonic()
+        while "read nothing for" not in fair.log.read_text():  # the log is the only witness of this
+            assert time.monotonic() - started < 60, "the server must give up on a client that reads nothing"
+            peer.ping()  # alive all along: ZeroMQ's heartbeats do not drop it
+            time.sleep(0.3)
+        finals: dict[str, dict] = {}
+        while len(finals) < len(jobs):
+            reply = protocol.decode_header(peer.receive_message()[1])
+            if reply["type"] in ("result", "error", "cancelled"):
+                finals[reply["job"]] = reply
+    assert fair.log.read_text().count("read nothing for") == 1, "logged once"
+    given_up = [reply for reply in finals.values() if reply["type"] == "error"]
+    assert given_up, finals
+    assert all(r["code"] == "cancelled" and "run the job again" in r["message"] for r in given_up)
+    bound = UNREAD_BYTES + SHARE * pixels.nbytes * 2 + 64 * MB  # the budget, and each job's image and result
+    assert peak.growth < bound, f"the server grew by {peak.growth / MB:.0f} MiB"
+
+
+def test_one_client_gets_its_share_of_the_queue_and_others_are_still_served(fair: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with fair.client(timeout=30) as greedy:
+        jobs = [greedy.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels)) for _ in range(SHARE)]
+        with pytest.raises(ServerBusy, match="share of the queue"):
+            greedy.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        with fair.client(timeout=30) as other:
+            job = other.submit(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels))
+            for greedy_job in jobs:
+                greedy.cancel(greedy_job)
+            assert isinstance(list(other.events(job))[-1], Result)
+        for greedy_job in jobs:
+            list(greedy.events(greedy_job))
+
+
+def test_a_job_past_the_time_limit_is_stopped_with_an_error(fair: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    started = time.monotonic()
+    with (
+        fair.client(timeout=30) as client,
+        pytest.raises(ImageTooLarge, match="past this server's limit of 3 s") as error,
+    ):
+        client.run(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+    assert error.value.code == "too_large"
+    assert time.monotonic() - started < JOB_SECONDS + 5
+
+
+def test_a_job_over_the_pixel_step_budget_is_refused_at_once(fair: Server) -> None:
+    pixels = image(1000, 1000, 1, "u8")
+    params = {**TINY, "octaves": 12, "steps": 1000, "octave_scale": 1.05}
+    with fair.client(timeout=30) as client, pytest.raises(ImageTooLarge, match="billion pixel-steps"):
+        client.run(pixels.tobytes(), params=params, **layout(pixels))
+
+
+def closed_by_server(connection: Any) -> bool:
+    """Whether the server closed a raw connection (its greeting read, then the end); a kept one times out."""
+    connection.settimeout(0.5)
+    try:
+        while connection.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    return True
+
+
+def test_connections_beyond_the_limit_are_closed_and_descriptors_stay_bounded(fair: Server) -> None:
+    import socket as sockets
+
+    before = len(list(Path(f"/proc/{fair.process.pid}/fd").iterdir()))
+    host, port = fair.endpoint.removeprefix("tcp://").rsplit(":", 1)
+    flood = [sockets.create_connection((host, int(port))) for _ in range(10 * MAX_CONNECTIONS)]
+    try:
+        closed = sum(closed_by_server(connection) for connection in flood)
+        held = len(list(Path(f"/proc/{fair.process.pid}/fd").iterdir())) - before
+    finally:
+        for connection in flood:
+            connection.close()
+    assert closed >= 9 * MAX_CONNECTIONS - 2, f"{closed} of {len(flood)} connections were closed by the server"
+    assert held <= MAX_CONNECTIONS + 4, f"the server holds {held} more descriptors"
+    assert isinstance(served(fair), Result)
