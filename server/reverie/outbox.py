@@ -22,7 +22,7 @@ from typing import Any
 
 import zmq
 
-from reverie import protocol
+from reverie import peers, protocol
 from reverie.ratelog import PeerLog
 
 Route = tuple[bytes, ...]
@@ -57,8 +57,10 @@ class Outbox:
         budget: int,
         patience: float,
         peer_log: PeerLog,
+        still_here: Callable[[Route], bool],
     ) -> None:
         self._router = router
+        self._still_here = still_here
         self._acknowledged = acknowledged
         self.budget = budget
         self.patience = patience
@@ -73,6 +75,8 @@ class Outbox:
 
     def send(self, route: Route, header: dict[str, Any], payload: Any = None) -> str:
         """Send, or keep a job's last message for later; GONE when the client has disconnected."""
+        if not self._still_here(route):
+            return GONE
         final = header["type"] in FINAL and "job" in header
         waiting = self._waiting.get(route)
         if waiting or (final and not self._fits(route, payload)):
@@ -88,7 +92,7 @@ class Outbox:
                     route,
                     logging.WARNING,
                     "client %s is not reading; dropped a %s message",
-                    route[-1].hex(),
+                    peers.tag(route),
                     header["type"],
                 )
             return SENT
@@ -101,6 +105,9 @@ class Outbox:
         held = self.held(route)
         return held == 0 or held + len(payload) <= self.budget
 
+    def waiting_for(self, route: Route) -> bool:
+        return bool(self._waiting.get(route))
+
     def forget(self, route: Route) -> None:
         """A client gone: nothing waits for it any more."""
         self._waiting.pop(route, None)
@@ -112,6 +119,8 @@ class Outbox:
         expired = []
         now = time.monotonic()
         for route, waiting in list(self._waiting.items()):
+            if not self._still_here(route):
+                waiting.clear()
             while waiting and self._fits(route, waiting[0].payload):
                 first = waiting[0]
                 result = self._try(route, first.header, first.payload)
@@ -136,7 +145,7 @@ class Outbox:
                 logging.WARNING,
                 "client %s read nothing for %.0f s while %.0f MB waited for it; its results are given up and its "
                 "jobs cancelled",
-                route[-1].hex(),
+                peers.tag(route),
                 self.patience,
                 held / 1e6,
             )

@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from reverie import __version__, keys, protocol
+from reverie import __version__, keys, peers, protocol
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
@@ -59,6 +59,7 @@ class DreamServer:
         self._defaults = DreamParams(model=self.spec.name).to_dict()
         self.limits = config.limits
         self._context = zmq.Context()
+        peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
         self._authenticator = None
         self._link = self._context.socket(zmq.PAIR)
@@ -81,6 +82,8 @@ class DreamServer:
         self._outbox: Outbox | None = None
         self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
         self._over_time: set[Job] = set()  # running jobs stopped for their time limit
+        # Each client's connection: what it is owed goes there and nowhere else, whatever routing id it had.
+        self._owners: dict[tuple[bytes, ...], peers.Connection | None] = {}
         self._running_since = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------
@@ -89,6 +92,7 @@ class DreamServer:
         """Listen on the configured endpoint (refused beyond loopback without CURVE keys)."""
         router = self._router
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 0)  # a routing id in use is never taken over by a new connection
         router.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         router.setsockopt(zmq.HEARTBEAT_IVL, ZMQ_HEARTBEAT_MS)
         router.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMQ_HEARTBEAT_TIMEOUT_MS)
@@ -108,6 +112,7 @@ class DreamServer:
             self.limits.max_unread_bytes,
             self.limits.unread_seconds,
             self._peer_log,
+            self._still_here,
         )
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
@@ -207,7 +212,21 @@ class DreamServer:
         if self._outbox is not None and self._outbox.send(envelope, header, payload) == GONE:
             self._client_gone(envelope)
 
+    def _still_here(self, envelope: tuple[bytes, ...]) -> bool:
+        """Whether the connection that sent this client's requests is still open (not one that took its id)."""
+        return envelope in self._owners and peers.still_open(self._owners[envelope])
+
+    def _owned(self, job: Job) -> bool:
+        """Whether the connection that submitted a job is still the one its client's id leads to."""
+        return self._owners.get(job.envelope) == job.connection and self._still_here(job.envelope)
+
+    def _owes(self, envelope: tuple[bytes, ...]) -> bool:
+        """Whether this client has jobs here or messages waiting for it."""
+        waiting = self._outbox is not None and self._outbox.waiting_for(envelope)
+        return waiting or any(owner == envelope for owner, _ in self._jobs)
+
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
+        self._owners.pop(envelope, None)
         if self._outbox is not None:
             self._outbox.forget(envelope)
         for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
@@ -215,7 +234,12 @@ class DreamServer:
             self._cancel(job, notify=False)
 
     def _heartbeat(self) -> None:
-        for envelope in {owner for owner, _ in self._jobs}:
+        for envelope in list(self._owners):
+            if not self._still_here(envelope):
+                self._client_gone(envelope)
+            elif not self._owes(envelope):
+                del self._owners[envelope]  # owed nothing: forgotten, so the table stays as small as the work
+        for envelope in {job.envelope for job in self._jobs.values() if self._owned(job)}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
         running = self._running
         if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
@@ -235,6 +259,10 @@ class DreamServer:
         route = tuple(frame.bytes for frame in envelope)
         if not route:
             return  # nothing to answer to: only possible from a misbehaving intermediary
+        connection = peers.connection_of(frames[-1])
+        if self._owners.get(route, connection) != connection:  # the id's first connection is gone: not its owner
+            self._client_gone(route)
+        self._owners[route] = connection
         try:
             request = protocol.parse_request(body, self.limits)
             if request.type == protocol.HELLO:
@@ -278,6 +306,7 @@ class DreamServer:
         check_work(params, request.image, self.limits)
         check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
         job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
+        job.connection = self._owners.get(route)
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job
@@ -328,14 +357,15 @@ class DreamServer:
         if kind == "started":
             self._running, self._running_since = job, time.monotonic()
         elif kind == "progress":
-            self._send(
-                job.envelope,
-                {
-                    "type": protocol.PROGRESS,
-                    "job": job.job_id,
-                    **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
-                },
-            )
+            if self._owned(job):
+                self._send(
+                    job.envelope,
+                    {
+                        "type": protocol.PROGRESS,
+                        "job": job.job_id,
+                        **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
+                    },
+                )
         elif kind == "result":
             self._finish(
                 job,
@@ -370,7 +400,7 @@ class DreamServer:
         self._peer_log.log(
             job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
         )
-        if notify:
+        if notify and self._owned(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
 
     # -- facts ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class Job:
     pixels: Any
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
+    connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
 
 
 class JobQueue:

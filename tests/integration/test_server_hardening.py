@@ -477,3 +477,65 @@ def test_connections_beyond_the_limit_are_closed_and_descriptors_stay_bounded(fa
     assert closed >= 9 * MAX_CONNECTIONS - 2, f"{closed} of {len(flood)} connections were closed by the server"
     assert held <= MAX_CONNECTIONS + 4, f"the server holds {held} more descriptors"
     assert isinstance(served(fair), Result)
+
+
+# -- row 7: routing ids a peer chooses ------------------------------------------------------------------------------
+
+# The first routing id libzmq hands out in a process whose C library was never seeded (rand()'s first number).
+UNSEEDED_FIRST_ID = 0x6B8B4567
+
+
+def chosen_id_socket(context: zmq.Context, endpoint: str, routing_id: bytes) -> zmq.Socket:
+    socket = context.socket(zmq.DEALER)
+    socket.linger = 0
+    socket.setsockopt(zmq.ROUTING_ID, routing_id)
+    socket.connect(endpoint)
+    return socket
+
+
+def test_a_peer_reconnecting_under_a_vanished_clients_id_receives_nothing_of_its(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    image_fields = {"width": 96, "height": 96, "channels": 3, "dtype": "u8"}
+    with zmq.Context() as context, server.client(timeout=30) as blocker:
+        running = blocker.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))  # the victim's job waits
+        victim = chosen_id_socket(context, server.endpoint, b"victim")
+        victim.send_multipart([b"", header(type="dream", job="theirs", params=TINY, image=image_fields), pixels])
+        assert protocol.decode_header(victim.recv_multipart()[1])["type"] == "accepted"
+        victim.close()
+        for _ in range(50):  # ZeroMQ ignores the thief until the victim's connection is torn down: try again
+            thief = chosen_id_socket(context, server.endpoint, b"victim")
+            thief.send_multipart([b"", header(type="hello", req="mine")])
+            if thief.poll(200):
+                break
+            thief.close()
+        else:
+            pytest.fail("the victim's id never became free")
+        blocker.cancel(running)  # now the victim's job would run, and its messages go to whoever has its id
+        list(blocker.events(running))
+        received = []
+        while thief.poll(3000):
+            received.append(protocol.decode_header(thief.recv_multipart()[1]))
+        thief.close()
+    assert [reply["type"] for reply in received if reply["type"] != "heartbeat"] == ["hello"], received
+
+
+def test_peers_claiming_the_routing_ids_zeromq_would_hand_out_next_break_nothing(tmp_path: Path) -> None:
+    server = start_server(tmp_path)
+    try:
+        with zmq.Context() as context:
+            claimed = [
+                chosen_id_socket(context, server.endpoint, b"\x00" + (UNSEEDED_FIRST_ID + n).to_bytes(4, "big"))
+                for n in range(200)
+            ]
+            for socket in claimed:
+                socket.send_multipart([b"", header(type="hello", req="claim")])
+            assert all(socket.poll(10_000) for socket in claimed), "each claimed id is answered like any other"
+            for _ in range(5):  # new clients get ids of ZeroMQ's own: none may collide with a claimed one
+                assert isinstance(served(server), Result)
+            for socket in claimed:
+                socket.close()
+        assert server.process.poll() is None
+    finally:
+        assert server.stop() == 0
+    log = server.log.read_text()
+    assert "Assertion failed" not in log and "Traceback" not in log
