@@ -12,14 +12,18 @@ is sent for the job.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import hashlib
 import os
 import secrets
+import socket
 from typing import Any
 
 import zmq
+
+from reverie.errors import BadRequest
 
 # A process-wide key, so log lines can tell clients apart without showing routing ids.
 _TAG_KEY = secrets.token_bytes(16)
@@ -52,6 +56,25 @@ def still_open(connection: Connection | None) -> bool:
         return os.fstat(fd).st_ino == inode
     except OSError:
         return False
+
+
+def refuse_taken_ipc(endpoint: str) -> None:
+    """Refuse an ``ipc://`` endpoint another process listens on: ZeroMQ would remove its socket file and take over
+    its clients. A socket file nobody listens on (left by a server that died) may be bound again."""
+    if not endpoint.startswith("ipc://"):
+        return
+    path = endpoint.removeprefix("ipc://")
+    if not os.path.exists(path):
+        return
+    with contextlib.closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as probe:
+        try:
+            probe.connect(path)
+        except OSError:
+            return
+    raise BadRequest(
+        f"another process listens on {endpoint}; a second server would take its clients. Stop it first "
+        "(`reverie stop --endpoint ...`) or choose another endpoint"
+    )
 
 
 def tag(route: tuple[bytes, ...]) -> str:

@@ -101,6 +101,7 @@ class DreamServer:
         self._inflow = InflowGuard(
             router, self.limits.max_inflight_bytes, self.limits.max_connections, self._authenticator is not None
         )
+        peers.refuse_taken_ipc(self.config.endpoint)
         try:
             router.bind(self.config.endpoint)
         except zmq.ZMQError as error:
