@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,12 +21,14 @@ import zmq
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import TINY, Server, start_server
 
-from reverie.client import DreamClient, ServerNotRunning
+from reverie.client import ClientError, DreamClient, ServerNotRunning
 
 MB = 1 << 20
 # 4 megapixels: the largest frame the server takes (f32 RGBA) is 64 MB.
 MAX_PIXELS = 4_000_000
 FRAME = 64 * 1000 * 1000
+# The attack that once reached 8 GiB is stopped here.
+KILL_AT = 4 << 30
 
 
 def many_frames(server: Server) -> str:
@@ -86,11 +89,27 @@ def near_equal_weights(server: Server) -> str:
 
 
 def repeated_channel(server: Server) -> str:
-    """One job whose channel list repeats one channel 3000 times (a tenth of what a 60 KiB header holds)."""
-    pixels = bytes(96 * 96 * 3)
-    params = {**TINY, "seed": 1, "channels": {"conv_pw_7_relu": [3] * 3000}}
-    with DreamClient(server.endpoint, timeout=300) as client:
-        client.run(pixels, width=96, height=96, channels=3, dtype="u8", params=params)
+    """One 1000x1000 job whose channel list repeats one channel 30,000 times (what a 60 KiB header holds); the server is
+    killed if it passes KILL_AT, this machine being shared."""
+    side = 1000
+    pixels = bytes(side * side * 3)
+    params = {**TINY, "seed": 1, "channels": {"conv_pw_7_relu": [3] * 30_000}}
+    killed = threading.Event()
+
+    def watch() -> None:
+        while server.process.poll() is None:
+            if memory(server.process.pid).get("VmRSS", 0) > KILL_AT:
+                killed.set()
+                server.process.kill()
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    with DreamClient(server.endpoint, timeout=600) as client:
+        try:
+            client.run(pixels, width=side, height=side, channels=3, dtype="u8", params=params)
+        except ClientError as error:
+            return f"killed past {KILL_AT / MB:,.0f} MiB" if killed.is_set() else f"failed: {error}"
     return "done"
 
 

@@ -338,7 +338,7 @@ def test_compiled_objectives_beyond_the_limit_are_dropped(small_cache: Server) -
 
 
 def test_a_channel_repeated_thirty_thousand_times_costs_what_one_costs(small_cache: Server) -> None:
-    pixels = image(96, 96, 3, "u8")
+    pixels = image(300, 300, 3, "u8")  # the repeats used to multiply the activations kept
     channels = {"conv_pw_7_relu": [3] * 30_000}
     with small_cache.client(timeout=60) as client, Peak(small_cache) as peak:
         repeated = client.run(pixels.tobytes(), params={**TINY, "seed": 6, "channels": channels}, **layout(pixels))
