@@ -18,12 +18,20 @@ def pip_install(python: Path, *requirements: str) -> None:
     subprocess.run([str(python), "-m", "pip", "install", "--upgrade", *requirements], check=True)
 
 
+def is_reverie_link(link: Path) -> bool:
+    """Whether ``link`` is a link this installer made: to the ``reverie`` of a virtual environment."""
+    if not link.is_symlink():
+        return False
+    target = Path(os.readlink(link))
+    return target.name == "reverie" and target.parent.name == "bin" and (target.parent.parent / "pyvenv.cfg").exists()
+
+
 def link_launcher(launcher: Path, link: Path) -> None:
-    """A symlink ``link`` → ``launcher``, replacing an older link but never a file someone else put there."""
+    """A symlink ``link`` → ``launcher``, replacing an older link of Reverie's but nothing someone else put there."""
     link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink():
+    if is_reverie_link(link) or (link.is_symlink() and Path(os.readlink(link)) == launcher):
         link.unlink()
-    elif link.exists():
+    elif link.is_symlink() or link.exists():
         raise FileExistsError(f"{link} exists and is not Reverie's link; remove it or install with --plugin-only")
     link.symlink_to(launcher)
 

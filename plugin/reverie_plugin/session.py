@@ -78,7 +78,7 @@ def check_layout(result: Result, sent: Pixels) -> None:
     """The dream must come back exactly as the image went, or it cannot be placed."""
     got = (result.width, result.height, result.channels, result.dtype)
     expected = (sent.width, sent.height, sent.channels, sent.dtype)
-    if got != expected:
+    if got != expected or len(result.pixels) != len(sent.data):  # GEGL would read past a short buffer
         raise PluginFailure(
             f"the dream server sent back a {got[0]}×{got[1]} {got[2]}-channel {got[3]} image for a "
             f"{expected[0]}×{expected[1]} {expected[2]}-channel {expected[3]} one; update the server and the "

@@ -2,22 +2,93 @@
 
 Clients connect to the broker's ROUTER exactly as to a server; its DEALER connects to every
 server and hands each request to the next one in turn. Replies find their way back through the
-routing envelope. See PROTOCOL.md for what a broker cannot do (notice a vanished client).
+routing envelope. A cancel is the one request the broker reads: it goes to every server, since only
+one holds the job, and the others' ``unknown_job`` answers are kept back unless all of them say so.
+See PROTOCOL.md for what a broker cannot do (notice a vanished client).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from typing import Any
 
 import zmq
 
-from reverie import keys
+from reverie import keys, protocol
 from reverie.config import KeyFiles
-from reverie.errors import BadRequest
+from reverie.errors import BadRequest, ReverieError
 from reverie.protocol import Limits
 
 log = logging.getLogger("reverie.broker")
+
+# A cancel's fan-out is forgotten after this long (a server that never answers, a reply lost).
+CANCEL_MEMORY_SECONDS = 30.0
+
+
+def _small_header(frames: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
+    """``(envelope, header)`` of a message without a payload (cancels and their answers), else None."""
+    envelope, body = protocol.split(frames)
+    if len(body) != 1:
+        return None
+    try:
+        return envelope, protocol.decode_header(body[0])
+    except ReverieError:  # not ours to judge: the server answers whatever it is
+        return None
+
+
+class CancelFanOut:
+    """Sends a client's cancel to every server and keeps back the ``unknown_job`` answers of those not holding
+    the job, so a cancel sent once (a client closing mid-job) always reaches the job."""
+
+    def __init__(self, servers: int) -> None:
+        self.servers = servers
+        self._pending: dict[tuple[bytes, ...], tuple[int, float]] = {}
+
+    def request(self, frames: list[Any], back: zmq.Socket) -> None:
+        small = _small_header(frames)
+        if small is None or small[1].get("type") != protocol.CANCEL or not isinstance(small[1].get("job"), str):
+            back.send_multipart(frames, copy=False)
+            return
+        key = (*(bytes(frame) for frame in small[0]), small[1]["job"].encode())
+        self._pending[key] = (self.servers, time.monotonic())
+        for _ in range(self.servers):  # the DEALER hands one copy to each connected server in turn
+            back.send_multipart([bytes(frame) for frame in frames])
+
+    def reply(self, frames: list[Any], front: zmq.Socket) -> None:
+        small = _small_header(frames)
+        if small is not None and isinstance(small[1].get("job"), str):
+            key = (*(bytes(frame) for frame in small[0]), small[1]["job"].encode())
+            if key in self._pending:
+                if small[1].get("code") == protocol.UNKNOWN_JOB:
+                    left, since = self._pending[key]
+                    if left > 1:
+                        self._pending[key] = (left - 1, since)
+                        return  # another server holds it
+                del self._pending[key]
+        front.send_multipart(frames, copy=False)
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        for key, (_, since) in list(self._pending.items()):
+            if now - since > CANCEL_MEMORY_SECONDS:
+                del self._pending[key]
+
+
+def _forward(front: zmq.Socket, back: zmq.Socket, servers: int) -> None:
+    """zmq.proxy's loop, with cancels fanned out to every server."""
+    fan_out = CancelFanOut(servers)
+    poller = zmq.Poller()
+    poller.register(front, zmq.POLLIN)
+    poller.register(back, zmq.POLLIN)
+    while True:
+        ready = dict(poller.poll(1000))
+        if front in ready:
+            fan_out.request(front.recv_multipart(copy=False), back)
+        if back in ready:
+            fan_out.reply(back.recv_multipart(copy=False), front)
+        fan_out.expire()
 
 
 def run_broker(frontend: str, backends: Sequence[str], key_files: KeyFiles, limits: Limits) -> None:
@@ -44,7 +115,7 @@ def run_broker(frontend: str, backends: Sequence[str], key_files: KeyFiles, limi
         raise BadRequest(f"cannot use the broker endpoints: {error}") from None
     log.info("broker on %s in front of %s", frontend, ", ".join(backends))
     try:
-        zmq.proxy(front, back)
+        _forward(front, back, len(backends))
     finally:
         front.close(linger=0)
         back.close(linger=0)

@@ -70,7 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(number, lambda *_: server.stop())
     pid_file = Path(args.pid_file) if args.pid_file else None
     if pid_file is not None:
-        daemon.write_pid(pid_file, os.getpid())
+        daemon.write_pid(pid_file, os.getpid(), os.environ.get(daemon.TOKEN_VARIABLE))
     try:
         code = server.serve()
     finally:

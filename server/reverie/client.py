@@ -144,6 +144,25 @@ def _server_error(header: dict[str, Any]) -> ClientError:
     return kind(message, job) if kind is not None else ServerError(code, message, job)
 
 
+def _result_layout(image: Any, payload: bytes, job: str) -> protocol.ImageSpec:
+    """The result's declared layout, which its frame must fill exactly: a short buffer never reaches the caller."""
+    try:
+        spec = protocol.ImageSpec(
+            int(image["width"]), int(image["height"]), int(image["channels"]), str(image["dtype"])
+        )
+        expected = spec.nbytes
+    except (KeyError, TypeError, ValueError) as error:
+        raise ClientError(f"the server's result for job {job} has an unreadable image layout ({error!r})") from None
+    if min(spec.width, spec.height, spec.channels) < 1 or len(payload) != expected:
+        raise ClientError(
+            f"the server's result for job {job} is {len(payload)} bytes, but the {spec.width}x{spec.height} "
+            f"{spec.channels}-channel {spec.dtype} image it declares needs {expected}; nothing was used. "
+            "Is the server the same Reverie release as this client?",
+            job,
+        )
+    return spec
+
+
 def _event(header: dict[str, Any], payload: bytes | None) -> Event:
     kind, job = header["type"], header["job"]
     if kind == protocol.PROGRESS:
@@ -158,16 +177,16 @@ def _event(header: dict[str, Any], payload: bytes | None) -> Event:
         )
     if kind == protocol.CANCELLED:
         return Cancelled(job)
-    image = header["image"]
     if payload is None:
         raise ClientError(f"the server's result for job {job} came without its image frame")
+    spec = _result_layout(header["image"], payload, job)
     return Result(
         job,
         payload,
-        int(image["width"]),
-        int(image["height"]),
-        int(image["channels"]),
-        str(image["dtype"]),
+        spec.width,
+        spec.height,
+        spec.channels,
+        spec.dtype,
         int(header["seed"]),
         float(header["seconds"]),
         float(header["engine_seconds"]),
@@ -327,6 +346,8 @@ class DreamClient:
             item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
         except (KeyError, TypeError, ValueError) as error:
             item = ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
+        except ClientError as error:  # a result whose frame does not fill its declared layout
+            item = error
         if not isinstance(item, Progress):
             self._active.discard(job)
             self._accepted.discard(job)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -30,23 +31,36 @@ STOP_TIMEOUT = 5.0
 ANSWER_TIMEOUT = 5.0
 # Between two looks at a server that is starting.
 START_POLL = 0.5
+# The secret ``start`` gives the server it launches (in its environment, which only its user can read) and writes
+# beside its pid: a pid file naming any other process is not believed.
+TOKEN_VARIABLE = "REVERIE_PID_TOKEN"
 
 
-def probe(endpoint: str, client_options: dict[str, Any]) -> dict[str, Any] | None:
+def probe(endpoint: str, client_options: dict[str, Any], timeout: float = ANSWER_TIMEOUT) -> dict[str, Any] | None:
     """The server's facts if one answers at ``endpoint``, else None: at once when nothing listens there,
     after ``ANSWER_TIMEOUT`` when something listens but does not answer."""
-    with DreamClient(endpoint, timeout=ANSWER_TIMEOUT, retries=1, **client_options) as client:
+    with DreamClient(endpoint, timeout=timeout, retries=1, **client_options) as client:
         try:
             return client.probe()
         except ServerNotRunning:
             return None
 
 
-def write_pid(path: Path, pid: int) -> None:
-    """Write atomically, so a concurrent reader never sees half a number."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def private_dir(path: Path) -> Path:
+    """``path``, made if missing, readable only by this user (pid files and logs say what the server does)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def write_pid(path: Path, pid: int, token: str | None = None) -> None:
+    """Write atomically (a concurrent reader never sees half a number), readable only by this user."""
+    private_dir(path.parent)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(f"{pid}\n", encoding="ascii")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(f"{pid} {token}\n" if token else f"{pid}\n")
     temporary.replace(path)
 
 
@@ -58,11 +72,38 @@ def remove_pid(path: Path, pid: int) -> None:
 
 def read_pid(path: Path) -> int | None:
     try:
-        return int(path.read_text(encoding="ascii").strip())
+        return int(path.read_text(encoding="ascii").split()[0])
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, IndexError, UnicodeDecodeError):
         return -1  # garbage: treated as stale
+
+
+def read_token(path: Path) -> str | None:
+    try:
+        fields = path.read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return fields[1] if len(fields) > 1 else None
+
+
+def is_our_server(pid: int, endpoint: str, token: str | None) -> bool:
+    """Whether ``pid`` is a Reverie server this user runs for ``endpoint`` (with ``token``, the one ``start`` launched):
+    its owner, its command line and its environment are checked, where the OS shows them (Linux)."""
+    if not is_running(pid):
+        return False
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True  # no /proc: is_running's signal check is all there is
+    try:
+        if proc.stat().st_uid != os.getuid():
+            return False
+        arguments = (proc / "cmdline").read_bytes().split(b"\0")
+        if b"serve" not in arguments or endpoint.encode() not in arguments:
+            return False
+        return token is None or f"{TOKEN_VARIABLE}={token}".encode() in (proc / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def is_running(pid: int) -> bool:
@@ -85,15 +126,16 @@ def is_running(pid: int) -> bool:
 
 
 def running_pid(endpoint: str, out: TextIO) -> int | None:
-    """The pid of the server this user started for ``endpoint``; a stale pid file is removed."""
+    """The pid of the server this user started for ``endpoint``; a pid file naming anything else is removed."""
     path = pid_path(endpoint)
     pid = read_pid(path)
     if pid is None:
         return None
-    if is_running(pid):
+    if is_our_server(pid, endpoint, read_token(path)):
         return pid
     path.unlink(missing_ok=True)
-    print(f"removed a stale pid file ({path}: process {pid} is gone)", file=out)
+    why = "is not a Reverie server of yours" if pid > 0 and Path(f"/proc/{pid}").exists() else "is gone"
+    print(f"removed a stale pid file ({path}: process {pid} {why})", file=out)
     return None
 
 
@@ -161,6 +203,14 @@ def start(
     """Start a background server and return once it answers ``ready``; report one already running."""
     pid = running_pid(endpoint, out)
     facts = probe(endpoint, client_options)
+    if facts is not None and pid is None and not is_our_server(int(facts.get("pid", -1)), endpoint, None):
+        print(
+            f"something else answers at {endpoint} (it says pid {facts.get('pid')}, which is not a Reverie server "
+            "of yours); nothing was started. Choose another endpoint (an ipc:// one in a folder only you can "
+            "enter is private) or find out what listens there",
+            file=out,
+        )
+        return 1
     if facts is not None or pid is not None:
         where = f"pid {facts['pid'] if facts else pid}"
         print(
@@ -169,8 +219,9 @@ def start(
         )
         return 0
     log = log_path(endpoint)
-    log.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log.parent)
     pid_file = pid_path(endpoint)
+    token = secrets.token_hex(16)
     command = [
         sys.executable,
         "-m",
@@ -184,15 +235,17 @@ def start(
         str(log),
         *serve_args,
     ]
-    with open(log, "ab") as log_file:
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log_file:
+        os.fchmod(log_file.fileno(), 0o600)  # a log made before this rule was readable by everyone
         child = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, TOKEN_VARIABLE: token},
         )
-    write_pid(pid_file, child.pid)
+    write_pid(pid_file, child.pid, token)
     print(f"starting the Reverie dream server at {endpoint} (pid {child.pid}); log: {log}", file=out, flush=True)
     report = StartReport(out)
     deadline = time.monotonic() + timeout
@@ -232,10 +285,10 @@ def stop(endpoint: str, client_options: dict[str, Any], out: TextIO, timeout: fl
         if facts is None:
             print(f"no Reverie dream server is running at {endpoint}", file=out)
             return 0
-        if not is_running(int(facts["pid"])):
+        if not is_our_server(int(facts["pid"]), endpoint, None):
             print(
-                f"the server at {endpoint} (pid {facts['pid']}) is not a process of this machine and user; "
-                "stop it where it runs",
+                f"the server at {endpoint} (pid {facts['pid']}) is not a Reverie server of this user on this "
+                "machine; nothing was stopped. Stop it where it runs",
                 file=out,
             )
             return 1

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from reverie.client import DreamClient
+from reverie.client import ClientError, DreamClient
 from reverie.engine.params import DreamParams
 from reverie.errors import ReverieError
 from reverie.images import output_format, read_image, rescue_image, write_image
@@ -61,6 +61,13 @@ def on_server(client: DreamClient, params: DreamParams) -> Dreamer:
             params=params.to_dict(),
             on_progress=progress,
         )
+        got = (result.height, result.width, result.channels, result.dtype)
+        if got != (height, width, channels, dtype_name(pixels)):
+            raise ClientError(
+                f"the dream server sent back a {result.width}x{result.height} {result.channels}-channel "
+                f"{result.dtype} image for a {width}x{height} {channels}-channel {dtype_name(pixels)} one; "
+                "update the server and this client to the same Reverie release"
+            )
         dreamed = np.frombuffer(result.pixels, dtype=pixels.dtype).reshape(pixels.shape)
         return dreamed, result.seed, tuple(result.notes)
 

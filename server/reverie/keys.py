@@ -27,8 +27,9 @@ def generate(directory: Path, *, force: bool = False) -> KeyFiles:
     if server_secret.exists() and not force:
         raise BadRequest(f"keys already exist in {directory}; pass --force to replace them (clients must then re-pin)")
     authorized = directory / AUTHORIZED
-    authorized.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
+    if not directory.exists():  # a folder made here is private; an existing one keeps the mode its owner gave it
+        directory.mkdir(mode=0o700, parents=True)
+    authorized.mkdir(mode=0o700, exist_ok=True)
     zmq.auth.create_certificates(directory, SERVER)
     client_public, client_secret = zmq.auth.create_certificates(directory, CLIENT)
     shutil.copy(client_public, authorized / Path(client_public).name)
@@ -57,6 +58,11 @@ def _load(path: Path, *, secret: bool) -> tuple[bytes, bytes | None]:
         raise BadRequest(f"cannot read the key file {path}: {error}; make keys with `reverie keys`") from None
     if secret and secret_key is None:
         raise BadRequest(f"{path} holds only a public key; point the config at the .key_secret file")
+    if secret and path.stat().st_mode & 0o077:
+        raise BadRequest(
+            f"the secret key {path} can be read by other users of this machine; `chmod 600 {path}` "
+            "(and make new keys with `reverie keys --force` if someone may have copied it)"
+        )
     return public, secret_key
 
 

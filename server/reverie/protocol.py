@@ -104,11 +104,30 @@ class Limits:
     max_queue: int = 16
     # Pixels held by waiting jobs, so a few huge images cannot exhaust the server's memory.
     max_queue_bytes: int = 2 * 1024**3
+    # Open connections; more are closed as soon as they are accepted.
+    max_connections: int = 256
+    # The largest tile a job may ask for (memory grows with its square), and how many compiled objectives the
+    # server keeps (each distinct set of layers, weights and channels is one).
+    max_tile_size: int = 2048
+    max_compiled: int = 32
+    # Fairness: one client's waiting jobs, one job's size (each octave's pixels × steps) and running time.
+    max_jobs_per_client: int = 4
+    max_pixel_steps: int = 20_000_000_000
+    max_job_seconds: int = 3600
+    # What the server keeps sent but unread for one connection, and for how long a job's last message may wait.
+    max_unread_bytes: int = 1024**3
+    unread_seconds: int = 60
 
     @property
     def max_message_bytes(self) -> int:
         """The largest frame the server's socket takes (its ZeroMQ MAXMSGSIZE): the largest f32 RGBA image."""
         return max(self.max_pixels * MAX_CHANNELS * DTYPE_SIZES["f32"], MAX_HEADER_BYTES)
+
+    @property
+    def max_inflight_bytes(self) -> int:
+        """What one connection may have sent that the server has not read yet: a message arriving while the one
+        before it waits to be read."""
+        return 2 * (self.max_message_bytes + MAX_HEADER_BYTES)
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -116,7 +135,16 @@ class Limits:
             "max_side": self.max_side,
             "max_queue": self.max_queue,
             "max_queue_bytes": self.max_queue_bytes,
+            "max_connections": self.max_connections,
+            "max_tile_size": self.max_tile_size,
+            "max_compiled": self.max_compiled,
+            "max_jobs_per_client": self.max_jobs_per_client,
+            "max_pixel_steps": self.max_pixel_steps,
+            "max_job_seconds": self.max_job_seconds,
+            "max_unread_bytes": self.max_unread_bytes,
+            "unread_seconds": self.unread_seconds,
             "max_message_bytes": self.max_message_bytes,
+            "max_inflight_bytes": self.max_inflight_bytes,
         }
 
 
@@ -140,12 +168,13 @@ def encode(header: Mapping[str, Any], payload: Any = None) -> list[Any]:
     return frames
 
 
-def decode_header(frame: bytes) -> dict[str, Any]:
-    """A JSON object from a header frame; NaN, infinities and absurd nesting are refused."""
+def decode_header(frame: Any) -> dict[str, Any]:
+    """A JSON object from a header frame (bytes or a received frame, sized before it is copied); NaN, infinities
+    and absurd nesting are refused."""
     if len(frame) > MAX_HEADER_BYTES:
         raise TooLarge(f"the header is {len(frame)} bytes; at most {MAX_HEADER_BYTES} are accepted")
     try:
-        header = json.loads(frame, parse_constant=_reject_constant, parse_float=_finite_float)
+        header = json.loads(bytes(frame), parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise BadRequest(f"the header is not valid UTF-8 JSON: {error}") from None
     if not isinstance(header, dict):
@@ -254,7 +283,7 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
     """Validate the frames after the delimiter; raises a ReverieError whose code the reply carries."""
     if not body or len(body) > 2:
         raise BadRequest(f"a request is a header and at most one image frame, got {len(body)} frames")
-    header = decode_header(bytes(body[0]))
+    header = decode_header(body[0])
     check_version(header)
     kind = header.get("type")
     payload = body[1] if len(body) == 2 else None
@@ -275,7 +304,7 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
 def reply_ids(body: Sequence[Any]) -> dict[str, str]:
     """The ``job``/``req`` of a request that failed validation, when they can be read, for its error reply."""
     try:
-        header = decode_header(bytes(body[0])) if body else {}
+        header = decode_header(body[0]) if body else {}
     except ReverieError:
         return {}
     ids = {}

@@ -8,7 +8,6 @@ half second each client with a job gets a heartbeat, and a send to a vanished pe
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import json
 import logging
@@ -20,10 +19,14 @@ from typing import Any
 
 import zmq
 
-from reverie import __version__, keys, protocol
+from reverie import __version__, keys, peers, protocol
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
+from reverie.fairness import check_share, check_work, over_time_message
+from reverie.inflow import InflowGuard
+from reverie.outbox import GONE, Outbox
+from reverie.ratelog import PeerLog
 from reverie.worker import Job, JobQueue, Worker
 
 log = logging.getLogger("reverie.server")
@@ -52,8 +55,11 @@ class DreamServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.spec = get_spec(config.model)
+        # What a job does not name: advertised by hello and applied to every job.
+        self._defaults = DreamParams(model=self.spec.name).to_dict()
         self.limits = config.limits
         self._context = zmq.Context()
+        peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
         self._authenticator = None
         self._link = self._context.socket(zmq.PAIR)
@@ -75,6 +81,13 @@ class DreamServer:
         self._counts = {"done": 0, "cancelled": 0, "failed": 0}
         self._exit_code = 0
         self._worker: Worker | None = None
+        self._inflow: InflowGuard | None = None
+        self._outbox: Outbox | None = None
+        self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
+        self._over_time: set[Job] = set()  # running jobs stopped for their time limit
+        # Each client's connection: what it is owed goes there and nowhere else, whatever routing id it had.
+        self._owners: dict[tuple[bytes, ...], peers.Connection | None] = {}
+        self._running_since = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -82,18 +95,34 @@ class DreamServer:
         """Listen on the configured endpoint (refused beyond loopback without CURVE keys)."""
         router = self._router
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 0)  # a routing id in use is never taken over by a new connection
         router.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         router.setsockopt(zmq.HEARTBEAT_IVL, ZMQ_HEARTBEAT_MS)
         router.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMQ_HEARTBEAT_TIMEOUT_MS)
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
+        self._inflow = InflowGuard(
+            router, self.limits.max_inflight_bytes, self.limits.max_connections, self._authenticator is not None
+        )
+        peers.refuse_taken_ipc(self.config.endpoint)
         try:
             router.bind(self.config.endpoint)
         except zmq.ZMQError as error:
             raise BadRequest(f"cannot listen on {self.config.endpoint}: {error}") from None
+        self._inflow.start()
+        self._outbox = Outbox(
+            router,
+            self._inflow.acknowledged,
+            self.limits.max_unread_bytes,
+            self.limits.unread_seconds,
+            self._peer_log,
+            self._still_here,
+        )
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
-        self._worker = Worker(self._context, address, self._queue, self.spec.name, self.config.weights)
+        self._worker = Worker(
+            self._context, address, self._queue, self.spec.name, self.config.weights, self.limits.max_compiled
+        )
         self._worker.start()
         log.info(
             "listening on %s (protocol %d, pid %d)",
@@ -178,6 +207,8 @@ class DreamServer:
                 self._finish(running, {"type": protocol.CANCELLED})
         for job in list(self._jobs.values()):
             self._finish(job, {"type": protocol.CANCELLED})
+        if self._inflow is not None and self._inflow.is_alive():
+            self._inflow.stop()
         self._router.close()
         self._link.close(linger=0)
         if self._authenticator is not None:
@@ -193,35 +224,63 @@ class DreamServer:
     # -- sending --------------------------------------------------------------------------------
 
     def _send(self, envelope: tuple[bytes, ...], header: dict[str, Any], payload: Any = None) -> None:
-        """Send to one client; if it is gone (ROUTER_MANDATORY says so at once), cancel its jobs."""
-        frames = [*envelope, *protocol.encode(header, payload)]
-        try:
-            self._router.send_multipart(frames, zmq.NOBLOCK, copy=payload is None)
-        except zmq.ZMQError as error:
-            if error.errno == errno.EHOSTUNREACH:
-                self._client_gone(envelope)
-            elif error.errno == errno.EAGAIN:  # alive but not reading: its queue at ZeroMQ's high-water mark
-                log.warning("client %s is not reading; dropped a %s message", envelope[-1].hex(), header["type"])
-            else:
-                raise
+        """Send to one client through the outbox (a job's last message is never dropped); if the client is gone
+        (ROUTER_MANDATORY says so at once), cancel its jobs."""
+        if self._outbox is not None and self._outbox.send(envelope, header, payload) == GONE:
+            self._client_gone(envelope)
+
+    def _still_here(self, envelope: tuple[bytes, ...]) -> bool:
+        """Whether the connection that sent this client's requests is still open (not one that took its id)."""
+        return envelope in self._owners and peers.still_open(self._owners[envelope])
+
+    def _owned(self, job: Job) -> bool:
+        """Whether the connection that submitted a job is still the one its client's id leads to."""
+        return self._owners.get(job.envelope) == job.connection and self._still_here(job.envelope)
+
+    def _owes(self, envelope: tuple[bytes, ...]) -> bool:
+        """Whether this client has jobs here or messages waiting for it."""
+        waiting = self._outbox is not None and self._outbox.waiting_for(envelope)
+        return waiting or any(owner == envelope for owner, _ in self._jobs)
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
+        self._owners.pop(envelope, None)
+        if self._outbox is not None:
+            self._outbox.forget(envelope)
         for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
-            log.info("client of job %s disconnected; cancelling it", job.job_id)
+            self._peer_log.log(envelope, logging.INFO, "client of job %s disconnected; cancelling it", job.job_id)
             self._cancel(job, notify=False)
 
     def _heartbeat(self) -> None:
-        for envelope in {owner for owner, _ in self._jobs}:
+        for envelope in list(self._owners):
+            if not self._still_here(envelope):
+                self._client_gone(envelope)
+            elif not self._owes(envelope):
+                del self._owners[envelope]  # owed nothing: forgotten, so the table stays as small as the work
+        for envelope in {job.envelope for job in self._jobs.values() if self._owned(job)}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
+        running = self._running
+        if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
+            self._over_time.add(running)
+            running.cancel.set()
+        if self._outbox is not None:
+            for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
+                for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
+                    self._cancel(job, notify=True)
 
     # -- client requests ------------------------------------------------------------------------
 
     def _on_client(self, frames: list[zmq.Frame]) -> None:
+        if self._inflow is not None:
+            self._inflow.taken(frames)
         envelope, body = protocol.split(frames)
         route = tuple(frame.bytes for frame in envelope)
         if not route:
             return  # nothing to answer to: only possible from a misbehaving intermediary
         self._last_activity = time.monotonic()
+        connection = peers.connection_of(frames[-1])
+        if self._owners.get(route, connection) != connection:  # the id's first connection is gone: not its owner
+            self._client_gone(route)
+        self._owners[route] = connection
         try:
             request = protocol.parse_request(body, self.limits)
             if request.type == protocol.HELLO:
@@ -233,14 +292,15 @@ class DreamServer:
         except ReverieError as error:
             self._send(route, protocol.error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
-            log.exception("a request could not be read")
+            self._peer_log.log(route, logging.ERROR, "a request could not be read", exc_info=True)
             self._send(
                 route,
                 protocol.error("bad_request", f"the request could not be read: {error!r}", **protocol.reply_ids(body)),
             )
 
     def _check_params(self, data: dict[str, Any]) -> DreamParams:
-        params = DreamParams.from_dict(data)
+        """The job's params: what it names over the defaults ``hello`` advertises (the one rule for both)."""
+        params = DreamParams.from_dict({**self._defaults, **data})
         spec = get_spec(params.model)
         if spec.name != self.spec.name:
             raise UnknownModel(
@@ -251,6 +311,9 @@ class DreamServer:
         for layer, _ in params.channels:
             if layer not in spec.dream_layers:
                 raise UnknownLayer(f"channels name {layer!r}, which is not a layer of {spec.name}")
+        if params.tile_size > self.limits.max_tile_size:  # a ceiling, as the engine treats it: never refused
+            tile = self.limits.max_tile_size
+            params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
     def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
@@ -258,11 +321,16 @@ class DreamServer:
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
+        check_work(params, request.image, self.limits)
+        check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
         job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
+        job.connection = self._owners.get(route)
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job
-        log.info(
+        self._peer_log.log(
+            route,
+            logging.INFO,
             "job %s queued (%dx%d %sx%d, %d before it)",
             job.job_id,
             job.image.width,
@@ -310,16 +378,17 @@ class DreamServer:
         if job is None:
             return
         if kind == "started":
-            self._running = job
+            self._running, self._running_since = job, time.monotonic()
         elif kind == "progress":
-            self._send(
-                job.envelope,
-                {
-                    "type": protocol.PROGRESS,
-                    "job": job.job_id,
-                    **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
-                },
-            )
+            if self._owned(job):
+                self._send(
+                    job.envelope,
+                    {
+                        "type": protocol.PROGRESS,
+                        "job": job.job_id,
+                        **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
+                    },
+                )
         elif kind == "result":
             self._finish(
                 job,
@@ -333,6 +402,9 @@ class DreamServer:
                 },
                 frames[1],
             )
+        elif kind == "cancelled" and job in self._over_time:
+            seconds = time.monotonic() - self._running_since
+            self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
         elif kind == "cancelled":
             self._finish(job, {"type": protocol.CANCELLED})
         else:
@@ -343,13 +415,16 @@ class DreamServer:
         if self._jobs.pop((job.envelope, job.job_id), None) is None:
             return
         self._serials.pop(job.serial, None)
+        self._over_time.discard(job)
         if self._running is job:
             self._running = None
         self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
         self._counts[outcome] += 1
-        log.info("job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received)
-        if notify:
+        self._peer_log.log(
+            job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
+        )
+        if notify and self._owned(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
 
     # -- facts ----------------------------------------------------------------------------------
@@ -393,7 +468,7 @@ class DreamServer:
                 for name, spec in MODELS.items()
             },
             "presets": list(PRESETS),
-            "defaults": DreamParams(model=self.spec.name).to_dict(),
+            "defaults": self._defaults,
             "limits": self.limits.to_dict(),
             "heartbeat_interval": HEARTBEAT_INTERVAL,
             "queue": len(self._queue),

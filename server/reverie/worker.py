@@ -41,6 +41,7 @@ class Job:
     pixels: Any
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
+    connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
 
 
 class JobQueue:
@@ -112,8 +113,11 @@ def _send(link: zmq.Socket, header: dict[str, Any], payload: Any = None) -> None
 class Worker(threading.Thread):
     """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
 
-    def __init__(self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str) -> None:
+    def __init__(
+        self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str, compiled_kept: int
+    ) -> None:
         super().__init__(name="reverie-worker", daemon=True)
+        self._compiled_kept = compiled_kept
         self._context = context
         self._address = address
         self._queue = queue
@@ -149,6 +153,7 @@ class Worker(threading.Thread):
             backends.backend()  # imports Keras and its backend: seconds, before any download starts
             self._loading_phase(link)
             model = load_model(self._model_name, weights=self._weights)
+            model.compiled_kept = self._compiled_kept
             # Compile now, so the first artist's request does not wait for it.
             _send(link, {"type": "phase", "phase": "warming up (compiling)", "download": None})
             warm_up_seconds = model.warm_up(DreamParams(model=model.spec.name))

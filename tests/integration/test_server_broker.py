@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,19 @@ def test_cancel_reaches_the_right_server_through_the_broker(studio: tuple[str, l
             assert isinstance(next(events), Progress)
             client.cancel(job)
             assert list(events)[-1] == Cancelled(job)
+
+
+def test_a_client_closing_mid_job_stops_its_job_whichever_server_runs_it(studio: tuple[str, list[Server]]) -> None:
+    front, servers = studio
+    pixels = image(96, 96, 3, "u8")
+    for _ in range(4):  # a cancel sent once used to reach the job's server half the time
+        client = DreamClient(front)
+        job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        assert isinstance(next(client.events(job)), Progress)
+        client.close()  # one cancel on the way out
+        deadline = time.monotonic() + 15
+        while any(server.facts()["running"] for server in servers):
+            assert time.monotonic() < deadline, "the job of a client that closed must stop"
 
 
 def test_the_broker_refuses_to_face_the_network_without_keys(tmp_path: Path) -> None:

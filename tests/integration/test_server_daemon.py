@@ -11,7 +11,7 @@ from pathlib import Path
 from server_harness import ENDLESS, MODEL_ARGS, free_endpoint, image, layout, reverie, user_env
 
 from reverie.client import Cancelled, DreamClient, Progress
-from reverie.daemon import is_running
+from reverie.daemon import is_running, read_pid
 
 
 def pid_file(home: Path, endpoint: str) -> Path:
@@ -45,13 +45,13 @@ def test_start_status_logs_stop_with_a_stale_pid_file_and_a_double_start(tmp_pat
     phases = re.findall(r"^ +\d+ s  (.*)…$", started.stdout, re.M)
     order = ["starting the server process", "loading Keras", "building the model", "warming up (compiling)"]
     assert "loading Keras" in phases and phases == [phase for phase in order if phase in phases], started.stdout
-    pid = int(stale.read_text())
+    pid = read_pid(stale)
     assert is_running(pid)
     try:
         again = reverie("start", *where, *MODEL_ARGS, env=env)
         assert again.returncode == 0, again
         assert "already running" in again.stdout and f"pid {pid}" in again.stdout
-        assert int(stale.read_text()) == pid
+        assert read_pid(stale) == pid
 
         status = reverie("status", *where, env=env)
         assert status.returncode == 0, status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -122,6 +123,9 @@ BAD_PARAMS: list[tuple[object, set[str]]] = [
     ({"steps": 1e308}, {"bad_request"}),
     ({"steps": -5}, {"bad_request"}),
     ({"steps": 10**40}, {"bad_request"}),
+    ({"steps": 10**400}, {"bad_request"}),
+    ({"octave_scale": -(10**400)}, {"bad_request"}),
+    ({"layers": {"conv_pw_7_relu": 10**400}}, {"bad_request"}),
     ({"octaves": 0}, {"bad_request"}),
     ({"octave_scale": "big"}, {"bad_request"}),
     ({"step_size": 1e300}, {"bad_request"}),
@@ -172,6 +176,14 @@ def bad_ids(rng: random.Random) -> Message:
     return [*frames, bytes(30_000)] if kind == "dream" else frames, {"bad_request"}
 
 
+def extra_frames(rng: random.Random) -> Message:
+    """A request followed by frames no request has: refused whichever request it is."""
+    kind = rng.choice(["hello", "cancel", "dream"])
+    frames = [b"", header(type=kind, job="j", req="r", params=TINY, image=GOOD_IMAGE), bytes(30_000)]
+    frames += [rng.randbytes(rng.randrange(0, 2000)) for _ in range(rng.randrange(1, 8))]
+    return frames, {"bad_request"}
+
+
 def unknown_cancel(rng: random.Random) -> Message:
     return [b"", header(type="cancel", job=f"never-{rng.randrange(10**6)}")], {"unknown_job"}
 
@@ -195,6 +207,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     bad_ids,
     unknown_cancel,
     too_small,
+    extra_frames,
 ]
 
 
@@ -227,6 +240,47 @@ def test_thousands_of_malformed_messages_each_get_an_error(server: Server) -> No
             seen[generator.__name__] = seen.get(generator.__name__, 0) + 1
     assert set(seen) == {generator.__name__ for generator in GENERATORS}
     assert server.process.poll() is None
+
+
+def routing_id(rng: random.Random) -> bytes:
+    """Ids a peer may claim: any bytes, ids other peers hold, and ids of ZeroMQ's own form near its first one."""
+    kind = rng.random()
+    if kind < 0.3:
+        return b"\x00" + (0x6B8B4567 + rng.randrange(400)).to_bytes(4, "big")
+    if kind < 0.6:
+        return rng.choice([b"a", b"victim", b"\xff" * 255, b"\x00\x00\x00\x00\x01"])
+    return rng.randbytes(rng.randrange(1, 256))
+
+
+def test_peers_choosing_their_routing_ids_are_answered_or_ignored_and_break_nothing(server: Server) -> None:
+    rng = random.Random(7)
+    answered = 0
+    with zmq.Context() as context:
+        for _ in range(3):  # rounds of at most 100 connections, under the server's connection limit
+            sockets = []
+            for _ in range(100):
+                socket = context.socket(zmq.DEALER)
+                socket.linger = 0
+                socket.setsockopt(zmq.ROUTING_ID, routing_id(rng))
+                socket.connect(server.endpoint)
+                frames, _ = rng.choice(GENERATORS)(rng)
+                socket.send_multipart(frames)
+                sockets.append(socket)
+            poller = zmq.Poller()
+            for socket in sockets:
+                poller.register(socket, zmq.POLLIN)
+            heard: set[zmq.Socket] = set()
+            deadline = time.monotonic() + 5  # a peer whose id another holds is ignored by ZeroMQ: never answered
+            while len(heard) < len(sockets) and (left := deadline - time.monotonic()) > 0:
+                for socket, _ in poller.poll(left * 1000):
+                    socket.recv_multipart()
+                    heard.add(socket)
+            answered += len(heard)
+            for socket in sockets:
+                socket.close()
+    assert answered > 100
+    test_a_valid_job_succeeds_after_the_fuzzing(server)
+    assert "Assertion failed" not in server.log.read_text()
 
 
 def test_a_frame_over_the_size_limit_is_dropped_and_others_are_still_served(server: Server) -> None:

@@ -129,15 +129,23 @@ def test_cancel_while_queued_answers_at_once_and_leaves_the_running_job(server: 
 
 def test_a_full_queue_answers_busy(server: Server) -> None:
     pixels = image(96, 96, 3, "u8")
-    with server.client() as client:
-        jobs = [client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels)) for _ in range(MAX_QUEUE + 1)]
+    share = server.facts()["limits"]["max_jobs_per_client"]
+    clients = [server.client() for _ in range((MAX_QUEUE + 1) // share + 1)]  # the queue is more than one share
+    jobs = []
+    try:
+        for number in range(MAX_QUEUE + 1):
+            client = clients[number // share]
+            jobs.append((client, client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))))
         with pytest.raises(ServerBusy, match="max_queue") as caught:
-            client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+            clients[-1].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
         assert caught.value.code == "busy"
-        for job in reversed(jobs):
+        for client, job in reversed(jobs):
             client.cancel(job)
-        for job in jobs:
+        for client, job in jobs:
             assert list(client.events(job))[-1] == Cancelled(job)
+    finally:
+        for client in clients:
+            client.close()
 
 
 QUEUED_CLIENT = """

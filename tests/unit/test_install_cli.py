@@ -143,6 +143,29 @@ def test_launcher_link_is_replaced_but_never_someone_elses_file(tmp_path: Path) 
         server_env.link_launcher(target, link)
 
 
+def test_a_link_someone_else_made_is_never_replaced(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("")
+    target = venv / "bin" / "reverie"
+    target.write_text("")
+    other = tmp_path / "their-reverie"
+    other.write_text("")
+    link = tmp_path / "bin" / "reverie"
+    link.parent.mkdir()
+    link.symlink_to(other)
+    with pytest.raises(FileExistsError, match="not Reverie's link"):
+        server_env.link_launcher(target, link)
+    assert link.resolve() == other
+    old_venv = tmp_path / "old-venv"
+    (old_venv / "bin").mkdir(parents=True)
+    (old_venv / "pyvenv.cfg").write_text("")
+    link.unlink()
+    link.symlink_to(old_venv / "bin" / "reverie")  # an earlier install's link: Reverie's own, replaced
+    server_env.link_launcher(target, link)
+    assert link.resolve() == target
+
+
 def test_on_path() -> None:
     assert server_env.on_path(Path("/a/b"), "/x:/a/b:/y")
     assert not server_env.on_path(Path("/a/b"), "/x:/a/bc")

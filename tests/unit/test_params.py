@@ -81,3 +81,17 @@ def test_unknown_model_lists_the_valid_ones() -> None:
 def test_channels_that_are_not_lists_are_a_bad_request() -> None:
     with pytest.raises(BadRequest, match="list of channel numbers"):
         DreamParams.from_dict({"channels": {"conv_pw_7_relu": 5}})
+
+
+def test_equal_dreams_have_one_form() -> None:
+    one = DreamParams(model="MobileNet", layers={"b": 1.00001, "a": 2}, channels={"b": [3, 1, 3, 3], "a": [0]})
+    other = DreamParams(model="mobilenet", layers={"a": 2.0, "b": 1.0}, channels={"a": [0], "b": [1, 3]})
+    assert one == other
+    assert one.model == "mobilenet" and one.channels == (("a", (0,)), ("b", (1, 3)))
+
+
+def test_a_whole_number_too_large_for_a_float_is_refused_by_size() -> None:
+    with pytest.raises(BadRequest, match="steps must be between 1 and 1000, got a number of 401 digits"):
+        DreamParams(steps=10**400)
+    with pytest.raises(BadRequest, match="layer_weight must be between"):
+        DreamParams(layers={"mixed4": -(10**400)})

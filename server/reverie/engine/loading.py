@@ -3,9 +3,11 @@ cutting it down to the layers a dream uses."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +36,11 @@ _MIN_TILE = 128
 IMAGENET = "imagenet"
 # The picture a device's warm-up dreams on: the size of the benchmarks' default dream, a common photo shape.
 _WARM_UP_SHAPE = (768, 1024)
+# Compiled objectives (and their extractors) kept per model unless ``keep_compiled`` says otherwise.
+COMPILED_KEPT = 32
+# How long tiles stay shrunk after the device ran out of memory; then full tiles are tried again (the memory
+# may have been another process's, or one huge dream's).
+MEMORY_CAP_SECONDS = 600.0
 
 
 def _offline_message(spec: ModelSpec, cause: BaseException) -> str:
@@ -133,9 +140,12 @@ class DreamModel:
         self._make_canvas = getattr(self._backend, "make_canvas", None)  # provided with make_stepper
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
+        self._capped_at = 0.0
         self._graphs: dict[str, Any] = {}
-        self._extractors: dict[tuple[tuple[str, ...], str], Any] = {}
-        self._gradient_fns: dict[tuple[Any, ...], GradientFn] = {}
+        # Least recently used first: each objective a client invents costs a compile, and only so many are kept.
+        self.compiled_kept = COMPILED_KEPT
+        self._extractors: OrderedDict[tuple[tuple[str, ...], str], Any] = OrderedDict()
+        self._gradient_fns: OrderedDict[tuple[Any, ...], GradientFn] = OrderedDict()
         self._min_sides: dict[tuple[str, ...], int] = {}
 
     def precision(self, requested: str) -> str:
@@ -162,7 +172,7 @@ class DreamModel:
             source = self.base if precision is None else self._graph(precision)
             outputs = [source.get_layer(name).output for name in layers]
             self._extractors[key] = keras.Model(source.inputs, outputs, name=f"{self.spec.name}_dream")
-        return self._extractors[key]
+        return _used(self._extractors, key, self.compiled_kept)
 
     def gradient_fn(
         self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]], precision: str = "auto"
@@ -177,10 +187,14 @@ class DreamModel:
             extractor = self.extractor(names, precision)
             check_channels(extractor, names, channels)
             self._gradient_fns[key] = backends.make_gradient_fn(extractor, make_objective(names, layers, channels))
-        return self._gradient_fns[key]
+        return _used(self._gradient_fns, key, self.compiled_kept)
 
     def tile_plan(self, params: DreamParams) -> TilePlan:
         """The dream's tile size and batch as this backend and device want them, within any memory cap."""
+        if self._capped_at and time.monotonic() - self._capped_at > MEMORY_CAP_SECONDS:
+            log.info("trying full tiles again %.0f s after the device ran out of memory", MEMORY_CAP_SECONDS)
+            self._tile_cap = self._batch_cap = None
+            self._capped_at = 0.0
         tile = min(params.tile_size, self._policy.tile or params.tile_size, self._tile_cap or params.tile_size)
         overlap = params.tile_overlap if params.tile_overlap * 2 < tile else tile // 4
         batch = min(self._policy.batch, self._batch_cap or self._policy.batch)
@@ -188,13 +202,14 @@ class DreamModel:
 
     def shrink_tiles(self, plan: TilePlan) -> bool:
         """After running out of device memory: half the batch, else half the tile; False when nothing is left.
-        The cap stays for later dreams: the device will not have more memory next time."""
+        The cap stays for later dreams for MEMORY_CAP_SECONDS, then full tiles are tried again."""
         if plan.batch > 1:
             self._batch_cap = plan.batch // 2
         elif plan.tile // 2 >= _MIN_TILE:
             self._tile_cap = plan.tile // 2
         else:
             return False
+        self._capped_at = time.monotonic()
         return True
 
     def device_stepper(
@@ -265,6 +280,17 @@ class DreamModel:
             extractor = self.extractor(layers)
             self._min_sides[layers] = bisect_left(range(_MAX_SIDE), True, key=lambda side: _fits(extractor, side))
         return self._min_sides[layers]
+
+
+def _used(cache: OrderedDict[Any, Any], key: Any, kept: int) -> Any:
+    """``cache[key]``, marked most recently used; the least recently used beyond ``kept`` are dropped (and collected
+    at once: compiled functions sit in reference cycles, which Python would free only at a later full collection)."""
+    cache.move_to_end(key)
+    if len(cache) > kept:
+        while len(cache) > kept:
+            cache.popitem(last=False)
+        gc.collect()
+    return cache[key]
 
 
 def _fits(extractor: Any, side: int) -> bool:

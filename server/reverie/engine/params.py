@@ -8,12 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reverie.engine.registry import get_spec
 from reverie.errors import BadRequest
 
 NORMALIZATIONS = ("mean_abs", "std")
 # "auto" picks bfloat16 only where it was measured faster and visually equivalent (reverie.engine.precision).
 PRECISIONS = ("auto", "float32", "bfloat16")
 MAX_SEED = 2**32 - 1
+# Layer weights are kept to this many significant digits: finer differences are invisible in a dream, and each
+# distinct objective costs a compile.
+WEIGHT_DIGITS = 3
 
 # Accepted ranges, shared with the command line's help and the server's validation.
 RANGES: dict[str, tuple[float, float]] = {
@@ -30,12 +34,26 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+def _shown(value: float) -> str:
+    """A number for an error message; a whole number of any size is never turned into a float (it may not fit)."""
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"a number of {len(str(abs(value)))} digits"
+    return f"{value:g}"
+
+
 def _check_range(name: str, value: float) -> None:
     low, high = RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"{name} must be a finite number, got {value!r}")
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadRequest(f"{name} must be a finite number, got {value!r}")
+    if not low <= value <= high:  # Python compares ints and floats exactly, without converting
+        raise BadRequest(f"{name} must be between {low:g} and {high:g}, got {_shown(value)}")
+
+
+def _significant(weight: float) -> float:
+    """A layer weight kept to WEIGHT_DIGITS significant digits, so dreams that differ below them share a compile."""
+    return float(f"{weight:.{WEIGHT_DIGITS}g}")
 
 
 def _check_int(name: str, value: Any) -> None:
@@ -78,6 +96,18 @@ class DreamParams:
                     raise BadRequest(f"channels for {layer} must be a list of channel numbers, got {indices!r}")
             object.__setattr__(self, "channels", tuple((str(k), tuple(v)) for k, v in self.channels.items()))
         self._validate()
+        self._canonicalise()
+
+    def _canonicalise(self) -> None:
+        """One form for equal dreams: the model's own name for any alias or case, layers and channels sorted,
+        channel lists without repeats, weights to WEIGHT_DIGITS digits. Equal dreams then share a compile, and a
+        long list of one repeated channel costs what one channel costs."""
+        object.__setattr__(self, "model", get_spec(self.model).name)
+        if self.layers is not None:
+            object.__setattr__(self, "layers", tuple(sorted((name, _significant(w)) for name, w in self.layers)))
+        object.__setattr__(
+            self, "channels", tuple(sorted((name, tuple(sorted(set(indices)))) for name, indices in self.channels))
+        )
 
     def _validate(self) -> None:
         for name in ("model", "preset", "normalization", "precision"):

@@ -1,0 +1,136 @@
+"""Hostile peers for the hardening tests and the attack benchmark: raw ZMTP senders that a pyzmq socket cannot
+imitate (a message left unfinished), and a reader of a process's memory peak."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+# A ZMTP 3.0 greeting for the NULL mechanism, as a client (RFC 23).
+_GREETING = b"\xff" + bytes(8) + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") + b"\x00" + bytes(31)
+
+
+def memory(pid: int) -> dict[str, int]:
+    """A process's resident memory now (VmRSS) and at its peak (VmHWM), in bytes."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields
+
+
+def reset_peak(pid: int) -> None:
+    """Start a process's VmHWM again from its resident memory now (Linux: ``clear_refs``)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5\n")
+
+
+def header(**fields: object) -> bytes:
+    return json.dumps({"v": 1, **fields}).encode()
+
+
+def _frame(body: bytes, more: bool) -> bytes:
+    flags = 0x01 if more else 0
+    if len(body) > 255:
+        return bytes([flags | 0x02]) + struct.pack(">Q", len(body)) + body
+    return bytes([flags, len(body)]) + body
+
+
+def _command(name: bytes, body: bytes) -> bytes:
+    payload = bytes([len(name)]) + name + body
+    return bytes([0x04, len(payload)]) + payload
+
+
+class RawPeer:
+    """A DEALER spoken by hand over TCP, so it can send what libzmq never would: frames of a message that never
+    ends, or frames trickled at its own pace."""
+
+    def __init__(self, endpoint: str, identity: bytes | None = None, receive_buffer: int | None = None) -> None:
+        parts = urlsplit(endpoint.replace("tcp://", "//", 1))
+        self.sock = socket.socket()
+        if receive_buffer is not None:  # before connecting, so the window is small from the start
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect((parts.hostname, parts.port))
+        self.sock.sendall(_GREETING)
+        properties = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+        if identity is not None:
+            properties += b"\x08Identity" + struct.pack(">I", len(identity)) + identity
+        self.sock.sendall(_command(b"READY", properties))
+        # libzmq drops a peer whose frames arrive before its own handshake is done: wait for its READY.
+        self._receive_exactly(64)
+        _, size = self._receive_exactly(2)  # READY is a short command
+        self._receive_exactly(size)
+
+    def _receive_exactly(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection during the handshake")
+            data += chunk
+        return data
+
+    def ping(self) -> None:
+        """A ZMTP heartbeat: the server's ZeroMQ then knows the peer is alive even if it reads nothing."""
+        self.sock.sendall(_command(b"PING", b"\x00\x00"))
+
+    def send_frame(self, body: bytes, more: bool = True) -> None:
+        """One frame; with ``more`` the message goes on."""
+        self.sock.sendall(_frame(body, more))
+
+    def receive_message(self) -> list[bytes]:
+        """The next message's frames, commands (the server's heartbeats) skipped."""
+        frames: list[bytes] = []
+        while True:
+            flags = self._receive_exactly(1)[0]
+            size_bytes = 8 if flags & 0x02 else 1
+            body = self._receive_exactly(int.from_bytes(self._receive_exactly(size_bytes), "big"))
+            if flags & 0x04:
+                continue
+            frames.append(body)
+            if not flags & 0x01:
+                return frames
+
+    def send_big_frame(self, size: int, more: bool = True, chunk: int = 1 << 22) -> bool:
+        """A frame of ``size`` zero bytes, written in chunks; False once the server has cut the connection."""
+        try:
+            self.sock.sendall(bytes([(0x01 if more else 0) | 0x02]) + struct.pack(">Q", size))
+            zeros = bytes(chunk)
+            left = size
+            while left:
+                sent = self.sock.send(zeros[: min(left, chunk)])
+                left -= sent
+        except OSError:
+            return False
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+@contextlib.contextmanager
+def raw_peer(endpoint: str, identity: bytes | None = None, receive_buffer: int | None = None) -> Iterator[RawPeer]:
+    peer = RawPeer(endpoint, identity, receive_buffer)
+    try:
+        yield peer
+    finally:
+        peer.close()
+
+
+def unfinished_message(endpoint: str, frame_bytes: int, frames: int) -> int:
+    """Send ``frames`` frames of ``frame_bytes`` as one message that never ends; how many went before the server
+    cut the connection. The connection is left open until the frames are all sent or refused."""
+    with raw_peer(endpoint) as peer:
+        peer.send_frame(b"")
+        peer.send_frame(header(type="hello", req="h"))
+        for number in range(frames):
+            if not peer.send_big_frame(frame_bytes):
+                return number
+        return frames
