@@ -62,7 +62,7 @@ def test_the_worker_says_when_loading_downloads_the_weights(
 ) -> None:
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty cache: MobileNet's weights ship with Reverie
     link = Link()
-    Worker(None, "", None, model, weights)._loading_phase(link)  # type: ignore[arg-type]
+    Worker(None, "", None, model, weights, compiled_kept=8)._loading_phase(link)  # type: ignore[arg-type]
     (report,) = link.sent
     if downloads:
         assert report["phase"] == "downloading inception_v3's ImageNet weights (88 MB), then building it"
