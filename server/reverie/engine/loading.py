@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,7 +20,7 @@ from reverie.engine.backends import Canvas, GradientFn, Stepper
 from reverie.engine.params import DreamParams
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
-from reverie.engine.tiling import TileLayout
+from reverie.engine.tiling import TileLayout, grid_span
 from reverie.errors import BadRequest, WeightsMissing
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,25 @@ class TilePlan:
     overlap: int
     batch: int
     fixed: bool
+    bucket_pixels: int = 0  # the largest padded whole octave computed without tiles (0: none)
+    bucket: Callable[[tuple[int, int]], tuple[int, int]] | None = None  # an octave's padded whole shape
 
     def layout(self, height: int, width: int, smallest: int) -> TileLayout:
         """The tiles of one image shape, none smaller than ``smallest`` (the layers' smallest input)."""
         return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed, smallest)
+
+    def whole(self, shape: tuple[int, int]) -> bool:
+        """Whether an octave of ``shape`` runs on its whole padded image, without tiles."""
+        if self.bucket is None:
+            return False
+        height, width = self.bucket(shape)
+        return height * width <= self.bucket_pixels
+
+    def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The shape a device keeps an octave of ``shape`` in: its bucket, else whole fixed tiles."""
+        if self.bucket is not None and self.whole(shape):
+            return self.bucket(shape)
+        return grid_span(shape, self.tile) if self.fixed else shape
 
 
 class DreamModel:
@@ -116,6 +131,9 @@ class DreamModel:
         self._policy = self._backend.tile_policy(self._device)
         self._make_stepper = getattr(self._backend, "make_stepper", None)
         self._make_canvas = getattr(self._backend, "make_canvas", None)  # provided with make_stepper
+        self._make_octave_stepper = getattr(self._backend, "make_octave_stepper", None)
+        self._bucket = getattr(self._backend, "bucket", None)  # provided with make_octave_stepper
+        self._bucket_cap: int | None = None
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
         self._graphs: dict[str, Any] = {}
@@ -169,7 +187,13 @@ class DreamModel:
         tile = min(params.tile_size, self._policy.tile or params.tile_size, self._tile_cap or params.tile_size)
         overlap = params.tile_overlap if params.tile_overlap * 2 < tile else tile // 4
         batch = min(self._policy.batch, self._batch_cap or self._policy.batch)
-        return TilePlan(tile, overlap, batch, self._policy.fixed)
+        buckets = min(self._policy.bucket_pixels, self._bucket_cap or self._policy.bucket_pixels)
+        return TilePlan(tile, overlap, batch, self._policy.fixed, buckets, self._bucket)
+
+    def shrink_buckets(self, padded_shape: tuple[int, int]) -> None:
+        """After a whole octave of ``padded_shape`` ran out of device memory: octaves as large go to tiles,
+        for good (the device will not have more memory next time)."""
+        self._bucket_cap = padded_shape[0] * padded_shape[1] - 1
 
     def shrink_tiles(self, plan: TilePlan) -> bool:
         """After running out of device memory: half the batch, else half the tile; False when nothing is left.
@@ -190,14 +214,26 @@ class DreamModel:
             return None
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
+    def octave_stepper(
+        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
+    ) -> Stepper | None:
+        """The backend's stepper running a whole octave's steps per call on its padded whole image, where it
+        has one and the octave is small enough; it draws the jitter from ``seed`` itself."""
+        if self._make_octave_stepper is None or not self.tile_plan(params).whole(shape):
+            return None
+        return self._make_octave_stepper(
+            gradient_fn, shape, seed, octave, params.jitter, params.step_size, params.normalization, params.max_loss
+        )
+
     def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:
         """Where the dream's image lives between octaves: on the backend's device with its own steppers
-        (padded to whole tiles), else on the host."""
+        (padded to whole tiles or to the octave's bucket, as the tile plan says at that octave), else on the
+        host."""
         if self._make_canvas is None:
             from reverie.engine.octaves import HostCanvas
 
             return HostCanvas(source)
-        return self._make_canvas(source, self.tile_plan(params).tile)
+        return self._make_canvas(source, lambda shape: self.tile_plan(params).padded(shape))
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)
