@@ -53,7 +53,7 @@ def stop_threshold(max_loss: float | None) -> np.float32:
     if max_loss is None:
         return np.float32(np.inf)
     threshold = np.float32(max_loss)
-    return np.nextafter(threshold, np.float32(-np.inf)) if threshold > max_loss else threshold
+    return np.nextafter(threshold, np.float32(-np.inf)) if float(threshold) > max_loss else threshold
 
 
 def _rolled(image: jax.Array, size: jax.Array, offset: jax.Array) -> jax.Array:
