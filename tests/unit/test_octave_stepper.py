@@ -145,3 +145,21 @@ def test_chunks_last_about_a_quarter_second_at_the_measured_pace(gradient: Any) 
     loop.step_seconds.pop(stepper.padded_shape)
     whole(gradient, image, params, 1, 2)  # this bucket compiled in an earlier test: the call is timed
     assert stepper.padded_shape in loop.step_seconds
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "fitted"),
+    [(2, "valid", True), (2, "same", True), (3, "valid", False)],  # stride 3: 1024 is no multiple: inferred
+)
+def test_activation_extents_follow_keras_shape_inference(
+    jax_backend: ModuleType, stride: int, padding: str, fitted: bool
+) -> None:
+    inputs = keras.Input((None, None, 3))
+    a = keras.layers.Conv2D(2, 3, strides=2, padding="valid", name="a")(inputs)
+    b = keras.layers.ZeroPadding2D(((1, 0), (0, 2)))(a)
+    b = keras.layers.MaxPooling2D(3, strides=stride, padding=padding, name="b")(b)
+    extents = jax_octave.ActivationExtents(keras.Model(inputs, [a, b]))
+
+    for shape in [(75, 75), (100, 171), (391, 522), (548, 731), (1000, 1337)]:
+        assert np.array_equal(extents(shape), extents.infer(shape)), shape
+    assert (extents._fit is not None) == fitted

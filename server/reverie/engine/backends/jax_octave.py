@@ -114,14 +114,67 @@ def _steps(
     return image, losses, step - first
 
 
+class ActivationExtents:
+    """Each layer's activation size for an input size, without Keras' shape inference per size (a few tenths
+    of a second for InceptionV3, paid per octave of every new picture size otherwise).
+
+    Along an axis, a convolution or pool maps n input pixels to floor((n - k) / s) + 1 outputs ("same"
+    padding: k = 1), and such maps compose into one of that form: so a few inferences fit each layer's k
+    and s for good. A fit that does not predict a check size exactly (an unusual layer) falls back to
+    inferring every size."""
+
+    _BASE = 1024  # probe sizes: multiples of any power-of-two stride up to it
+
+    def __init__(self, extractor: Any) -> None:
+        self._extractor = extractor
+        self._inferred: dict[tuple[int, int], np.ndarray] = {}
+        self._fit: tuple[np.ndarray, np.ndarray] | None = None
+        self._fitted = False
+
+    def infer(self, shape: tuple[int, int]) -> np.ndarray:
+        """(layers, 2) activation sizes by Keras' shape inference."""
+        if shape not in self._inferred:
+            shapes = self._extractor.compute_output_shape((1, *shape, 3))
+            shapes = shapes if isinstance(shapes, list) else [shapes]
+            self._inferred[shape] = np.asarray([output[1:3] for output in shapes], np.int64)
+        return self._inferred[shape]
+
+    def _fitted_maps(self) -> tuple[np.ndarray, np.ndarray] | None:
+        base = self._BASE
+        low, high = self.infer((base, base)), self.infer((2 * base, 2 * base))
+        if (high <= low).any() or (base % (high - low)).any():
+            return None
+        strides = base // (high - low)
+        offsets = np.empty_like(strides)
+        for index in np.ndindex(strides.shape):
+            # the first size past ``base`` with one more output is offset + stride × (outputs at ``base``)
+            below, above = base, base + int(strides[index])
+            while above - below > 1:
+                middle = (below + above) // 2
+                below, above = (below, middle) if self.infer((middle, middle))[index] > low[index] else (middle, above)
+            offsets[index] = above - strides[index] * low[index]
+        check = (base + base // 2 + 7, base + 5)
+        return (strides, offsets) if np.array_equal(self._apply(check, strides, offsets), self.infer(check)) else None
+
+    @staticmethod
+    def _apply(shape: tuple[int, int], strides: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        return (np.asarray(shape)[None, :] - offsets) // strides + 1
+
+    def __call__(self, shape: tuple[int, int]) -> np.ndarray:
+        if not self._fitted:
+            self._fit, self._fitted = self._fitted_maps(), True
+        if self._fit is None:
+            return self.infer(shape).astype(np.int32)
+        return self._apply(shape, *self._fit).astype(np.int32)
+
+
 class OctaveLoop:
     """The compiled octave loop of one objective, and how long its steps take on each bucket (to size the
     chunks); one per compiled gradient."""
 
     def __init__(self, extractor: Any, objective: Callable[..., Any], weights: tuple[list[Any], list[Any]]) -> None:
-        self._extractor = extractor
         self._weights = weights
-        self._extents: dict[tuple[int, int], np.ndarray] = {}
+        self.extents = ActivationExtents(extractor)
         self._called: set[tuple[tuple[int, int], str]] = set()
         self.step_seconds: dict[tuple[int, int], float] = {}
 
@@ -130,15 +183,6 @@ class OctaveLoop:
             return objective(activations, extents)[0]
 
         self._run = jax.jit(partial(_steps, loss_of), static_argnames="normalization", compiler_options=DETERMINISTIC)
-
-    def extents(self, shape: tuple[int, int]) -> np.ndarray:
-        """Each layer's activation size for an input of ``shape``: the part of the padded input's that is
-        the image's (valid convolutions and pools make it the top-left part)."""
-        if shape not in self._extents:
-            shapes = self._extractor.compute_output_shape((1, *shape, 3))
-            shapes = shapes if isinstance(shapes, list) else [shapes]
-            self._extents[shape] = np.asarray([output[1:3] for output in shapes], np.int32)
-        return self._extents[shape]
 
     def run(self, image: jax.Array, size: np.ndarray, extents: np.ndarray, *arguments: Any, normalization: str) -> Any:
         """Dispatch a chunk; True beside it when this is the bucket's first call here (it compiles, or loads
@@ -171,6 +215,8 @@ class OctaveStepper:
         self._loop = loop
         self._normalization = normalization
         self._size = padded_image.size_of(shape)
+        # each layer's activation size for the true size: the top-left part of the padded input's (valid
+        # convolutions and pools make it so) that the objective reads
         self._extents = loop.extents(shape)
         self._constants = (
             np.uint32(seed),
