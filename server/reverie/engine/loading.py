@@ -247,13 +247,32 @@ class DreamModel:
         gradient_fn = self.gradient_fn(layers, dict(params.channels), params.precision)
         self._compile_batches(gradient_fn, params, self.min_side(tuple(layers)))
         if self._make_stepper is not None:
-            # A device compiles the small functions around the gradient per tile grid, and a new process
-            # traces them again even when they are cached on disk: one step per octave of a typical picture
-            # does both for its grids (any picture whose octaves fall on the same grids finds them ready).
+            # A device compiles the small functions around the gradient per tile grid, and a whole octave's
+            # loop per bucket, and a new process traces them again even when they are cached on disk: one
+            # step per octave of typical pictures does both for their grids and buckets (any picture whose
+            # octaves fall on the same ones finds them ready).
             from reverie.engine.octave_ascent import dream
 
-            dream(np.full((*_WARM_UP_SHAPE, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
+            for shape in self._warm_up_shapes(params):
+                dream(np.full((*shape, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
         return time.perf_counter() - started
+
+    def _warm_up_shapes(self, params: DreamParams) -> list[tuple[int, int]]:
+        """A typical picture's size; where its octaves run whole, the four corners of its bucket instead: a
+        picture of any size in that bucket has each smaller octave in one of two buckets per side, which the
+        corners' octaves cover."""
+        plan = self.tile_plan(params)
+        if plan.bucket is None or not plan.whole(_WARM_UP_SHAPE):
+            return [_WARM_UP_SHAPE]
+        top = plan.bucket(_WARM_UP_SHAPE)
+
+        def smallest(axis: int) -> int:
+            side = top[axis]
+            while side > 1 and plan.bucket((side - 1, side - 1))[0] == top[axis]:
+                side -= 1
+            return side
+
+        return [(height, width) for height in (smallest(0), top[0]) for width in (smallest(1), top[1])]
 
     def _compile_batches(self, gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:
         """Compile (by running) each tile batch the plan's dreams use, smallest first. Out of device memory,

@@ -103,7 +103,9 @@ def _steps(
         gradient = jnp.where(inside, _rolled(gradient, size, -offset), 0.0)
         moved = image + step_size * gradient / _scale(gradient, inside, pixels, normalization)
         image = jnp.where(inside, jnp.clip(moved, -1.0, 1.0), 0.0)
-        return step + 1, image, losses.at[step - first].set(loss), loss > threshold
+        # a dynamic slice update, not a scatter: deterministic GPU compiles refuse some scatters
+        losses = jax.lax.dynamic_update_slice(losses, loss[None].astype(jnp.float32), (step - first,))
+        return step + 1, image, losses, loss > threshold
 
     def more(carry: tuple[Any, ...]) -> jax.Array:
         step, _, _, stopped = carry
