@@ -163,3 +163,13 @@ def test_activation_extents_follow_keras_shape_inference(
     for shape in [(75, 75), (100, 171), (391, 522), (548, 731), (1000, 1337)]:
         assert np.array_equal(extents(shape), extents.infer(shape)), shape
     assert (extents._fit is not None) == fitted
+
+
+def test_the_loop_has_no_scatter(gradient: Any) -> None:
+    """XLA's deterministic GPU compiles refuse some scatters (or run them serially): the loop has none."""
+    loop = gradient.octave_loop()
+    image = np.zeros((128, 256, 3), np.float32)
+    arguments = (image, np.int32([100, 200]), loop.extents((100, 200)), np.uint32(1), np.int32(1), np.int32(1))
+    arguments += (np.int32(2), np.int32(JITTER), np.float32(0.01), np.float32(np.inf), loop._weights)
+    traced = loop._run.trace(*arguments, normalization="mean_abs")
+    assert "scatter" not in str(traced.jaxpr)
