@@ -158,3 +158,45 @@ def test_the_warm_up_readies_a_typical_pictures_buckets_and_grids(tmp_path: Path
     # buckets may still compile, a fraction of a second)
     assert in_its_bucket[1] == 0
     assert portrait[1] > 0  # 768×1024's octaves lie in buckets the warm-up did not see
+
+
+# A whole octave that runs out of device memory: that octave goes on with tiles, and so do later ones as large.
+OUT_OF_MEMORY = """
+import json, sys
+sys.modules["tensorflow"] = None
+import numpy as np
+from reverie.engine import DreamParams, dream, load_model
+from reverie.engine.backends import jax_octave
+
+
+class FakeOutOfMemory(RuntimeError):
+    pass
+
+
+real = jax_octave.OctaveLoop.run
+
+
+def tight(self, image, *args, **kwargs):
+    if image.shape[0] * image.shape[1] > 128 * 256:
+        raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
+    return real(self, image, *args, **kwargs)
+
+
+jax_octave.OctaveLoop.run = tight
+model = load_model("mobilenet", "random")
+model.is_out_of_memory = lambda error: isinstance(error, FakeOutOfMemory)
+params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=1, max_loss=None, tile_size=128, tile_overlap=32)
+result = dream(np.random.default_rng(0).random((150, 230, 3), dtype=np.float32), params, model)
+plan = model.tile_plan(params)
+print(json.dumps({
+    "steps": len(result.losses),
+    "finite": bool(np.isfinite(result.image).all()),
+    "whole": [plan.whole((107, 164)), plan.whole((150, 230))],
+}))
+"""
+
+
+def test_a_whole_octave_out_of_device_memory_goes_on_with_tiles(tmp_path: Path) -> None:
+    report = run_on_jax(OUT_OF_MEMORY, tmp_path)
+    # the first octave (128×256 padded) ran whole; the second (256×256) ran out and took tiles, for good
+    assert report == {"steps": 6, "finite": True, "whole": [True, False]}
