@@ -200,3 +200,17 @@ def test_a_whole_octave_out_of_device_memory_goes_on_with_tiles(tmp_path: Path) 
     report = run_on_jax(OUT_OF_MEMORY, tmp_path)
     # the first octave (128×256 padded) ran whole; the second (256×256) ran out and took tiles, for good
     assert report == {"steps": 6, "finite": True, "whole": [True, False]}
+
+
+def test_the_whole_octave_loop_tests_run_on_keras_jax(tmp_path: Path) -> None:
+    """tests/unit/test_octave_stepper.py needs Keras on JAX, which a process chooses once: run it in one."""
+    environment = os.environ | {
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO / "server"),
+    }
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_octave_stepper.py"]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "skipped" not in done.stdout.strip().splitlines()[-1], done.stdout[-3000:]
