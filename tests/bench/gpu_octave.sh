@@ -15,6 +15,7 @@
 #   throughput      steps per second on BIG_SIZE (tiles: too large to run whole)
 #   trace           a profiler trace of the default dream: device busy share, per compiled function
 #   speed-before    speed with the code in BEFORE (ROUNDS_BEFORE rounds)
+#   trace-before    the trace with the code in BEFORE (raw trace to $OUT/trace-before/)
 #   cancel          how long a cancelled default dream takes to stop
 #   tiles-now       the default dream's warm time with CODE, every octave on 512² tiles (the old path)
 #   command-buffers the default dream's warm time under each XLA_FLAGS of COMMAND_BUFFER_FLAGS (";"-separated)
@@ -31,7 +32,7 @@ MODEL=${MODEL:-inception_v3}
 ROUNDS=${ROUNDS:-5}
 ROUNDS_BEFORE=${ROUNDS_BEFORE:-3}
 WHEELS=${WHEELS:-.whl}
-SECTIONS=${SECTIONS:-speed first-request throughput trace speed-before cancel tiles-now command-buffers whole-big}
+SECTIONS=${SECTIONS:-speed first-request throughput trace speed-before trace-before cancel tiles-now command-buffers whole-big}
 COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL}
 OUT=${OUT:-/tmp/reverie-gpu-octave}
 mkdir -p "$OUT"
@@ -68,6 +69,14 @@ for section in $SECTIONS; do
         trace) script dream_trace.py --size "$SPEED_SIZE" --model "$MODEL" --out "$OUT/trace-default" ;;
         speed-before)
             if [[ -n $BEFORE ]]; then bench "$BEFORE" --size "$SPEED_SIZE" --rounds "$ROUNDS_BEFORE"; else echo "(no BEFORE)"; fi
+            ;;
+        trace-before)
+            if [[ -n $BEFORE ]]; then
+                run_with "$BEFORE" "$PYTHON" "$HERE/dream_trace.py" --size "$SPEED_SIZE" --model "$MODEL" \
+                    --out "$OUT/trace-before" || echo "FAILED: trace with BEFORE"
+            else
+                echo "(no BEFORE)"
+            fi
             ;;
         cancel) script cancel_latency.py --size "$SPEED_SIZE" --model "$MODEL" --tries 4 --spread 0.1 ;;
         tiles-now) script dream_speed.py --size "$SPEED_SIZE" --model "$MODEL" --policy 512x16+0 ;;
