@@ -1,7 +1,10 @@
-"""`reverie bench` with another JAX tile policy: which fixed tile size and batch a device should default to.
+"""`reverie bench` with another JAX tile policy: which fixed tile size and batch a device should default to,
+and up to which size octaves run whole.
 
-Usage: KERAS_BACKEND=jax python tests/bench/tile_policy.py TILExBATCH [reverie bench options]
-The policy replaces the JAX backend's own for this process only; the figures printed are `reverie bench`'s.
+Usage: KERAS_BACKEND=jax python tests/bench/tile_policy.py TILExBATCH[+SIDE] [reverie bench options]
+SIDE: octaves whose padded whole image holds at most SIDE² pixels run whole, without tiles (0: every octave
+on tiles, as before whole octaves); without it, the backend's own limit. The policy replaces the JAX
+backend's own for this process only; the figures printed are `reverie bench`'s.
 """
 
 from __future__ import annotations
@@ -13,10 +16,23 @@ from reverie.engine.backends import TilePolicy
 from reverie.engine.backends import jax as jax_backend
 
 
+def use_policy(text: str) -> str:
+    """Replace the JAX backend's tile policy by the one ``text`` (TILExBATCH[+SIDE]) names; says which."""
+    tiles, _, side = text.lower().partition("+")
+    tile, batch = (int(part) for part in tiles.split("x"))
+    own = jax_backend.tile_policy
+
+    def policy(device: jax_backend.Device) -> TilePolicy:
+        bucket_pixels = own(device).bucket_pixels if not side else int(side) ** 2
+        return TilePolicy(fixed=True, tile=tile, batch=batch, bucket_pixels=bucket_pixels)
+
+    jax_backend.tile_policy = policy
+    whole = "the backend's own limit" if not side else f"up to {side}x{side}" if int(side) else "never"
+    return f"{tile}x{tile} tiles, {batch} at once; whole octaves {whole}"
+
+
 def main(argv: list[str]) -> int:
-    tile, batch = (int(part) for part in argv[0].lower().split("x"))
-    jax_backend.tile_policy = lambda device: TilePolicy(fixed=True, tile=tile, batch=batch)
-    print(f"JAX tile policy for this run: {tile}x{tile} tiles, {batch} at once", flush=True)
+    print(f"JAX tile policy for this run: {use_policy(argv[0])}", flush=True)
     return cli.main(["bench", "--backend", "jax", *argv[1:]])
 
 

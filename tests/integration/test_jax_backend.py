@@ -135,22 +135,82 @@ from reverie.engine import DreamParams, dream, load_model
 
 traces = []
 jax.monitoring.register_event_duration_secs_listener(
-    lambda event, seconds, **_: traces.append(event) if event == "/jax/core/compile/jaxpr_trace_duration" else None
+    lambda event, seconds, fun_name="", **_: traces.append(fun_name)
+    if event == "/jax/core/compile/jaxpr_trace_duration" else None
 )
 model = load_model("mobilenet", "random")
 params = DreamParams(model="mobilenet", steps=1, seed=0)
 model.warm_up(params)
 counts = []
-for height, width in ((768, 1024), (720, 960)):
+for height, width in ((768, 1024), (720, 960), (1024, 768)):
     before = len(traces)
     dream(dream_image(height, width), params, model)
-    counts.append(len(traces) - before)
+    counts.append([len(traces) - before, traces[before:].count("_steps")])
 print(json.dumps(counts))
 """
 
 
-def test_the_warm_up_readies_a_typical_pictures_tile_grids(tmp_path: Path) -> None:
-    """A device's first request should not wait for the functions around the gradient either."""
-    at_warm_up_size, on_other_grids = run_on_jax(FIRST_DREAMS, tmp_path)
-    assert at_warm_up_size == 0
-    assert on_other_grids > 0  # a 960×720 dream's first octave lies on a grid the warm-up did not see
+def test_the_warm_up_readies_a_typical_pictures_buckets_and_grids(tmp_path: Path) -> None:
+    """A device's first request should not wait for a whole octave's loop, nor the functions around it."""
+    at_warm_up_size, in_its_bucket, portrait = run_on_jax(FIRST_DREAMS, tmp_path)
+    assert at_warm_up_size == [0, 0]
+    # 960×720 shares 1024×768's bucket: every octave's loop is ready (the octave changes between its
+    # buckets may still compile, a fraction of a second)
+    assert in_its_bucket[1] == 0
+    assert portrait[1] > 0  # 768×1024's octaves lie in buckets the warm-up did not see
+
+
+# A whole octave that runs out of device memory: that octave goes on with tiles, and so do later ones as large.
+OUT_OF_MEMORY = """
+import json, sys
+sys.modules["tensorflow"] = None
+import numpy as np
+from reverie.engine import DreamParams, dream, load_model
+from reverie.engine.backends import jax_octave
+
+
+class FakeOutOfMemory(RuntimeError):
+    pass
+
+
+real = jax_octave.OctaveLoop.run
+
+
+def tight(self, image, *args, **kwargs):
+    if image.shape[0] * image.shape[1] > 128 * 256:
+        raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
+    return real(self, image, *args, **kwargs)
+
+
+jax_octave.OctaveLoop.run = tight
+model = load_model("mobilenet", "random")
+model.is_out_of_memory = lambda error: isinstance(error, FakeOutOfMemory)
+params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=1, max_loss=None, tile_size=128, tile_overlap=32)
+result = dream(np.random.default_rng(0).random((150, 230, 3), dtype=np.float32), params, model)
+plan = model.tile_plan(params)
+print(json.dumps({
+    "steps": len(result.losses),
+    "finite": bool(np.isfinite(result.image).all()),
+    "whole": [plan.whole((107, 164)), plan.whole((150, 230))],
+}))
+"""
+
+
+def test_a_whole_octave_out_of_device_memory_goes_on_with_tiles(tmp_path: Path) -> None:
+    report = run_on_jax(OUT_OF_MEMORY, tmp_path)
+    # the first octave (128×256 padded) ran whole; the second (256×256) ran out and took tiles, for good
+    assert report == {"steps": 6, "finite": True, "whole": [True, False]}
+
+
+def test_the_whole_octave_loop_tests_run_on_keras_jax(tmp_path: Path) -> None:
+    """tests/unit/test_octave_stepper.py needs Keras on JAX, which a process chooses once: run it in one."""
+    environment = os.environ | {
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO / "server"),
+    }
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_octave_stepper.py"]
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "skipped" not in done.stdout.strip().splitlines()[-1], done.stdout[-3000:]

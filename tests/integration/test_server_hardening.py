@@ -139,7 +139,13 @@ class LyingServer:
         self._socket.send_multipart(frames + ([payload] if payload is not None else []))
 
     def _serve(self) -> None:
-        facts = {"state": "ready", "limits": protocol.Limits().to_dict(), "pid": 1, "model": "mobilenet", "weights": "random"}
+        facts = {
+            "state": "ready",
+            "limits": protocol.Limits().to_dict(),
+            "pid": 1,
+            "model": "mobilenet",
+            "weights": "random",
+        }
         while not self._stop.is_set():
             if not self._socket.poll(20):
                 continue

@@ -1,4 +1,5 @@
-"""The octave loop's order of work: a device stepper's next step is queued before the last loss is read."""
+"""The octave loop's order of work: a device stepper's next step is queued before the last loss is read; a
+whole-octave stepper runs chunks of steps, with progress after each and cancelling asked between them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from reverie.engine.octave_ascent import _Ascent, _Tally
 from reverie.engine.params import DreamParams
 from reverie.engine.results import Progress
+from reverie.errors import DreamCancelled
 
 
 class FakeOutOfMemory(RuntimeError):
@@ -62,8 +64,9 @@ class Plan:
 class FakeModel:
     """Only what the octave loop asks of a model: tile plans, shrinking, and new steppers."""
 
-    def __init__(self, stepper: CountingStepper) -> None:
+    def __init__(self, stepper: CountingStepper, whole: ChunkedStepper | None = None) -> None:
         self.stepper, self.batch, self.made = stepper, 8, 0
+        self.whole, self.shrunk_buckets = whole, []
 
     def tile_plan(self, params: DreamParams) -> Plan:
         return Plan(self.batch)
@@ -79,6 +82,41 @@ class FakeModel:
         self.made += 1
         return self.stepper
 
+    def octave_stepper(self, *args: object) -> ChunkedStepper | None:
+        return None if self.shrunk_buckets else self.whole
+
+    def shrink_buckets(self, padded_shape: tuple[int, int]) -> None:
+        self.shrunk_buckets.append(padded_shape)
+
+
+@dataclass
+class ChunkedStepper:
+    """A whole-octave stand-in: the state is the number of steps taken, a step's loss the state it leads to."""
+
+    events: list[str]
+    per_call: int
+    max_loss: float | None = None
+    fail_at: int | None = None  # the first step of the call that runs out of memory
+    chunked: bool = True
+    tiles: int = 1
+    shape: tuple[int, int] = (8, 8)
+    padded_shape: tuple[int, int] = (128, 128)
+
+    def chunk(self, remaining: int) -> int:
+        return min(self.per_call, remaining)
+
+    def advance(self, state: int, first: int, count: int) -> tuple[int, list[float]]:
+        assert state == first - 1
+        self.events.append(f"call {first}+{count}")
+        if first == self.fail_at:
+            raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
+        losses = []
+        for step in range(first, first + count):
+            losses.append(float(step))
+            if self.max_loss is not None and step > self.max_loss:
+                break
+        return state + len(losses), losses
+
 
 def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, failing_reads: tuple[int, ...] = ()):
     events: list[str] = []
@@ -86,8 +124,33 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     params = DreamParams(steps=steps, max_loss=max_loss)
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
-    ascent = _Ascent(model, None, params, 0, None)  # type: ignore[arg-type]
-    state = ascent.octave(1, ascent.stepper((8, 8)), 0, lambda reach: (0, 0), tally)
+    ascent = _Ascent(model, None, params, 0, None, 0)  # type: ignore[arg-type]
+    state = ascent.octave(1, ascent.stepper((8, 8), 1), 0, lambda reach: (0, 0), tally)
+    return state, tally, events, progress, model
+
+
+def run_whole(
+    steps: int,
+    per_call: int,
+    max_loss: float | None = None,
+    fail_at: int | None = None,
+    cancel_after: int = 0,
+    progress: list[Progress] | None = None,
+) -> tuple[int, _Tally, list[str], list[Progress], FakeModel]:
+    events: list[str] = []
+    whole = ChunkedStepper(events, per_call, max_loss, fail_at)
+    model = FakeModel(CountingStepper(False, events), whole)
+    params = DreamParams(steps=steps, max_loss=max_loss)
+    progress = [] if progress is None else progress
+    tally = _Tally(params, 1, progress.append)
+    asked: list[int] = []
+
+    def should_cancel() -> bool:
+        asked.append(len(progress))
+        return bool(cancel_after) and len(progress) >= cancel_after
+
+    ascent = _Ascent(model, None, params, 0, should_cancel, 0)  # type: ignore[arg-type]
+    state = ascent.octave(1, ascent.stepper((8, 8), 1), 0, lambda reach: (0, 0), tally)
     return state, tally, events, progress, model
 
 
@@ -120,3 +183,35 @@ def test_out_of_memory_reported_at_reading_runs_the_step_again_smaller(caplog: p
     assert state == 4 and tally.losses == [1, 2, 3, 4]
     assert model.made == 2 and model.batch == 4
     assert "retrying with 4 tile(s)" in caplog.text
+
+
+def test_a_whole_octave_runs_in_chunks_with_progress_for_every_step() -> None:
+    state, tally, events, progress, _ = run_whole(steps=7, per_call=3)
+    assert events == ["call 1+3", "call 4+3", "call 7+1"]
+    assert state == 7 and tally.losses == [1, 2, 3, 4, 5, 6, 7]
+    assert [p.step for p in progress] == [1, 2, 3, 4, 5, 6, 7] and progress[-1].fraction == 1.0
+
+
+def test_cancelling_is_asked_between_chunks() -> None:
+    progress: list[Progress] = []
+    with pytest.raises(DreamCancelled):
+        run_whole(steps=20, per_call=4, cancel_after=5, progress=progress)
+    assert len(progress) == 8  # asked before each call, after 0, 4 and 8 steps: the chunk under way finishes
+
+
+def test_a_whole_octave_stops_at_max_loss_within_a_chunk() -> None:
+    state, tally, events, progress, _ = run_whole(steps=10, per_call=4, max_loss=5.5)
+    assert events == ["call 1+4", "call 5+4"]
+    assert state == 6 and tally.losses == [1, 2, 3, 4, 5, 6]
+    assert tally.done == 10 and [p.step for p in progress] == [1, 2, 3, 4, 5, 6]
+
+
+def test_out_of_memory_on_a_whole_octave_goes_on_with_tiles_from_the_same_step(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.octave_ascent"):
+        state, tally, events, _, model = run_whole(steps=6, per_call=2, fail_at=3)
+    assert events == ["call 1+2", "call 3+2", "step 3", "step 4", "step 5", "step 6"]
+    assert state == 6 and tally.losses == [1, 2, 3, 4, 5, 6]
+    assert model.shrunk_buckets == [(128, 128)] and model.made == 1
+    assert "going on with tiles" in caplog.text

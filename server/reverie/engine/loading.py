@@ -8,7 +8,7 @@ import logging
 import time
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -22,7 +22,7 @@ from reverie.engine.backends import Canvas, GradientFn, Stepper
 from reverie.engine.params import DreamParams
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
-from reverie.engine.tiling import TileLayout
+from reverie.engine.tiling import TileLayout, grid_span
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
 from reverie.errors import BadRequest, WeightsMissing
 
@@ -112,10 +112,25 @@ class TilePlan:
     overlap: int
     batch: int
     fixed: bool
+    bucket_pixels: int = 0  # the largest padded whole octave computed without tiles (0: none)
+    bucket: Callable[[tuple[int, int]], tuple[int, int]] | None = None  # an octave's padded whole shape
 
     def layout(self, height: int, width: int, smallest: int) -> TileLayout:
         """The tiles of one image shape, none smaller than ``smallest`` (the layers' smallest input)."""
         return TileLayout.for_shape(height, width, self.tile, self.overlap, self.fixed, smallest)
+
+    def whole(self, shape: tuple[int, int]) -> bool:
+        """Whether an octave of ``shape`` runs on its whole padded image, without tiles."""
+        if self.bucket is None:
+            return False
+        height, width = self.bucket(shape)
+        return height * width <= self.bucket_pixels
+
+    def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The shape a device keeps an octave of ``shape`` in: its bucket, else whole fixed tiles."""
+        if self.bucket is not None and self.whole(shape):
+            return self.bucket(shape)
+        return grid_span(shape, self.tile) if self.fixed else shape
 
 
 class DreamModel:
@@ -138,6 +153,9 @@ class DreamModel:
         self._policy = self._backend.tile_policy(self._device)
         self._make_stepper = getattr(self._backend, "make_stepper", None)
         self._make_canvas = getattr(self._backend, "make_canvas", None)  # provided with make_stepper
+        self._make_octave_stepper = getattr(self._backend, "make_octave_stepper", None)
+        self._bucket = getattr(self._backend, "bucket", None)  # provided with make_octave_stepper
+        self._bucket_cap: int | None = None
         self._tile_cap: int | None = None
         self._batch_cap: int | None = None
         self._capped_at = 0.0
@@ -193,12 +211,19 @@ class DreamModel:
         """The dream's tile size and batch as this backend and device want them, within any memory cap."""
         if self._capped_at and time.monotonic() - self._capped_at > MEMORY_CAP_SECONDS:
             log.info("trying full tiles again %.0f s after the device ran out of memory", MEMORY_CAP_SECONDS)
-            self._tile_cap = self._batch_cap = None
+            self._tile_cap = self._batch_cap = self._bucket_cap = None
             self._capped_at = 0.0
         tile = min(params.tile_size, self._policy.tile or params.tile_size, self._tile_cap or params.tile_size)
         overlap = params.tile_overlap if params.tile_overlap * 2 < tile else tile // 4
         batch = min(self._policy.batch, self._batch_cap or self._policy.batch)
-        return TilePlan(tile, overlap, batch, self._policy.fixed)
+        buckets = min(self._policy.bucket_pixels, self._bucket_cap or self._policy.bucket_pixels)
+        return TilePlan(tile, overlap, batch, self._policy.fixed, buckets, self._bucket)
+
+    def shrink_buckets(self, padded_shape: tuple[int, int]) -> None:
+        """After a whole octave of ``padded_shape`` ran out of device memory: octaves as large go to tiles for
+        MEMORY_CAP_SECONDS, like the tile caps (another program may have held the memory)."""
+        self._bucket_cap = padded_shape[0] * padded_shape[1] - 1
+        self._capped_at = time.monotonic()
 
     def shrink_tiles(self, plan: TilePlan) -> bool:
         """After running out of device memory: half the batch, else half the tile; False when nothing is left.
@@ -220,14 +245,26 @@ class DreamModel:
             return None
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
+    def octave_stepper(
+        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
+    ) -> Stepper | None:
+        """The backend's stepper running a whole octave's steps per call on its padded whole image, where it
+        has one and the octave is small enough; it draws the jitter from ``seed`` itself."""
+        if self._make_octave_stepper is None or not self.tile_plan(params).whole(shape):
+            return None
+        return self._make_octave_stepper(
+            gradient_fn, shape, seed, octave, params.jitter, params.step_size, params.normalization, params.max_loss
+        )
+
     def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:
         """Where the dream's image lives between octaves: on the backend's device with its own steppers
-        (padded to whole tiles), else on the host."""
+        (padded to whole tiles or to the octave's bucket, as the tile plan says at that octave), else on the
+        host."""
         if self._make_canvas is None:
             from reverie.engine.octaves import HostCanvas
 
             return HostCanvas(source)
-        return self._make_canvas(source, self.tile_plan(params).tile)
+        return self._make_canvas(source, lambda shape: self.tile_plan(params).padded(shape))
 
     def is_out_of_memory(self, error: BaseException) -> bool:
         return self._backend.is_out_of_memory(error)
@@ -241,13 +278,32 @@ class DreamModel:
         gradient_fn = self.gradient_fn(layers, dict(params.channels), params.precision)
         self._compile_batches(gradient_fn, params, self.min_side(tuple(layers)))
         if self._make_stepper is not None:
-            # A device compiles the small functions around the gradient per tile grid, and a new process
-            # traces them again even when they are cached on disk: one step per octave of a typical picture
-            # does both for its grids (any picture whose octaves fall on the same grids finds them ready).
+            # A device compiles the small functions around the gradient per tile grid, and a whole octave's
+            # loop per bucket, and a new process traces them again even when they are cached on disk: one
+            # step per octave of typical pictures does both for their grids and buckets (any picture whose
+            # octaves fall on the same ones finds them ready).
             from reverie.engine.octave_ascent import dream
 
-            dream(np.full((*_WARM_UP_SHAPE, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
+            for shape in self._warm_up_shapes(params):
+                dream(np.full((*shape, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), self)
         return time.perf_counter() - started
+
+    def _warm_up_shapes(self, params: DreamParams) -> list[tuple[int, int]]:
+        """A typical picture's size; where its octaves run whole, the four corners of its bucket instead: a
+        picture of any size in that bucket has each smaller octave in one of two buckets per side, which the
+        corners' octaves cover."""
+        plan = self.tile_plan(params)
+        if plan.bucket is None or not plan.whole(_WARM_UP_SHAPE):
+            return [_WARM_UP_SHAPE]
+        top = plan.bucket(_WARM_UP_SHAPE)
+
+        def smallest(axis: int) -> int:
+            side = top[axis]
+            while side > 1 and plan.bucket((side - 1, side - 1))[0] == top[axis]:
+                side -= 1
+            return side
+
+        return [(height, width) for height in (smallest(0), top[0]) for width in (smallest(1), top[1])]
 
     def _compile_batches(self, gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:
         """Compile (by running) each tile batch the plan's dreams use, smallest first. Out of device memory,

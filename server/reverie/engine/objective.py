@@ -13,31 +13,37 @@ from keras import ops
 BORDER = 2
 
 
-def _interior(length: Any) -> Any:
-    """1 for the indices of an axis that lie ``BORDER`` or more from both ends, else 0.
+def _interior(length: Any, extent: Any) -> Any:
+    """1 for the indices of an axis (of ``length``) that lie ``BORDER`` or more from both ends of its first
+    ``extent`` indices, else 0.
 
     The border is masked out rather than sliced off: the gradient of a slice is a padding op, which in
     bfloat16 took ~7 % of a step on the CPU; the mask's gradient is one multiplication."""
     index = ops.arange(length)
-    return ops.cast(ops.logical_and(index >= BORDER, index < length - BORDER), "float32")
+    return ops.cast(ops.logical_and(index >= BORDER, index < extent - BORDER), "float32")
 
 
 def make_objective(
     layers: Sequence[str], weights: Mapping[str, float], channels: Mapping[str, Sequence[int]]
 ) -> Callable[[Sequence[Any]], Any]:
-    """A function from the extractor's activations to one loss per batch item."""
+    """A function from the extractor's activations to one loss per batch item.
 
-    def objective(activations: Sequence[Any] | Any) -> Any:
+    ``extents`` (one (height, width) row per layer, may be traced) says how much of each activation is the
+    image's when the input was padded beyond it: the objective then reads that top-left part alone, border
+    excluded, as if the activation were that size."""
+
+    def objective(activations: Sequence[Any] | Any, extents: Any = None) -> Any:
         if not isinstance(activations, (list, tuple)):  # a one-output model returns a bare tensor
             activations = [activations]
         total = 0.0
-        for name, activation in zip(layers, activations, strict=True):
+        for index, (name, activation) in enumerate(zip(layers, activations, strict=True)):
             if name in channels:
                 activation = ops.take(activation, list(channels[name]), axis=-1)
             shape = ops.shape(activation)
-            size = ops.cast(shape[1] * shape[2] * shape[3], "float32")
+            rows, cols = (shape[1], shape[2]) if extents is None else (extents[index][0], extents[index][1])
+            size = ops.cast(rows * cols * shape[3], "float32")
             energy_map = ops.sum(ops.square(ops.cast(activation, "float32")), axis=3)
-            inside = _interior(shape[1])[None, :, None] * _interior(shape[2])[None, None, :]
+            inside = _interior(shape[1], rows)[None, :, None] * _interior(shape[2], cols)[None, None, :]
             energy = ops.sum(energy_map * inside, axis=(1, 2))
             total = total + weights[name] * energy / size
         return total

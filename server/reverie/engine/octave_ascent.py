@@ -130,12 +130,13 @@ class _Ascent:
     params: DreamParams
     min_side: int  # the layers' smallest input: no tile is smaller
     should_cancel: CancelFn | None
+    seed: int
 
-    def stepper(self, shape: tuple[int, int]) -> Stepper:
-        plan = self.model.tile_plan(self.params)
-        layout = plan.layout(*shape, self.min_side)
-        device = self.model.device_stepper(self.gradient_fn, layout, plan.batch, self.params, shape)
-        return device or HostStepper(self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel)
+    def stepper(self, shape: tuple[int, int], octave: int) -> Stepper:
+        whole = self.model.octave_stepper(self.gradient_fn, self.params, shape, self.seed, octave)
+        if whole is not None:
+            return whole
+        return self.tiled_stepper(shape)
 
     def _smaller(self, stepper: Stepper, error: Exception) -> Stepper:
         """A stepper with smaller tiles after ``error`` ran out of device memory; re-raises any other error."""
@@ -150,7 +151,13 @@ class _Ascent:
             smaller.batch,
             smaller.tile,
         )
-        return self.stepper(stepper.shape)
+        return self.tiled_stepper(stepper.shape)
+
+    def tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
+        plan = self.model.tile_plan(self.params)
+        layout = plan.layout(*shape, self.min_side)
+        device = self.model.device_stepper(self.gradient_fn, layout, plan.batch, self.params, shape)
+        return device or HostStepper(self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel)
 
     def step(self, stepper: Stepper, step: int, state: Any, shift: tuple[int, int]) -> tuple[_Dispatched, Stepper]:
         while True:
@@ -176,15 +183,45 @@ class _Ascent:
         plan = self.model.tile_plan(self.params)
         return max(self.params.jitter, plan.tile // 2) if plan.fixed else self.params.jitter
 
+    def _chunks(self, octave: int, stepper: Any, state: Any, tally: _Tally) -> tuple[Any, int | None]:
+        """The octave's steps a chunk per call, each loss recorded in ``tally``; returns the image and None,
+        or, when the whole image ran out of device memory, the image so far and the step to go on from with
+        tiles. Cancelling is asked before each chunk, which lasts about a quarter of a second."""
+        step = 1
+        while step <= self.params.steps:
+            if self.should_cancel is not None and self.should_cancel():
+                raise DreamCancelled("the dream was cancelled")
+            try:
+                state_after, losses = stepper.advance(state, step, stepper.chunk(self.params.steps - step + 1))
+            except Exception as error:
+                if not self.model.is_out_of_memory(error):
+                    raise
+                height, width = stepper.padded_shape
+                log.warning("out of device memory with a whole %d×%d octave; going on with tiles", width, height)
+                self.model.shrink_buckets(stepper.padded_shape)
+                return state, step
+            state = state_after
+            for loss in losses:
+                if not tally.record(octave, step, stepper.tiles, loss):
+                    return state, None
+                step += 1
+        return state, None
+
     def octave(
-        self, octave: int, stepper: Stepper, state: Any, shifts: Callable[[int], tuple[int, int]], tally: _Tally
+        self, octave: int, stepper: Any, state: Any, shifts: Callable[[int], tuple[int, int]], tally: _Tally
     ) -> Any:
         """The octave's steps, each loss recorded in ``tally``, which may end the octave early.
 
         A device stepper gets the next step before the last one's loss is read, so the device never waits
         for the host; a step that ends the octave is then kept and the one queued behind it dropped."""
+        first = 1
+        if getattr(stepper, "chunked", False):
+            state, resume = self._chunks(octave, stepper, state, tally)
+            if resume is None:
+                return state
+            first, stepper = resume, self.tiled_stepper(stepper.shape)
         unread: _Dispatched | None = None
-        for step in range(1, self.params.steps + 1):
+        for step in range(first, self.params.steps + 1):
             if self.should_cancel is not None and self.should_cancel():
                 raise DreamCancelled("the dream was cancelled")
             queued, stepper = self.step(stepper, step, state, shifts(self.reach()))
@@ -219,7 +256,8 @@ def dream(
     """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape.
 
     ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
-    host), so a job stops within one step.
+    host), so a job stops within one step; where a device runs several steps per call, before each call,
+    which lasts about a quarter of a second.
     """
     started = time.perf_counter()
     _check_image(image)
@@ -234,7 +272,7 @@ def dream(
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
 
     canvas = model.canvas(image, params)
-    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
+    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed)
     tally = _Tally(params, len(shapes), progress)
 
     def shift(reach: int) -> tuple[int, int]:
@@ -247,6 +285,6 @@ def dream(
             current = canvas.grow(current, shape, shapes[octave - 2])
             if params.detail_reinjection:
                 current = canvas.reinject(current, shape, shapes[octave - 2])
-        current = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
+        current = ascent.octave(octave, ascent.stepper(shape, octave), current, shift, tally)
     result = canvas.result(current)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -3,7 +3,9 @@
 Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
 ``is_out_of_memory``, ``device`` and ``SCATTER_FREE_POOLING`` (whether dream graphs take their max pools
 as slices), and may provide ``make_stepper`` and ``make_canvas`` together, to keep the image on its device
-between steps and octaves; nothing here imports a framework until Keras' backend is known.
+between steps and octaves, and with them ``make_octave_stepper`` and ``bucket`` (an octave's whole padded
+shape), to run a whole octave's steps per call on images its policy's ``bucket_pixels`` allow; nothing here
+imports a framework until Keras' backend is known.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class Canvas(Protocol):
 
 
 class Stepper(Protocol):
-    """One octave's gradient steps on one image shape, on images where the canvas keeps them."""
+    """One octave's gradient steps on one image shape, on images where the canvas keeps them, a step per
+    call (an ``OctaveStepper`` instead runs several per call and has ``chunked`` set)."""
 
     tiles: int
     shape: tuple[int, int]
@@ -66,11 +69,13 @@ class Stepper(Protocol):
 class TilePolicy:
     """How a backend wants its tiles: ``fixed`` tiles are always ``tile``×``tile``, on a grid wrapped around
     the image (see ``tiling``), so one compiled shape serves every octave; ``tile`` None means the dream's
-    tile_size, tiles fitted to the image and overlapping by its tile_overlap."""
+    tile_size, tiles fitted to the image and overlapping by its tile_overlap. An octave whose padded whole
+    shape (the backend's ``bucket``) holds at most ``bucket_pixels`` takes no tiles at all."""
 
     fixed: bool
     tile: int | None
     batch: int
+    bucket_pixels: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""The dream's image on a JAX device from octave to octave, padded to whole tiles (see ``jax_padded``)."""
+"""The dream's image on a JAX device from octave to octave, padded as its steppers want (see ``jax_padded``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import jax
@@ -10,7 +11,6 @@ import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_compile import DETERMINISTIC
-from reverie.engine.tiling import grid_span
 
 
 @partial(jax.jit, static_argnames=("shape", "resize"), compiler_options=DETERMINISTIC)
@@ -52,37 +52,42 @@ def _result(image: jax.Array) -> jax.Array:
 
 
 class DeviceCanvas:
-    """The dream's image kept on the device from its first octave to its last, padded to whole tiles: the
+    """The dream's image kept on the device from its first octave to its last, each octave padded to the shape
+    ``padded_shape`` gives for it (whole tiles, or the octave's bucket): the
     source goes up once and the result comes down once. Between octaves the device resizes and puts back the
     lost detail itself instead of idling while the image goes to the host, through Pillow (about 0.06 s of a
     default dream on a 2-core CPU) and back. On a CPU, XLA's resize (dense matrices) is slower than
     Pillow's, but a small part of a dream's steps there, so JAX keeps one path."""
 
-    def __init__(self, source: np.ndarray, unit: int) -> None:
+    def __init__(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> None:
         self._source_shape = source.shape[:2]
-        self._source = jnp.asarray(padded_image.padded(source, unit))
+        self._padded_shape = padded_shape
+        self._source = jnp.asarray(padded_image.padded_to(source, padded_shape(self._source_shape)))
         self._source_size = padded_image.size_of(self._source_shape)
-        self._unit = unit
 
     def first(self, shape: tuple[int, int]) -> jax.Array:
-        resize = shape != self._source_shape
-        padded_shape = grid_span(shape, self._unit)
-        return _first(self._source, self._source_size, padded_image.size_of(shape), shape=padded_shape, resize=resize)
+        resize = shape != self._source_shape or self._padded_shape(shape) != self._source.shape[:2]
+        return _first(
+            self._source, self._source_size, padded_image.size_of(shape), shape=self._padded_shape(shape), resize=resize
+        )
 
     def grow(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
-        padded_shape = grid_span(shape, self._unit)
+        padded_shape = self._padded_shape(shape)
         return _grown(image, padded_image.size_of(previous), padded_image.size_of(shape), shape=padded_shape)
 
     def reinject(self, image: jax.Array, shape: tuple[int, int], previous: tuple[int, int]) -> jax.Array:
+        padded_shape = self._padded_shape(shape)
+        if image.shape[:2] != padded_shape:  # its stepper padded it otherwise (device memory ran out)
+            image = padded_image.refit(image, padded_shape)
         return _reinjected(
             image,
             padded_image.size_of(previous),
             self._source,
             self._source_size,
             padded_image.size_of(shape),
-            shape=grid_span(shape, self._unit),
-            previous_shape=grid_span(previous, self._unit),
-            at_source=shape == self._source_shape,
+            shape=padded_shape,
+            previous_shape=self._padded_shape(previous),
+            at_source=shape == self._source_shape and padded_shape == self._source.shape[:2],
         )
 
     def result(self, image: jax.Array) -> np.ndarray:

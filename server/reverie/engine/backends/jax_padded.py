@@ -27,7 +27,11 @@ def valid(shape: tuple[int, int], size: jax.Array) -> jax.Array:
 
 def padded(image: np.ndarray, unit: int) -> np.ndarray:
     """An H×W×C host image with zeros out to whole ``unit``s (itself when it already fills them)."""
-    target = grid_span(image.shape[:2], unit)
+    return padded_to(image, grid_span(image.shape[:2], unit))
+
+
+def padded_to(image: np.ndarray, target: tuple[int, int]) -> np.ndarray:
+    """An H×W×C host image with zeros out to ``target`` (itself when it already fills it)."""
     if image.shape[:2] == target:
         return image
     out = np.zeros((*target, image.shape[2]), image.dtype)

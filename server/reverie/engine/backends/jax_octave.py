@@ -1,0 +1,262 @@
+"""A whole octave's steps on the whole image in one compiled call, for images of up to a few megapixels.
+
+Every step of a tiled dream is several dispatches with host work between, and fixed tiles compute the
+padding of their wrapped grid too. Here the octave's image is padded to a bucket (each side rounded up to
+``BUCKET`` pixels: a few compiled shapes serve every size), its true size travels as a traced value (see
+``jax_padded``), and a ``lax.while_loop`` runs the steps on the device: the jitter's shifts drawn from the
+dream's seed, the roll within the true size, the gradient with the objective read over the activations of
+the true size alone (``objective``'s extents), normalised over the true pixels, the early stop at
+``max_loss``. The loop's bound is traced too, so the host can run an octave in chunks of any number of
+steps without a compile, reporting progress and asking about cancelling between chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.jax_compile import DETERMINISTIC
+from reverie.engine.tiling import grid_span
+
+# Each side of an octave's padded image is a multiple of this: at most 127 pixels of padding per side.
+BUCKET = 128
+# The most steps one call runs (the size of its loss buffer).
+CAPACITY = 64
+# How long one call should last: progress and cancelling wait for a call's end.
+CHUNK_SECONDS = 0.25
+
+
+def bucket(shape: tuple[int, int]) -> tuple[int, int]:
+    """The padded shape an octave of ``shape`` computes on."""
+    return grid_span(shape, BUCKET)
+
+
+def shift(key: jax.Array, step: jax.Array, reach: jax.Array) -> jax.Array:
+    """The jitter (rows, columns) of one step, each in [-reach, reach], drawn from the octave's key."""
+    return jax.random.randint(jax.random.fold_in(key, step), (2,), -reach, reach + 1)
+
+
+def octave_key(seed: jax.Array, octave: jax.Array) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(seed), octave)
+
+
+def stop_threshold(max_loss: float | None) -> np.float32:
+    """``max_loss`` as the float32 t for which a float32 loss x > t exactly when float(x) > max_loss, as the
+    host's tally compares; infinite when there is no early stop."""
+    if max_loss is None:
+        return np.float32(np.inf)
+    threshold = np.float32(max_loss)
+    return np.nextafter(threshold, np.float32(-np.inf)) if float(threshold) > max_loss else threshold
+
+
+def _rolled(image: jax.Array, size: jax.Array, offset: jax.Array) -> jax.Array:
+    """``image`` (padded) with its true part rolled by ``offset`` within the true size (as ``np.roll``)."""
+    rows = (jnp.arange(image.shape[0]) - offset[0]) % size[0]
+    cols = (jnp.arange(image.shape[1]) - offset[1]) % size[1]
+    return image[rows][:, cols]
+
+
+def _scale(gradient: jax.Array, inside: jax.Array, pixels: jax.Array, normalization: str) -> jax.Array:
+    """mean|g| or std(g) over the true pixels (the padding's gradient is zero)."""
+    if normalization == "std":
+        mean = gradient.sum() / pixels
+        scale = jnp.sqrt(jnp.where(inside, jnp.square(gradient - mean), 0.0).sum() / pixels)
+    else:
+        scale = jnp.abs(gradient).sum() / pixels
+    return jnp.where(scale > 0, scale, 1.0)
+
+
+def _steps(
+    loss_of: Callable[..., jax.Array],
+    image: jax.Array,
+    size: jax.Array,
+    extents: jax.Array,
+    seed: jax.Array,
+    octave: jax.Array,
+    first: jax.Array,
+    count: jax.Array,
+    reach: jax.Array,
+    step_size: jax.Array,
+    threshold: jax.Array,
+    weights: tuple[list[Any], list[Any]],
+    *,
+    normalization: str,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Steps ``first`` to ``first + count - 1`` of an octave (fewer when a loss passes the threshold: that
+    step is kept, as the host loop keeps it); returns (image, losses of the steps run, how many ran)."""
+    inside = padded_image.valid(image.shape[:2], size)[..., None]
+    pixels = (size[0] * size[1] * 3).astype(jnp.float32)
+    key = octave_key(seed, octave)
+    value_and_grad = jax.value_and_grad(loss_of)
+
+    def body(carry: tuple[Any, ...]) -> tuple[Any, ...]:
+        step, image, losses, _ = carry
+        offset = shift(key, step, reach)
+        loss, gradient = value_and_grad(jnp.where(inside, _rolled(image, size, offset), 0.0), extents, weights)
+        gradient = jnp.where(inside, _rolled(gradient, size, -offset), 0.0)
+        moved = image + step_size * gradient / _scale(gradient, inside, pixels, normalization)
+        image = jnp.where(inside, jnp.clip(moved, -1.0, 1.0), 0.0)
+        # a dynamic slice update, not a scatter: deterministic GPU compiles refuse some scatters
+        losses = jax.lax.dynamic_update_slice(losses, loss[None].astype(jnp.float32), (step - first,))
+        return step + 1, image, losses, loss > threshold
+
+    def more(carry: tuple[Any, ...]) -> jax.Array:
+        step, _, _, stopped = carry
+        return (step < first + count) & ~stopped
+
+    start = (first, image, jnp.zeros(CAPACITY, jnp.float32), jnp.asarray(False))
+    step, image, losses, _ = jax.lax.while_loop(more, body, start)
+    return image, losses, step - first
+
+
+class ActivationExtents:
+    """Each layer's activation size for an input size, without Keras' shape inference per size (a few tenths
+    of a second for InceptionV3, paid per octave of every new picture size otherwise).
+
+    Along an axis, a convolution or pool maps n input pixels to floor((n - k) / s) + 1 outputs ("same"
+    padding: k = 1), and such maps compose into one of that form: so a few inferences fit each layer's k
+    and s for good. A fit that does not predict a check size exactly (an unusual layer) falls back to
+    inferring every size."""
+
+    _BASE = 1024  # probe sizes: multiples of any power-of-two stride up to it
+
+    def __init__(self, extractor: Any) -> None:
+        self._extractor = extractor
+        self._inferred: dict[tuple[int, int], np.ndarray] = {}
+        self._fit: tuple[np.ndarray, np.ndarray] | None = None
+        self._fitted = False
+
+    def infer(self, shape: tuple[int, int]) -> np.ndarray:
+        """(layers, 2) activation sizes by Keras' shape inference."""
+        if shape not in self._inferred:
+            shapes = self._extractor.compute_output_shape((1, *shape, 3))
+            shapes = shapes if isinstance(shapes, list) else [shapes]
+            self._inferred[shape] = np.asarray([output[1:3] for output in shapes], np.int64)
+        return self._inferred[shape]
+
+    def _fitted_maps(self) -> tuple[np.ndarray, np.ndarray] | None:
+        base = self._BASE
+        low, high = self.infer((base, base)), self.infer((2 * base, 2 * base))
+        if (high <= low).any() or (base % (high - low)).any():
+            return None
+        strides = base // (high - low)
+        offsets = np.empty_like(strides)
+        for index in np.ndindex(strides.shape):
+            # the first size past ``base`` with one more output is offset + stride × (outputs at ``base``)
+            below, above = base, base + int(strides[index])
+            while above - below > 1:
+                middle = (below + above) // 2
+                below, above = (below, middle) if self.infer((middle, middle))[index] > low[index] else (middle, above)
+            offsets[index] = above - strides[index] * low[index]
+        check = (base + base // 2 + 7, base + 5)
+        return (strides, offsets) if np.array_equal(self._apply(check, strides, offsets), self.infer(check)) else None
+
+    @staticmethod
+    def _apply(shape: tuple[int, int], strides: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        return (np.asarray(shape)[None, :] - offsets) // strides + 1
+
+    def __call__(self, shape: tuple[int, int]) -> np.ndarray:
+        if not self._fitted:
+            self._fit, self._fitted = self._fitted_maps(), True
+        if self._fit is None:
+            return self.infer(shape).astype(np.int32)
+        return self._apply(shape, *self._fit).astype(np.int32)
+
+
+class OctaveLoop:
+    """The compiled octave loop of one objective, and how long its steps take on each bucket (to size the
+    chunks); one per compiled gradient."""
+
+    def __init__(self, extractor: Any, objective: Callable[..., Any], weights: tuple[list[Any], list[Any]]) -> None:
+        self._weights = weights
+        self.extents = ActivationExtents(extractor)
+        self._called: set[tuple[tuple[int, int], str]] = set()
+        self.step_seconds: dict[tuple[int, int], float] = {}
+
+        def loss_of(image: jax.Array, extents: jax.Array, weights: tuple[list[Any], list[Any]]) -> jax.Array:
+            activations, _ = extractor.stateless_call(*weights, image[None], training=False)
+            return objective(activations, extents)[0]
+
+        self._run = jax.jit(partial(_steps, loss_of), static_argnames="normalization", compiler_options=DETERMINISTIC)
+
+    def run(self, image: jax.Array, size: np.ndarray, extents: np.ndarray, *arguments: Any, normalization: str) -> Any:
+        """Dispatch a chunk; True beside it when this is the bucket's first call here (it compiles, or loads
+        from the compile cache, so its time says nothing about the steps)."""
+        key = (image.shape[:2], normalization)
+        compiles = key not in self._called
+        self._called.add(key)
+        return self._run(image, size, extents, *arguments, self._weights, normalization=normalization), compiles
+
+
+class OctaveStepper:
+    """One octave's steps on its whole padded image, a chunk of them per call."""
+
+    chunked = True
+    tiles = 1
+
+    def __init__(
+        self,
+        loop: OctaveLoop,
+        shape: tuple[int, int],
+        seed: int,
+        octave: int,
+        reach: int,
+        step_size: float,
+        normalization: str,
+        max_loss: float | None,
+    ) -> None:
+        self.shape = shape
+        self.padded_shape = bucket(shape)
+        self._loop = loop
+        self._normalization = normalization
+        self._size = padded_image.size_of(shape)
+        # each layer's activation size for the true size: the top-left part of the padded input's (valid
+        # convolutions and pools make it so) that the objective reads
+        self._extents = loop.extents(shape)
+        self._constants = (
+            np.uint32(seed),
+            np.int32(octave),
+            np.int32(reach),
+            np.float32(step_size),
+            stop_threshold(max_loss),
+        )
+
+    def chunk(self, remaining: int) -> int:
+        """How many steps the next call runs: about ``CHUNK_SECONDS`` of them at the bucket's measured pace,
+        one while it has none."""
+        seconds = self._loop.step_seconds.get(self.padded_shape)
+        steps = 1 if seconds is None else int(CHUNK_SECONDS / max(seconds, 1e-6))
+        return max(1, min(steps, remaining, CAPACITY))
+
+    def advance(self, image: jax.Array, first: int, count: int) -> tuple[jax.Array, list[float]]:
+        """Run steps ``first`` (from 1) to ``first + count - 1``, waiting for them; returns the image and the
+        losses of the steps run (fewer than ``count`` when the early stop ended the octave)."""
+        if image.shape[:2] != self.padded_shape:  # padded otherwise by another stepper: refit
+            image = padded_image.refit(image, self.padded_shape)
+        seed, octave, reach, step_size, threshold = self._constants
+        started = time.perf_counter()
+        (image, losses, ran), compiled = self._loop.run(
+            image,
+            self._size,
+            self._extents,
+            seed,
+            octave,
+            np.int32(first),
+            np.int32(count),
+            reach,
+            step_size,
+            threshold,
+            normalization=self._normalization,
+        )
+        ran = int(ran)
+        values = np.asarray(losses)[:ran].tolist()
+        if not compiled and ran:
+            self._loop.step_seconds[self.padded_shape] = (time.perf_counter() - started) / ran
+        return image, values
