@@ -20,7 +20,7 @@ from typing import Any
 
 import zmq
 
-from reverie import __version__, keys, protocol
+from reverie import __version__, keys, protocol, snapshots
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
@@ -212,7 +212,7 @@ class DreamServer:
             elif request.type == protocol.DREAM:
                 self._accept(route, request)
             else:
-                self._cancel_request(route, request.job)
+                self._cancel_request(route, request.job, keep=request.keep)
         except ReverieError as error:
             self._send(route, protocol.error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
@@ -241,7 +241,15 @@ class DreamServer:
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
-        job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
+        job = Job(
+            next(self._next_serial),
+            route,
+            request.job,
+            params,
+            request.image,
+            request.pixels,
+            snapshots=request.snapshots,
+        )
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job
@@ -256,12 +264,13 @@ class DreamServer:
         )
         self._send(route, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position})
 
-    def _cancel_request(self, route: tuple[bytes, ...], job_id: str) -> None:
+    def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))
         if job is None:
             raise protocol.UnknownJob(
                 f"there is no job {job_id} on this server for this client; it has finished or never arrived"
             )
+        job.keep = keep  # read by the worker once the cancel has stopped the dream
         self._cancel(job, notify=True)
 
     def _cancel(self, job: Job, *, notify: bool) -> None:
@@ -298,6 +307,8 @@ class DreamServer:
                     **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
                 },
             )
+        elif kind == snapshots.SNAPSHOT:
+            self._send(job.envelope, snapshots.reply(job.job_id, header), frames[1])
         elif kind == "result":
             self._finish(
                 job,
@@ -308,6 +319,7 @@ class DreamServer:
                     "seconds": time.monotonic() - job.received,
                     "engine_seconds": header["engine_seconds"],
                     "notes": header["notes"],
+                    **snapshots.partial_field(header),
                 },
                 frames[1],
             )

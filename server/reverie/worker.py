@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,10 @@ import zmq
 
 from reverie.engine import DreamModel, DreamParams, Progress, dream, load_model
 from reverie.errors import Busy, DreamCancelled, ReverieError
+from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
 from reverie.protocol import ImageSpec
+from reverie.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
 
@@ -40,6 +43,9 @@ class Job:
     pixels: Any
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
+    snapshots: SnapshotRequest | None = None
+    # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
+    keep: bool = False
 
 
 class JobQueue:
@@ -164,9 +170,15 @@ class Worker(threading.Thread):
             return
         _send(link, {"type": "started", "serial": job.serial})
         last = 0.0
+        live = LiveJob(
+            job.snapshots,
+            (job.image.height, job.image.width),
+            lambda fields, pixels: _send(link, {"type": "snapshot", "serial": job.serial, **fields}, pixels),
+        )
 
         def progress(step: Progress) -> None:
             nonlocal last
+            live.offer(step)
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
@@ -185,20 +197,27 @@ class Worker(threading.Thread):
                 )
 
         spec = job.image
+        source = None
+        # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
+        params = job.params if job.params.seed is not None else replace(job.params, seed=secrets.randbelow(2**32))
         try:
             original = np.frombuffer(job.pixels, dtype=DTYPES[spec.dtype]).reshape(
                 spec.height, spec.width, spec.channels
             )
+            source = to_dream_input(original)
             result = dream(
-                to_dream_input(original),
-                job.params,
+                source,  # the engine never writes into it, so a stopped job's kept image can start from it
+                params,
                 model,
                 progress=progress,
                 should_cancel=job.cancel.is_set,
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:
-            _send(link, {"type": "cancelled", "serial": job.serial})
+            if job.keep and source is not None:
+                self._send_kept(link, job, params.seed, (original, source), live)
+            else:
+                _send(link, {"type": "cancelled", "serial": job.serial})
             return
         except ReverieError as error:
             _send(link, {"type": "error", "serial": job.serial, "code": error.code, "message": str(error)})
@@ -219,7 +238,26 @@ class Worker(threading.Thread):
             "type": "result",
             "serial": job.serial,
             "seed": result.seed,
+            "partial": None,
             "engine_seconds": result.seconds,
             "notes": list(result.notes),
+        }
+        _send(link, header, np.ascontiguousarray(pixels))
+
+    def _send_kept(
+        self, link: zmq.Socket, job: Job, seed: int | None, images: tuple[np.ndarray, np.ndarray], live: LiveJob
+    ) -> None:
+        """A job stopped with keep: its image as the last step left it, as the result, marked partial.
+        ``images`` are the received pixels and the engine's float RGB of them."""
+        started = time.monotonic()
+        original, source = images
+        pixels = from_dream_output(kept_image(source, live.last), original)
+        header = {
+            "type": "result",
+            "serial": job.serial,
+            "seed": seed,
+            "partial": live.partial(),
+            "engine_seconds": time.monotonic() - started,
+            "notes": ["stopped early: this is the dream as far as it had come"],
         }
         _send(link, header, np.ascontiguousarray(pixels))
