@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from reverie.engine import Progress
 from reverie.engine.octaves import resize
@@ -27,40 +26,52 @@ def fitted(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, math.floor(height * scale)), max(1, math.floor(width * scale))
 
 
-def snapshot_pixels(progress: Progress, max_side: int, source_shape: tuple[int, int]) -> np.ndarray:
+class SourceSizes:
+    """The job's source image (float RGB in [0, 1]) at the sizes snapshots need, each resized once."""
+
+    def __init__(self, source: np.ndarray) -> None:
+        self.source = source
+        self._sizes: dict[tuple[int, int], np.ndarray] = {}
+
+    def at(self, shape: tuple[int, int]) -> np.ndarray:
+        if shape == self.source.shape[:2]:
+            return self.source
+        if shape not in self._sizes:
+            self._sizes[shape] = resize(self.source, shape)
+        return self._sizes[shape]
+
+
+def formed(view: np.ndarray, sources: SourceSizes, shape: tuple[int, int]) -> np.ndarray:
+    """The dream so far at ``shape``: ``view`` (the octave's image) directly when it has that shape, else the
+    change it made to the source, resized, added to the source at ``shape``. So an early octave's small image
+    shows the dream forming on the source's own detail rather than a blurred source."""
+    if view.shape[:2] == shape:
+        return view
+    change = resize(view - sources.at(view.shape[:2]), shape)
+    change += sources.at(shape)
+    return np.clip(change, 0.0, 1.0, out=change)
+
+
+def snapshot_pixels(progress: Progress, max_side: int, sources: SourceSizes) -> np.ndarray:
     """The image as ``progress`` left it, as u8 RGB in the source's aspect, its long side at most ``max_side``."""
     assert progress.image is not None
-    view = progress.image(max_side)
-    pixels = np.empty(view.shape, np.uint8)
-    np.multiply(view, 255.0, out=view)
-    np.rint(view, out=view)
-    pixels[...] = view
-    height, width = fitted(*source_shape, max_side)
-    if pixels.shape[:2] != (height, width):
-        pixels = np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.BILINEAR))
-    return pixels
+    image = formed(progress.image(max_side), sources, fitted(*sources.source.shape[:2], max_side))
+    return np.rint(image * 255.0).astype(np.uint8)
 
 
-def kept_image(source: np.ndarray, progress: Progress | None) -> np.ndarray:
-    """What a stopped job keeps, float RGB in [0, 1] at the source's size: the change the dream has made so
-    far, brought to the source's size and added to it, so an early octave's small image keeps the source's
-    own detail; the source itself when no step was done."""
+def kept_image(sources: SourceSizes, progress: Progress | None) -> np.ndarray:
+    """What a stopped job keeps, float RGB in [0, 1] at the source's size (the source when no step was done)."""
     if progress is None or progress.image is None:
-        return source
-    height, width = source.shape[:2]
-    current = progress.image(2**30)  # stride 1: the octave's own pixels
-    if current.shape[:2] == (height, width):
-        return current
-    change = resize(current - resize(source, current.shape[:2]), (height, width))
-    return np.clip(source + change, 0.0, 1.0)
+        return sources.source
+    return formed(progress.image(2**30), sources, sources.source.shape[:2])  # stride 1: the octave's own pixels
 
 
 class LiveJob:
     """Follows one job's progress: sends snapshots when asked for them, and remembers the last step."""
 
-    def __init__(self, request: SnapshotRequest | None, source_shape: tuple[int, int], send: SendFn) -> None:
+    def __init__(self, request: SnapshotRequest | None, source: np.ndarray, send: SendFn) -> None:
         self._request = request
-        self._source_shape = source_shape
+        self.sources = SourceSizes(source)
         self._send = send
         self._last_sent = -math.inf
         self.last: Progress | None = None
@@ -75,7 +86,7 @@ class LiveJob:
         if not progress.octave_done and (now - self._last_sent) * 1000 < request.every_ms:
             return
         self._last_sent = now
-        pixels = snapshot_pixels(progress, request.max_side, self._source_shape)
+        pixels = snapshot_pixels(progress, request.max_side, self.sources)
         fields = {name: getattr(progress, name) for name in PROGRESS_FIELDS}
         self._send(
             {**fields, "octave_done": progress.octave_done, "width": pixels.shape[1], "height": pixels.shape[0]}, pixels

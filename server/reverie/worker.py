@@ -170,15 +170,12 @@ class Worker(threading.Thread):
             return
         _send(link, {"type": "started", "serial": job.serial})
         last = 0.0
-        live = LiveJob(
-            job.snapshots,
-            (job.image.height, job.image.width),
-            lambda fields, pixels: _send(link, {"type": "snapshot", "serial": job.serial, **fields}, pixels),
-        )
+        live: LiveJob | None = None
 
         def progress(step: Progress) -> None:
             nonlocal last
-            live.offer(step)
+            if live is not None:
+                live.offer(step)
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
@@ -197,7 +194,6 @@ class Worker(threading.Thread):
                 )
 
         spec = job.image
-        source = None
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
         params = job.params if job.params.seed is not None else replace(job.params, seed=secrets.randbelow(2**32))
         try:
@@ -205,6 +201,11 @@ class Worker(threading.Thread):
                 spec.height, spec.width, spec.channels
             )
             source = to_dream_input(original)
+            live = LiveJob(
+                job.snapshots,
+                source,
+                lambda fields, pixels: _send(link, {"type": "snapshot", "serial": job.serial, **fields}, pixels),
+            )
             result = dream(
                 source,  # the engine never writes into it, so a stopped job's kept image can start from it
                 params,
@@ -214,8 +215,8 @@ class Worker(threading.Thread):
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:
-            if job.keep and source is not None:
-                self._send_kept(link, job, params.seed, (original, source), live)
+            if job.keep and live is not None:
+                self._send_kept(link, job, params.seed, original, live)
             else:
                 _send(link, {"type": "cancelled", "serial": job.serial})
             return
@@ -244,14 +245,10 @@ class Worker(threading.Thread):
         }
         _send(link, header, np.ascontiguousarray(pixels))
 
-    def _send_kept(
-        self, link: zmq.Socket, job: Job, seed: int | None, images: tuple[np.ndarray, np.ndarray], live: LiveJob
-    ) -> None:
-        """A job stopped with keep: its image as the last step left it, as the result, marked partial.
-        ``images`` are the received pixels and the engine's float RGB of them."""
+    def _send_kept(self, link: zmq.Socket, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
+        """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
         started = time.monotonic()
-        original, source = images
-        pixels = from_dream_output(kept_image(source, live.last), original)
+        pixels = from_dream_output(kept_image(live.sources, live.last), original)
         header = {
             "type": "result",
             "serial": job.serial,

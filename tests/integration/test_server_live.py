@@ -86,3 +86,19 @@ def test_a_plain_cancel_still_cancels(server: Server) -> None:
         client.cancel(job)
         *_, last = client.events(job)
     assert type(last).__name__ == "Cancelled"
+
+
+def test_a_stop_in_an_early_octave_keeps_the_sources_own_detail(server: Server) -> None:
+    # The first of three octaves dreams a smaller image; what is kept is its change added to the full-size
+    # source, not the small image blown up (which would blur this noise to its mean, about 64 levels off).
+    pixels = image(300, 240, 3, "u8", seed=4)
+    with server.client() as client:
+        job = client.submit(pixels.tobytes(), params={**ENDLESS, "octaves": 3}, **layout(pixels))
+        for event in client.events(job):
+            if isinstance(event, Progress) and event.step >= 2:
+                client.stop(job)
+            if isinstance(event, Result):
+                break
+    assert event.partial is not None and event.partial["octave"] == 1 and event.partial["octaves"] == 3
+    kept = np.frombuffer(event.pixels, np.uint8).reshape(pixels.shape).astype(int)
+    assert np.abs(kept - pixels).mean() < 16
