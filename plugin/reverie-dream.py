@@ -154,7 +154,7 @@ def run_dialog(
     dialog.add_button(messages.STOP_BUTTON, STOP_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
     dialog.fill([a.name for a in arguments.ARGUMENTS if a.name != "preview"])
-    live = LiveDialog(image, drawables, config, HERE)
+    live = LiveDialog(dialog, image, drawables, config, HERE)
     dialog.get_content_area().pack_start(live.pane, False, False, 0)
     live.pane.show_all()
     responses: list[int] = []

@@ -73,8 +73,11 @@ class Previewed:
 class LiveDialog:
     """The dialog's pane and its preview jobs; one client for the dialog's life."""
 
-    def __init__(self, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path):
+    def __init__(
+        self, dialog: Any, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path
+    ) -> None:
         self.pane = PreviewPane()
+        self._dialog, self._title = dialog, dialog.get_title()
         self._image, self._drawables, self._config, self._here = image, drawables, config, here
         self._client: Any = None
         self._job: Any = None
@@ -115,6 +118,7 @@ class LiveDialog:
     def finished(self, outcome: Any) -> None:
         from reverie.client import Cancelled, Result
 
+        self._dialog.set_title(self._title)
         if isinstance(outcome, Result):
             if outcome.partial is None and self._plan is not None:
                 details = canvas.layer_details(self._params, self._endpoint, outcome, 0.0, outcome.seconds)
@@ -164,6 +168,7 @@ class LiveDialog:
         self._plan, self._values, self._params = plan, values, params
         self._job = FollowedJob(client, job, self)
         self._timer = GLib.timeout_add(PUMP_MS, self._pump)
+        self._dialog.set_title(messages.previewing_title(self._title))
 
     def _connect(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """The dialog's client for the endpoint the values name (a new one if the endpoint changed)."""
@@ -248,8 +253,10 @@ class WindowListener:
         pass
 
     def progress(self, event: Any) -> None:
+        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
         self.window.fraction(event.fraction)
-        self.window.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, False))
+        self.window.say(text)
+        self.window.set_title(text)
 
     def finished(self, outcome: Any) -> None:
         self.window.response(DONE_RESPONSE)
@@ -262,7 +269,7 @@ def dream_in_window(client: Any, pixels: Any, params: dict[str, Any]) -> Any:
     from reverie_plugin.live import FollowedJob
     from reverie_plugin.session import check_layout
 
-    window = ProgressWindow("Deep Dream")
+    window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
     timer: list[int | None] = [None]
     try:

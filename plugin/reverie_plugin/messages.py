@@ -14,9 +14,16 @@ PREVIEW_BUTTON = "Previe_w"
 STOP_BUTTON = "_Stop"
 
 
+# The full run's progress window, until the first step reports.
+DREAMING_TITLE = "Deep Dream: sending"
 STOPPING = "Stopping; keeping what has formed…"
 PANE_CANCELLED = "Preview cancelled."
 PANE_SETTINGS_CHANGED = "Settings changed: the preview was stopped. Press Preview to dream with them."
+
+
+def previewing_title(title: str) -> str:
+    """The dialog's title while a preview runs (so a glance at the task bar, or a test, can tell)."""
+    return f"{title} (previewing)"
 
 
 def pane_idle_text(width: int, height: int) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dream_server import facts
 from gimp_harness import COMMAND_STEP, Record, Workspace
 from PIL import Image
 
@@ -103,3 +104,55 @@ def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server
     assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
     assert record.values["idle"] is not None and record.values["idle"] - watch["then"][0] < 2.0
     assert "LibGimpWidgets-CRITICAL" not in record.output and "duplicate mnemonic" not in record.output
+
+
+def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
+    run_gimp_ui: Callable[..., Record], endpoint: str
+) -> None:
+    # OK starts an endless dream; once its progress window reports a step, Stop keeps what has formed.
+    record = run_gimp_ui(
+        "import json\n"
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        "rec.pixels('source', layer, \"R'G'B'A u8\")\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=1000, seed=8)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.layers('dreamed', image)\n"
+        "top = image.get_layers()[0]\n"
+        "rec.pixels('kept', top, \"R'G'B'A u8\")\n"
+        "rec.value('details', json.loads(bytes(top.get_parasite('reverie-dream').get_data()).decode()))\n"
+        "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
+        "g.Gimp.displays_flush()\n"
+        "rec.value('undone', g.wait_for_layers(image, ['artwork']))\n",
+        [(DIALOG, "alt+o"), ("^Dreaming: octave", "alt+s"), ("dreamed", "ctrl+z")],
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #8", "artwork"]
+    partial = record.values["details"]["partial"]
+    assert 1 <= partial["step"] < 1000 and partial["octave"] == 1, partial
+    kept, source = record.pixels["kept"].astype(int), record.pixels["source"].astype(int)
+    assert (kept[:, :, 3] == source[:, :, 3]).all()
+    assert np.abs(kept[:, :, :3] - source[:, :, :3]).mean() > 0.5  # a dream had begun
+    assert record.values["undone"] == ["artwork"]
+
+
+def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # The layer is within the preview's 512×512, so the preview is the full run: OK places it (one job only).
+    done_before = facts(endpoint)["jobs_done"]
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, [])\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=3, seed=0)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.value('seed', out.get('seed'))\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+o")],
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    assert [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{record.values['seed']}", "artwork"]
+    assert facts(endpoint)["jobs_done"] == done_before + 1
