@@ -56,7 +56,9 @@ def snapshot_pixels(progress: Progress, max_side: int, sources: SourceSizes) -> 
     """The image as ``progress`` left it, as u8 RGB in the source's aspect, its long side at most ``max_side``."""
     assert progress.image is not None
     image = formed(progress.image(max_side), sources, fitted(*sources.source.shape[:2], max_side))
-    return np.rint(image * 255.0).astype(np.uint8)
+    image *= 255.0  # a new array either way (the view's, or the resized change): changed in place
+    image += 0.5
+    return image.astype(np.uint8)
 
 
 def kept_image(sources: SourceSizes, progress: Progress | None) -> np.ndarray:

@@ -4,7 +4,9 @@ Run by hand (not collected by pytest): ``.venv/bin/python tests/bench/live_snaps
 Starts ``reverie serve`` with random weights for each model (default: mobilenet and inception_v3) and,
 alternating plain and live jobs (snapshots every 250 ms, at most 512 px a side) with one seed, prints the
 median engine and wall time of each, the overhead in per cent, the time from submitting a live job to its
-first snapshot, how many snapshots a job got and their size in bytes.
+first snapshot, how many snapshots a job got and their size in bytes. On a shared machine those timings
+move by several per cent from run to run, so it also dreams once in this process and times the snapshots'
+own work (reading the image, resizing, converting to u8) as a share of the dream: the worker's cost exactly.
 """
 
 from __future__ import annotations
@@ -84,6 +86,36 @@ def measure(model: str) -> None:
     )
 
 
+def snapshot_share(model_name: str) -> None:
+    """The time spent making snapshots during one in-process dream, as a share of the dream's time."""
+    from reverie.engine import DreamParams, dream, load_model
+    from reverie.live_images import LiveJob
+
+    model = load_model(model_name, weights="random")
+    source = picture().astype(np.float32) / 255.0
+    params = DreamParams(model=model_name, seed=701028867)
+    dream(source, params, model)  # warm-up
+    spent, made = [0.0], [0]
+
+    def count(_fields: dict, _pixels: np.ndarray) -> None:
+        made[0] += 1
+
+    live = LiveJob(LIVE, source, count)
+
+    def offer(step: object) -> None:
+        started = time.perf_counter()
+        live.offer(step)
+        spent[0] += time.perf_counter() - started
+
+    result = dream(source, params, model, progress=offer)
+    print(
+        f"{model_name} {SIDE}² in process: {made[0]} snapshots took {spent[0] * 1000:.0f} ms of a "
+        f"{result.seconds:.2f} s dream ({100 * spent[0] / result.seconds:.2f} %, "
+        f"{spent[0] * 1000 / max(1, made[0]):.1f} ms each)"
+    )
+
+
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["mobilenet", "inception_v3"]:
+        snapshot_share(name)
         measure(name)

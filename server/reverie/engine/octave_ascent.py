@@ -93,8 +93,10 @@ def image_view(state: Any, shape: tuple[int, int]) -> ImageView:
     def view(max_side: int) -> np.ndarray:
         height, width = shape
         stride = max(1, max(height, width) // max(1, max_side))
-        part = np.asarray(state[:height:stride, :width:stride], dtype=np.float32)
-        return np.clip((part + 1.0) * 0.5, 0.0, 1.0)
+        image = np.array(state[:height:stride, :width:stride], dtype=np.float32)  # a copy, the caller's
+        image += 1.0
+        image *= 0.5
+        return np.clip(image, 0.0, 1.0, out=image)
 
     return view
 

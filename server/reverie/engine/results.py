@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # ``max_side`` -> the dream's current image, float32 RGB in [0, 1], every k-th pixel of the octave's image
-# with k = max(1, long side // max_side): at most twice ``max_side`` a side, for the caller to finish resizing.
+# with k = max(1, long side // max_side): at most twice ``max_side`` a side, for the caller to finish resizing;
+# a new array each call, the caller's to change.
 ImageView = Callable[[int], np.ndarray]
 
 
