@@ -18,6 +18,9 @@ from reverie.snapshots import PROGRESS_FIELDS, SnapshotRequest
 
 # (header fields, u8 RGB pixels) -> sent to the client.
 SendFn = Callable[[dict[str, Any], np.ndarray], None]
+# The share of a dream's time that snapshots between octave ends may take: on a slow or busy machine they come
+# less often than asked rather than slow the dream down.
+BUDGET = 0.03
 
 
 def fitted(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -76,19 +79,28 @@ class LiveJob:
         self.sources = SourceSizes(source)
         self._send = send
         self._last_sent = -math.inf
+        self._started = time.monotonic()
+        self._spent = 0.0
         self.last: Progress | None = None
 
     def offer(self, progress: Progress) -> None:
-        """Called for every step: a snapshot goes when one is due, and always at an octave's end."""
+        """Called for every step: a snapshot goes at an octave's end, and otherwise when ``every_ms`` has passed
+        and the snapshots so far took less than BUDGET of the time."""
         self.last = progress
         request = self._request
         if request is None or progress.image is None:
             return
         now = time.monotonic()
-        if not progress.octave_done and (now - self._last_sent) * 1000 < request.every_ms:
+        if not progress.octave_done and (
+            (now - self._last_sent) * 1000 < request.every_ms or self._spent > BUDGET * (now - self._started)
+        ):
             return
         self._last_sent = now
-        pixels = snapshot_pixels(progress, request.max_side, self.sources)
+        self._snapshot(progress, request.max_side)
+        self._spent += time.monotonic() - now
+
+    def _snapshot(self, progress: Progress, max_side: int) -> None:
+        pixels = snapshot_pixels(progress, max_side, self.sources)
         fields = {name: getattr(progress, name) for name in PROGRESS_FIELDS}
         self._send(
             {**fields, "octave_done": progress.octave_done, "width": pixels.shape[1], "height": pixels.shape[0]}, pixels

@@ -69,3 +69,16 @@ def test_the_engines_image_view_crops_padding_strides_and_maps_to_0_1() -> None:
     assert view(48).shape == (32, 48, 3)
     padded[:64, :96] = 1.0  # read when called, not when made
     assert (view(96) == 1.0).all()
+
+
+def test_snapshots_between_octave_ends_stay_within_their_share_of_the_time() -> None:
+    from reverie.live_images import LiveJob
+
+    sent: list[bool] = []
+    image = np.full((256, 256, 3), 0.5, np.float32)
+    live = LiveJob(SnapshotRequest(50, 256), image, lambda fields, _pixels: sent.append(fields["octave_done"]))
+    for _ in range(200):  # steps that take no time: every snapshot would be all of the time
+        live.offer(step_with(image))
+    assert sent == [False]  # the first goes at once; then the budget holds them back
+    live.offer(Progress(1, 2, 20, 20, 0.5, 1, 1.0, step_with(image).image, True))
+    assert sent == [False, True]  # an octave's end always goes
