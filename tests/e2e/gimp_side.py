@@ -129,14 +129,14 @@ def server_idle_at(endpoint: str, timeout: float = 10.0) -> float | None:
     return None
 
 
-def write_source(folder: str, layer: Gimp.Layer, then: list[str]) -> None:
-    """The layer's pixels as the preview pane shows them (8-bit RGB) for pane_watch.py, and the keys it
-    presses once the pane has changed."""
+def write_source(folder: str, layer: Gimp.Layer, then: list[str], endpoint: str = "") -> None:
+    """The layer's pixels as the preview pane shows them (8-bit RGB) for pane_watch.py, the keys it presses
+    once the pane has changed, and the server it then waits to see idle (none when empty)."""
     width, height = layer.get_width(), layer.get_height()
     rect = Gegl.Rectangle.new(0, 0, width, height)
     data = layer.get_buffer().get(rect, 1.0, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP)
     (Path(folder) / "source.rgb").write_bytes(data)
-    meta = {"width": width, "height": height, "title": "^Deep Dream$", "then": then}
+    meta = {"width": width, "height": height, "title": "^Deep Dream$", "then": then, "endpoint": endpoint}
     (Path(folder) / "source.json").write_text(json.dumps(meta))
 
 

@@ -4,7 +4,8 @@ gi only: it runs beside GIMP on the test's Xvfb).
 ``pane_watch.py FOLDER`` waits for FOLDER/source.json and .rgb (the pane's source crop, written by the batch
 before it opens the dialog), finds the dialog, grabs its window until the source shows in it, presses
 Preview, grabs until the pane's pixels differ from the source, saves that frame, presses the keys in
-source.json's "then" (e.g. Cancel) and writes FOLDER/watch.json with the times (wall clock) of each step.
+source.json's "then" (e.g. Cancel), with "endpoint" waits until that server runs nothing, and writes
+FOLDER/watch.json with the times (wall clock) of each step.
 """
 
 from __future__ import annotations
@@ -91,7 +92,30 @@ def main(folder: Path) -> None:
         for keys in meta.get("then", []):
             subprocess.run(["xdotool", "windowfocus", "--sync", str(xid), "key", keys], check=True)
             report.setdefault("then", []).append(time.time())
+        if meta.get("endpoint"):
+            report["idle"] = server_idle_at(meta["endpoint"])
     (folder / "watch.json").write_text(json.dumps(report))
+
+
+def server_idle_at(endpoint: str, timeout: float = 10.0) -> float | None:
+    """The wall-clock time at which the dream server first says it runs and queues nothing (raw ZeroMQ hello,
+    every 10 ms); None if not within ``timeout``."""
+    import zmq
+
+    deadline = time.monotonic() + timeout
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(endpoint)
+        while time.monotonic() < deadline:
+            socket.send_multipart([b"", json.dumps({"v": 1, "type": "hello", "req": "idle"}).encode()])
+            reply: dict = {}
+            while reply.get("req") != "idle" and socket.poll(2000):
+                reply = json.loads(socket.recv_multipart()[-1])
+            facts = reply.get("server", {})
+            if facts.get("running", "") is None and facts.get("queue") == 0:
+                return time.time()
+            time.sleep(0.01)
+    return None
 
 
 def locate_at(frame: tuple, source: bytes, width: int, height: int, x: int, y: int) -> bool:

@@ -156,3 +156,27 @@ def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
     assert record.values["status"] == "success", record.values["message"]
     assert [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{record.values['seed']}", "artwork"]
     assert facts(endpoint)["jobs_done"] == done_before + 1
+
+
+def test_changing_a_setting_during_a_preview_stops_its_job_on_the_server(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # Once the pane shows the dream, Alt+E focuses Steps and Up changes it; the dialog stays open (Cancel
+    # closes it afterwards) while the watcher sees the server go idle.
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, ['alt+e', 'Up'], {endpoint!r})\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+c")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert "changed" in watch, "the pane never changed after Preview"
+    changed_setting = watch["then"][1]
+    print(f"server idle {watch['idle'] - changed_setting:.2f} s after the setting changed")
+    assert watch["idle"] is not None and watch["idle"] - changed_setting < 2.0
+    assert record.values["status"] == "cancel"
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
