@@ -4,7 +4,8 @@ gi only: it runs beside GIMP on the test's Xvfb).
 ``pane_watch.py FOLDER`` waits for FOLDER/source.json and .rgb (the pane's source crop, written by the batch
 before it opens the dialog), finds the dialog, grabs its window until the source shows in it, presses
 Preview, grabs until the pane's pixels differ from the source, saves that frame, presses the keys in
-source.json's "then" (e.g. Cancel), with "endpoint" waits until that server runs nothing, and writes
+source.json's "then" (e.g. Cancel), with "endpoint" waits until that server runs nothing, with "until_done" grabs
+the dialog once more when its preview is done (FOLDER/done.raw), and writes
 FOLDER/watch.json with the times (wall clock) of each step.
 """
 
@@ -28,6 +29,11 @@ LIMIT = 60.0
 def window_id(title: str) -> int:
     found = subprocess.run(["xdotool", "search", "--sync", "--name", title], capture_output=True, text=True, check=True)
     return int(found.stdout.split()[0])
+
+
+def window_name(xid: int) -> str:
+    named = subprocess.run(["xdotool", "getwindowname", str(xid)], capture_output=True, text=True, check=True)
+    return named.stdout.strip()
 
 
 def grab(window: Gdk.Window) -> tuple[bytes, int, int, int, int]:
@@ -89,6 +95,13 @@ def main(folder: Path) -> None:
                 report["frame"] = [frame_width, frame_height, stride, channels]
                 break
         report["frames"] = frames
+        if meta.get("until_done"):  # the dialog's title loses "(previewing)" when the preview is done
+            while time.monotonic() < deadline and window_name(xid) != "Deep Dream":
+                time.sleep(0.05)
+            pixels, frame_width, frame_height, stride, channels = grab(window)
+            (folder / "done.raw").write_bytes(pixels)
+            report["done"] = time.time()
+            report["done_frame"] = [frame_width, frame_height, stride, channels]
         for keys in meta.get("then", []):
             subprocess.run(["xdotool", "windowfocus", "--sync", str(xid), "key", keys], check=True)
             report.setdefault("then", []).append(time.time())
