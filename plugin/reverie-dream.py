@@ -64,6 +64,20 @@ class GimpProgress:
         Gimp.progress_pulse()
 
 
+class QuietProgress:
+    """session.ProgressSink that starts no GIMP progress: GIMP 3.0 answers a click on its progress bar's cancel
+    by closing the plug-in (gimp_plug_in_progress_cancel_callback), which a plug-in cannot catch from Python."""
+
+    def text(self, text: str) -> None:
+        pass
+
+    def fraction(self, value: float) -> None:
+        pass
+
+    def pulse(self) -> None:
+        pass
+
+
 def follow_in_window(
     client: DreamClient, pixels: Pixels, params: dict[str, Any], progress: ProgressSink, preview: bool
 ) -> Result:
@@ -104,7 +118,8 @@ def fetch_dream(
 
     from reverie.client import DreamClient
 
-    progress = GimpProgress()
+    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
+    progress = GimpProgress() if follow is None else QuietProgress()
     timeout, retries = session.client_timing(endpoint)
     client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
     try:
@@ -196,7 +211,8 @@ def run(
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
     values = runs.values_of(config)
-    Gimp.progress_init("Deep Dream")
+    if not interactive:  # an interactive run's progress window has Stop and Cancel; see QuietProgress
+        Gimp.progress_init("Deep Dream")
     try:
         if reusable is not None:  # the preview already dreamed the whole region with these settings
             plan, result, details = reusable
