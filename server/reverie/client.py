@@ -241,6 +241,7 @@ class DreamClient:
         self._active: set[str] = set()
         self._accepted: set[str] = set()
         self._cancel_tries: dict[str, int] = {}
+        self._keeping: set[str] = set()  # jobs stopped with keep, so a cancel sent again keeps too
         self._last_heard = time.monotonic()
 
     # -- connection ------------------------------------------------------------------------------
@@ -349,13 +350,14 @@ class DreamClient:
         if kind == protocol.ERROR and header.get("code") == protocol.UNKNOWN_JOB and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
                 self._cancel_tries[job] += 1
-                self._send({"type": protocol.CANCEL, "job": job})
+                self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
             return
         try:
             item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
         except (KeyError, TypeError, ValueError) as error:
             item = ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
         if not isinstance(item, _ONGOING):
+            self._keeping.discard(job)
             self._active.discard(job)
             self._accepted.discard(job)
             self._cancel_tries.pop(job, None)
@@ -544,4 +546,6 @@ class DreamClient:
         """Stop a job and keep what has formed: a running job's Result then comes with ``partial`` set (a job
         still queued is answered Cancelled)."""
         if job_id in self._active:
+            self._cancel_tries[job_id] = 1
+            self._keeping.add(job_id)
             self._send({"type": protocol.CANCEL, "job": job_id, "keep": True})

@@ -21,7 +21,7 @@ from server_harness import (
     wait_ready,
 )
 
-from reverie.client import Cancelled, DreamClient, Progress
+from reverie.client import Cancelled, DreamClient, Progress, Result
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,19 @@ def test_cancel_reaches_the_right_server_through_the_broker(studio: tuple[str, l
             assert isinstance(next(events), Progress)
             client.cancel(job)
             assert list(events)[-1] == Cancelled(job)
+
+
+def test_stop_and_keep_reaches_the_right_server_through_the_broker(studio: tuple[str, list[Server]]) -> None:
+    front, _ = studio
+    pixels = image(96, 96, 3, "u8")
+    with DreamClient(front) as client:
+        for _ in range(2):  # as for cancel: one stop is likely to land on the other server first
+            job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+            events = client.events(job)
+            assert isinstance(next(events), Progress)
+            client.stop(job)
+            result = list(events)[-1]
+            assert isinstance(result, Result) and result.partial is not None and result.partial["step"] >= 1
 
 
 def test_the_broker_refuses_to_face_the_network_without_keys(tmp_path: Path) -> None:
