@@ -10,8 +10,8 @@ SENDING = "Sending the image to the dream server…"
 PLACING = "Placing the dream…"
 # The dialog's Preview button; its mnemonic differs from every argument's and the dialog's own buttons.
 PREVIEW_BUTTON = "Previe_w"
-# Stops the preview and keeps what has formed in the pane.
-STOP_BUTTON = "_Stop"
+# Stops the preview and keeps what has formed in the pane; Alt+S is GIMP's own "Save Settings".
+STOP_BUTTON = "Stop and _keep"
 
 
 # The full run's progress window, until the first step reports.

@@ -180,3 +180,23 @@ def test_changing_a_setting_during_a_preview_stops_its_job_on_the_server(
     assert watch["idle"] is not None and watch["idle"] - changed_setting < 2.0
     assert record.values["status"] == "cancel"
     assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
+
+
+def test_stop_during_a_preview_ends_its_job_and_keeps_the_dialog_open(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, ['alt+k'], {endpoint!r})\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+c")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert "changed" in watch, "the pane never changed after Preview"
+    assert watch["idle"] is not None and watch["idle"] - watch["then"][0] < 2.0
+    assert record.values["status"] == "cancel"
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
