@@ -26,21 +26,29 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
-from reverie_plugin import arguments, canvas, geometry, messages, settings  # noqa: E402
-from reverie_plugin.formats import WireFormat, cut, wire_format  # noqa: E402
-from reverie_plugin.messages import PluginFailure  # noqa: E402
+from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
+from reverie_plugin.formats import cut  # noqa: E402
+from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 
 from reverie.errors import ReverieError  # noqa: E402
 
 if TYPE_CHECKING:
-    from reverie.client import Result
+    from collections.abc import Callable
+
+    from reverie_plugin.session import Pixels, ProgressSink
+
+    from reverie.client import DreamClient, Result
+
+    # How a run waits for its job: (client, pixels, params, progress, preview) -> the result.
+    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool], Result]
 
 PROCEDURE = "python-fu-reverie-dream"
 FLAGS = GObject.ParamFlags.READWRITE
-# The dialog's extra button; GimpProcedureDialog.run() returns False for it, like Cancel. Not 1: that
+# The dialog's extra buttons; GimpProcedureDialog.run() returns False for them, like Cancel. Not 1: that
 # is the dialog's own Reset.
 PREVIEW_RESPONSE = 100
+STOP_RESPONSE = 101
 
 
 class GimpProgress:
@@ -54,6 +62,29 @@ class GimpProgress:
 
     def pulse(self) -> None:
         Gimp.progress_pulse()
+
+
+class QuietProgress:
+    """session.ProgressSink that starts no GIMP progress: GIMP 3.0 answers a click on its progress bar's cancel
+    by closing the plug-in (gimp_plug_in_progress_cancel_callback), which a plug-in cannot catch from Python."""
+
+    def text(self, text: str) -> None:
+        pass
+
+    def fraction(self, value: float) -> None:
+        pass
+
+    def pulse(self) -> None:
+        pass
+
+
+def follow_in_window(
+    client: DreamClient, pixels: Pixels, params: dict[str, Any], progress: ProgressSink, preview: bool
+) -> Result:
+    """An interactive run's wait: a progress window with Stop (keeps what has formed) and Cancel."""
+    from reverie_plugin.live_dialog import dream_in_window
+
+    return dream_in_window(client, pixels, params)
 
 
 def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
@@ -74,26 +105,11 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
 
-def selected_rect(image: Gimp.Image, drawable: Gimp.Drawable) -> geometry.Rect | None:
-    """The selection ∩ drawable in drawable coordinates; None when nothing is selected."""
-    if Gimp.Selection.is_empty(image):
-        return None
-    ok, x, y, width, height = drawable.mask_intersect()
-    if not ok:
-        raise PluginFailure(messages.selection_misses_text())
-    return geometry.Rect(x, y, width, height)
-
-
 def fetch_dream(
-    drawable: Gimp.Drawable,
-    region: geometry.Rect,
-    wire: WireFormat,
-    params: dict[str, Any],
-    endpoint: str,
-    config: settings.Settings,
-    preview: bool,
+    plan: runs.Plan, params: dict[str, Any], endpoint: str, config: settings.Settings, follow: Follow | None
 ) -> tuple[Result, dict[str, Any]]:
-    """Connect (starting a local server if need be), send the region, wait for the dream.
+    """Connect (starting a local server if need be), send the plan's pixels, wait for the dream (through
+    ``follow``, e.g. a progress window with Stop, or on GIMP's progress bar when None).
 
     Returns the result and the details that go with the new layer (params, seed, timings).
     """
@@ -102,103 +118,76 @@ def fetch_dream(
 
     from reverie.client import DreamClient
 
-    progress = GimpProgress()
+    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
+    progress = GimpProgress() if follow is None else QuietProgress()
     timeout, retries = session.client_timing(endpoint)
     client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
     try:
         params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
         started = time.monotonic()
-        data = canvas.read_pixels(drawable, region, wire)
+        data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
         read = time.monotonic()
-        pixels = session.Pixels(data, region.width, region.height, wire.channels, wire.dtype)
-        result = session.dream(client, pixels, params, progress, preview)
+        pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
+        result = (follow or session.dream)(client, pixels, params, progress, plan.preview)
         finished = time.monotonic()
     finally:
         client.close()
-    details = {
-        "params": params,
-        "seed": result.seed,
-        "endpoint": endpoint,
-        "read_seconds": read - started,
-        "round_trip_seconds": finished - read,
-        "server_seconds": result.seconds,
-        "engine_seconds": result.engine_seconds,
-        "notes": result.notes,
-    }
-    return result, details
+    return result, canvas.layer_details(params, endpoint, result, read - started, finished - read)
 
 
-def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any]) -> tuple[int, Gimp.Layer]:
+def dream_on(
+    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], follow: Follow | None = None
+) -> tuple[int, Gimp.Layer]:
     """The whole run: work out what to send, dream, place. Returns the seed used and the new layer."""
-    if len(drawables) != 1:
-        raise PluginFailure(messages.one_drawable_text(len(drawables)))
-    drawable = drawables[0]
-    if not drawable.is_layer():
-        raise PluginFailure(messages.not_a_layer_text())
+    plan = runs.plan_run(image, drawables, bool(values["preview"]))
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
-    preview = bool(values["preview"])
-    selected = selected_rect(image, drawable)
-    region = geometry.dream_region(drawable.get_width(), drawable.get_height(), selected)
-    # A preview shows a crop of what the full run dreams, dreamed the same way, with context around it.
-    shown = geometry.preview_crop(region, selected) if preview else region
-    sent = geometry.with_context(shown, region) if preview else region
-    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    result, details = fetch_dream(drawable, sent, wire, params, endpoint, config, preview)
+    result, details = fetch_dream(plan, params, endpoint, config, follow)
     Gimp.progress_set_text(messages.PLACING)
-    layer = canvas.place_layer(
-        image,
-        drawable,
-        shown,
-        wire,
-        cut(result.pixels, sent, shown, wire),
-        masked=selected is not None,
-        preview=preview,
-        details=details,
+    return result.seed, place(image, plan, result, details)
+
+
+def place(image: Gimp.Image, plan: runs.Plan, result: Result, details: dict[str, Any]) -> Gimp.Layer:
+    """The dream as a new layer at the plan's place, in one undo step."""
+    shown = cut(result.pixels, plan.sent, plan.shown, plan.wire)
+    return canvas.place_layer(
+        image, plan.drawable, plan.shown, plan.wire, shown, masked=plan.masked, preview=plan.preview, details=details
     )
-    return result.seed, layer
-
-
-def values_of(config: Gimp.ProcedureConfig) -> dict[str, Any]:
-    """The declared arguments' values, whichever way they were set (dialog, script, last values)."""
-    return {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
-
-
-def preview_from_dialog(image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig) -> None:
-    """The dialog's Preview button: a preview run with the dialog's values, the dialog staying open."""
-    Gimp.progress_init("Deep Dream preview")
-    try:
-        dream_on(image, drawables, {**values_of(config), "preview": True})
-    except Exception as error:
-        if not isinstance(error, ReverieError):
-            traceback.print_exc()
-        Gimp.message(messages.failure_text(error))
-    finally:
-        Gimp.progress_end()
-    Gimp.displays_flush()
 
 
 def run_dialog(
     procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, image: Gimp.Image, drawables: list[Gimp.Drawable]
-) -> bool:
-    """The generated dialog plus a Preview button; True when the artist pressed OK."""
+) -> tuple[bool, Any]:
+    """The generated dialog with the live preview pane, Preview and Stop; (True, a preview that already is
+    the full run or None) when the artist pressed OK."""
     GimpUi.init("reverie-dream")
+    from reverie_plugin.live_dialog import LiveDialog
+
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
     dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
+    dialog.add_button(messages.STOP_BUTTON, STOP_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
     dialog.fill([a.name for a in arguments.ARGUMENTS if a.name != "preview"])
+    live = LiveDialog(dialog, image, drawables, config, HERE)
+    dialog.get_content_area().pack_start(live.pane, False, False, 0)
+    live.pane.show_all()
     responses: list[int] = []
     dialog.connect("response", lambda _dialog, response: responses.append(response))
+    config.connect("notify", lambda *_: live.settings_changed())
     try:
         while True:
             responses.clear()
             if dialog.run():
-                return True
-            if not responses or responses[-1] != PREVIEW_RESPONSE:
-                return False
-            preview_from_dialog(image, drawables, config)
+                return True, live.reusable()
+            if responses and responses[-1] == PREVIEW_RESPONSE:
+                live.preview()
+            elif responses and responses[-1] == STOP_RESPONSE:
+                live.stop()
+            else:
+                return False, None
     finally:
+        live.close()
         dialog.destroy()
 
 
@@ -214,15 +203,25 @@ def run(
 
     Success shows no message: the seed is in the new layer's name and its parasite. Messages are for failures.
     """
-    if run_mode == Gimp.RunMode.INTERACTIVE and not run_dialog(procedure, config, image, drawables):
-        return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    if run_mode == Gimp.RunMode.INTERACTIVE:
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    reusable = None
+    if interactive:
+        accepted, reusable = run_dialog(procedure, config, image, drawables)
+        if not accepted:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
-    values = values_of(config)
-    Gimp.progress_init("Deep Dream")
+    values = runs.values_of(config)
+    if not interactive:  # an interactive run's progress window has Stop and Cancel; see QuietProgress
+        Gimp.progress_init("Deep Dream")
     try:
-        seed, layer = dream_on(image, drawables, values)
+        if reusable is not None:  # the preview already dreamed the whole region with these settings
+            plan, result, details = reusable
+            seed, layer = result.seed, place(image, plan, result, details)
+        else:
+            seed, layer = dream_on(image, drawables, values, follow_in_window if interactive else None)
     except Exception as error:
+        if isinstance(error, DreamStopped):
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         if not isinstance(error, ReverieError):
             traceback.print_exc()
         return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))

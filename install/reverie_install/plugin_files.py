@@ -9,7 +9,7 @@ from pathlib import Path, PurePath
 from reverie_install.locations import PLUGIN
 
 # The client and what it imports, vendored from the server package (standard library + pyzmq only).
-VENDORED = ("__init__.py", "errors.py", "protocol.py", "client.py")
+VENDORED = ("__init__.py", "errors.py", "protocol.py", "snapshots.py", "client.py")
 SETTINGS_FILE = "reverie-dream.json"
 
 

@@ -25,6 +25,25 @@ PREVIEW_PARASITE = "reverie-dream-preview"
 DETAILS_PARASITE = "reverie-dream"
 
 
+def layer_details(
+    params: dict[str, Any], endpoint: str, result: Any, read_seconds: float, round_trip_seconds: float
+) -> dict[str, Any]:
+    """What goes with a dream layer (its parasite): params, seed, timings, notes, and how far a stopped dream got."""
+    details = {
+        "params": params,
+        "seed": result.seed,
+        "endpoint": endpoint,
+        "read_seconds": read_seconds,
+        "round_trip_seconds": round_trip_seconds,
+        "server_seconds": result.seconds,
+        "engine_seconds": result.engine_seconds,
+        "notes": result.notes,
+    }
+    if result.partial is not None:
+        details["partial"] = result.partial
+    return details
+
+
 def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> bytes:
     """The region's pixels in ``wire``'s format."""
     rect = Gegl.Rectangle.new(region.x, region.y, region.width, region.height)

@@ -10,6 +10,41 @@ SENDING = "Sending the image to the dream server…"
 PLACING = "Placing the dream…"
 # The dialog's Preview button; its mnemonic differs from every argument's and the dialog's own buttons.
 PREVIEW_BUTTON = "Previe_w"
+# Stops the preview and keeps what has formed in the pane; Alt+S is GIMP's own "Save Settings".
+STOP_BUTTON = "Stop and _keep"
+
+
+# The full run's progress window, until the first step reports.
+DREAMING_TITLE = "Deep Dream: sending"
+STOPPING = "Stopping; keeping what has formed…"
+PANE_CANCELLED = "Preview cancelled."
+PANE_SETTINGS_CHANGED = "Settings changed: the preview was stopped. Press Preview to dream with them."
+
+
+def previewing_title(title: str) -> str:
+    """The dialog's title while a preview runs (so a glance at the task bar, or a test, can tell)."""
+    return f"{title} (previewing)"
+
+
+def pane_idle_text(width: int, height: int) -> str:
+    """Under the pane before any preview: what Preview will dream."""
+    return f"Preview dreams this {width}×{height} crop, at full scale, with the settings above."
+
+
+def pane_done_text(seed: int, whole: bool) -> str:
+    """Under the pane when a preview is done."""
+    tail = " It is the whole region: OK keeps it without dreaming again." if whole else ""
+    return f"Preview done (seed {seed}).{tail}"
+
+
+def pane_stopped_text(partial: dict) -> str:
+    """Under the pane when a preview was stopped and kept."""
+    octave, octaves = partial.get("octave", 0), partial.get("octaves", 0)
+    return f"Stopped at octave {octave}/{octaves}, step {partial.get('step', 0)}/{partial.get('steps', 0)}."
+
+
+class DreamStopped(Exception):
+    """The artist cancelled a running dream; the image is left as it was."""
 
 
 class PluginFailure(ReverieError):

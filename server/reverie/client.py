@@ -16,7 +16,7 @@ from typing import Any, Union
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from reverie import protocol
+from reverie import protocol, snapshots
 from reverie.errors import DreamCancelled, ReverieError, TooLarge
 
 # Below this size a copy is cheaper than ZeroMQ's zero-copy bookkeeping.
@@ -123,6 +123,25 @@ class Result:
     seconds: float
     engine_seconds: float
     notes: list[str] = field(default_factory=list)
+    # For a job stopped with ``stop``: how far it got (octave, octaves, step, steps, fraction); else None.
+    partial: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The image as the dream has formed it so far (for jobs submitted with ``snapshots``): u8 RGB, its long
+    side at most the requested ``max_side``; ``octave_done`` marks an octave's last step."""
+
+    job_id: str
+    pixels: bytes
+    width: int
+    height: int
+    octave: int
+    octaves: int
+    step: int
+    steps: int
+    fraction: float
+    octave_done: bool
 
 
 @dataclass(frozen=True)
@@ -132,7 +151,9 @@ class Cancelled:
     job_id: str
 
 
-Event = Union[Progress, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
+Event = Union[Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
+# Events that do not end their job.
+_ONGOING = (Progress, Snapshot)
 _Item = Union[Event, ClientError]  # noqa: UP007
 
 
@@ -177,6 +198,8 @@ def _event(header: dict[str, Any], payload: bytes | None) -> Event:
         )
     if kind == protocol.CANCELLED:
         return Cancelled(job)
+    if kind == snapshots.SNAPSHOT:
+        return _snapshot(header, payload)
     if payload is None:
         raise ClientError(f"the server's result for job {job} came without its image frame")
     spec = _result_layout(header["image"], payload, job)
@@ -191,6 +214,26 @@ def _event(header: dict[str, Any], payload: bytes | None) -> Event:
         float(header["seconds"]),
         float(header["engine_seconds"]),
         [str(note) for note in header.get("notes", [])],
+        dict(header["partial"]) if header.get("partial") is not None else None,
+    )
+
+
+def _snapshot(header: dict[str, Any], payload: bytes | None) -> Snapshot:
+    image, job = header["image"], header["job"]
+    width, height = int(image["width"]), int(image["height"])
+    if payload is None or len(payload) != width * height * 3:
+        raise ClientError(f"the server's snapshot for job {job} does not hold {width}×{height} RGB pixels")
+    return Snapshot(
+        job,
+        payload,
+        width,
+        height,
+        int(header["octave"]),
+        int(header["octaves"]),
+        int(header["step"]),
+        int(header["steps"]),
+        float(header["fraction"]),
+        bool(header["octave_done"]),
     )
 
 
@@ -230,6 +273,7 @@ class DreamClient:
         self._active: set[str] = set()
         self._accepted: set[str] = set()
         self._cancel_tries: dict[str, int] = {}
+        self._keeping: set[str] = set()  # jobs stopped with keep, so a cancel sent again keeps too
         self._last_heard = time.monotonic()
 
     # -- connection ------------------------------------------------------------------------------
@@ -340,7 +384,7 @@ class DreamClient:
         if kind == protocol.ERROR and header.get("code") == protocol.UNKNOWN_JOB and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
                 self._cancel_tries[job] += 1
-                self._send({"type": protocol.CANCEL, "job": job})
+                self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
             return
         try:
             item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
@@ -348,7 +392,8 @@ class DreamClient:
             item = ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
         except ClientError as error:  # a result whose frame does not fill its declared layout
             item = error
-        if not isinstance(item, Progress):
+        if not isinstance(item, _ONGOING):
+            self._keeping.discard(job)
             self._active.discard(job)
             self._accepted.discard(job)
             self._cancel_tries.pop(job, None)
@@ -446,9 +491,18 @@ class DreamClient:
         return info
 
     def submit(
-        self, pixels: bytes, *, width: int, height: int, channels: int, dtype: str, params: dict[str, Any]
+        self,
+        pixels: bytes,
+        *,
+        width: int,
+        height: int,
+        channels: int,
+        dtype: str,
+        params: dict[str, Any],
+        snapshots: snapshots.SnapshotRequest | None = None,
     ) -> str:
-        """Send one job and return its id once the server has accepted (queued) it."""
+        """Send one job and return its id once the server has accepted (queued) it; with ``snapshots``, its
+        events include Snapshot images of the dream as it forms."""
         limits = (self._info or self.hello())["limits"]
         try:
             spec = protocol.image_spec(
@@ -466,7 +520,10 @@ class DreamClient:
                 f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
             )
         job = uuid.uuid4().hex
-        self._send({"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}, pixels)
+        request = {"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}
+        if snapshots is not None:
+            request["snapshots"] = snapshots.to_dict()
+        self._send(request, pixels)
         self._active.add(job)
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
         while job not in self._accepted:
@@ -514,7 +571,7 @@ class DreamClient:
                 if isinstance(item, ClientError):
                     raise item
                 yield item
-                if not isinstance(item, Progress):
+                if not isinstance(item, _ONGOING):
                     return
                 continue
             if job_id not in self._active:
@@ -560,3 +617,11 @@ class DreamClient:
         if job_id in self._active:
             self._cancel_tries[job_id] = 1
             self._send({"type": protocol.CANCEL, "job": job_id})
+
+    def stop(self, job_id: str) -> None:
+        """Stop a job and keep what has formed: a running job's Result then comes with ``partial`` set (a job
+        still queued is answered Cancelled)."""
+        if job_id in self._active:
+            self._cancel_tries[job_id] = 1
+            self._keeping.add(job_id)
+            self._send({"type": protocol.CANCEL, "job": job_id, "keep": True})

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reverie.errors import BadRequest, ReverieError, TooLarge
+from reverie.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
 PROTOCOL_VERSION = 1
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
@@ -277,6 +278,8 @@ class Request:
     params: dict[str, Any] | None = None
     image: ImageSpec | None = None
     pixels: Any = None
+    snapshots: SnapshotRequest | None = None
+    keep: bool = False
 
 
 def parse_request(body: Sequence[Any], limits: Limits) -> Request:
@@ -291,13 +294,14 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
         req = header.get("req")
         return Request(HELLO, req=check_job_id(req) if req is not None else None)
     if kind == CANCEL:
-        return Request(CANCEL, job=check_job_id(header.get("job")))
+        return Request(CANCEL, job=check_job_id(header.get("job")), keep=keep_flag(header.get("keep")))
     if kind == DREAM:
         job = check_job_id(header.get("job"))
         params = check_params_shape(header.get("params", {}))
         spec = image_spec(header.get("image"), limits)
         check_buffer(spec, payload)
-        return Request(DREAM, job=job, params=params, image=spec, pixels=payload)
+        snapshots = snapshot_request(header.get("snapshots"))
+        return Request(DREAM, job=job, params=params, image=spec, pixels=payload, snapshots=snapshots)
     raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
 
 

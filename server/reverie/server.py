@@ -19,7 +19,7 @@ from typing import Any
 
 import zmq
 
-from reverie import __version__, keys, peers, protocol
+from reverie import __version__, keys, peers, protocol, snapshots
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
@@ -288,7 +288,7 @@ class DreamServer:
             elif request.type == protocol.DREAM:
                 self._accept(route, request)
             else:
-                self._cancel_request(route, request.job)
+                self._cancel_request(route, request.job, keep=request.keep)
         except ReverieError as error:
             self._send(route, protocol.error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
@@ -323,7 +323,15 @@ class DreamServer:
         params = self._check_params(request.params or {})
         check_work(params, request.image, self.limits)
         check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
-        job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
+        job = Job(
+            next(self._next_serial),
+            route,
+            request.job,
+            params,
+            request.image,
+            request.pixels,
+            snapshots=request.snapshots,
+        )
         job.connection = self._owners.get(route)
         position = self._queue.put(job)
         self._jobs[key] = job
@@ -341,12 +349,13 @@ class DreamServer:
         )
         self._send(route, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position})
 
-    def _cancel_request(self, route: tuple[bytes, ...], job_id: str) -> None:
+    def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))
         if job is None:
             raise protocol.UnknownJob(
                 f"there is no job {job_id} on this server for this client; it has finished or never arrived"
             )
+        job.keep = keep  # read by the worker once the cancel has stopped the dream
         self._cancel(job, notify=True)
 
     def _cancel(self, job: Job, *, notify: bool) -> None:
@@ -389,6 +398,9 @@ class DreamServer:
                         **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
                     },
                 )
+        elif kind == snapshots.SNAPSHOT:
+            if self._owned(job):
+                self._send(job.envelope, snapshots.reply(job.job_id, header), frames[1])
         elif kind == "result":
             self._finish(
                 job,
@@ -399,6 +411,7 @@ class DreamServer:
                     "seconds": time.monotonic() - job.received,
                     "engine_seconds": header["engine_seconds"],
                     "notes": header["notes"],
+                    **snapshots.partial_field(header),
                 },
                 frames[1],
             )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,10 @@ import zmq
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model
 from reverie.engine.weight_files import keras_cache_dir, needs_download
 from reverie.errors import Busy, DreamCancelled, ReverieError
+from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
 from reverie.protocol import ImageSpec
+from reverie.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
 
@@ -42,6 +45,9 @@ class Job:
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
     connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
+    snapshots: SnapshotRequest | None = None
+    # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
+    keep: bool = False
 
 
 class JobQueue:
@@ -184,9 +190,12 @@ class Worker(threading.Thread):
             return
         _send(link, {"type": "started", "serial": job.serial})
         last = 0.0
+        live: LiveJob | None = None
 
         def progress(step: Progress) -> None:
             nonlocal last
+            if live is not None:
+                live.offer(step)
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
@@ -205,20 +214,31 @@ class Worker(threading.Thread):
                 )
 
         spec = job.image
+        # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
+        params = job.params if job.params.seed is not None else replace(job.params, seed=secrets.randbelow(2**32))
         try:
             original = np.frombuffer(job.pixels, dtype=DTYPES[spec.dtype]).reshape(
                 spec.height, spec.width, spec.channels
             )
+            source = to_dream_input(original)
+            live = LiveJob(
+                job.snapshots,
+                source,
+                lambda fields, pixels: _send(link, {"type": "snapshot", "serial": job.serial, **fields}, pixels),
+            )
             result = dream(
-                to_dream_input(original),
-                job.params,
+                source,  # the engine never writes into it, so a stopped job's kept image can start from it
+                params,
                 model,
                 progress=progress,
                 should_cancel=job.cancel.is_set,
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:
-            _send(link, {"type": "cancelled", "serial": job.serial})
+            if job.keep and live is not None:
+                self._send_kept(link, job, params.seed, original, live)
+            else:
+                _send(link, {"type": "cancelled", "serial": job.serial})
             return
         except ReverieError as error:
             _send(link, {"type": "error", "serial": job.serial, "code": error.code, "message": str(error)})
@@ -239,7 +259,22 @@ class Worker(threading.Thread):
             "type": "result",
             "serial": job.serial,
             "seed": result.seed,
+            "partial": None,
             "engine_seconds": result.seconds,
             "notes": list(result.notes),
+        }
+        _send(link, header, np.ascontiguousarray(pixels))
+
+    def _send_kept(self, link: zmq.Socket, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
+        """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
+        started = time.monotonic()
+        pixels = from_dream_output(kept_image(live.sources, live.last), original)
+        header = {
+            "type": "result",
+            "serial": job.serial,
+            "seed": seed,
+            "partial": live.partial(),
+            "engine_seconds": time.monotonic() - started,
+            "notes": ["stopped early: this is the dream as far as it had come"],
         }
         _send(link, header, np.ascontiguousarray(pixels))

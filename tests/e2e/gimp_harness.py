@@ -178,7 +178,13 @@ class BackgroundBatch:
         )
 
 
+# A step whose "window" is this runs its "keys" as a shell command instead (e.g. a watcher of the screen).
+COMMAND_STEP = "!"
+
+
 def _xdotool_step(window: str, keys: str) -> str:
+    if window == COMMAND_STEP:
+        return keys
     find = f"w=$(xdotool search --sync --name {shlex.quote(window)} | head -n1)"
     return f"{find} && xdotool windowfocus --sync $w key {keys}" if keys else find
 

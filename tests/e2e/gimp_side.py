@@ -105,6 +105,41 @@ def wait_for_layers(image: Gimp.Image, names: list[str], timeout: float = 60.0) 
     return seen
 
 
+def server_idle_at(endpoint: str, timeout: float = 10.0) -> float | None:
+    """The wall-clock time at which the dream server first says it runs and queues nothing (hello), polled
+    every 20 ms; None if it does not within ``timeout``. Raw ZeroMQ: the batch has no Reverie client."""
+    import zmq
+
+    deadline = time.monotonic() + timeout
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(endpoint)
+        while time.monotonic() < deadline:
+            socket.send_multipart([b"", json.dumps({"v": 1, "type": "hello", "req": "idle"}).encode()])
+            while socket.poll(2000):
+                reply = json.loads(socket.recv_multipart()[-1])
+                if reply.get("req") == "idle":
+                    break
+            else:
+                continue
+            facts = reply["server"]
+            if facts["running"] is None and facts["queue"] == 0:
+                return time.time()
+            time.sleep(0.02)
+    return None
+
+
+def write_source(folder: str, layer: Gimp.Layer, then: list[str], endpoint: str = "") -> None:
+    """The layer's pixels as the preview pane shows them (8-bit RGB) for pane_watch.py, the keys it presses
+    once the pane has changed, and the server it then waits to see idle (none when empty)."""
+    width, height = layer.get_width(), layer.get_height()
+    rect = Gegl.Rectangle.new(0, 0, width, height)
+    data = layer.get_buffer().get(rect, 1.0, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP)
+    (Path(folder) / "source.rgb").write_bytes(data)
+    meta = {"width": width, "height": height, "title": "^Deep Dream$", "then": then, "endpoint": endpoint}
+    (Path(folder) / "source.json").write_text(json.dumps(meta))
+
+
 class Recorder:
     """Collects values and pixel buffers; ``save`` writes them for the host to read."""
 

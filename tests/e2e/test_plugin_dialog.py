@@ -63,15 +63,6 @@ def test_a_successful_dream_shows_no_message_and_names_its_seed(
     assert seed and [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{seed}", "artwork"]
 
 
-def test_preview_button_previews_without_closing_the_dialog(run_gimp_ui: Callable[..., Record], endpoint: str) -> None:
-    # Preview; once the image window's title counts 2 layers, Cancel: the preview layer stays, and the
-    # dialog was still open to be cancelled.
-    record = run_gimp_ui(interactive(endpoint), [(DIALOG, "alt+w"), ("2 layers", ""), (DIALOG, "alt+c")])
-    assert record.values["status"] == "cancel"
-    assert [entry["name"] for entry in record.values["after"]] == ["Deep Dream preview #21", "artwork"]
-    assert_clean_dialog(record)
-
-
 def test_one_undo_removes_the_dream_and_brings_back_the_preview(
     run_gimp_ui: Callable[..., Record], endpoint: str
 ) -> None:

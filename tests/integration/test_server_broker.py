@@ -22,7 +22,7 @@ from server_harness import (
     wait_ready,
 )
 
-from reverie.client import Cancelled, DreamClient, Progress
+from reverie.client import Cancelled, DreamClient, Progress, Result
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,19 @@ def test_a_client_closing_mid_job_stops_its_job_whichever_server_runs_it(studio:
         deadline = time.monotonic() + 15
         while any(server.facts()["running"] for server in servers):
             assert time.monotonic() < deadline, "the job of a client that closed must stop"
+
+
+def test_stop_and_keep_reaches_the_right_server_through_the_broker(studio: tuple[str, list[Server]]) -> None:
+    front, _ = studio
+    pixels = image(96, 96, 3, "u8")
+    with DreamClient(front) as client:
+        for _ in range(2):  # as for cancel: one stop is likely to land on the other server first
+            job = client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+            events = client.events(job)
+            assert isinstance(next(events), Progress)
+            client.stop(job)
+            result = list(events)[-1]
+            assert isinstance(result, Result) and result.partial is not None and result.partial["step"] >= 1
 
 
 def test_the_broker_refuses_to_face_the_network_without_keys(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import zmq
 from server_harness import TINY, Server, image, layout, start_server
 
 from reverie import protocol
-from reverie.client import Result
+from reverie.client import Progress, Result
+from reverie.snapshots import SnapshotRequest
 
 MAX_PIXELS, MAX_SIDE = 20_000, 200
 MESSAGES = 3000
@@ -195,6 +196,34 @@ def too_small(rng: random.Random) -> Message:
     }
 
 
+BAD_SNAPSHOTS = [
+    [],
+    "often",
+    250,
+    True,
+    {"every_ms": 10},
+    {"every_ms": -1},
+    {"every_ms": 250.5},
+    {"every_ms": True},
+    {"every_ms": 10**30},
+    {"max_side": 0},
+    {"max_side": 100_000},
+    {"max_side": "512"},
+    {"max_side": None},
+    {"every_ms": 250, "max_side": 512, "format": "png"},
+]
+
+
+def bad_snapshots(rng: random.Random) -> Message:
+    fields = {"job": "s", "params": TINY, "image": GOOD_IMAGE, "snapshots": rng.choice(BAD_SNAPSHOTS)}
+    return [b"", header(type="dream", **fields), bytes(30_000)], {"bad_request"}
+
+
+def bad_keep(rng: random.Random) -> Message:
+    keep = rng.choice([1, 0, "yes", "true", [], {}, 1.0])
+    return [b"", header(type="cancel", job=f"k-{rng.randrange(10**6)}", keep=keep)], {"bad_request"}
+
+
 GENERATORS: list[Callable[[random.Random], Message]] = [
     garbage,
     bad_json,
@@ -208,6 +237,8 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     unknown_cancel,
     too_small,
     extra_frames,
+    bad_snapshots,
+    bad_keep,
 ]
 
 
@@ -299,3 +330,11 @@ def test_a_valid_job_succeeds_after_the_fuzzing(server: Server) -> None:
         result = client.run(pixels.tobytes(), params={**TINY, "seed": 3}, **layout(pixels))
     assert isinstance(result, Result) and result.seed == 3
     assert "Traceback" not in server.log.read_text()
+
+
+def test_a_valid_job_with_snapshots_gets_them_after_the_fuzzing(server: Server) -> None:
+    pixels = image(100, 100, 3, "u8")
+    with server.client() as client:
+        job = client.submit(pixels.tobytes(), params=TINY, snapshots=SnapshotRequest(50, 64), **layout(pixels))
+        events = list(client.events(job))
+    assert [type(event).__name__ for event in events if not isinstance(event, Progress)][-2:] == ["Snapshot", "Result"]

@@ -15,7 +15,7 @@ from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
-from reverie.engine.results import DreamResult, Progress
+from reverie.engine.results import DreamResult, ImageView, Progress
 from reverie.engine.tiling import TileLayout, tiled_gradient
 from reverie.errors import BadRequest, DreamCancelled
 
@@ -86,6 +86,21 @@ class HostStepper:
         return loss, image
 
 
+def image_view(state: Any, shape: tuple[int, int]) -> ImageView:
+    """Progress's lazy reader of ``state`` (a host or device image in [-1, 1], maybe padded beyond ``shape``):
+    the stride is taken where the image lives, so a device sends only the pixels asked for."""
+
+    def view(max_side: int) -> np.ndarray:
+        height, width = shape
+        stride = max(1, max(height, width) // max(1, max_side))
+        image = np.array(state[:height:stride, :width:stride], dtype=np.float32)  # a copy, the caller's
+        image += 1.0
+        image *= 0.5
+        return np.clip(image, 0.0, 1.0, out=image)
+
+    return view
+
+
 @dataclass(frozen=True)
 class _Dispatched:
     """A step handed to the stepper; on a device its loss may not be computed yet."""
@@ -107,15 +122,17 @@ class _Tally:
     losses: list[float] = field(default_factory=list)
     done: int = 0
 
-    def record(self, octave: int, step: int, tiles: int, loss: float) -> bool:
+    def record(self, octave: int, step: int, tiles: int, loss: float, image: ImageView | None = None) -> bool:
         """Record a step's loss; False when it passed max_loss and ends the octave."""
         steps = self.params.steps
         self.losses.append(loss)
         self.done += 1
+        stopped = self.params.max_loss is not None and loss > self.params.max_loss
         if self.progress is not None:
             fraction = self.done / (self.octaves * steps)
-            self.progress(Progress(octave, self.octaves, step, steps, fraction, tiles, loss))
-        if self.params.max_loss is not None and loss > self.params.max_loss:
+            ends = stopped or step == steps
+            self.progress(Progress(octave, self.octaves, step, steps, fraction, tiles, loss, image, ends))
+        if stopped:
             self.done += steps - step
             return False
         return True
@@ -229,19 +246,19 @@ class _Ascent:
                 loss, done, stepper = self.read(stepper, unread)
                 if done is not unread:  # it ran again: the queued step must start from its result
                     queued, stepper = self.step(stepper, step, done.after, queued.shift)
-                if not tally.record(octave, done.step, stepper.tiles, loss):
+                if not tally.record(octave, done.step, stepper.tiles, loss, image_view(done.after, stepper.shape)):
                     return done.after
             unread = queued
             if not stepper.asynchronous:
                 loss, unread, stepper = self.read(stepper, unread)
-                if not tally.record(octave, step, stepper.tiles, loss):
+                if not tally.record(octave, step, stepper.tiles, loss, image_view(unread.after, stepper.shape)):
                     return unread.after
                 state, unread = unread.after, None
             else:
                 state = unread.after
         if unread is not None:
             loss, unread, stepper = self.read(stepper, unread)
-            tally.record(octave, unread.step, stepper.tiles, loss)
+            tally.record(octave, unread.step, stepper.tiles, loss, image_view(unread.after, stepper.shape))
             state = unread.after
         return state
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
+
+# ``max_side`` -> the dream's current image, float32 RGB in [0, 1], every k-th pixel of the octave's image
+# with k = max(1, long side // max_side): at most twice ``max_side`` a side, for the caller to finish resizing;
+# a new array each call, the caller's to change.
+ImageView = Callable[[int], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Progress:
-    """One gradient step done; octave and step count from 1."""
+    """One gradient step done; octave and step count from 1.
+
+    ``image`` reads the image as this step left it, only when called (on a device it is a transfer), and
+    only during the progress callback; ``octave_done`` marks the octave's last step (max-loss stops too)."""
 
     octave: int
     octaves: int
@@ -18,6 +27,8 @@ class Progress:
     fraction: float
     tiles: int
     loss: float
+    image: ImageView | None = field(default=None, compare=False, repr=False)
+    octave_done: bool = False
 
 
 @dataclass(frozen=True)

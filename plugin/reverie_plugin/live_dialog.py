@@ -1,0 +1,313 @@
+"""Live dreaming in the Deep Dream dialog: the preview pane's job, and the full run's progress window.
+
+GIMP-dependent, main thread only. Jobs are followed by a GLib timer that takes what the server has sent
+without waiting, so the dialog stays responsive; no job is ever left running on the server when the
+dialog closes.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, GLib  # noqa: E402
+
+from reverie.errors import ReverieError  # noqa: E402
+from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
+from reverie_plugin.formats import WireFormat, cut  # noqa: E402
+from reverie_plugin.live_widgets import DONE_RESPONSE, STOP_RESPONSE, PreviewPane, ProgressWindow  # noqa: E402
+from reverie_plugin.messages import DreamStopped  # noqa: E402
+from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
+
+# How often the main loop takes what the server has sent.
+PUMP_MS = 40
+# How long closing waits for the server to confirm a cancelled job (it stops within one step).
+CLOSE_WAIT = 5.0
+# What the pane shows: 8-bit RGB, as snapshots come.
+PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
+SNAPSHOT_EVERY_MS = 250
+
+
+class PaneSink:
+    """session.ProgressSink on the pane's caption (connecting, starting a server)."""
+
+    def __init__(self, pane: PreviewPane) -> None:
+        self._pane = pane
+
+    def text(self, text: str) -> None:
+        self._pane.say(text)
+        _flush_events()
+
+    def fraction(self, value: float) -> None:
+        pass
+
+    def pulse(self) -> None:
+        _flush_events()
+
+
+def _flush_events() -> None:
+    """Let GTK draw a changed caption before a blocking step (a server start)."""
+    context = GLib.MainContext.default()
+    while context.pending():
+        context.iteration(False)
+
+
+@dataclass(frozen=True)
+class Previewed:
+    """A finished preview: with the values it was made with, it stands in for the full run when it covers the
+    whole region."""
+
+    values: dict[str, Any]
+    plan: runs.Plan
+    result: Any
+    details: dict[str, Any]
+
+
+class LiveDialog:
+    """The dialog's pane and its preview jobs; one client for the dialog's life."""
+
+    def __init__(
+        self, dialog: Any, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path
+    ) -> None:
+        self.pane = PreviewPane()
+        self._dialog, self._title = dialog, dialog.get_title()
+        self._image, self._drawables, self._config, self._here = image, drawables, config, here
+        self._client: Any = None
+        self._job: Any = None
+        self._timer: int | None = None
+        self._plan: runs.Plan | None = None
+        self._values: dict[str, Any] = {}
+        self._params: dict[str, Any] = {}
+        self._endpoint = ""
+        self._done: Previewed | None = None
+        self._show_source()
+
+    # -- the pane ------------------------------------------------------------------------------
+
+    def _show_source(self) -> None:
+        try:
+            plan = runs.plan_run(self._image, self._drawables, preview=True)
+        except ReverieError as error:
+            self.pane.say(messages.failure_text(error))
+            return
+        shown = plan.shown
+        self.pane.show_pixels(canvas.read_pixels(plan.drawable, shown, PANE_FORMAT), shown.width, shown.height)
+        self.pane.say(messages.pane_idle_text(shown.width, shown.height))
+
+    def snapshot(self, event: Any) -> None:
+        plan = self._plan
+        if plan is None:
+            return
+        sent, shown = plan.sent, plan.shown
+        if (event.width, event.height) == (sent.width, sent.height):
+            self.pane.show_pixels(cut(event.pixels, sent, shown, PANE_FORMAT), shown.width, shown.height)
+        else:  # a server that shrank it: show it whole
+            self.pane.show_pixels(event.pixels, event.width, event.height)
+        self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
+
+    def progress(self, event: Any) -> None:
+        self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
+
+    def finished(self, outcome: Any) -> None:
+        from reverie.client import Cancelled, Result
+
+        self._dialog.set_title(self._title)
+        if isinstance(outcome, Result):
+            if outcome.partial is None and self._plan is not None:
+                details = canvas.layer_details(self._params, self._endpoint, outcome, 0.0, outcome.seconds)
+                self._done = Previewed(self._values, self._plan, outcome, details)
+                self.pane.say(messages.pane_done_text(outcome.seed, self._plan.covers_region))
+            else:
+                self.pane.say(messages.pane_stopped_text(outcome.partial or {}))
+        elif isinstance(outcome, Cancelled):
+            self.pane.say(messages.PANE_CANCELLED)
+        else:
+            self.pane.say(messages.failure_text(outcome))
+
+    # -- buttons and settings --------------------------------------------------------------------
+
+    def preview(self) -> None:
+        """Dream the pane's crop with the dialog's values; a running preview is cancelled first."""
+        self._drop_job()
+        self._done = None
+        try:
+            self._start_preview()
+        except Exception as error:
+            if not isinstance(error, ReverieError):
+                traceback.print_exc()
+            self.pane.say(messages.failure_text(error))
+
+    def _start_preview(self) -> None:
+        from reverie.snapshots import SnapshotRequest
+        from reverie_plugin.live import FollowedJob
+
+        values = runs.values_of(self._config)
+        plan = runs.plan_run(self._image, self._drawables, preview=True)
+        params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
+        client, facts = self._connect(values)
+        params = arguments.with_server_model(params, facts)
+        sent = plan.sent
+        data = canvas.read_pixels(plan.drawable, sent, plan.wire)
+        self.pane.say(messages.SENDING)
+        job = client.submit(
+            data,
+            width=sent.width,
+            height=sent.height,
+            channels=plan.wire.channels,
+            dtype=plan.wire.dtype,
+            params=params,
+            snapshots=SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height)),
+        )
+        self._plan, self._values, self._params = plan, values, params
+        self._job = FollowedJob(client, job, self)
+        self._timer = GLib.timeout_add(PUMP_MS, self._pump)
+        self._dialog.set_title(messages.previewing_title(self._title))
+
+    def _connect(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The dialog's client for the endpoint the values name (a new one if the endpoint changed)."""
+        require_pyzmq()
+        from reverie.client import DreamClient
+        from reverie_plugin import keys, session
+
+        config = settings.load(self._here)
+        endpoint = settings.resolve_endpoint(values["endpoint"], config)
+        if self._client is not None and endpoint != self._endpoint:
+            self._client.close()
+            self._client = None
+        if self._client is None:
+            timeout, retries = session.client_timing(endpoint)
+            self._client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
+            self._endpoint = endpoint
+        facts = session.connect(self._client, endpoint, config.launcher, PaneSink(self.pane))
+        return self._client, facts
+
+    def _pump(self) -> bool:
+        job = self._job
+        alive = job is not None and job.pump()
+        if not alive:
+            self._timer = None
+        return alive
+
+    def stop(self) -> None:
+        """Stop the running preview and keep what has formed in the pane."""
+        if self._job is not None and self._job.running:
+            self._job.stop()
+            self.pane.say(messages.STOPPING)
+
+    def settings_changed(self) -> None:
+        """A setting changed: the running preview no longer shows these settings, so it stops at once."""
+        if self._job is not None and self._job.running:
+            self._job.cancel()
+            self.pane.say(messages.PANE_SETTINGS_CHANGED)
+
+    def reusable(self) -> tuple[runs.Plan, Any, dict[str, Any]] | None:
+        """The finished preview when it already is the full run: the whole region, these very settings."""
+        done = self._done
+        if done is None or not done.plan.covers_region or done.values != runs.values_of(self._config):
+            return None
+        full = runs.Plan(
+            done.plan.drawable,
+            done.plan.region,
+            done.plan.shown,
+            done.plan.sent,
+            done.plan.wire,
+            done.plan.masked,
+            False,
+        )
+        return full, done.result, done.details
+
+    def _drop_job(self) -> None:
+        if self._job is not None and self._job.running:
+            self._job.cancel()  # its Cancelled arrives later and is dropped
+        if self._timer is not None:
+            GLib.source_remove(self._timer)
+            self._timer = None
+        self._job = None
+
+    def close(self) -> None:
+        """The dialog closes: a running preview is cancelled and its end awaited, then the connection closed."""
+        if self._timer is not None:
+            GLib.source_remove(self._timer)
+            self._timer = None
+        if self._job is not None and self._job.running:
+            self._job.cancel_and_wait(CLOSE_WAIT)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class WindowListener:
+    """The full run's events on its progress window."""
+
+    def __init__(self, window: ProgressWindow) -> None:
+        self.window = window
+
+    def snapshot(self, event: Any) -> None:
+        pass
+
+    def progress(self, event: Any) -> None:
+        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
+        self.window.fraction(event.fraction)
+        self.window.say(text)
+        self.window.set_title(text)
+
+    def finished(self, outcome: Any) -> None:
+        self.window.response(DONE_RESPONSE)
+
+
+def dream_in_window(client: Any, pixels: Any, params: dict[str, Any]) -> Any:
+    """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
+    Cancel or closing the window ends the job on the server and raises DreamStopped."""
+    from reverie.client import ClientError, Result
+    from reverie_plugin.live import FollowedJob
+    from reverie_plugin.session import check_layout
+
+    window = ProgressWindow(messages.DREAMING_TITLE)
+    window.say(messages.SENDING)
+    timer: list[int | None] = [None]
+    try:
+        job_id = client.submit(
+            pixels.data,
+            width=pixels.width,
+            height=pixels.height,
+            channels=pixels.channels,
+            dtype=pixels.dtype,
+            params=params,
+        )
+        job = FollowedJob(client, job_id, WindowListener(window))
+
+        def pump() -> bool:
+            alive = job.pump()
+            if not alive:
+                timer[0] = None
+            return alive
+
+        timer[0] = GLib.timeout_add(PUMP_MS, pump)
+        while job.running:
+            response = window.run()
+            if response == STOP_RESPONSE:
+                job.stop()
+                window.say(messages.STOPPING)
+                window.set_response_sensitive(STOP_RESPONSE, False)
+            elif response != DONE_RESPONSE and job.running:
+                started = time.monotonic()
+                job.cancel_and_wait(CLOSE_WAIT)
+                raise DreamStopped(f"cancelled; the server stopped the job in {time.monotonic() - started:.2f} s")
+    finally:
+        if timer[0] is not None:
+            GLib.source_remove(timer[0])
+        window.destroy()
+    outcome = job.outcome
+    if isinstance(outcome, ClientError):
+        raise outcome
+    if not isinstance(outcome, Result):
+        raise DreamStopped("the dream server cancelled the dream")
+    check_layout(outcome, pixels)
+    return outcome

@@ -1,0 +1,82 @@
+"""The screenshot in plugin/README.md: the Deep Dream dialog after a preview of a photo, in a real GIMP 3 on
+Xvfb, dreamed by a real server with MobileNet's ImageNet weights.
+
+Run by hand as root (GIMP's chroot): ``KERAS_HOME=DIR python tests/bench/dialog_screenshot.py [OUT.png]``,
+where DIR/models/ holds mobilenet_2_5_224_tf_no_top.h5. Writes docs/live-dialog.png by default.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+E2E = REPO / "tests" / "e2e"
+sys.path.insert(0, str(E2E))
+
+from dream_server import REVERIE, free_endpoint, wait_until_ready  # noqa: E402
+from gimp_harness import COMMAND_STEP, GIMP_PATH, Workspace, find_gimp, run_batch, run_gui_batch  # noqa: E402
+
+SIDE = 320
+PARAMS = "model='mobilenet', octaves=3, steps=20, seed=701028867, step_size=0.02"
+
+
+def main(out: Path) -> None:
+    gimp = find_gimp()
+    space = Workspace.create(gimp, "screenshot")
+    try:
+        config = space.sub("config")
+        installer = [sys.executable, str(REPO / "install" / "install.py"), "--plugin-only"]
+        installer += ["--gimp-dir", str(config.host), "--gimp-python", gimp.python()]
+        subprocess.run(installer, check=True, capture_output=True, env={"PATH": GIMP_PATH})
+        run_batch(gimp, config, space.sub("scan"), "pass\n", GIMP_PATH)
+        work = space.sub("work")
+        with Image.open(REPO / "samples" / "astronaut.jpg") as photo:
+            photo.convert("RGB").resize((SIDE, SIDE)).save(work.host / "photo.png")
+        shutil.copy(E2E / "pane_watch.py", work.host / "pane_watch.py")
+        endpoint = free_endpoint()
+        log = space.host / "server.log"
+        with log.open("w") as output:
+            server = subprocess.Popen(
+                [*REVERIE, "serve", "--endpoint", endpoint, "--model", "mobilenet", "--weights", "imagenet"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until_ready(endpoint, server, log)
+            code = (
+                f"image = g.Gimp.file_load(g.Gimp.RunMode.NONINTERACTIVE, g.Gio.File.new_for_path("
+                f"{str(work.inside / 'photo.png')!r}))\n"
+                "layer = image.get_layers()[0]\n"
+                "g.Gimp.Display.new(image)\n"
+                f"g.write_source({str(work.inside)!r}, layer, [])\n"
+                "import json; meta = json.load(open(" + repr(str(work.inside / "source.json")) + "))\n"
+                "meta['until_done'] = True\n"
+                "open(" + repr(str(work.inside / "source.json")) + ", 'w').write(json.dumps(meta))\n"
+                f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {PARAMS})\n"
+            )
+            watch_step = (COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}")
+            run_gui_batch(gimp, config, work, code, GIMP_PATH, [watch_step, ("^Deep Dream$", "alt+c")])
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        watch = json.loads((work.host / "watch.json").read_text())
+        width, height, stride, channels = watch["done_frame"]
+        raw = np.frombuffer((work.host / "done.raw").read_bytes(), np.uint8)
+        rows = np.stack([raw[y * stride : y * stride + width * channels] for y in range(height)])
+        picture = Image.fromarray(rows.reshape(height, width, channels)[:, :, :3])
+        # 256 colours: a third of the bytes, and a dialog's flat greys lose nothing.
+        picture.quantize(256, Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+        print(f"wrote {out} ({width}×{height})")
+    finally:
+        shutil.rmtree(space.host)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "live-dialog.png")

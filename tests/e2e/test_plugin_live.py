@@ -1,0 +1,202 @@
+"""Live dreaming in a real GIMP 3 with its UI (on Xvfb): the dialog's preview pane, watched on the screen as
+an artist would see it, Stop and keep in a full run, and Cancel during a preview.
+
+pane_watch.py grabs the dialog's window from the X display: it finds the source crop drawn 1:1 in the pane,
+presses Preview, and notes when the pane's pixels first differ from the source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dream_server import facts
+from gimp_harness import COMMAND_STEP, Record, Workspace
+from PIL import Image
+
+from reverie.client import DreamClient, Snapshot
+from reverie.snapshots import SnapshotRequest
+
+pytestmark = pytest.mark.gimp
+
+HERE = Path(__file__).resolve().parent
+DIALOG = "^Deep Dream$"
+WIDTH, HEIGHT = 200, 160
+# Long enough that the preview still runs when the test cancels it.
+LONG = {"model": "mobilenet", "octaves": 2, "steps": 300}
+
+
+def octave_seconds(endpoint: str) -> float:
+    """How long the first octave of the preview's dream takes on the session's server, from submitting it."""
+    pixels = np.random.default_rng(1).integers(0, 255, (HEIGHT, WIDTH, 4), dtype=np.uint8)
+    with DreamClient(endpoint, timeout=30) as client:
+        client.hello()
+        started = time.monotonic()
+        job = client.submit(
+            pixels.tobytes(),
+            width=WIDTH,
+            height=HEIGHT,
+            channels=4,
+            dtype="u8",
+            params={**LONG, "seed": 3},
+            snapshots=SnapshotRequest(60_000, 64),
+        )
+        for event in client.events(job):
+            if isinstance(event, Snapshot) and event.octave_done:
+                seconds = time.monotonic() - started
+                client.cancel(job)
+            if not isinstance(event, Snapshot) and type(event).__name__ in ("Cancelled", "Result"):
+                return seconds
+    raise AssertionError("the octave never ended")
+
+
+def keep_screenshot(work: Workspace, watch: dict) -> None:
+    """With REVERIE_SCREENSHOTS=DIR, the dialog as the watcher saw it once the dream showed, as DIR/live-dialog.png."""
+    folder = os.environ.get("REVERIE_SCREENSHOTS")
+    if not folder:
+        return
+    width, height, stride, channels = watch["frame"]
+    raw = np.frombuffer((work.host / "changed.raw").read_bytes(), np.uint8)
+    rows = np.stack([raw[y * stride : y * stride + width * channels] for y in range(height)])
+    Image.fromarray(rows.reshape(height, width, channels)[:, :, :3]).save(
+        Path(folder) / "live-dialog.png", optimize=True
+    )
+
+
+def watcher(work: Workspace) -> tuple[str, str]:
+    shutil.copy(HERE / "pane_watch.py", work.host / "pane_watch.py")
+    return COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}"
+
+
+def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server_idle(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    octave = octave_seconds(endpoint)
+    params = ", ".join(f"{key.replace('_', '-')!r}: {value!r}" for key, value in {**LONG, "seed": 3}.items())
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, ['alt+c'])\n"
+        f"values = {{{params}}}\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "**{k.replace('-', '_'): v for k, v in values.items()})\n"
+        "rec.value('status', out['status'])\n"
+        "rec.layers('after', image)\n"
+        f"rec.value('idle', g.server_idle_at({endpoint!r}))\n",
+        [watcher(work)],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert watch["pane"] is not None, "the dialog does not show the layer 1:1 in a pane"
+    assert "changed" in watch, "the pane never changed after Preview"
+    keep_screenshot(work, watch)
+    print(
+        f"pane changed {watch['changed'] - watch['pressed']:.2f} s after Preview (first octave {octave:.2f} s); "
+        f"server idle {record.values['idle'] - watch['then'][0]:.2f} s after Cancel"
+    )
+    assert watch["changed"] - watch["pressed"] < octave, (watch["changed"] - watch["pressed"], octave)
+    assert record.values["status"] == "cancel"
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
+    assert record.values["idle"] is not None and record.values["idle"] - watch["then"][0] < 2.0
+    assert "LibGimpWidgets-CRITICAL" not in record.output and "duplicate mnemonic" not in record.output
+
+
+def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
+    run_gimp_ui: Callable[..., Record], endpoint: str
+) -> None:
+    # OK starts an endless dream; once its progress window reports a step, Stop keeps what has formed.
+    record = run_gimp_ui(
+        "import json\n"
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        "rec.pixels('source', layer, \"R'G'B'A u8\")\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=1000, seed=8)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.layers('dreamed', image)\n"
+        "top = image.get_layers()[0]\n"
+        "rec.pixels('kept', top, \"R'G'B'A u8\")\n"
+        "rec.value('details', json.loads(bytes(top.get_parasite('reverie-dream').get_data()).decode()))\n"
+        "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
+        "g.Gimp.displays_flush()\n"
+        "rec.value('undone', g.wait_for_layers(image, ['artwork']))\n",
+        [(DIALOG, "alt+o"), ("^Dreaming: octave", "alt+s"), ("dreamed", "ctrl+z")],
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #8", "artwork"]
+    partial = record.values["details"]["partial"]
+    assert 1 <= partial["step"] < 1000 and partial["octave"] == 1, partial
+    kept, source = record.pixels["kept"].astype(int), record.pixels["source"].astype(int)
+    assert (kept[:, :, 3] == source[:, :, 3]).all()
+    assert np.abs(kept[:, :, :3] - source[:, :, :3]).mean() > 0.5  # a dream had begun
+    assert record.values["undone"] == ["artwork"]
+
+
+def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # The layer is within the preview's 512×512, so the preview is the full run: OK places it (one job only).
+    done_before = facts(endpoint)["jobs_done"]
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, [])\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=3, seed=0)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.value('seed', out.get('seed'))\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+o")],
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    assert [entry["name"] for entry in record.values["after"]] == [f"Deep Dream #{record.values['seed']}", "artwork"]
+    assert facts(endpoint)["jobs_done"] == done_before + 1
+
+
+def test_changing_a_setting_during_a_preview_stops_its_job_on_the_server(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # Once the pane shows the dream, Alt+E focuses Steps and Up changes it; the dialog stays open (Cancel
+    # closes it afterwards) while the watcher sees the server go idle.
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, ['alt+e', 'Up'], {endpoint!r})\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+c")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert "changed" in watch, "the pane never changed after Preview"
+    changed_setting = watch["then"][1]
+    print(f"server idle {watch['idle'] - changed_setting:.2f} s after the setting changed")
+    assert watch["idle"] is not None and watch["idle"] - changed_setting < 2.0
+    assert record.values["status"] == "cancel"
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
+
+
+def test_stop_during_a_preview_ends_its_job_and_keeps_the_dialog_open(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, ['alt+k'], {endpoint!r})\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n"
+        "rec.layers('after', image)\n",
+        [watcher(work), (DIALOG, "alt+c")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert "changed" in watch, "the pane never changed after Preview"
+    assert watch["idle"] is not None and watch["idle"] - watch["then"][0] < 2.0
+    assert record.values["status"] == "cancel"
+    assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
