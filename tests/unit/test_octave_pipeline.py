@@ -215,3 +215,8 @@ def test_out_of_memory_on_a_whole_octave_goes_on_with_tiles_from_the_same_step(
     assert state == 6 and tally.losses == [1, 2, 3, 4, 5, 6]
     assert model.shrunk_buckets == [(128, 128)] and model.made == 1
     assert "going on with tiles" in caplog.text
+
+
+def test_a_whole_octave_s_progress_can_show_the_image_its_chunk_left() -> None:
+    _, _, _, progress, _ = run_whole(steps=5, per_call=2)
+    assert all(p.image is not None for p in progress)  # snapshots and stop-and-keep read it

@@ -218,8 +218,9 @@ class _Ascent:
                 self.model.shrink_buckets(stepper.padded_shape)
                 return state, step
             state = state_after
+            view = image_view(state, stepper.shape)  # the image after the chunk: the one its last step left
             for loss in losses:
-                if not tally.record(octave, step, stepper.tiles, loss):
+                if not tally.record(octave, step, stepper.tiles, loss, view):
                     return state, None
                 step += 1
         return state, None
