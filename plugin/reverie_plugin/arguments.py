@@ -70,6 +70,13 @@ ARGUMENTS: tuple[Argument, ...] = (
     # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
     Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels (above 0)", 0.01, 0.0, 1.0),
     Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
+    Argument(
+        "keep-colors",
+        "boolean",
+        "_Keep colours",
+        "Keep the image's colours: the dream changes lightness only",
+        False,
+    ),
     Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(
         "preview",
@@ -105,6 +112,7 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
         "steps": int(values["steps"]),
         "step_size": float(values["step-size"]),
         "jitter": int(values["jitter"]),
+        "keep_colors": bool(values["keep-colors"]),
         "seed": seed,
     }
 

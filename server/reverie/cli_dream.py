@@ -138,6 +138,12 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         help="do not re-inject the detail lost when shrinking between octaves",
     )
     group.add_argument(
+        "--keep-colors",
+        dest="keep_colors",
+        action="store_true",
+        help="keep the image's colours: the dream changes lightness only (chroma from the source, in CIELAB)",
+    )
+    group.add_argument(
         "--seed",
         type=int,
         default=None,
@@ -178,6 +184,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
         tile_size=args.tile_size,
         tile_overlap=args.tile_overlap,
         precision=args.precision,
+        keep_colors=args.keep_colors,
     )
 
 

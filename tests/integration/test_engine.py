@@ -235,3 +235,29 @@ def test_missing_or_wrong_weights_file_is_clear(tmp_path: Path) -> None:
     junk.write_bytes(b"not hdf5")
     with pytest.raises(WeightsMissing, match="not a weights file"):
         load_model.__wrapped__("mobilenet", str(junk))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_keep_colors_keeps_the_photos_chroma_and_dreams_its_lightness(mobilenet, astronaut, dtype) -> None:
+    from reverie.engine.colours import rgb_to_lab
+    from reverie.pixels import from_dream_output, to_dream_input
+
+    alpha = np.random.default_rng(5).random(astronaut.shape[:2], dtype=np.float32)[..., None]
+    original = np.concatenate([astronaut, alpha], axis=2)
+    if dtype == np.uint8:
+        original = np.rint(original * 255).astype(np.uint8)
+    source = to_dream_input(original)
+    params = DreamParams(model="mobilenet", octaves=2, steps=6, step_size=0.02, seed=3, max_loss=None)
+    plain = from_dream_output(dream(source, params, mobilenet).image, original)
+    kept = from_dream_output(dream(source, params.replace(keep_colors=True), mobilenet).image, original)
+    np.testing.assert_array_equal(kept[..., 3], original[..., 3])  # alpha untouched
+    lab = {
+        name: rgb_to_lab(to_dream_input(pixels))
+        for name, pixels in (("source", original), ("plain", plain), ("kept", kept))
+    }
+    # a*, b* within one 8-bit step of CIELAB's (one unit) on average; the plain dream's moved several.
+    assert np.abs(lab["kept"][..., 1:] - lab["source"][..., 1:]).mean() < 1.0
+    assert np.abs(lab["plain"][..., 1:] - lab["source"][..., 1:]).mean() > 3.0
+    lightness_change = np.abs(lab["kept"][..., 0] - lab["source"][..., 0]).mean()
+    plain_change = np.abs(lab["plain"][..., 0] - lab["source"][..., 0]).mean()
+    assert lightness_change > 0.9 * plain_change

@@ -134,6 +134,8 @@ BAD_PARAMS: list[tuple[object, set[str]]] = [
     ({"max_loss": "NaN"}, {"bad_request"}),
     ({"normalization": 5}, {"bad_request"}),
     ({"detail_reinjection": "yes"}, {"bad_request"}),
+    ({"keep_colors": "yes"}, {"bad_request"}),
+    ({"keep_colors": 1}, {"bad_request"}),
     ({"model": None}, {"bad_request"}),
     ({"model": 5}, {"bad_request"}),
     ({"model": "nope"}, {"unknown_model"}),

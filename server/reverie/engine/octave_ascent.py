@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
+from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
@@ -249,4 +250,6 @@ def dream(
                 current = canvas.reinject(current, shape, shapes[octave - 2])
         current = ascent.octave(octave, ascent.stepper(shape), current, shift, tally)
     result = canvas.result(current)
+    if params.keep_colors:
+        result = keep_colours(result, image)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

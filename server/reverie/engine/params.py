@@ -49,7 +49,8 @@ class DreamParams:
     """Everything that shapes a dream; defaults are the Keras DeepDream example's.
 
     ``layers`` (``{layer: weight}``) overrides ``preset``; ``channels`` limits a layer's objective to
-    some of its channels. ``seed`` None means "pick one", and the result reports the one used.
+    some of its channels. ``keep_colors`` keeps the source's colours and takes only the dream's lightness.
+    ``seed`` None means "pick one", and the result reports the one used.
     """
 
     model: str = "inception_v3"
@@ -68,6 +69,7 @@ class DreamParams:
     tile_size: int = 1024
     tile_overlap: int = 128
     precision: str = "auto"
+    keep_colors: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, Mapping):
@@ -95,8 +97,9 @@ class DreamParams:
             raise BadRequest(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {self.normalization!r}")
         if self.precision not in PRECISIONS:
             raise BadRequest(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not isinstance(self.detail_reinjection, bool):
-            raise BadRequest("detail_reinjection must be true or false")
+        for name in ("detail_reinjection", "keep_colors"):
+            if not isinstance(getattr(self, name), bool):
+                raise BadRequest(f"{name} must be true or false")
         if self.tile_overlap * 2 >= self.tile_size:
             raise BadRequest(
                 f"tile_overlap ({self.tile_overlap}) must be less than half of tile_size ({self.tile_size})"
