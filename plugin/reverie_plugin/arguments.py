@@ -53,6 +53,11 @@ PRESETS = (
     ("shallow", "Shallow: strokes and textures"),
     ("deep", "Deep: eyes, animals, buildings"),
 )
+NORMALIZATIONS = (
+    ("mean_abs", "Mean |gradient| (Keras example)"),
+    ("std", "Standard deviation (TensorFlow tutorial)"),
+    ("laplacian", "Laplacian pyramid: smoother (not on JAX servers yet)"),
+)
 
 ARGUMENTS: tuple[Argument, ...] = (
     Argument("model", "choice", "_Model", "The network that dreams", SERVER_MODEL, choices=MODELS),
@@ -70,6 +75,15 @@ ARGUMENTS: tuple[Argument, ...] = (
     # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
     Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels (above 0)", 0.01, 0.0, 1.0),
     Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
+    Argument(
+        "normalization",
+        "choice",
+        "Normalisat_ion",
+        "How each step's gradient is scaled",
+        "mean_abs",
+        choices=NORMALIZATIONS,
+    ),
+    Argument("lap-levels", "int", "P_yramid levels", "Frequency bands of the Laplacian normalisation", 4, 1, 8),
     Argument(
         "keep-colors",
         "boolean",
@@ -112,6 +126,8 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
         "steps": int(values["steps"]),
         "step_size": float(values["step-size"]),
         "jitter": int(values["jitter"]),
+        "normalization": values["normalization"],
+        "lap_levels": int(values["lap-levels"]),
         "keep_colors": bool(values["keep-colors"]),
         "seed": seed,
     }

@@ -122,7 +122,14 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         "--normalization",
         choices=NORMALIZATIONS,
         default=defaults.normalization,
-        help="gradient normalisation: mean_abs (Keras example) or std (TensorFlow tutorial)",
+        help="gradient normalisation: mean_abs (Keras example), std (TensorFlow tutorial) or laplacian (the "
+        "DeepDream notebook's Laplacian pyramid: smoother, less noisy; not on the JAX backend yet)",
+    )
+    group.add_argument(
+        "--lap-levels",
+        type=int,
+        default=defaults.lap_levels,
+        help=f"frequency bands of --normalization laplacian ({_range('lap_levels')}; default %(default)s)",
     )
     group.add_argument(
         "--precision",
@@ -185,6 +192,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
         tile_overlap=args.tile_overlap,
         precision=args.precision,
         keep_colors=args.keep_colors,
+        lap_levels=args.lap_levels,
     )
 
 

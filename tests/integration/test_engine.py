@@ -261,3 +261,15 @@ def test_keep_colors_keeps_the_photos_chroma_and_dreams_its_lightness(mobilenet,
     lightness_change = np.abs(lab["kept"][..., 0] - lab["source"][..., 0]).mean()
     plain_change = np.abs(lab["plain"][..., 0] - lab["source"][..., 0]).mean()
     assert lightness_change > 0.9 * plain_change
+
+
+def test_laplacian_normalisation_changes_less_high_frequency_at_the_same_step(mobilenet, astronaut) -> None:
+    from reverie.engine.laplacian import pyramid
+
+    params = DreamParams(model="mobilenet", octaves=2, steps=8, step_size=0.02, seed=3, max_loss=None)
+
+    def finest_band_energy(normalization: str) -> float:
+        change = dream(astronaut, params.replace(normalization=normalization), mobilenet).image - astronaut
+        return float(np.square(pyramid(change, 1)[0]).mean())
+
+    assert finest_band_energy("laplacian") < 0.8 * finest_band_energy("mean_abs")

@@ -154,3 +154,26 @@ def test_the_warm_up_readies_a_typical_pictures_tile_grids(tmp_path: Path) -> No
     at_warm_up_size, on_other_grids = run_on_jax(FIRST_DREAMS, tmp_path)
     assert at_warm_up_size == 0
     assert on_other_grids > 0  # a 960×720 dream's first octave lies on a grid the warm-up did not see
+
+
+LAPLACIAN = """
+import json
+import numpy as np
+from reverie.engine import DreamParams, dream, load_model
+from reverie.errors import BadRequest
+
+params = DreamParams(model="mobilenet", octaves=1, steps=1, normalization="laplacian")
+try:
+    dream(np.full((150, 150, 3), 0.5, np.float32), params, load_model("mobilenet", "random"))
+except BadRequest as error:
+    print(json.dumps({"code": error.code, "message": str(error)}))
+"""
+
+
+def test_laplacian_normalisation_is_a_clear_bad_request_on_jax(tmp_path: Path) -> None:
+    report = run_on_jax(LAPLACIAN, tmp_path)
+    assert report == {
+        "code": "bad_request",
+        "message": "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
+        "run the server with KERAS_BACKEND=tensorflow",
+    }

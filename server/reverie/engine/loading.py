@@ -188,6 +188,11 @@ class DreamModel:
         """The backend's own stepper keeping the image on its device, where it has one."""
         if self._make_stepper is None:
             return None
+        if params.normalization == "laplacian":
+            raise BadRequest(
+                "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
+                "run the server with KERAS_BACKEND=tensorflow"
+            )
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
     def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:

@@ -13,6 +13,7 @@ import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.colours import keep_colours
+from reverie.engine.laplacian import lap_normalize
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
@@ -78,6 +79,8 @@ class HostStepper:
 
     def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
         loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
+        if self._params.normalization == "laplacian":  # then scaled by mean |g| like mean_abs, below
+            gradient = lap_normalize(gradient, self._params.lap_levels)
         rate = self._params.step_size / _scale(gradient, self._params.normalization)
         for row in range(0, len(image), _ROWS):
             part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]

@@ -10,7 +10,7 @@ from typing import Any
 
 from reverie.errors import BadRequest
 
-NORMALIZATIONS = ("mean_abs", "std")
+NORMALIZATIONS = ("mean_abs", "std", "laplacian")
 # "auto" picks bfloat16 only where it was measured faster and visually equivalent (reverie.engine.precision).
 PRECISIONS = ("auto", "float32", "bfloat16")
 MAX_SEED = 2**32 - 1
@@ -27,6 +27,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "tile_size": (128, 4096),
     "tile_overlap": (0, 1024),
     "layer_weight": (-1e3, 1e3),
+    "lap_levels": (1, 8),
 }
 
 
@@ -50,6 +51,7 @@ class DreamParams:
 
     ``layers`` (``{layer: weight}``) overrides ``preset``; ``channels`` limits a layer's objective to
     some of its channels. ``keep_colors`` keeps the source's colours and takes only the dream's lightness.
+    ``normalization`` "laplacian" scales each of ``lap_levels`` frequency bands of the gradient alike.
     ``seed`` None means "pick one", and the result reports the one used.
     """
 
@@ -70,6 +72,7 @@ class DreamParams:
     tile_overlap: int = 128
     precision: str = "auto"
     keep_colors: bool = False
+    lap_levels: int = 4
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, Mapping):
@@ -85,7 +88,7 @@ class DreamParams:
         for name in ("model", "preset", "normalization", "precision"):
             if not isinstance(getattr(self, name), str):
                 raise BadRequest(f"{name} must be a name, got {getattr(self, name)!r}")
-        for name in ("octaves", "steps", "jitter", "tile_size", "tile_overlap"):
+        for name in ("octaves", "steps", "jitter", "tile_size", "tile_overlap", "lap_levels"):
             _check_int(name, getattr(self, name))
         for name in ("octave_scale", "step_size"):
             _check_range(name, getattr(self, name))
