@@ -70,6 +70,8 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_double_argument(a.name, a.label, a.blurb, a.minimum, a.maximum, default, FLAGS)
     elif a.kind == "boolean":
         procedure.add_boolean_argument(a.name, a.label, a.blurb, default, FLAGS)
+    elif a.kind == "layer":
+        procedure.add_layer_argument(a.name, a.label, a.blurb, True, FLAGS)
     else:
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
@@ -92,6 +94,7 @@ def fetch_dream(
     endpoint: str,
     config: settings.Settings,
     preview: bool,
+    guide: Gimp.Layer | None = None,
 ) -> tuple[Result, dict[str, Any]]:
     """Connect (starting a local server if need be), send the region, wait for the dream.
 
@@ -111,7 +114,8 @@ def fetch_dream(
         data = canvas.read_pixels(drawable, region, wire)
         read = time.monotonic()
         pixels = session.Pixels(data, region.width, region.height, wire.channels, wire.dtype)
-        result = session.dream(client, pixels, params, progress, preview)
+        guided = canvas.read_guide(guide)
+        result = session.dream(client, pixels, params, progress, preview, guided and session.Pixels(*guided))
         finished = time.monotonic()
     finally:
         client.close()
@@ -145,7 +149,7 @@ def dream_on(image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str
     sent = geometry.with_context(shown, region) if preview else region
     wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    result, details = fetch_dream(drawable, sent, wire, params, endpoint, config, preview)
+    result, details = fetch_dream(drawable, sent, wire, params, endpoint, config, preview, values["guide"])
     Gimp.progress_set_text(messages.PLACING)
     layer = canvas.place_layer(
         image,

@@ -22,7 +22,8 @@ DIALOG_BUTTON_MNEMONICS = frozenset("ocrhls")
 
 @dataclass(frozen=True)
 class Argument:
-    """One procedure argument: ``kind`` is "choice", "int", "double", "boolean" or "string"."""
+    """One procedure argument: ``kind`` is "choice", "int", "double", "boolean", "string" or "layer" (any
+    layer of any open image, or none)."""
 
     name: str
     kind: str
@@ -90,6 +91,13 @@ ARGUMENTS: tuple[Argument, ...] = (
         "_Keep colours",
         "Keep the image's colours: the dream changes lightness only",
         False,
+    ),
+    Argument(
+        "guide",
+        "layer",
+        "_Guide layer",
+        "A layer of any open image whose motifs the dream grows; none: an unguided dream",
+        None,
     ),
     Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(

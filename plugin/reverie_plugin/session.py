@@ -86,8 +86,18 @@ def check_layout(result: Result, sent: Pixels) -> None:
         )
 
 
-def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool) -> Result:
-    """Submit one dream and poll until its result, updating the sink; cancel it if this is interrupted."""
+def dream(
+    client: DreamClient,
+    pixels: Pixels,
+    params: dict[str, Any],
+    sink: ProgressSink,
+    preview: bool,
+    guide: Pixels | None = None,
+) -> Result:
+    """Submit one dream (with its guide image, if any) and poll until its result, updating the sink; cancel it
+    if this is interrupted."""
+    from reverie.client import Guide
+
     sink.text(messages.SENDING)
     job = client.submit(
         pixels.data,
@@ -96,6 +106,7 @@ def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: Pro
         channels=pixels.channels,
         dtype=pixels.dtype,
         params=params,
+        guide=None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
     )
     try:
         while True:

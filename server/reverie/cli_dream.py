@@ -10,7 +10,7 @@ from typing import Any
 from reverie.config import load_config
 from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.images import output_format
+from reverie.images import output_format, read_image
 from reverie.target import choose
 
 
@@ -209,10 +209,11 @@ def _run_dream(args: argparse.Namespace) -> int:
         params = params_from_args(args, target.model)
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
+        guide = None if args.guide is None else read_image(args.guide).pixels
         if target.client is None:
-            dreamer, where = in_process(params, target.weights), "in this process"
+            dreamer, where = in_process(params, target.weights, guide), "in this process"
         else:
-            dreamer, where = on_server(target.client, params), f"on the server at {target.client.endpoint}"
+            dreamer, where = on_server(target.client, params, guide), f"on the server at {target.client.endpoint}"
         report = dream_file(args.input, args.output, dreamer, not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
@@ -245,6 +246,12 @@ def register(commands: Any) -> None:
         "weights is named on stderr, and the dream runs in this process)",
     )
     where.add_argument("--local", action="store_true", help="always dream in this process, even if a server runs")
+    dream.add_argument(
+        "--guide",
+        metavar="FILE",
+        help="guide image: the dream grows this picture's motifs (the DeepDream notebook's guided objective); "
+        "seen at its own size, at most 512 pixels on its long side",
+    )
     add_dream_options(dream)
     dream.set_defaults(func=_run_dream)
 

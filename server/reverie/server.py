@@ -241,7 +241,16 @@ class DreamServer:
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
-        job = Job(next(self._next_serial), route, request.job, params, request.image, request.pixels)
+        job = Job(
+            next(self._next_serial),
+            route,
+            request.job,
+            params,
+            request.image,
+            request.pixels,
+            guide=request.guide,
+            guide_pixels=request.guide_pixels,
+        )
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job

@@ -4,6 +4,9 @@ Usage: KERAS_HOME=DIR python tests/bench/side_by_side.py laplacian|guide [--out 
 
 laplacian: the sample photo dreamed at one step size with mean-abs and with Laplacian-pyramid normalisation;
 prints the energy of the change and of its finest pyramid band (its high frequencies) for each.
+guide: the sample photo dreamed without and with a guide (scikit-image's cat photo) on MobileNet's preset
+layers; prints, at each layer, the mean over the dream's feature vectors of the cosine similarity to the
+guide's closest one, for the photo, the plain dream and the guided one (same seed).
 The weights must be in the Keras cache: DIR/models/mobilenet_2_5_224_tf_no_top.h5.
 """
 
@@ -51,13 +54,43 @@ def laplacian(out: Path) -> None:
     save_row(results, out)
 
 
+def similarity(extractor: object, image: np.ndarray, guide: np.ndarray) -> list[float]:
+    """Per layer: the mean cosine similarity of the image's feature vectors to the guide's closest ones."""
+
+    def vectors(pixels: np.ndarray) -> list[np.ndarray]:
+        outputs = extractor([(pixels * 2 - 1)[None]])
+        flat = [np.asarray(output)[0].reshape(-1, output.shape[-1]) for output in outputs]
+        return [f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-6) for f in flat]
+
+    return [float((a @ b.T).max(axis=1).mean()) for a, b in zip(vectors(image), vectors(guide), strict=True)]
+
+
+def guided(out: Path) -> None:
+    from skimage import data
+
+    from reverie.engine.octaves import resize
+
+    model = load_model("mobilenet", "imagenet")
+    source, guide = load(SAMPLE), data.chelsea().astype(np.float32) / 255
+    layers = tuple(model.spec.presets[PARAMS.preset])
+    extractor = model.extractor(layers)
+    plain = dream(source, PARAMS, model).image
+    grown = dream(source, PARAMS, model, guide=guide).image
+    print("layers:", ", ".join(layers))
+    for name, image in (("photo", source), ("plain dream", plain), ("guided dream", grown)):
+        print(f"{name:12}: " + ", ".join(f"{value:.3f}" for value in similarity(extractor, image, guide)))
+    height = source.shape[0]
+    shown_guide = resize(guide, (height, round(guide.shape[1] * height / guide.shape[0])))
+    save_row([source, shown_guide, plain, grown], out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("laplacian",))
+    parser.add_argument("what", choices=("laplacian", "guide"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or REPO / "docs" / f"{args.what}.jpg"
-    {"laplacian": laplacian}[args.what](out)
+    {"laplacian": laplacian, "guide": guided}[args.what](out)
 
 
 if __name__ == "__main__":

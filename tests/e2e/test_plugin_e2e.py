@@ -51,6 +51,7 @@ def test_registered_with_menu_and_arguments(run_gimp: Callable[..., Record]) -> 
     assert record.values["label"] == "Deep _Dream…"
     assert record.values["paths"] == ["<Image>/Filters/Artistic"]
     expected = ["preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"]
+    expected += ["normalization", "lap-levels", "keep-colors", "guide"]
     assert set(expected) <= set(record.values["args"])
 
 
@@ -254,6 +255,29 @@ def test_seed_is_reported_and_repeats_the_dream(run_gimp: Callable[..., Record],
     names = [entry["name"] for entry in record.values["after"]]
     assert names == [f"Deep Dream #{first_seed}", f"Deep Dream #{first_seed} (2)", "artwork"]  # each above the artwork
     assert json.loads(record.values["details"])["seed"] == first_seed
+
+
+def test_a_guide_layer_of_another_image_and_the_creative_settings_reach_the_dream(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        "other, guide = g.new_image(90, 70, base='gray', alpha=False)\n"
+        f"plain = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST})\n"
+        f"guided = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST}, guide=guide)\n"
+        f"creative = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST}, guide=guide, keep_colors=True, "
+        "normalization='laplacian', lap_levels=3)\n"
+        "rec.value('status', [plain['status'], guided['status'], creative['status']])\n"
+        "rec.value('messages', [plain.get('message'), guided.get('message'), creative.get('message')])\n"
+        "rec.pixels('plain', plain['layer'], \"R'G'B'A u8\")\n"
+        "rec.pixels('guided', guided['layer'], \"R'G'B'A u8\")\n"
+        "rec.pixels('creative', creative['layer'], \"R'G'B'A u8\")\n" + details("creative['layer']", "details")
+    )
+    assert record.values["status"] == ["success"] * 3, record.values["messages"]
+    assert not np.array_equal(record.pixels["guided"], record.pixels["plain"])
+    assert not np.array_equal(record.pixels["creative"], record.pixels["guided"])
+    params = json.loads(record.values["details"])["params"]
+    assert (params["keep_colors"], params["normalization"], params["lap_levels"]) == (True, "laplacian", 3)
 
 
 def test_indexed_image_gets_a_dream_in_its_palette(run_gimp: Callable[..., Record], endpoint: str) -> None:

@@ -273,3 +273,32 @@ def test_laplacian_normalisation_changes_less_high_frequency_at_the_same_step(mo
         return float(np.square(pyramid(change, 1)[0]).mean())
 
     assert finest_band_energy("laplacian") < 0.8 * finest_band_energy("mean_abs")
+
+
+def best_match_similarity(extractor, image: np.ndarray, guide: np.ndarray) -> float:
+    """The mean over the image's feature vectors of the cosine similarity to the guide's closest one."""
+
+    def vectors(pixels: np.ndarray) -> np.ndarray:
+        features = np.asarray(extractor([(pixels * 2 - 1)[None]]))[0]
+        flat = features.reshape(-1, features.shape[-1])
+        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+    return float((vectors(image) @ vectors(guide).T).max(axis=1).mean())
+
+
+def test_a_guided_dream_grows_features_like_the_guides(mobilenet, astronaut) -> None:
+    from skimage import data
+
+    guide = data.chelsea().astype(np.float32) / 255  # a cat, 451×300
+    layer = "conv_pw_11_relu"
+    params = DreamParams(model="mobilenet", layers={layer: 1.0}, steps=10, step_size=0.02, seed=42, max_loss=None)
+    plain = dream(astronaut, params, mobilenet)
+    guided = dream(astronaut, params, mobilenet, guide=guide)
+    again = dream(astronaut, params, mobilenet, guide=guide)
+    np.testing.assert_array_equal(guided.image, again.image)
+    extractor = mobilenet.extractor((layer,))
+    similarity = {
+        name: best_match_similarity(extractor, image, guide)
+        for name, image in (("plain", plain.image), ("guided", guided.image))
+    }
+    assert similarity["guided"] > similarity["plain"] + 0.003, similarity

@@ -121,6 +121,7 @@ class DreamModel:
         self._graphs: dict[str, Any] = {}
         self._extractors: dict[tuple[tuple[str, ...], str], Any] = {}
         self._gradient_fns: dict[tuple[Any, ...], GradientFn] = {}
+        self._guided: tuple[tuple[Any, ...], GradientFn] | None = None
         self._min_sides: dict[tuple[str, ...], int] = {}
 
     def precision(self, requested: str) -> str:
@@ -150,11 +151,20 @@ class DreamModel:
         return self._extractors[key]
 
     def gradient_fn(
-        self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]], precision: str = "auto"
+        self,
+        layers: Mapping[str, float],
+        channels: Mapping[str, Sequence[int]],
+        precision: str = "auto",
+        guide: np.ndarray | None = None,
     ) -> GradientFn:
-        """The compiled gradient for one objective, built once: retracing per job would cost seconds."""
+        """The compiled gradient for one objective, built once: retracing per job would cost seconds.
+
+        With a ``guide`` image the objective is the guided one; the last guided gradient is kept, so the
+        frames of one zoom, or dreams repeated with one guide, trace it once."""
         precision = self.precision(precision)
         key = (tuple(layers.items()), tuple((name, tuple(c)) for name, c in channels.items()), precision)
+        if guide is not None:
+            return self._guided_gradient_fn(key, layers, channels, precision, guide)
         if key not in self._gradient_fns:
             from reverie.engine.objective import check_channels, make_objective
 
@@ -163,6 +173,29 @@ class DreamModel:
             check_channels(extractor, names, channels)
             self._gradient_fns[key] = backends.make_gradient_fn(extractor, make_objective(names, layers, channels))
         return self._gradient_fns[key]
+
+    def _guided_gradient_fn(
+        self,
+        key: tuple[Any, ...],
+        layers: Mapping[str, float],
+        channels: Mapping[str, Sequence[int]],
+        precision: str,
+        guide: np.ndarray,
+    ) -> GradientFn:
+        import hashlib
+
+        from reverie.engine.guide import guide_features
+        from reverie.engine.objective import check_channels, make_guided_objective
+
+        guided_key = (*key, guide.shape, hashlib.sha256(np.ascontiguousarray(guide).data).hexdigest())
+        if self._guided is None or self._guided[0] != guided_key:
+            names = tuple(layers)
+            extractor = self.extractor(names, precision)
+            check_channels(extractor, names, channels)
+            features = guide_features(extractor, names, guide, self.min_side(names))
+            objective = make_guided_objective(names, layers, channels, features)
+            self._guided = (guided_key, backends.make_gradient_fn(extractor, objective))
+        return self._guided[1]
 
     def tile_plan(self, params: DreamParams) -> TilePlan:
         """The dream's tile size and batch as this backend and device want them, within any memory cap."""

@@ -219,8 +219,10 @@ def dream(
     model: DreamModel,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
+    guide: np.ndarray | None = None,
 ) -> DreamResult:
-    """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape.
+    """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape. With a ``guide`` (H×W×3 float32 in
+    [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``).
 
     ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
     host), so a job stops within one step.
@@ -235,7 +237,9 @@ def dream(
     height, width = image.shape[:2]
     min_side = model.min_side(tuple(layers))
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
-    gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
+    if guide is not None:
+        _check_image(guide)
+    gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
     canvas = model.canvas(image, params)
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel)
