@@ -12,6 +12,7 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
-from reverie_plugin import arguments, canvas, geometry, messages, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, geometry, messages, settings, zoom_frames  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut, wire_format  # noqa: E402
 from reverie_plugin.messages import PluginFailure  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from reverie.client import Result
 
 PROCEDURE = "python-fu-reverie-dream"
+ZOOM_PROCEDURE = "python-fu-reverie-zoom"
 FLAGS = GObject.ParamFlags.READWRITE
 # The dialog's extra button; GimpProcedureDialog.run() returns False for it, like Cancel. Not 1: that
 # is the dialog's own Reset.
@@ -241,12 +243,110 @@ def run(
     )
 
 
+def zoom_on(
+    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]
+) -> Gimp.Image:
+    """Deep Dream Zoom: a new image whose layers are the frames, frame 1 the layer dreamed, each next one a
+    dream of the last zoomed in, with seed + frame − 1. ``show`` gets the image once its first frame is
+    there; frames done stay when a later one fails or is cancelled, and the error is raised after."""
+    if len(drawables) != 1:
+        raise PluginFailure(messages.one_drawable_text(len(drawables)))
+    drawable = drawables[0]
+    if not drawable.is_layer():
+        raise PluginFailure(messages.not_a_layer_text())
+    config = settings.load(HERE)
+    endpoint = settings.resolve_endpoint(values["endpoint"], config)
+    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+    width, height = drawable.get_width(), drawable.get_height()
+    seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
+    animation = zoom_frames.new_animation(width, height, wire)
+    frame = None
+    try:
+        for index in range(1, values["frames"] + 1):
+            params = arguments.frame_params(values, seed, index)
+            if frame is None:
+                source, region = drawable, geometry.Rect(0, 0, width, height)
+            else:
+                source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
+            try:
+                result, _ = fetch_dream(source, region, wire, params, endpoint, config, False, values["guide"])
+            finally:
+                if frame is not None:
+                    animation.remove_layer(source)
+            frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
+            if index == 1:
+                show(animation)
+            Gimp.displays_flush()
+    finally:
+        if frame is None:
+            animation.delete()
+    return animation
+
+
+def run_zoom(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    _data: Any,
+) -> Gimp.ValueArray:
+    """GIMP's entry point for Deep Dream Zoom: dialog when interactive, then the frames; never raises."""
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        GimpUi.init("reverie-zoom")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream Zoom")
+        dialog.fill([a.name for a in arguments.ZOOM_PROCEDURE_ARGUMENTS])
+        accepted = dialog.run()
+        dialog.destroy()
+        if not accepted:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    values = {a.name: config.get_property(a.name) for a in arguments.ZOOM_PROCEDURE_ARGUMENTS}
+    Gimp.progress_init("Deep Dream Zoom")
+    try:
+        show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
+        animation = zoom_on(image, drawables, values, show)
+    except Exception as error:
+        if not isinstance(error, ReverieError):
+            traceback.print_exc()
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
+    finally:
+        Gimp.progress_end()
+    return Gimp.ValueArray.new_from_values(
+        [
+            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
+            GObject.Value(Gimp.Image, animation),
+        ]
+    )
+
+
+def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
+    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
+    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_zoom, None)
+    procedure.set_image_types("*")
+    procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+    procedure.set_menu_label("Deep Dream _Zoom…")
+    procedure.add_menu_path("<Image>/Filters/Artistic")
+    procedure.set_documentation(
+        "An infinite-zoom animation of Deep Dreams, as a new image of frames",
+        "Dreams the layer, then again and again, each frame a dream of the last one zoomed (and turned) about its "
+        "centre, with seed + frame − 1, into a new image whose layers 'Frame N (100ms)' Filters ▸ Animation ▸ "
+        "Playback plays and File ▸ Export as GIF or WebP saves as an animation. Frames done stay when a later "
+        "one fails or is cancelled.",
+        name,
+    )
+    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
+    for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
+        add_argument(procedure, argument, argument.default)
+    procedure.add_image_return_value("animation", "Animation", "The new image of frames", False, FLAGS)
+    return procedure
+
+
 class ReverieDream(Gimp.PlugIn):
     """Registers python-fu-reverie-dream."""
 
     def do_query_procedures(self) -> list[str]:
         """The procedures GIMP registers from this file."""
-        return [PROCEDURE]
+        return [PROCEDURE, ZOOM_PROCEDURE]
 
     def do_set_i18n(self, _name: str) -> bool:
         """No translations yet: English labels, no catalog lookups."""
@@ -254,6 +354,8 @@ class ReverieDream(Gimp.PlugIn):
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
         """The procedure with its menu entry, documentation, arguments and return values."""
+        if name == ZOOM_PROCEDURE:
+            return create_zoom_procedure(self, name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)

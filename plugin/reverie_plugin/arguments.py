@@ -116,6 +116,26 @@ ARGUMENTS: tuple[Argument, ...] = (
     ),
 )
 
+# Deep Dream Zoom takes the dream's arguments (but "preview") and these.
+ZOOM_ARGUMENTS: tuple[Argument, ...] = (
+    Argument("frames", "int", "_Frames", "How many frames the animation has", 30, 1, 1000),
+    Argument("zoom", "double", "Zoom _by", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
+    Argument(
+        "rotate", "double", "T_urn (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
+    ),
+    Argument(
+        "frame-steps", "int", "Steps after frame _1", "Steps per octave of every frame after the first", 5, 1, 1000
+    ),
+)
+ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name != "preview") + ZOOM_ARGUMENTS
+
+
+def frame_params(values: Mapping[str, Any], seed: int, index: int) -> dict[str, Any]:
+    """The server's params for frame ``index`` (from 1) of a zoom: seed + index − 1, and after the first
+    frame the zoom's own steps."""
+    steps = values["steps"] if index == 1 else values["frame-steps"]
+    return dream_params({**values, "steps": steps}, seed + index - 1)
+
 
 def resolve_seed(seed: int, rng: random.Random) -> int:
     """The seed a run uses: the artist's, or for 0 a random one that the seed argument can hold."""

@@ -280,6 +280,37 @@ def test_a_guide_layer_of_another_image_and_the_creative_settings_reach_the_drea
     assert (params["keep_colors"], params["normalization"], params["lap_levels"]) == (True, "laplacian", 3)
 
 
+def test_deep_dream_zoom_makes_a_new_image_of_frames(run_gimp: Callable[..., Record], endpoint: str) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        "procedure = g.Gimp.get_pdb().lookup_procedure('python-fu-reverie-zoom')\n"
+        "rec.value('menu', [procedure.get_menu_label(), list(procedure.get_menu_paths())])\n"
+        "config = procedure.create_config()\n"
+        "config.set_property('image', image)\n"
+        "config.set_core_object_array('drawables', [layer])\n"
+        f"for name, value in dict(endpoint={endpoint!r}, model='mobilenet', octaves=1, steps=2, seed=9, frames=8,\n"
+        "                          zoom=1.1, rotate=3.0).items():\n"
+        "    config.set_property(name, value)\n"
+        "config.set_property('frame-steps', 1)\n"
+        "result = procedure.run(config)\n"
+        "rec.value('status', result.index(0).value_nick)\n"
+        "rec.value('message', result.index(1) if result.index(0).value_nick != 'success' else None)\n"
+        "animation = result.index(1)\n"
+        "rec.layers('frames', animation)\n"
+        "rec.value('size', [animation.get_width(), animation.get_height()])\n"
+        "rec.value('images', len(g.Gimp.get_images()))\n"
+        "frames = animation.get_layers()\n"
+        "rec.pixels('first', frames[-1], \"R'G'B'A u8\")\n"
+        "rec.pixels('second', frames[-2], \"R'G'B'A u8\")\n"
+    )
+    values = record.values
+    assert values["status"] == "success", values["message"]
+    assert values["menu"] == ["Deep Dream _Zoom…", ["<Image>/Filters/Artistic"]]
+    assert [entry["name"] for entry in values["frames"]] == [f"Frame {n} (100ms)" for n in range(8, 0, -1)]
+    assert values["size"] == [128, 96] and values["images"] == 2
+    assert not np.array_equal(record.pixels["first"], record.pixels["second"])
+
+
 def test_indexed_image_gets_a_dream_in_its_palette(run_gimp: Callable[..., Record], endpoint: str) -> None:
     record = run_gimp(
         "image, layer = g.new_image(128, 96)\n"
