@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reverie_plugin.layer_field import EXAMPLE, check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
 
 # Seeds travel through GIMP as a signed 32-bit int; 0 asks for a random one.
@@ -70,6 +71,13 @@ ARGUMENTS: tuple[Argument, ...] = (
         "keras",
         choices=PRESETS,
     ),
+    Argument(
+        "layers",
+        "string",
+        "La_yers",
+        f"Any layers of the model with weights, and channels, e.g. {EXAMPLE}; empty: the preset's",
+        "",
+    ),
     Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, 1, 12),
     Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
     Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, 1, 1000),
@@ -84,11 +92,11 @@ ARGUMENTS: tuple[Argument, ...] = (
         "mean_abs",
         choices=NORMALIZATIONS,
     ),
-    Argument("lap-levels", "int", "P_yramid levels", "Frequency bands of the Laplacian normalisation", 4, 1, 8),
+    Argument("lap-levels", "int", "_Bands (Laplacian)", "Frequency bands of the Laplacian normalisation", 4, 1, 8),
     Argument(
         "keep-colors",
         "boolean",
-        "_Keep colours",
+        "Keep colo_urs",
         "Keep the image's colours: the dream changes lightness only",
         False,
     ),
@@ -118,10 +126,10 @@ ARGUMENTS: tuple[Argument, ...] = (
 
 # Deep Dream Zoom takes the dream's arguments (but "preview") and these.
 ZOOM_ARGUMENTS: tuple[Argument, ...] = (
-    Argument("frames", "int", "_Frames", "How many frames the animation has", 30, 1, 1000),
-    Argument("zoom", "double", "Zoom _by", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
+    Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
+    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
     Argument(
-        "rotate", "double", "T_urn (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
+        "rotate", "double", "T_wist (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
     ),
     Argument(
         "frame-steps", "int", "Steps after frame _1", "Steps per octave of every frame after the first", 5, 1, 1000
@@ -146,9 +154,12 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The server's params dict from the procedure's values; ``seed`` is the resolved (non-zero) seed."""
     if values["step-size"] <= 0:
         raise PluginFailure("Step size must be above 0: a step of 0 changes nothing; try 0.01")
+    layers, channels = parse_layers(values["layers"] or "")  # GIMP gives None for an empty string
     return {
         "model": values["model"],
         "preset": values["preset"],
+        "layers": layers or None,
+        "channels": channels,
         "octaves": int(values["octaves"]),
         "octave_scale": float(values["octave-scale"]),
         "steps": int(values["steps"]),
@@ -162,7 +173,8 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
 
 
 def with_server_model(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` with the "server" model replaced by the model the server (its hello facts) has loaded."""
-    if params["model"] != SERVER_MODEL:
-        return params
-    return {**params, "model": server["model"]}
+    """``params`` with the "server" model replaced by the model the server (its hello facts) has loaded; layers
+    that model does not offer are refused here, with the valid ones named."""
+    resolved = params if params["model"] != SERVER_MODEL else {**params, "model": server["model"]}
+    check_layers(resolved, server)
+    return resolved

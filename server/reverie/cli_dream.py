@@ -221,10 +221,21 @@ def _run_dream(args: argparse.Namespace) -> int:
     return 0
 
 
+# The picture size `reverie layers` gives each layer's output size at.
+LAYERS_SIDE = 512
+
+
 def _run_layers(args: argparse.Namespace) -> int:
+    from reverie.engine.loading import RANDOM, load_model
+
     spec = get_spec(args.model)
     print(f"{spec.name}: {spec.description}")
-    print("layers:", ", ".join(spec.dream_layers))
+    # Output sizes depend on the architecture only: random weights need no download.
+    extractor = load_model(spec.name, RANDOM).extractor(spec.dream_layers)
+    shapes = extractor.compute_output_shape((1, LAYERS_SIDE, LAYERS_SIDE, 3))
+    print(f"layers (output height × width × channels for a {LAYERS_SIDE}×{LAYERS_SIDE} picture):")
+    for name, shape in zip(spec.dream_layers, shapes, strict=True):
+        print(f"  {name}: {shape[1]}×{shape[2]}×{shape[3]}")
     for name, layers in spec.presets.items():
         print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
     return 0
@@ -255,6 +266,8 @@ def register(commands: Any) -> None:
     add_dream_options(dream)
     dream.set_defaults(func=_run_dream)
 
-    layers = commands.add_parser("layers", help="list a model's dream layers and presets")
+    layers = commands.add_parser(
+        "layers", help="list a model's dream layers (with their output size at 512×512) and presets"
+    )
     layers.add_argument("--model", default=DreamParams().model, help=f"one of: {', '.join(MODELS)}")
     layers.set_defaults(func=_run_layers)

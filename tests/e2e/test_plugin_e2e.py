@@ -51,7 +51,7 @@ def test_registered_with_menu_and_arguments(run_gimp: Callable[..., Record]) -> 
     assert record.values["label"] == "Deep _Dream…"
     assert record.values["paths"] == ["<Image>/Filters/Artistic"]
     expected = ["preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"]
-    expected += ["normalization", "lap-levels", "keep-colors", "guide"]
+    expected += ["normalization", "lap-levels", "keep-colors", "guide", "layers"]
     assert set(expected) <= set(record.values["args"])
 
 
@@ -278,6 +278,24 @@ def test_a_guide_layer_of_another_image_and_the_creative_settings_reach_the_drea
     assert not np.array_equal(record.pixels["creative"], record.pixels["guided"])
     params = json.loads(record.values["details"])["params"]
     assert (params["keep_colors"], params["normalization"], params["lap_levels"]) == (True, "laplacian", 3)
+
+
+def test_the_layers_field_dreams_chosen_channels_and_names_valid_layers_when_wrong(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        f"chosen = g.dream(image, layer, seed=4, endpoint={endpoint!r}, {FAST}, layers='conv_pw_5_relu=2, "
+        "conv_pw_3_relu:1,5')\n"
+        f"wrong = g.dream(image, layer, seed=4, endpoint={endpoint!r}, {FAST}, layers='mixed3=1')\n"
+        "rec.value('status', [chosen['status'], wrong['status']])\n"
+        "rec.value('messages', [chosen.get('message'), wrong.get('message')])\n" + details("chosen['layer']", "details")
+    )
+    assert record.values["status"] == ["success", "execution-error"], record.values["messages"]
+    assert "mobilenet has no layer mixed3; valid layers: conv_pw_1_relu" in record.values["messages"][1]
+    params = json.loads(record.values["details"])["params"]
+    assert params["layers"] == {"conv_pw_5_relu": 2.0, "conv_pw_3_relu": 1.0}
+    assert params["channels"] == {"conv_pw_3_relu": [1, 5]}
 
 
 def test_deep_dream_zoom_makes_a_new_image_of_frames(run_gimp: Callable[..., Record], endpoint: str) -> None:

@@ -69,7 +69,9 @@ def test_16_bit_grey_stays_16_bit_grey(tmp_path: Path) -> None:
 def test_layers_lists_layers_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["layers", "--model", "mobilenet"]) == 0
     out = capsys.readouterr().out
-    assert "conv_pw_13_relu" in out and "preset keras: conv_pw_7_relu=1" in out
+    assert "preset keras: conv_pw_7_relu=1" in out
+    # MobileNet halves the picture five times; α 0.25 gives conv_pw_13 256 channels.
+    assert "  conv_pw_1_relu: 256×256×16" in out and "  conv_pw_13_relu: 16×16×256" in out
 
 
 @pytest.mark.parametrize(
