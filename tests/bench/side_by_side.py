@@ -30,9 +30,15 @@ def load(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255
 
 
+# Height of the pictures in docs/: large enough to see the difference, small enough for a README.
+SHOWN_HEIGHT = 384
+
+
 def save_row(images: list[np.ndarray], out: Path) -> None:
-    row = np.concatenate(images, axis=1)
-    Image.fromarray(np.rint(row * 255).astype(np.uint8)).save(out, quality=90)
+    row = Image.fromarray(np.rint(np.concatenate(images, axis=1) * 255).astype(np.uint8))
+    row.resize((round(row.width * SHOWN_HEIGHT / row.height), SHOWN_HEIGHT), Image.Resampling.LANCZOS).save(
+        out, quality=85
+    )
     print(f"wrote {out}")
 
 

@@ -128,11 +128,14 @@ def test_dreaming_on_a_running_server_matches_dreaming_here(rgba: Path, tmp_path
         on_server = [*FAST[1:], "--server", server.endpoint]
         assert main(["dream", str(rgba), "-o", str(tmp_path / "server.png"), *on_server]) == 0
         assert main(["dream", str(rgba), "-o", str(tmp_path / "server-creative.png"), *on_server, *creative]) == 0
-        assert server.facts()["jobs_done"] == 2
+        assert main(["zoom", str(rgba), "-o", str(tmp_path / "server.gif"), "--frames", "3", *on_server]) == 0
+        assert server.facts()["jobs_done"] == 5  # a zoom is one job per frame
     finally:
         assert server.stop() == 0
     assert main(["dream", str(rgba), "-o", str(tmp_path / "here.png"), *FAST]) == 0
     assert main(["dream", str(rgba), "-o", str(tmp_path / "here-creative.png"), *FAST, *creative]) == 0
+    assert main(["zoom", str(rgba), "-o", str(tmp_path / "here.gif"), "--frames", "3", *FAST]) == 0
+    assert (tmp_path / "server.gif").read_bytes() == (tmp_path / "here.gif").read_bytes()
     pixels = {
         name: read_image(tmp_path / f"{name}.png").pixels
         for name in ("server", "here", "server-creative", "here-creative")

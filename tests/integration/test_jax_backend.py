@@ -162,17 +162,22 @@ import numpy as np
 from reverie.engine import DreamParams, dream, load_model
 from reverie.errors import BadRequest
 
-params = DreamParams(model="mobilenet", octaves=1, steps=1, normalization="laplacian")
+image = np.random.default_rng(0).random((150, 150, 3), dtype=np.float32)
+model = load_model("mobilenet", "random")
+params = DreamParams(model="mobilenet", octaves=1, steps=2, seed=1, max_loss=None)
+plain = dream(image, params, model).image
+creative = dream(image, params.replace(keep_colors=True), model, guide=image[::2, ::3]).image
 try:
-    dream(np.full((150, 150, 3), 0.5, np.float32), params, load_model("mobilenet", "random"))
+    dream(image, params.replace(normalization="laplacian"), model)
 except BadRequest as error:
-    print(json.dumps({"code": error.code, "message": str(error)}))
+    print(json.dumps({"code": error.code, "message": str(error), "creative": bool(np.abs(creative - plain).max() > 0)}))
 """
 
 
-def test_laplacian_normalisation_is_a_clear_bad_request_on_jax(tmp_path: Path) -> None:
+def test_guides_and_kept_colours_dream_on_jax_and_laplacian_is_a_clear_bad_request(tmp_path: Path) -> None:
     report = run_on_jax(LAPLACIAN, tmp_path)
     assert report == {
+        "creative": True,
         "code": "bad_request",
         "message": "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
         "run the server with KERAS_BACKEND=tensorflow",
