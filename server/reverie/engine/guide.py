@@ -19,6 +19,9 @@ from reverie.engine.octaves import resize
 # Long side the guide is seen at: enough for its motifs to be recognisable, few enough feature vectors
 # (a few thousand at most per layer) that matching every dream position against them stays cheap.
 GUIDE_SIDE = 512
+# Feature vectors kept per layer: a shallow layer of a 512² guide has 65 536, and matching every dream
+# position against all of them would take gigabytes; an even grid of at most this many keeps its motifs.
+MAX_GUIDE_VECTORS = 1024
 
 
 def guide_shape(height: int, width: int, min_side: int) -> tuple[int, int]:
@@ -41,5 +44,7 @@ def guide_features(extractor: Any, layers: tuple[str, ...], guide: np.ndarray, m
         activation = ops.convert_to_numpy(ops.cast(output, "float32"))[0]
         if min(activation.shape[:2]) > 2 * BORDER:
             activation = activation[BORDER:-BORDER, BORDER:-BORDER]
+        stride = math.ceil(math.sqrt(activation.shape[0] * activation.shape[1] / MAX_GUIDE_VECTORS))
+        activation = activation[::stride, ::stride]
         features[name] = np.ascontiguousarray(activation.reshape(-1, activation.shape[-1]))
     return features
