@@ -302,3 +302,14 @@ def test_a_guided_dream_grows_features_like_the_guides(mobilenet, astronaut) -> 
         for name, image in (("plain", plain.image), ("guided", guided.image))
     }
     assert similarity["guided"] > similarity["plain"] + 0.003, similarity
+
+
+def test_keep_colors_holds_for_an_icon_dreamed_enlarged(inception) -> None:
+    from reverie.engine.colours import rgb_to_lab
+
+    icon = (0.2 + 0.6 * np.random.default_rng(9).random((48, 56, 3))).astype(np.float32)
+    result = dream(icon, SMALL.replace(octaves=1, keep_colors=True, step_size=0.05), inception)
+    kept, source = rgb_to_lab(result.image), rgb_to_lab(icon)
+    assert "dreamed enlarged" in result.notes[0]
+    assert np.abs(kept[..., 1:] - source[..., 1:]).mean() < 0.5
+    assert np.abs(kept[..., 0] - source[..., 0]).mean() > 0.5
