@@ -45,6 +45,7 @@ def _run_zoom(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     _check(args)
     source = read_image(args.input).pixels
+    guide = None if args.guide is None else read_image(args.guide).pixels
     target = choose(args.server, args.local, args.model, args.weights, load_config())
     with contextlib.ExitStack() as cleanup:
         if target.client is not None:
@@ -65,9 +66,9 @@ def _run_zoom(args: argparse.Namespace) -> int:
             if index > 0:
                 frame_params = frame_params.replace(steps=later_steps)
             if target.client is None:
-                dreamer = in_process(frame_params, target.weights)
+                dreamer = in_process(frame_params, target.weights, guide)
             else:
-                dreamer = on_server(target.client, frame_params)
+                dreamer = on_server(target.client, frame_params, guide)
             current = source if index == 0 else zoomed(frames[-1], args.zoom, args.rotate)
             dreamed, _, _ = dreamer(current, _no_progress)
             frames.append(dreamed)
@@ -106,6 +107,7 @@ def register(commands: Any) -> None:
         help="steps per octave for every frame after the first (default: --steps)",
     )
     zoom.add_argument("--frames-dir", metavar="DIR", help="also write each frame as DIR/frame_0001.png, …")
+    zoom.add_argument("--guide", metavar="FILE", help="guide image for every frame (as reverie dream --guide)")
     zoom.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     where = zoom.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="ENDPOINT", help="dream on the server at ENDPOINT (as reverie dream)")

@@ -45,7 +45,7 @@ def test_a_gif_of_a_grey_picture_turning_as_it_zooms(tmp_path: Path) -> None:
     grey = tmp_path / "grey.png"
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (120, 160), dtype=np.uint8)).save(grey)
     out = tmp_path / "z.gif"
-    options = ["--frames", "3", "--rotate", "10", "--frame-steps", "1"]
+    options = ["--frames", "3", "--rotate", "10", "--frame-steps", "1", "--guide", str(ASTRONAUT), "--keep-colors"]
     assert main(["zoom", str(grey), "-o", str(out), *options, *FAST]) == 0
     frames = frames_of(out)
     assert len(frames) == 3 and frames[0].shape == (120, 160, 3)
