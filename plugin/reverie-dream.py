@@ -12,6 +12,7 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +27,9 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
-from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
-from reverie_plugin.formats import cut  # noqa: E402
-from reverie_plugin.messages import DreamStopped  # noqa: E402
+from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
+from reverie_plugin.formats import cut, wire_format  # noqa: E402
+from reverie_plugin.messages import DreamStopped, PluginFailure  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 
 from reverie.errors import ReverieError  # noqa: E402
@@ -40,10 +41,11 @@ if TYPE_CHECKING:
 
     from reverie.client import DreamClient, Result
 
-    # How a run waits for its job: (client, pixels, params, progress, preview) -> the result.
-    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool], Result]
+    # How a run waits for its job: (client, pixels, params, progress, preview, guide) -> the result.
+    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool, Pixels | None], Result]
 
 PROCEDURE = "python-fu-reverie-dream"
+ZOOM_PROCEDURE = "python-fu-reverie-zoom"
 FLAGS = GObject.ParamFlags.READWRITE
 # The dialog's extra buttons; GimpProcedureDialog.run() returns False for them, like Cancel. Not 1: that
 # is the dialog's own Reset.
@@ -79,12 +81,17 @@ class QuietProgress:
 
 
 def follow_in_window(
-    client: DreamClient, pixels: Pixels, params: dict[str, Any], progress: ProgressSink, preview: bool
+    client: DreamClient,
+    pixels: Pixels,
+    params: dict[str, Any],
+    progress: ProgressSink,
+    preview: bool,
+    guide: Pixels | None = None,
 ) -> Result:
     """An interactive run's wait: a progress window with Stop (keeps what has formed) and Cancel."""
     from reverie_plugin.live_dialog import dream_in_window
 
-    return dream_in_window(client, pixels, params)
+    return dream_in_window(client, pixels, params, guide)
 
 
 def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
@@ -101,12 +108,19 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_double_argument(a.name, a.label, a.blurb, a.minimum, a.maximum, default, FLAGS)
     elif a.kind == "boolean":
         procedure.add_boolean_argument(a.name, a.label, a.blurb, default, FLAGS)
+    elif a.kind == "layer":
+        procedure.add_layer_argument(a.name, a.label, a.blurb, True, FLAGS)
     else:
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
 
 def fetch_dream(
-    plan: runs.Plan, params: dict[str, Any], endpoint: str, config: settings.Settings, follow: Follow | None
+    plan: runs.Plan,
+    params: dict[str, Any],
+    endpoint: str,
+    config: settings.Settings,
+    follow: Follow | None,
+    guide: Gimp.Layer | None = None,
 ) -> tuple[Result, dict[str, Any]]:
     """Connect (starting a local server if need be), send the plan's pixels, wait for the dream (through
     ``follow``, e.g. a progress window with Stop, or on GIMP's progress bar when None).
@@ -128,7 +142,9 @@ def fetch_dream(
         data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
         read = time.monotonic()
         pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
-        result = (follow or session.dream)(client, pixels, params, progress, plan.preview)
+        guided = canvas.read_guide(guide)
+        guide_pixels = None if guided is None else session.Pixels(*guided)
+        result = (follow or session.dream)(client, pixels, params, progress, plan.preview, guide_pixels)
         finished = time.monotonic()
     finally:
         client.close()
@@ -143,7 +159,7 @@ def dream_on(
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    result, details = fetch_dream(plan, params, endpoint, config, follow)
+    result, details = fetch_dream(plan, params, endpoint, config, follow, values["guide"])
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 
@@ -236,12 +252,111 @@ def run(
     )
 
 
+def zoom_on(
+    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]
+) -> Gimp.Image:
+    """Deep Dream Zoom: a new image whose layers are the frames, frame 1 the layer dreamed, each next one a
+    dream of the last zoomed in, with seed + frame − 1. ``show`` gets the image once its first frame is
+    there; frames done stay when a later one fails or is cancelled, and the error is raised after."""
+    if len(drawables) != 1:
+        raise PluginFailure(messages.one_drawable_text(len(drawables)))
+    drawable = drawables[0]
+    if not drawable.is_layer():
+        raise PluginFailure(messages.not_a_layer_text())
+    config = settings.load(HERE)
+    endpoint = settings.resolve_endpoint(values["endpoint"], config)
+    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+    width, height = drawable.get_width(), drawable.get_height()
+    seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
+    animation = zoom_frames.new_animation(width, height, wire)
+    frame = None
+    try:
+        for index in range(1, values["frames"] + 1):
+            params = arguments.frame_params(values, seed, index)
+            if frame is None:
+                source, region = drawable, geometry.Rect(0, 0, width, height)
+            else:
+                source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
+            plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
+            try:
+                result, _ = fetch_dream(plan, params, endpoint, config, None, values["guide"])
+            finally:
+                if frame is not None:
+                    animation.remove_layer(source)
+            frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
+            if index == 1:
+                show(animation)
+            Gimp.displays_flush()
+    finally:
+        if frame is None:
+            animation.delete()
+    return animation
+
+
+def run_zoom(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    _data: Any,
+) -> Gimp.ValueArray:
+    """GIMP's entry point for Deep Dream Zoom: dialog when interactive, then the frames; never raises."""
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        GimpUi.init("reverie-zoom")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream Zoom")
+        dialog.fill([a.name for a in arguments.ZOOM_PROCEDURE_ARGUMENTS])
+        accepted = dialog.run()
+        dialog.destroy()
+        if not accepted:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    values = {a.name: config.get_property(a.name) for a in arguments.ZOOM_PROCEDURE_ARGUMENTS}
+    Gimp.progress_init("Deep Dream Zoom")
+    try:
+        show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
+        animation = zoom_on(image, drawables, values, show)
+    except Exception as error:
+        if not isinstance(error, ReverieError):
+            traceback.print_exc()
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
+    finally:
+        Gimp.progress_end()
+    return Gimp.ValueArray.new_from_values(
+        [
+            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
+            GObject.Value(Gimp.Image, animation),
+        ]
+    )
+
+
+def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
+    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
+    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_zoom, None)
+    procedure.set_image_types("*")
+    procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
+    procedure.set_menu_label("Deep Dream _Zoom…")
+    procedure.add_menu_path("<Image>/Filters/Artistic")
+    procedure.set_documentation(
+        "An infinite-zoom animation of Deep Dreams, as a new image of frames",
+        "Dreams the layer, then again and again, each frame a dream of the last one zoomed (and turned) about its "
+        "centre, with seed + frame − 1, into a new image whose layers 'Frame N (100ms)' Filters ▸ Animation ▸ "
+        "Playback plays and File ▸ Export as GIF or WebP saves as an animation. Frames done stay when a later "
+        "one fails or is cancelled.",
+        name,
+    )
+    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
+    for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
+        add_argument(procedure, argument, argument.default)
+    procedure.add_image_return_value("animation", "Animation", "The new image of frames", False, FLAGS)
+    return procedure
+
+
 class ReverieDream(Gimp.PlugIn):
     """Registers python-fu-reverie-dream."""
 
     def do_query_procedures(self) -> list[str]:
         """The procedures GIMP registers from this file."""
-        return [PROCEDURE]
+        return [PROCEDURE, ZOOM_PROCEDURE]
 
     def do_set_i18n(self, _name: str) -> bool:
         """No translations yet: English labels, no catalog lookups."""
@@ -249,6 +364,8 @@ class ReverieDream(Gimp.PlugIn):
 
     def do_create_procedure(self, name: str) -> Gimp.Procedure:
         """The procedure with its menu entry, documentation, arguments and return values."""
+        if name == ZOOM_PROCEDURE:
+            return create_zoom_procedure(self, name)
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
         procedure.set_image_types("*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)

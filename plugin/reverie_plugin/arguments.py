@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reverie_plugin.layer_field import EXAMPLE, check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
 
 # Seeds travel through GIMP as a signed 32-bit int; 0 asks for a random one.
@@ -22,7 +23,8 @@ DIALOG_BUTTON_MNEMONICS = frozenset("ocrhls")
 
 @dataclass(frozen=True)
 class Argument:
-    """One procedure argument: ``kind`` is "choice", "int", "double", "boolean" or "string"."""
+    """One procedure argument: ``kind`` is "choice", "int", "double", "boolean", "string" or "layer" (any
+    layer of any open image, or none)."""
 
     name: str
     kind: str
@@ -53,6 +55,11 @@ PRESETS = (
     ("shallow", "Shallow: strokes and textures"),
     ("deep", "Deep: eyes, animals, buildings"),
 )
+NORMALIZATIONS = (
+    ("mean_abs", "Mean |gradient| (Keras example)"),
+    ("std", "Standard deviation (TensorFlow tutorial)"),
+    ("laplacian", "Laplacian pyramid: smoother (not on JAX servers yet)"),
+)
 
 ARGUMENTS: tuple[Argument, ...] = (
     Argument("model", "choice", "_Model", "The network that dreams", SERVER_MODEL, choices=MODELS),
@@ -64,12 +71,42 @@ ARGUMENTS: tuple[Argument, ...] = (
         "keras",
         choices=PRESETS,
     ),
+    Argument(
+        "layers",
+        "string",
+        "La_yers",
+        f"Any layers of the model with weights, and channels, e.g. {EXAMPLE}; empty: the preset's",
+        "",
+    ),
     Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, 1, 12),
     Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
     Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, 1, 1000),
     # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
     Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels (above 0)", 0.01, 0.0, 1.0),
     Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
+    Argument(
+        "normalization",
+        "choice",
+        "Normalisat_ion",
+        "How each step's gradient is scaled",
+        "mean_abs",
+        choices=NORMALIZATIONS,
+    ),
+    Argument("lap-levels", "int", "_Bands (Laplacian)", "Frequency bands of the Laplacian normalisation", 4, 1, 8),
+    Argument(
+        "keep-colors",
+        "boolean",
+        "Keep colo_urs",
+        "Keep the image's colours: the dream changes lightness only",
+        False,
+    ),
+    Argument(
+        "guide",
+        "layer",
+        "_Guide layer",
+        "A layer of any open image whose motifs the dream grows; none: an unguided dream",
+        None,
+    ),
     Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(
         "preview",
@@ -87,6 +124,26 @@ ARGUMENTS: tuple[Argument, ...] = (
     ),
 )
 
+# Deep Dream Zoom takes the dream's arguments (but "preview") and these.
+ZOOM_ARGUMENTS: tuple[Argument, ...] = (
+    Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
+    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
+    Argument(
+        "rotate", "double", "T_wist (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
+    ),
+    Argument(
+        "frame-steps", "int", "Steps after frame _1", "Steps per octave of every frame after the first", 5, 1, 1000
+    ),
+)
+ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name != "preview") + ZOOM_ARGUMENTS
+
+
+def frame_params(values: Mapping[str, Any], seed: int, index: int) -> dict[str, Any]:
+    """The server's params for frame ``index`` (from 1) of a zoom: seed + index − 1, and after the first
+    frame the zoom's own steps."""
+    steps = values["steps"] if index == 1 else values["frame-steps"]
+    return dream_params({**values, "steps": steps}, seed + index - 1)
+
 
 def resolve_seed(seed: int, rng: random.Random) -> int:
     """The seed a run uses: the artist's, or for 0 a random one that the seed argument can hold."""
@@ -97,20 +154,27 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The server's params dict from the procedure's values; ``seed`` is the resolved (non-zero) seed."""
     if values["step-size"] <= 0:
         raise PluginFailure("Step size must be above 0: a step of 0 changes nothing; try 0.01")
+    layers, channels = parse_layers(values["layers"] or "")  # GIMP gives None for an empty string
     return {
         "model": values["model"],
         "preset": values["preset"],
+        "layers": layers or None,
+        "channels": channels,
         "octaves": int(values["octaves"]),
         "octave_scale": float(values["octave-scale"]),
         "steps": int(values["steps"]),
         "step_size": float(values["step-size"]),
         "jitter": int(values["jitter"]),
+        "normalization": values["normalization"],
+        "lap_levels": int(values["lap-levels"]),
+        "keep_colors": bool(values["keep-colors"]),
         "seed": seed,
     }
 
 
 def with_server_model(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` with the "server" model replaced by the model the server (its hello facts) has loaded."""
-    if params["model"] != SERVER_MODEL:
-        return params
-    return {**params, "model": server["model"]}
+    """``params`` with the "server" model replaced by the model the server (its hello facts) has loaded; layers
+    that model does not offer are refused here, with the valid ones named."""
+    resolved = params if params["model"] != SERVER_MODEL else {**params, "model": server["model"]}
+    check_layers(resolved, server)
+    return resolved

@@ -15,7 +15,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp  # noqa: E402
 
-from reverie_plugin.formats import WireFormat  # noqa: E402
+from reverie_plugin.formats import WireFormat, wire_format  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
 from reverie_plugin.layer_names import RESULT_NAME, dream_layer_name  # noqa: E402
 
@@ -48,6 +48,17 @@ def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> byte
     """The region's pixels in ``wire``'s format."""
     rect = Gegl.Rectangle.new(region.x, region.y, region.width, region.height)
     return drawable.get_buffer().get(rect, 1.0, wire.babl, Gegl.AbyssPolicy.CLAMP)
+
+
+def read_guide(layer: Gimp.Layer | None) -> tuple[bytes, int, int, int, str] | None:
+    """A guide layer's pixels (the whole layer, in its own image's format), width, height, channels and
+    sample type, as ``session.Pixels`` takes them; None for no guide."""
+    if layer is None:
+        return None
+    image = layer.get_image()
+    wire = wire_format(image.get_base_type().value_nick, layer.has_alpha(), image.get_precision().value_nick)
+    width, height = layer.get_width(), layer.get_height()
+    return read_pixels(layer, Rect(0, 0, width, height), wire), width, height, wire.channels, wire.dtype
 
 
 def _layers(container: list[Gimp.Layer]) -> list[Gimp.Layer]:

@@ -22,3 +22,12 @@ def dream_layer_name(seed: int, preview: bool, taken: Callable[[str], bool]) -> 
         count += 1
         candidate = f"{name} ({count})"
     return candidate
+
+
+# How long each frame of a zoom shows: GIMP's animation playback and GIF export read it from the layer name.
+FRAME_MS = 100
+
+
+def frame_layer_name(index: int) -> str:
+    """A zoom frame's layer name, "Frame 3 (100ms)", as GIMP's playback and GIF/WebP export read it."""
+    return f"Frame {index} ({FRAME_MS}ms)"

@@ -147,6 +147,7 @@ class LiveDialog:
     def _start_preview(self) -> None:
         from reverie.snapshots import SnapshotRequest
         from reverie_plugin.live import FollowedJob
+        from reverie_plugin.session import Pixels, as_guide
 
         values = runs.values_of(self._config)
         plan = runs.plan_run(self._image, self._drawables, preview=True)
@@ -155,6 +156,7 @@ class LiveDialog:
         params = arguments.with_server_model(params, facts)
         sent = plan.sent
         data = canvas.read_pixels(plan.drawable, sent, plan.wire)
+        guided = canvas.read_guide(values["guide"])
         self.pane.say(messages.SENDING)
         job = client.submit(
             data,
@@ -164,6 +166,7 @@ class LiveDialog:
             dtype=plan.wire.dtype,
             params=params,
             snapshots=SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height)),
+            guide=as_guide(guided and Pixels(*guided)),
         )
         self._plan, self._values, self._params = plan, values, params
         self._job = FollowedJob(client, job, self)
@@ -262,12 +265,12 @@ class WindowListener:
         self.window.response(DONE_RESPONSE)
 
 
-def dream_in_window(client: Any, pixels: Any, params: dict[str, Any]) -> Any:
+def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any = None) -> Any:
     """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
     Cancel or closing the window ends the job on the server and raises DreamStopped."""
     from reverie.client import ClientError, Result
     from reverie_plugin.live import FollowedJob
-    from reverie_plugin.session import check_layout
+    from reverie_plugin.session import as_guide, check_layout
 
     window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
@@ -280,6 +283,7 @@ def dream_in_window(client: Any, pixels: Any, params: dict[str, Any]) -> Any:
             channels=pixels.channels,
             dtype=pixels.dtype,
             params=params,
+            guide=as_guide(guide),
         )
         job = FollowedJob(client, job_id, WindowListener(window))
 

@@ -86,8 +86,25 @@ def check_layout(result: Result, sent: Pixels) -> None:
         )
 
 
-def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: ProgressSink, preview: bool) -> Result:
-    """Submit one dream and poll until its result, updating the sink; cancel it if this is interrupted."""
+def as_guide(guide: Pixels | None) -> Any:
+    """The client's Guide for a guide layer's pixels; None for no guide."""
+    if guide is None:
+        return None
+    from reverie.client import Guide
+
+    return Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype)
+
+
+def dream(
+    client: DreamClient,
+    pixels: Pixels,
+    params: dict[str, Any],
+    sink: ProgressSink,
+    preview: bool,
+    guide: Pixels | None = None,
+) -> Result:
+    """Submit one dream (with its guide image, if any) and poll until its result, updating the sink; cancel it
+    if this is interrupted."""
     sink.text(messages.SENDING)
     job = client.submit(
         pixels.data,
@@ -96,6 +113,7 @@ def dream(client: DreamClient, pixels: Pixels, params: dict[str, Any], sink: Pro
         channels=pixels.channels,
         dtype=pixels.dtype,
         params=params,
+        guide=as_guide(guide),
     )
     try:
         while True:

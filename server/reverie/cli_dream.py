@@ -10,7 +10,7 @@ from typing import Any
 from reverie.config import load_config
 from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.images import output_format
+from reverie.images import output_format, read_image
 from reverie.target import choose
 
 
@@ -122,7 +122,14 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         "--normalization",
         choices=NORMALIZATIONS,
         default=defaults.normalization,
-        help="gradient normalisation: mean_abs (Keras example) or std (TensorFlow tutorial)",
+        help="gradient normalisation: mean_abs (Keras example), std (TensorFlow tutorial) or laplacian (the "
+        "DeepDream notebook's Laplacian pyramid: smoother, less noisy; not on the JAX backend yet)",
+    )
+    group.add_argument(
+        "--lap-levels",
+        type=int,
+        default=defaults.lap_levels,
+        help=f"frequency bands of --normalization laplacian ({_range('lap_levels')}; default %(default)s)",
     )
     group.add_argument(
         "--precision",
@@ -136,6 +143,12 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         dest="detail_reinjection",
         action="store_false",
         help="do not re-inject the detail lost when shrinking between octaves",
+    )
+    group.add_argument(
+        "--keep-colors",
+        dest="keep_colors",
+        action="store_true",
+        help="keep the image's colours: the dream changes lightness only (chroma from the source, in CIELAB)",
     )
     group.add_argument(
         "--seed",
@@ -178,6 +191,8 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
         tile_size=args.tile_size,
         tile_overlap=args.tile_overlap,
         precision=args.precision,
+        keep_colors=args.keep_colors,
+        lap_levels=args.lap_levels,
     )
 
 
@@ -194,10 +209,11 @@ def _run_dream(args: argparse.Namespace) -> int:
         params = params_from_args(args, target.model)
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
+        guide = None if args.guide is None else read_image(args.guide).pixels
         if target.client is None:
-            dreamer, where = in_process(params, target.weights), "in this process"
+            dreamer, where = in_process(params, target.weights, guide), "in this process"
         else:
-            dreamer, where = on_server(target.client, params), f"on the server at {target.client.endpoint}"
+            dreamer, where = on_server(target.client, params, guide), f"on the server at {target.client.endpoint}"
         report = dream_file(args.input, args.output, dreamer, not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
@@ -205,10 +221,21 @@ def _run_dream(args: argparse.Namespace) -> int:
     return 0
 
 
+# The picture size `reverie layers` gives each layer's output size at.
+LAYERS_SIDE = 512
+
+
 def _run_layers(args: argparse.Namespace) -> int:
+    from reverie.engine.loading import RANDOM, load_model
+
     spec = get_spec(args.model)
     print(f"{spec.name}: {spec.description}")
-    print("layers:", ", ".join(spec.dream_layers))
+    # Output sizes depend on the architecture only: random weights need no download.
+    extractor = load_model(spec.name, RANDOM).extractor(spec.dream_layers)
+    shapes = extractor.compute_output_shape((1, LAYERS_SIDE, LAYERS_SIDE, 3))
+    print(f"layers (output height × width × channels for a {LAYERS_SIDE}×{LAYERS_SIDE} picture):")
+    for name, shape in zip(spec.dream_layers, shapes, strict=True):
+        print(f"  {name}: {shape[1]}×{shape[2]}×{shape[3]}")
     for name, layers in spec.presets.items():
         print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
     return 0
@@ -230,9 +257,17 @@ def register(commands: Any) -> None:
         "weights is named on stderr, and the dream runs in this process)",
     )
     where.add_argument("--local", action="store_true", help="always dream in this process, even if a server runs")
+    dream.add_argument(
+        "--guide",
+        metavar="FILE",
+        help="guide image: the dream grows this picture's motifs (the DeepDream notebook's guided objective); "
+        "seen at its own size, at most 512 pixels on its long side",
+    )
     add_dream_options(dream)
     dream.set_defaults(func=_run_dream)
 
-    layers = commands.add_parser("layers", help="list a model's dream layers and presets")
+    layers = commands.add_parser(
+        "layers", help="list a model's dream layers (with their output size at 512×512) and presets"
+    )
     layers.add_argument("--model", default=DreamParams().model, help=f"one of: {', '.join(MODELS)}")
     layers.set_defaults(func=_run_layers)

@@ -145,6 +145,20 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Guide:
+    """A guide image sent with a dream (its own size and layout): the dream grows its motifs."""
+
+    pixels: bytes
+    width: int
+    height: int
+    channels: int
+    dtype: str
+
+    def layout(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "channels": self.channels, "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
 class Cancelled:
     """The job stopped before finishing (asked by ``cancel``, or the server shut down)."""
 
@@ -321,9 +335,9 @@ class DreamClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, header: dict[str, Any], payload: Any = None) -> None:
+    def _send(self, header: dict[str, Any], payload: Any = None, guide: Any = None) -> None:
         try:
-            frames = protocol.encode(header, payload)
+            frames = protocol.encode(header, payload, guide)
         except (TypeError, ValueError) as error:  # NaN, or something JSON cannot carry
             raise ClientError(f"the request cannot be sent as JSON: {error}") from None
         if len(frames[1]) > protocol.MAX_HEADER_BYTES:
@@ -490,6 +504,25 @@ class DreamClient:
         self._info = info
         return info
 
+    def _checked(self, pixels: bytes, layout: dict[str, Any], what: str) -> protocol.ImageSpec:
+        """The layout of an image to send, checked against the server's limits before anything is sent."""
+        limits = (self._info or self.hello())["limits"]
+        try:
+            spec = protocol.image_spec(
+                layout, protocol.Limits(max_pixels=int(limits["max_pixels"]), max_side=int(limits["max_side"]))
+            )
+            protocol.check_buffer(spec, pixels)
+        except TooLarge as error:
+            raise ImageTooLarge(f"{what}: {error}" if what != "image" else str(error)) from None
+        except ReverieError as error:
+            raise ClientError(str(error)) from None
+        if spec.nbytes > int(limits["max_message_bytes"]):
+            raise ImageTooLarge(
+                f"the {what} is {spec.nbytes / 1e6:.0f} MB; this server takes messages of at most "
+                f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
+            )
+        return spec
+
     def submit(
         self,
         pixels: bytes,
@@ -499,31 +532,20 @@ class DreamClient:
         channels: int,
         dtype: str,
         params: dict[str, Any],
+        guide: Guide | None = None,
         snapshots: snapshots.SnapshotRequest | None = None,
     ) -> str:
         """Send one job and return its id once the server has accepted (queued) it; with ``snapshots``, its
         events include Snapshot images of the dream as it forms."""
-        limits = (self._info or self.hello())["limits"]
-        try:
-            spec = protocol.image_spec(
-                {"width": width, "height": height, "channels": channels, "dtype": dtype},
-                protocol.Limits(max_pixels=int(limits["max_pixels"]), max_side=int(limits["max_side"])),
-            )
-            protocol.check_buffer(spec, pixels)
-        except TooLarge as error:
-            raise ImageTooLarge(str(error)) from None
-        except ReverieError as error:
-            raise ClientError(str(error)) from None
-        if spec.nbytes > int(limits["max_message_bytes"]):
-            raise ImageTooLarge(
-                f"the image is {spec.nbytes / 1e6:.0f} MB; this server takes messages of at most "
-                f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
-            )
+        layout = {"width": width, "height": height, "channels": channels, "dtype": dtype}
+        spec = self._checked(pixels, layout, "image")
         job = uuid.uuid4().hex
-        request = {"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}
+        header = {"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}
         if snapshots is not None:
-            request["snapshots"] = snapshots.to_dict()
-        self._send(request, pixels)
+            header["snapshots"] = snapshots.to_dict()
+        if guide is not None:
+            header["guide"] = self._checked(guide.pixels, guide.layout(), "guide").to_dict()
+        self._send(header, pixels, None if guide is None else guide.pixels)
         self._active.add(job)
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
         while job not in self._accepted:
@@ -596,9 +618,12 @@ class DreamClient:
         dtype: str,
         params: dict[str, Any],
         on_progress: Callable[[Progress], None] | None = None,
+        guide: Guide | None = None,
     ) -> Result:
         """Submit a job and wait for its result; raises DreamCancelled if it was cancelled."""
-        job = self.submit(pixels, width=width, height=height, channels=channels, dtype=dtype, params=params)
+        job = self.submit(
+            pixels, width=width, height=height, channels=channels, dtype=dtype, params=params, guide=guide
+        )
         try:
             for event in self.events(job):
                 if isinstance(event, Result):

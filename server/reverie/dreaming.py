@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from reverie.client import ClientError, DreamClient
+from reverie.client import ClientError, DreamClient, Guide
 from reverie.engine.params import DreamParams
 from reverie.errors import ReverieError
 from reverie.images import output_format, read_image, rescue_image, write_image
@@ -34,20 +34,30 @@ ProgressFn = Callable[[Any], None]
 Dreamer = Callable[[np.ndarray, ProgressFn], tuple[np.ndarray, int, tuple[str, ...]]]
 
 
-def in_process(params: DreamParams, weights: str) -> Dreamer:
-    """Dream with the engine in this process; alpha and bit depth are kept."""
+def in_process(params: DreamParams, weights: str, guide: np.ndarray | None = None) -> Dreamer:
+    """Dream with the engine in this process; alpha and bit depth are kept. ``guide``: a guide image's
+    pixels as read (any layout), or None."""
 
     def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
         from reverie.engine import dream, load_model
 
         rgb = to_dream_input(pixels)
-        result = dream(rgb, params, load_model(params.model, weights), progress=progress)
+        guide_rgb = None if guide is None else to_dream_input(guide)
+        result = dream(rgb, params, load_model(params.model, weights), progress=progress, guide=guide_rgb)
         return from_dream_output(result.image, pixels), result.seed, result.notes
 
     return dream_pixels
 
 
-def on_server(client: DreamClient, params: DreamParams) -> Dreamer:
+def as_guide(pixels: np.ndarray | None) -> Guide | None:
+    """A guide image's pixels as read, as the client sends them."""
+    if pixels is None:
+        return None
+    height, width, channels = pixels.shape
+    return Guide(pixels.tobytes(), width, height, channels, dtype_name(pixels))
+
+
+def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None = None) -> Dreamer:
     """Dream on a running server, which keeps the model warm and hands back the same layout."""
 
     def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
@@ -60,6 +70,7 @@ def on_server(client: DreamClient, params: DreamParams) -> Dreamer:
             dtype=dtype_name(pixels),
             params=params.to_dict(),
             on_progress=progress,
+            guide=as_guide(guide),
         )
         got = (result.height, result.width, result.channels, result.dtype)
         if got != (height, width, channels, dtype_name(pixels)):

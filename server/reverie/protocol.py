@@ -160,12 +160,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def encode(header: Mapping[str, Any], payload: Any = None) -> list[Any]:
-    """The frames after the routing envelope: delimiter, JSON header and optionally a raw buffer."""
+def encode(header: Mapping[str, Any], *payloads: Any) -> list[Any]:
+    """The frames after the routing envelope: delimiter, JSON header and the raw buffers that are not None
+    (a dream's image, then its guide)."""
     data = {"v": PROTOCOL_VERSION, **header}
     frames: list[Any] = [b"", json.dumps(data, allow_nan=False, separators=(",", ":")).encode()]
-    if payload is not None:
-        frames.append(payload)
+    frames.extend(payload for payload in payloads if payload is not None)
     return frames
 
 
@@ -255,6 +255,28 @@ def check_buffer(spec: ImageSpec, buffer: Any) -> None:
         )
 
 
+def guide_frame(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> tuple[ImageSpec | None, Any]:
+    """A dream's optional guide image: its layout in the header's ``guide`` (as ``image``'s, same limits)
+    and its pixels in the frame after the image's. ``(None, None)`` for a dream without one."""
+    declared = header.get("guide")
+    if declared is None:
+        if frames:
+            raise BadRequest("a dream sent a frame after the image but no guide layout in its header")
+        return None, None
+    try:
+        spec = image_spec(declared, limits)
+    except ReverieError as error:
+        raise type(error)(f"guide: {error}") from None
+    if not frames:
+        raise BadRequest("a dream with a guide needs the guide's pixels as a third frame after the image")
+    if len(frames[0]) != spec.nbytes:
+        raise BadRequest(
+            f"the guide frame is {len(frames[0])} bytes but {spec.width}x{spec.height}x{spec.channels} "
+            f"{spec.dtype} needs {spec.nbytes}"
+        )
+    return spec, frames[0]
+
+
 def check_params_shape(params: Any) -> dict[str, Any]:
     """The JSON shape of a dream's params (values and names are the engine's to check)."""
     if not isinstance(params, dict):
@@ -280,16 +302,20 @@ class Request:
     pixels: Any = None
     snapshots: SnapshotRequest | None = None
     keep: bool = False
+    guide: ImageSpec | None = None
+    guide_pixels: Any = None
 
 
 def parse_request(body: Sequence[Any], limits: Limits) -> Request:
     """Validate the frames after the delimiter; raises a ReverieError whose code the reply carries."""
-    if not body or len(body) > 2:
-        raise BadRequest(f"a request is a header and at most one image frame, got {len(body)} frames")
+    if not body or len(body) > 3:
+        raise BadRequest(
+            f"a request is a header and at most two image frames (a dream's image and guide), got {len(body)} frames"
+        )
     header = decode_header(body[0])
     check_version(header)
     kind = header.get("type")
-    payload = body[1] if len(body) == 2 else None
+    payload = body[1] if len(body) >= 2 else None
     if kind == HELLO:
         req = header.get("req")
         return Request(HELLO, req=check_job_id(req) if req is not None else None)
@@ -301,7 +327,17 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
         spec = image_spec(header.get("image"), limits)
         check_buffer(spec, payload)
         snapshots = snapshot_request(header.get("snapshots"))
-        return Request(DREAM, job=job, params=params, image=spec, pixels=payload, snapshots=snapshots)
+        guide, guide_pixels = guide_frame(header, body[2:], limits)
+        return Request(
+            DREAM,
+            job=job,
+            params=params,
+            image=spec,
+            pixels=payload,
+            snapshots=snapshots,
+            guide=guide,
+            guide_pixels=guide_pixels,
+        )
     raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
 
 

@@ -331,6 +331,8 @@ class DreamServer:
             request.image,
             request.pixels,
             snapshots=request.snapshots,
+            guide=request.guide,
+            guide_pixels=request.guide_pixels,
         )
         job.connection = self._owners.get(route)
         position = self._queue.put(job)

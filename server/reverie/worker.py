@@ -42,12 +42,29 @@ class Job:
     params: DreamParams
     image: ImageSpec
     pixels: Any
+    guide: ImageSpec | None = None
+    guide_pixels: Any = None
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
     connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
     snapshots: SnapshotRequest | None = None
     # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
     keep: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        """The pixels the job holds: its image's and its guide's."""
+        return self.image.nbytes + (self.guide.nbytes if self.guide is not None else 0)
+
+    def guide_input(self) -> np.ndarray | None:
+        """The guide as the engine takes it (float RGB in [0, 1]), or None."""
+        if self.guide is None:
+            return None
+        spec = self.guide
+        pixels = np.frombuffer(self.guide_pixels, dtype=DTYPES[spec.dtype]).reshape(
+            spec.height, spec.width, spec.channels
+        )
+        return to_dream_input(pixels)
 
 
 class JobQueue:
@@ -73,8 +90,8 @@ class JobQueue:
                     f"the dream server already has {self.limit} jobs waiting; try again when one finishes "
                     "(or raise [limits] max_queue in its config)"
                 )
-            waiting = sum(queued.image.nbytes for queued in self._jobs)
-            if self._jobs and waiting + job.image.nbytes > self.max_bytes:
+            waiting = sum(queued.nbytes for queued in self._jobs)
+            if self._jobs and waiting + job.nbytes > self.max_bytes:
                 raise Busy(
                     f"the jobs waiting on the dream server already hold {waiting / 1e6:.0f} MB of pixels; try again "
                     "when one finishes (or raise [limits] max_queue_bytes in its config)"
@@ -232,6 +249,7 @@ class Worker(threading.Thread):
                 model,
                 progress=progress,
                 should_cancel=job.cancel.is_set,
+                guide=job.guide_input(),
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:

@@ -51,6 +51,7 @@ def test_registered_with_menu_and_arguments(run_gimp: Callable[..., Record]) -> 
     assert record.values["label"] == "Deep _Dream…"
     assert record.values["paths"] == ["<Image>/Filters/Artistic"]
     expected = ["preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"]
+    expected += ["normalization", "lap-levels", "keep-colors", "guide", "layers"]
     assert set(expected) <= set(record.values["args"])
 
 
@@ -254,6 +255,78 @@ def test_seed_is_reported_and_repeats_the_dream(run_gimp: Callable[..., Record],
     names = [entry["name"] for entry in record.values["after"]]
     assert names == [f"Deep Dream #{first_seed}", f"Deep Dream #{first_seed} (2)", "artwork"]  # each above the artwork
     assert json.loads(record.values["details"])["seed"] == first_seed
+
+
+def test_a_guide_layer_of_another_image_and_the_creative_settings_reach_the_dream(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        "other, guide = g.new_image(90, 70, base='gray', alpha=False)\n"
+        f"plain = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST})\n"
+        f"guided = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST}, guide=guide)\n"
+        f"creative = g.dream(image, layer, seed=5, endpoint={endpoint!r}, {FAST}, guide=guide, keep_colors=True, "
+        "normalization='laplacian', lap_levels=3)\n"
+        "rec.value('status', [plain['status'], guided['status'], creative['status']])\n"
+        "rec.value('messages', [plain.get('message'), guided.get('message'), creative.get('message')])\n"
+        "rec.pixels('plain', plain['layer'], \"R'G'B'A u8\")\n"
+        "rec.pixels('guided', guided['layer'], \"R'G'B'A u8\")\n"
+        "rec.pixels('creative', creative['layer'], \"R'G'B'A u8\")\n" + details("creative['layer']", "details")
+    )
+    assert record.values["status"] == ["success"] * 3, record.values["messages"]
+    assert not np.array_equal(record.pixels["guided"], record.pixels["plain"])
+    assert not np.array_equal(record.pixels["creative"], record.pixels["guided"])
+    params = json.loads(record.values["details"])["params"]
+    assert (params["keep_colors"], params["normalization"], params["lap_levels"]) == (True, "laplacian", 3)
+
+
+def test_the_layers_field_dreams_chosen_channels_and_names_valid_layers_when_wrong(
+    run_gimp: Callable[..., Record], endpoint: str
+) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        f"chosen = g.dream(image, layer, seed=4, endpoint={endpoint!r}, {FAST}, layers='conv_pw_5_relu=2, "
+        "conv_pw_3_relu:1,5')\n"
+        f"wrong = g.dream(image, layer, seed=4, endpoint={endpoint!r}, {FAST}, layers='mixed3=1')\n"
+        "rec.value('status', [chosen['status'], wrong['status']])\n"
+        "rec.value('messages', [chosen.get('message'), wrong.get('message')])\n" + details("chosen['layer']", "details")
+    )
+    assert record.values["status"] == ["success", "execution-error"], record.values["messages"]
+    assert "mobilenet has no layer mixed3; valid layers: conv_pw_1_relu" in record.values["messages"][1]
+    params = json.loads(record.values["details"])["params"]
+    assert params["layers"] == {"conv_pw_5_relu": 2.0, "conv_pw_3_relu": 1.0}
+    assert params["channels"] == {"conv_pw_3_relu": [1, 5]}
+
+
+def test_deep_dream_zoom_makes_a_new_image_of_frames(run_gimp: Callable[..., Record], endpoint: str) -> None:
+    record = run_gimp(
+        "image, layer = g.new_image(128, 96)\n"
+        "procedure = g.Gimp.get_pdb().lookup_procedure('python-fu-reverie-zoom')\n"
+        "rec.value('menu', [procedure.get_menu_label(), list(procedure.get_menu_paths())])\n"
+        "config = procedure.create_config()\n"
+        "config.set_property('image', image)\n"
+        "config.set_core_object_array('drawables', [layer])\n"
+        f"for name, value in dict(endpoint={endpoint!r}, model='mobilenet', octaves=1, steps=2, seed=9, frames=8,\n"
+        "                          zoom=1.1, rotate=3.0).items():\n"
+        "    config.set_property(name, value)\n"
+        "config.set_property('frame-steps', 1)\n"
+        "result = procedure.run(config)\n"
+        "rec.value('status', result.index(0).value_nick)\n"
+        "rec.value('message', result.index(1) if result.index(0).value_nick != 'success' else None)\n"
+        "animation = result.index(1)\n"
+        "rec.layers('frames', animation)\n"
+        "rec.value('size', [animation.get_width(), animation.get_height()])\n"
+        "rec.value('images', len(g.Gimp.get_images()))\n"
+        "frames = animation.get_layers()\n"
+        "rec.pixels('first', frames[-1], \"R'G'B'A u8\")\n"
+        "rec.pixels('second', frames[-2], \"R'G'B'A u8\")\n"
+    )
+    values = record.values
+    assert values["status"] == "success", values["message"]
+    assert values["menu"] == ["Deep Dream _Zoom…", ["<Image>/Filters/Artistic"]]
+    assert [entry["name"] for entry in values["frames"]] == [f"Frame {n} (100ms)" for n in range(8, 0, -1)]
+    assert values["size"] == [128, 96] and values["images"] == 2
+    assert not np.array_equal(record.pixels["first"], record.pixels["second"])
 
 
 def test_indexed_image_gets_a_dream_in_its_palette(run_gimp: Callable[..., Record], endpoint: str) -> None:

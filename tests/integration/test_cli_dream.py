@@ -69,7 +69,9 @@ def test_16_bit_grey_stays_16_bit_grey(tmp_path: Path) -> None:
 def test_layers_lists_layers_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["layers", "--model", "mobilenet"]) == 0
     out = capsys.readouterr().out
-    assert "conv_pw_13_relu" in out and "preset keras: conv_pw_7_relu=1" in out
+    assert "preset keras: conv_pw_7_relu=1" in out
+    # MobileNet halves the picture five times; α 0.25 gives conv_pw_13 256 channels.
+    assert "  conv_pw_1_relu: 256×256×16" in out and "  conv_pw_13_relu: 16×16×256" in out
 
 
 @pytest.mark.parametrize(
@@ -119,15 +121,28 @@ def test_option_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_dreaming_on_a_running_server_matches_dreaming_here(rgba: Path, tmp_path: Path) -> None:
+    guide = save(np.random.default_rng(4).integers(0, 256, (90, 140, 3), dtype=np.uint8), tmp_path / "guide.png")
+    creative = ["--guide", str(guide), "--keep-colors", "--normalization", "laplacian", "--lap-levels", "3"]
     server = start_server(tmp_path / "home")
     try:
         on_server = [*FAST[1:], "--server", server.endpoint]
         assert main(["dream", str(rgba), "-o", str(tmp_path / "server.png"), *on_server]) == 0
-        assert server.facts()["jobs_done"] == 1
+        assert main(["dream", str(rgba), "-o", str(tmp_path / "server-creative.png"), *on_server, *creative]) == 0
+        assert main(["zoom", str(rgba), "-o", str(tmp_path / "server.gif"), "--frames", "3", *on_server]) == 0
+        assert server.facts()["jobs_done"] == 5  # a zoom is one job per frame
     finally:
         assert server.stop() == 0
     assert main(["dream", str(rgba), "-o", str(tmp_path / "here.png"), *FAST]) == 0
-    np.testing.assert_array_equal(read_image(tmp_path / "server.png").pixels, read_image(tmp_path / "here.png").pixels)
+    assert main(["dream", str(rgba), "-o", str(tmp_path / "here-creative.png"), *FAST, *creative]) == 0
+    assert main(["zoom", str(rgba), "-o", str(tmp_path / "here.gif"), "--frames", "3", *FAST]) == 0
+    assert (tmp_path / "server.gif").read_bytes() == (tmp_path / "here.gif").read_bytes()
+    pixels = {
+        name: read_image(tmp_path / f"{name}.png").pixels
+        for name in ("server", "here", "server-creative", "here-creative")
+    }
+    np.testing.assert_array_equal(pixels["server"], pixels["here"])
+    np.testing.assert_array_equal(pixels["server-creative"], pixels["here-creative"])
+    assert not np.array_equal(pixels["here-creative"], pixels["here"])
 
 
 def test_a_named_server_that_is_down_is_an_error(rgba: Path, tmp_path: Path, capsys) -> None:

@@ -244,3 +244,81 @@ def test_missing_or_wrong_weights_file_is_clear(tmp_path: Path) -> None:
     junk.write_bytes(b"not hdf5")
     with pytest.raises(WeightsMissing, match="not a weights file"):
         load_model.__wrapped__("mobilenet", str(junk))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_keep_colors_keeps_the_photos_chroma_and_dreams_its_lightness(mobilenet, astronaut, dtype) -> None:
+    from reverie.engine.colours import rgb_to_lab
+    from reverie.pixels import from_dream_output, to_dream_input
+
+    alpha = np.random.default_rng(5).random(astronaut.shape[:2], dtype=np.float32)[..., None]
+    original = np.concatenate([astronaut, alpha], axis=2)
+    if dtype == np.uint8:
+        original = np.rint(original * 255).astype(np.uint8)
+    source = to_dream_input(original)
+    params = DreamParams(model="mobilenet", octaves=2, steps=6, step_size=0.02, seed=3, max_loss=None)
+    plain = from_dream_output(dream(source, params, mobilenet).image, original)
+    kept = from_dream_output(dream(source, params.replace(keep_colors=True), mobilenet).image, original)
+    np.testing.assert_array_equal(kept[..., 3], original[..., 3])  # alpha untouched
+    lab = {
+        name: rgb_to_lab(to_dream_input(pixels))
+        for name, pixels in (("source", original), ("plain", plain), ("kept", kept))
+    }
+    # a*, b* within one 8-bit step of CIELAB's (one unit) on average; the plain dream's moved several.
+    assert np.abs(lab["kept"][..., 1:] - lab["source"][..., 1:]).mean() < 1.0
+    assert np.abs(lab["plain"][..., 1:] - lab["source"][..., 1:]).mean() > 3.0
+    lightness_change = np.abs(lab["kept"][..., 0] - lab["source"][..., 0]).mean()
+    plain_change = np.abs(lab["plain"][..., 0] - lab["source"][..., 0]).mean()
+    assert lightness_change > 0.9 * plain_change
+
+
+def test_laplacian_normalisation_changes_less_high_frequency_at_the_same_step(mobilenet, astronaut) -> None:
+    from reverie.engine.laplacian import pyramid
+
+    params = DreamParams(model="mobilenet", octaves=2, steps=8, step_size=0.02, seed=3, max_loss=None)
+
+    def finest_band_energy(normalization: str) -> float:
+        change = dream(astronaut, params.replace(normalization=normalization), mobilenet).image - astronaut
+        return float(np.square(pyramid(change, 1)[0]).mean())
+
+    assert finest_band_energy("laplacian") < 0.8 * finest_band_energy("mean_abs")
+
+
+def best_match_similarity(extractor, image: np.ndarray, guide: np.ndarray) -> float:
+    """The mean over the image's feature vectors of the cosine similarity to the guide's closest one."""
+
+    def vectors(pixels: np.ndarray) -> np.ndarray:
+        features = np.asarray(extractor([(pixels * 2 - 1)[None]]))[0]
+        flat = features.reshape(-1, features.shape[-1])
+        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+    return float((vectors(image) @ vectors(guide).T).max(axis=1).mean())
+
+
+def test_a_guided_dream_grows_features_like_the_guides(mobilenet, astronaut) -> None:
+    from skimage import data
+
+    guide = data.chelsea().astype(np.float32) / 255  # a cat, 451×300
+    layer = "conv_pw_11_relu"
+    params = DreamParams(model="mobilenet", layers={layer: 1.0}, steps=10, step_size=0.02, seed=42, max_loss=None)
+    plain = dream(astronaut, params, mobilenet)
+    guided = dream(astronaut, params, mobilenet, guide=guide)
+    again = dream(astronaut, params, mobilenet, guide=guide)
+    np.testing.assert_array_equal(guided.image, again.image)
+    extractor = mobilenet.extractor((layer,))
+    similarity = {
+        name: best_match_similarity(extractor, image, guide)
+        for name, image in (("plain", plain.image), ("guided", guided.image))
+    }
+    assert similarity["guided"] > similarity["plain"] + 0.003, similarity
+
+
+def test_keep_colors_holds_for_an_icon_dreamed_enlarged(inception) -> None:
+    from reverie.engine.colours import rgb_to_lab
+
+    icon = (0.2 + 0.6 * np.random.default_rng(9).random((48, 56, 3))).astype(np.float32)
+    result = dream(icon, SMALL.replace(octaves=1, keep_colors=True, step_size=0.05), inception)
+    kept, source = rgb_to_lab(result.image), rgb_to_lab(icon)
+    assert "dreamed enlarged" in result.notes[0]
+    assert np.abs(kept[..., 1:] - source[..., 1:]).mean() < 0.5
+    assert np.abs(kept[..., 0] - source[..., 0]).mean() > 0.5

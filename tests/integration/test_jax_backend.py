@@ -214,3 +214,31 @@ def test_the_whole_octave_loop_tests_run_on_keras_jax(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "skipped" not in done.stdout.strip().splitlines()[-1], done.stdout[-3000:]
+
+
+LAPLACIAN = """
+import json
+import numpy as np
+from reverie.engine import DreamParams, dream, load_model
+from reverie.errors import BadRequest
+
+image = np.random.default_rng(0).random((150, 150, 3), dtype=np.float32)
+model = load_model("mobilenet", "random")
+params = DreamParams(model="mobilenet", octaves=1, steps=2, seed=1, max_loss=None)
+plain = dream(image, params, model).image
+creative = dream(image, params.replace(keep_colors=True), model, guide=image[::2, ::3]).image
+try:
+    dream(image, params.replace(normalization="laplacian"), model)
+except BadRequest as error:
+    print(json.dumps({"code": error.code, "message": str(error), "creative": bool(np.abs(creative - plain).max() > 0)}))
+"""
+
+
+def test_guides_and_kept_colours_dream_on_jax_and_laplacian_is_a_clear_bad_request(tmp_path: Path) -> None:
+    report = run_on_jax(LAPLACIAN, tmp_path)
+    assert report == {
+        "creative": True,
+        "code": "bad_request",
+        "message": "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
+        "run the server with KERAS_BACKEND=tensorflow",
+    }

@@ -13,7 +13,7 @@ import zmq
 from server_harness import TINY, Server, image, layout, start_server
 
 from reverie import protocol
-from reverie.client import Progress, Result
+from reverie.client import Guide, Progress, Result
 from reverie.snapshots import SnapshotRequest
 
 MAX_PIXELS, MAX_SIDE = 20_000, 200
@@ -139,6 +139,12 @@ BAD_PARAMS: list[tuple[object, set[str]]] = [
     ({"max_loss": "NaN"}, {"bad_request"}),
     ({"normalization": 5}, {"bad_request"}),
     ({"detail_reinjection": "yes"}, {"bad_request"}),
+    ({"keep_colors": "yes"}, {"bad_request"}),
+    ({"keep_colors": 1}, {"bad_request"}),
+    ({"normalization": "laplace"}, {"bad_request"}),
+    ({"lap_levels": 0}, {"bad_request"}),
+    ({"lap_levels": 9}, {"bad_request"}),
+    ({"lap_levels": 2.5}, {"bad_request"}),
     ({"model": None}, {"bad_request"}),
     ({"model": 5}, {"bad_request"}),
     ({"model": "nope"}, {"unknown_model"}),
@@ -224,6 +230,23 @@ def bad_keep(rng: random.Random) -> Message:
     return [b"", header(type="cancel", job=f"k-{rng.randrange(10**6)}", keep=keep)], {"bad_request"}
 
 
+def bad_guide(rng: random.Random) -> Message:
+    """A dream whose guide frame or layout is wrong: missing, the wrong length, over the limits, or extra."""
+    good = {"width": 20, "height": 10, "channels": 3, "dtype": "u8"}
+    fields, frame, codes = rng.choice(
+        [
+            (good, None, {"bad_request"}),
+            (good, bytes(rng.randrange(0, 599)), {"bad_request"}),
+            (rng.choice(BAD_IMAGES), bytes(600), {"bad_request"}),
+            ({**good, "width": MAX_SIDE + 1}, bytes((MAX_SIDE + 1) * 30), {"too_large"}),
+            (None, bytes(600), {"bad_request"}),
+        ]
+    )
+    extra = {} if fields is None else {"guide": fields}
+    frames = [b"", header(type="dream", job="j", params=TINY, image=GOOD_IMAGE, **extra), bytes(30_000)]
+    return [*frames, *([] if frame is None else [frame])], codes
+
+
 GENERATORS: list[Callable[[random.Random], Message]] = [
     garbage,
     bad_json,
@@ -239,6 +262,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     extra_frames,
     bad_snapshots,
     bad_keep,
+    bad_guide,
 ]
 
 
@@ -329,6 +353,15 @@ def test_a_valid_job_succeeds_after_the_fuzzing(server: Server) -> None:
     with server.client() as client:
         result = client.run(pixels.tobytes(), params={**TINY, "seed": 3}, **layout(pixels))
     assert isinstance(result, Result) and result.seed == 3
+    guide = image(40, 30, 4, "f32")
+    with server.client() as client:
+        guided = client.run(
+            pixels.tobytes(),
+            params={**TINY, "seed": 3},
+            guide=Guide(guide.tobytes(), **layout(guide)),
+            **layout(pixels),
+        )
+    assert guided.seed == 3 and guided.pixels != result.pixels
     assert "Traceback" not in server.log.read_text()
 
 

@@ -79,3 +79,17 @@ def test_the_server_model_is_the_one_the_server_has_loaded() -> None:
     assert arguments.with_server_model(params, {"model": "mobilenet"})["model"] == "mobilenet"
     chosen = {**params, "model": "inception_v3"}
     assert arguments.with_server_model(chosen, {"model": "mobilenet"}) == chosen
+
+
+def test_zoom_dialog_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:
+    mnemonics = [a.mnemonic for a in arguments.ZOOM_PROCEDURE_ARGUMENTS]
+    assert len(set(mnemonics)) == len(mnemonics)
+    assert not set(mnemonics) & arguments.DIALOG_BUTTON_MNEMONICS
+
+
+def test_zoom_frames_count_the_seed_up_and_take_the_zoom_steps_after_the_first() -> None:
+    values = {**defaults(), **{a.name: a.default for a in arguments.ZOOM_ARGUMENTS}, "steps": 20, "frame-steps": 3}
+    first, third = arguments.frame_params(values, 100, 1), arguments.frame_params(values, 100, 3)
+    assert (first["seed"], first["steps"]) == (100, 20)
+    assert (third["seed"], third["steps"]) == (102, 3)
+    DreamParams.from_dict(arguments.with_server_model(third, {"model": "mobilenet"}))

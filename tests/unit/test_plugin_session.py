@@ -80,11 +80,29 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
     client, sink = ScriptedClient(events=events), Sink()
     assert session.dream(client, PIXELS, {"seed": 99}, sink, preview=False) is RESULT
     assert client.submitted == [
-        {"pixels": PIXELS.data, "width": 2, "height": 2, "channels": 3, "dtype": "u8", "params": {"seed": 99}}
+        {
+            "pixels": PIXELS.data,
+            "width": 2,
+            "height": 2,
+            "channels": 3,
+            "dtype": "u8",
+            "params": {"seed": 99},
+            "guide": None,
+        }
     ]
+
     assert sink.fractions == [0.5]
     assert sink.texts == [messages.SENDING, "Dreaming: octave 1/2, step 3/4"]
     assert client.cancelled == []
+
+
+def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:
+    from reverie.client import Guide
+
+    client = ScriptedClient(events=[RESULT])
+    guide = session.Pixels(bytes(5 * 4 * 8), 5, 4, 2, "f32")
+    session.dream(client, PIXELS, {"seed": 1}, Sink(), preview=False, guide=guide)
+    assert client.submitted[0]["guide"] == Guide(bytes(5 * 4 * 8), 5, 4, 2, "f32")
 
 
 def test_server_side_cancel_is_a_failure_with_advice() -> None:

@@ -130,7 +130,36 @@ def test_malformed_requests_are_bad_requests(header: dict) -> None:
 
 def test_too_many_frames_are_refused() -> None:
     with pytest.raises(BadRequest, match="frames"):
-        protocol.parse_request([b"{}", b"", b""], LIMITS)
+        protocol.parse_request([b"{}", b"", b"", b""], LIMITS)
+
+
+GUIDE = {"width": 20, "height": 8, "channels": 4, "dtype": "f32"}
+
+
+def test_a_guide_travels_as_a_third_frame_with_its_own_layout() -> None:
+    guide = bytes(20 * 8 * 4 * 4)
+    request = protocol.parse_request([*dream_frames({"guide": GUIDE}), guide], LIMITS)
+    assert request.guide == protocol.ImageSpec(20, 8, 4, "f32")
+    assert request.guide_pixels is guide
+    assert protocol.parse_request(dream_frames(), LIMITS).guide is None
+
+
+@pytest.mark.parametrize(
+    ("guide", "frame", "error", "words"),
+    [
+        (GUIDE, None, BadRequest, "third frame"),
+        (GUIDE, bytes(7), BadRequest, "guide frame is 7 bytes"),
+        (None, bytes(7), BadRequest, "no guide layout"),
+        ({**GUIDE, "dtype": "f64"}, bytes(7), BadRequest, "guide: image dtype"),
+        ({**GUIDE, "width": 300}, bytes(300 * 8 * 16), TooLarge, "guide: the image is 300x8"),
+        ("big", bytes(7), BadRequest, "guide: image must be an object"),
+    ],
+)
+def test_a_guide_is_checked_like_the_image(guide: object, frame: bytes | None, error: type, words: str) -> None:
+    extra = {} if guide is None else {"guide": guide}
+    frames = [*dream_frames(extra), *([] if frame is None else [frame])]
+    with pytest.raises(error, match=words):
+        protocol.parse_request(frames, LIMITS)
 
 
 def test_reply_ids_recovers_the_job_of_a_broken_request_when_it_can() -> None:

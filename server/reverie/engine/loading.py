@@ -164,6 +164,7 @@ class DreamModel:
         self.compiled_kept = COMPILED_KEPT
         self._extractors: OrderedDict[tuple[tuple[str, ...], str], Any] = OrderedDict()
         self._gradient_fns: OrderedDict[tuple[Any, ...], GradientFn] = OrderedDict()
+        self._guided: tuple[tuple[Any, ...], GradientFn] | None = None
         self._min_sides: dict[tuple[str, ...], int] = {}
 
     def precision(self, requested: str) -> str:
@@ -193,11 +194,20 @@ class DreamModel:
         return _used(self._extractors, key, self.compiled_kept)
 
     def gradient_fn(
-        self, layers: Mapping[str, float], channels: Mapping[str, Sequence[int]], precision: str = "auto"
+        self,
+        layers: Mapping[str, float],
+        channels: Mapping[str, Sequence[int]],
+        precision: str = "auto",
+        guide: np.ndarray | None = None,
     ) -> GradientFn:
-        """The compiled gradient for one objective, built once: retracing per job would cost seconds."""
+        """The compiled gradient for one objective, built once: retracing per job would cost seconds.
+
+        With a ``guide`` image the objective is the guided one; the last guided gradient is kept, so the
+        frames of one zoom, or dreams repeated with one guide, trace it once."""
         precision = self.precision(precision)
         key = (tuple(layers.items()), tuple((name, tuple(c)) for name, c in channels.items()), precision)
+        if guide is not None:
+            return self._guided_gradient_fn(key, layers, channels, precision, guide)
         if key not in self._gradient_fns:
             from reverie.engine.objective import check_channels, make_objective
 
@@ -206,6 +216,29 @@ class DreamModel:
             check_channels(extractor, names, channels)
             self._gradient_fns[key] = backends.make_gradient_fn(extractor, make_objective(names, layers, channels))
         return _used(self._gradient_fns, key, self.compiled_kept)
+
+    def _guided_gradient_fn(
+        self,
+        key: tuple[Any, ...],
+        layers: Mapping[str, float],
+        channels: Mapping[str, Sequence[int]],
+        precision: str,
+        guide: np.ndarray,
+    ) -> GradientFn:
+        import hashlib
+
+        from reverie.engine.guide import guide_features
+        from reverie.engine.objective import check_channels, make_guided_objective
+
+        guided_key = (*key, guide.shape, hashlib.sha256(np.ascontiguousarray(guide).data).hexdigest())
+        if self._guided is None or self._guided[0] != guided_key:
+            names = tuple(layers)
+            extractor = self.extractor(names, precision)
+            check_channels(extractor, names, channels)
+            features = guide_features(extractor, names, guide, self.min_side(names))
+            objective = make_guided_objective(names, layers, channels, features)
+            self._guided = (guided_key, backends.make_gradient_fn(extractor, objective))
+        return self._guided[1]
 
     def tile_plan(self, params: DreamParams) -> TilePlan:
         """The dream's tile size and batch as this backend and device want them, within any memory cap."""
@@ -243,6 +276,11 @@ class DreamModel:
         """The backend's own stepper keeping the image on its device, where it has one."""
         if self._make_stepper is None:
             return None
+        if params.normalization == "laplacian":
+            raise BadRequest(
+                "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
+                "run the server with KERAS_BACKEND=tensorflow"
+            )
         return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
 
     def octave_stepper(

@@ -1,4 +1,5 @@
-"""The dream objective: weighted mean squared activations, border excluded, per image in a batch."""
+"""The dream objectives, per image in a batch, border excluded: weighted mean squared activations, or the
+guided one (features matched to a guide image's)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,37 @@ def make_objective(
             inside = _interior(shape[1], rows)[None, :, None] * _interior(shape[2], cols)[None, None, :]
             energy = ops.sum(energy_map * inside, axis=(1, 2))
             total = total + weights[name] * energy / size
+        return total
+
+    return objective
+
+
+def make_guided_objective(
+    layers: Sequence[str],
+    weights: Mapping[str, float],
+    channels: Mapping[str, Sequence[int]],
+    guide_features: Mapping[str, Any],
+) -> Callable[[Sequence[Any]], Any]:
+    """The DeepDream notebook's guided objective: at each position, the dot product of the dream's feature
+    vector with the guide's best-matching one (``guide_features``: each layer's guide activation as a
+    positions × channels array). Its gradient at a position is that guide vector, so the dream grows
+    the guide's motifs wherever the image already looks most like them."""
+
+    def objective(activations: Sequence[Any] | Any) -> Any:
+        if not isinstance(activations, (list, tuple)):
+            activations = [activations]
+        total = 0.0
+        for name, activation in zip(layers, activations, strict=True):
+            guide = ops.convert_to_tensor(guide_features[name], "float32")
+            if name in channels:
+                activation = ops.take(activation, list(channels[name]), axis=-1)
+                guide = ops.take(guide, list(channels[name]), axis=-1)
+            shape = ops.shape(activation)
+            size = ops.cast(shape[1] * shape[2] * shape[3], "float32")
+            matches = ops.einsum("bhwc,nc->bhwn", ops.cast(activation, "float32"), guide)
+            best = ops.max(matches, axis=3)
+            inside = _interior(shape[1])[None, :, None] * _interior(shape[2])[None, None, :]
+            total = total + weights[name] * ops.sum(best * inside, axis=(1, 2)) / size
         return total
 
     return objective

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
+from reverie.engine.colours import keep_colours
+from reverie.engine.laplacian import lap_normalize
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
@@ -77,6 +79,8 @@ class HostStepper:
 
     def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
         loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
+        if self._params.normalization == "laplacian":  # then scaled by mean |g| like mean_abs, below
+            gradient = lap_normalize(gradient, self._params.lap_levels)
         rate = self._params.step_size / _scale(gradient, self._params.normalization)
         for row in range(0, len(image), _ROWS):
             part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]
@@ -270,8 +274,10 @@ def dream(
     model: DreamModel,
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
+    guide: np.ndarray | None = None,
 ) -> DreamResult:
-    """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape.
+    """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape. With a ``guide`` (H×W×3 float32 in
+    [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``).
 
     ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
     host), so a job stops within one step; where a device runs several steps per call, before each call,
@@ -287,7 +293,9 @@ def dream(
     height, width = image.shape[:2]
     min_side = model.min_side(tuple(layers))
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
-    gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
+    if guide is not None:
+        _check_image(guide)
+    gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
     canvas = model.canvas(image, params)
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed)
@@ -305,4 +313,6 @@ def dream(
                 current = canvas.reinject(current, shape, shapes[octave - 2])
         current = ascent.octave(octave, ascent.stepper(shape, octave), current, shift, tally)
     result = canvas.result(current)
+    if params.keep_colors:
+        result = keep_colours(result, image)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -11,7 +11,7 @@ from typing import Any
 from reverie.engine.registry import get_spec
 from reverie.errors import BadRequest
 
-NORMALIZATIONS = ("mean_abs", "std")
+NORMALIZATIONS = ("mean_abs", "std", "laplacian")
 # "auto" picks bfloat16 only where it was measured faster and visually equivalent (reverie.engine.precision).
 PRECISIONS = ("auto", "float32", "bfloat16")
 MAX_SEED = 2**32 - 1
@@ -31,6 +31,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "tile_size": (128, 4096),
     "tile_overlap": (0, 1024),
     "layer_weight": (-1e3, 1e3),
+    "lap_levels": (1, 8),
 }
 
 
@@ -67,7 +68,9 @@ class DreamParams:
     """Everything that shapes a dream; defaults are the Keras DeepDream example's.
 
     ``layers`` (``{layer: weight}``) overrides ``preset``; ``channels`` limits a layer's objective to
-    some of its channels. ``seed`` None means "pick one", and the result reports the one used.
+    some of its channels. ``keep_colors`` keeps the source's colours and takes only the dream's lightness.
+    ``normalization`` "laplacian" scales each of ``lap_levels`` frequency bands of the gradient alike.
+    ``seed`` None means "pick one", and the result reports the one used.
     """
 
     model: str = "inception_v3"
@@ -86,6 +89,8 @@ class DreamParams:
     tile_size: int = 1024
     tile_overlap: int = 128
     precision: str = "auto"
+    keep_colors: bool = False
+    lap_levels: int = 4
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, Mapping):
@@ -113,7 +118,7 @@ class DreamParams:
         for name in ("model", "preset", "normalization", "precision"):
             if not isinstance(getattr(self, name), str):
                 raise BadRequest(f"{name} must be a name, got {getattr(self, name)!r}")
-        for name in ("octaves", "steps", "jitter", "tile_size", "tile_overlap"):
+        for name in ("octaves", "steps", "jitter", "tile_size", "tile_overlap", "lap_levels"):
             _check_int(name, getattr(self, name))
         for name in ("octave_scale", "step_size"):
             _check_range(name, getattr(self, name))
@@ -125,8 +130,9 @@ class DreamParams:
             raise BadRequest(f"normalization must be one of {', '.join(NORMALIZATIONS)}, got {self.normalization!r}")
         if self.precision not in PRECISIONS:
             raise BadRequest(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not isinstance(self.detail_reinjection, bool):
-            raise BadRequest("detail_reinjection must be true or false")
+        for name in ("detail_reinjection", "keep_colors"):
+            if not isinstance(getattr(self, name), bool):
+                raise BadRequest(f"{name} must be true or false")
         if self.tile_overlap * 2 >= self.tile_size:
             raise BadRequest(
                 f"tile_overlap ({self.tile_overlap}) must be less than half of tile_size ({self.tile_size})"

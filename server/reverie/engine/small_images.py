@@ -61,15 +61,16 @@ def dream(
     model: DreamModel,
     progress: Callable[[Progress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    guide: np.ndarray | None = None,
 ) -> DreamResult:
     """``octave_ascent.dream``, also for images under the layers' smallest input (see the module's note)."""
     shape = None
     if _dreamable(image) and params.model in (model.spec.name, *model.spec.aliases):
         shape = enlarged_shape(*image.shape[:2], _min_side(params, model))
     if shape is None:
-        return octave_ascent.dream(image, params, model, progress, should_cancel)
+        return octave_ascent.dream(image, params, model, progress, should_cancel, guide)
     enlarged = resize(image, shape)
-    result = octave_ascent.dream(enlarged, params, model, progress, should_cancel)
+    result = octave_ascent.dream(enlarged, params, model, progress, should_cancel, guide)
     change = resize(result.image - enlarged, image.shape[:2])
     restored = np.clip(image + change, 0.0, 1.0)
     height, width = image.shape[:2]

@@ -1,0 +1,50 @@
+"""The guide image's features, which the guided objective matches the dream's against.
+
+The guide is seen once, at its own size (shrunk to at most ``GUIDE_SIDE`` on its long side, enlarged to
+the layers' smallest input if it is under it), not resized to each octave: its motifs then come out at the
+scale they have in the guide, whatever the size of the picture they are dreamed into, and one set of
+features (one compiled gradient) serves every octave and tile.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from reverie.engine.objective import BORDER
+from reverie.engine.octaves import resize
+
+# Long side the guide is seen at: enough for its motifs to be recognisable, few enough feature vectors
+# (a few thousand at most per layer) that matching every dream position against them stays cheap.
+GUIDE_SIDE = 512
+# Feature vectors kept per layer: a shallow layer of a 512² guide has 65 536, and matching every dream
+# position against all of them would take gigabytes; an even grid of at most this many keeps its motifs.
+MAX_GUIDE_VECTORS = 1024
+
+
+def guide_shape(height: int, width: int, min_side: int) -> tuple[int, int]:
+    """The size the guide is seen at: its own, shrunk to ``GUIDE_SIDE`` or enlarged to ``min_side``."""
+    scale = min(1.0, GUIDE_SIDE / max(height, width))
+    scale = max(scale, min_side / min(height, width))
+    return max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+
+
+def guide_features(extractor: Any, layers: tuple[str, ...], guide: np.ndarray, min_side: int) -> dict[str, np.ndarray]:
+    """Each layer's feature vectors of ``guide`` (H×W×3 float32 in [0, 1]) as a positions × channels
+    float32 array, the border the objective leaves out left out here too."""
+    seen = resize(guide, guide_shape(*guide.shape[:2], min_side)) * 2.0 - 1.0
+    from keras import ops
+
+    outputs = extractor([seen[None]], training=False)  # the model takes a list of one input
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    features = {}
+    for name, output in zip(layers, outputs, strict=True):
+        activation = ops.convert_to_numpy(ops.cast(output, "float32"))[0]
+        if min(activation.shape[:2]) > 2 * BORDER:
+            activation = activation[BORDER:-BORDER, BORDER:-BORDER]
+        stride = math.ceil(math.sqrt(activation.shape[0] * activation.shape[1] / MAX_GUIDE_VECTORS))
+        activation = activation[::stride, ::stride]
+        features[name] = np.ascontiguousarray(activation.reshape(-1, activation.shape[-1]))
+    return features
