@@ -316,6 +316,8 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
     check_version(header)
     kind = header.get("type")
     payload = body[1] if len(body) >= 2 else None
+    if kind in (HELLO, CANCEL) and payload is not None:
+        raise BadRequest(f"a {kind} request is a header alone, got {len(body)} frames")
     if kind == HELLO:
         req = header.get("req")
         return Request(HELLO, req=check_job_id(req) if req is not None else None)

@@ -61,22 +61,23 @@ def make_guided_objective(
     """The DeepDream notebook's guided objective: at each position, the dot product of the dream's feature
     vector with the guide's best-matching one (``guide_features``: each layer's guide activation as a
     positions × channels array). Its gradient at a position is that guide vector, so the dream grows
-    the guide's motifs wherever the image already looks most like them."""
+    the guide's motifs wherever the image already looks most like them. ``extents`` as for make_objective."""
 
-    def objective(activations: Sequence[Any] | Any) -> Any:
+    def objective(activations: Sequence[Any] | Any, extents: Any = None) -> Any:
         if not isinstance(activations, (list, tuple)):
             activations = [activations]
         total = 0.0
-        for name, activation in zip(layers, activations, strict=True):
+        for index, (name, activation) in enumerate(zip(layers, activations, strict=True)):
             guide = ops.convert_to_tensor(guide_features[name], "float32")
             if name in channels:
                 activation = ops.take(activation, list(channels[name]), axis=-1)
                 guide = ops.take(guide, list(channels[name]), axis=-1)
             shape = ops.shape(activation)
-            size = ops.cast(shape[1] * shape[2] * shape[3], "float32")
+            rows, cols = (shape[1], shape[2]) if extents is None else (extents[index][0], extents[index][1])
+            size = ops.cast(rows * cols * shape[3], "float32")
             matches = ops.einsum("bhwc,nc->bhwn", ops.cast(activation, "float32"), guide)
             best = ops.max(matches, axis=3)
-            inside = _interior(shape[1])[None, :, None] * _interior(shape[2])[None, None, :]
+            inside = _interior(shape[1], rows)[None, :, None] * _interior(shape[2], cols)[None, None, :]
             total = total + weights[name] * ops.sum(best * inside, axis=(1, 2)) / size
         return total
 
