@@ -212,7 +212,11 @@ def gimp_checks(gimp: GimpSetup) -> list[Check]:
         return [Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")]
     checks = [Check(True, f"GIMP 3 user folder: {gimp.config_dir}")]
     plugin_dir = gimp.config_dir / "plug-ins" / "reverie-dream"
-    if gimp.python is None:
+    if gimp.python is None and not gimp.installed:  # a user folder the installer made, no GIMP (yet)
+        checks.append(
+            Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")
+        )
+    elif gimp.python is None:
         checks.append(Check(False, "GIMP's Python not found", "install GIMP 3's Python support (gimp-python3)", True))
     elif isinstance(gimp.zmq, dict):
         origin = "beside the plug-in" if gimp.zmq["from"].startswith(str(plugin_dir)) else "GIMP's own"

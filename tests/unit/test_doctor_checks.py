@@ -126,6 +126,12 @@ def test_without_gimp_only_the_plugin_is_missing() -> None:
     assert not unopened.ok and not unopened.blocking and "start GIMP 3 once" in unopened.fix
 
 
+def test_a_plugin_folder_without_gimp_does_not_block(tmp_path: Path) -> None:
+    """The installer makes GIMP's user folder even before GIMP is installed: the command line still dreams."""
+    _, gimp, _ = doctor_checks.gimp_checks(GimpSetup(tmp_path, False, None, None))
+    assert not gimp.ok and not gimp.blocking and "GIMP 3 not found" in gimp.text
+
+
 def install_plugin(config_dir: Path, protocol: int, launcher: Path | None) -> Path:
     plugin = config_dir / "plug-ins" / "reverie-dream"
     (plugin / "reverie").mkdir(parents=True)
