@@ -31,7 +31,7 @@ class StandInGradient:
         return (losses.sum(), losses), gradients
 
 
-@pytest.mark.parametrize("normalization", ["mean_abs", "std"])
+@pytest.mark.parametrize("normalization", ["mean_abs", "std", "laplacian"])
 @pytest.mark.parametrize(
     ("tile", "batch", "padding", "tolerance"),
     [(128, 3, 128, 2e-2), (160, 16, 160, 2e-2), (150, 4, 150, 2e-2), (512, 2, 512, 1e-5), (128, 4, 256, 2e-2)],

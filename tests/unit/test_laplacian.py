@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from reverie.engine.laplacian import lap_normalize, merge, pyramid
+from reverie.engine.laplacian import lap_normalize, lap_normalize_padded, merge, pyramid
 from reverie.engine.octave_ascent import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -64,3 +64,36 @@ def test_the_host_stepper_moves_along_the_laplacian_normalised_gradient() -> Non
     )
     _, stepped = stepper.step(image.copy(), (0, 0))
     np.testing.assert_allclose(stepped, want, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("true", "padded", "levels"),
+    [((128, 256), (128, 256), 4), ((100, 170), (128, 256), 4), ((90, 37), (128, 128), 8), ((5, 9), (128, 128), 3)],
+)  # 8 levels: the true image stops splitting before the padded one; (5, 9): after one level
+def test_on_a_padded_gradient_the_true_part_normalises_as_alone(
+    true: tuple[int, int], padded: tuple[int, int], levels: int
+) -> None:
+    gradient = smooth_plus_noise((*true, 3), noise=1.0)
+    canvas = np.zeros((*padded, 3), np.float32)
+    canvas[: true[0], : true[1]] = gradient
+
+    normalised = lap_normalize_padded(canvas, np.asarray(true, np.int32), levels)
+
+    assert normalised.shape == canvas.shape and normalised.dtype == np.float32
+    np.testing.assert_allclose(normalised[: true[0], : true[1]], lap_normalize(gradient, levels), atol=1e-5)
+    assert not normalised[true[0] :].any() and not normalised[:, true[1] :].any()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_the_padded_form_compiles_once_for_every_true_size() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    compiled = jax.jit(lambda g, size: lap_normalize_padded(g, size, 5, jnp))
+    for true in [(100, 170), (60, 33)]:
+        gradient = smooth_plus_noise((*true, 3), noise=1.0)
+        canvas = np.zeros((128, 256, 3), np.float32)
+        canvas[: true[0], : true[1]] = gradient
+        normalised = np.asarray(compiled(canvas, np.asarray(true, np.int32)))
+        np.testing.assert_allclose(normalised[: true[0], : true[1]], lap_normalize(gradient, 5), atol=1e-4)
+    assert compiled._cache_size() == 1

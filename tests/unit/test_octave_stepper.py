@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reverie.engine.laplacian import pyramid
 from reverie.engine.octave_ascent import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -41,7 +42,7 @@ def gradient(jax_backend: ModuleType) -> Any:
 def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:
     stepper = jax_octave.OctaveStepper(
         gradient.octave_loop(), image.shape[:2], SEED, OCTAVE, JITTER, params.step_size, params.normalization,
-        params.max_loss,
+        params.max_loss, params.lap_levels,
     )  # fmt: skip
     start = jnp.asarray(jax_padded.padded_to(image, stepper.padded_shape)) if state is None else state
     return stepper.advance(start, first, count)
@@ -64,7 +65,7 @@ def picture(shape: tuple[int, int]) -> np.ndarray:
     return np.random.default_rng(3).uniform(-1.0, 1.0, (*shape, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("normalization", ["mean_abs", "std"])
+@pytest.mark.parametrize("normalization", ["mean_abs", "std", "laplacian"])
 def test_on_a_full_bucket_the_loop_equals_the_host_loop(gradient: Any, normalization: str) -> None:
     image, params = picture((128, 256)), DreamParams(step_size=0.05, normalization=normalization, max_loss=None)
     want, want_losses = host(gradient, image, params, 4)
@@ -89,6 +90,30 @@ def test_padding_changes_only_what_the_network_sees_across_the_true_edge(gradien
     # the gradient's scale differs a little (the edges' pixels count in it): compare the step's direction
     step, want_step = (got[:100, :170] - image).ravel(), (want - image).ravel()
     assert np.corrcoef(step, want_step)[0, 1] > 0.99
+
+
+def finest_share(change: np.ndarray) -> float:
+    """The finest pyramid band's share of a change's energy: speckle against shapes."""
+    return float(np.square(pyramid(change, 1)[0]).sum() / np.square(change).sum())
+
+
+def test_laplacian_on_a_padded_bucket_steps_the_true_part_smoothly(gradient: Any) -> None:
+    """On a padded image the laplacian loop stays finite, leaves the padding empty, moves as the host loop
+    (up to what the network sees across the true edge) and puts less of its change in the finest band."""
+    image = picture((100, 170))
+    params = DreamParams(step_size=0.05, normalization="laplacian", lap_levels=3, max_loss=None)
+    want, _ = host(gradient, image, params, 2)
+
+    got, losses = whole(gradient, image, params, 1, 2)
+    plain, _ = whole(gradient, image, params.replace(normalization="mean_abs"), 1, 2)
+    got, plain = np.asarray(got), np.asarray(plain)
+
+    assert np.isfinite(got).all() and np.isfinite(losses).all()
+    assert got.shape[:2] == (128, 256) and not got[100:].any() and not got[:, 170:].any()
+    step, want_step = (got[:100, :170] - image).ravel(), (want - image).ravel()
+    assert np.corrcoef(step, want_step)[0, 1] > 0.99
+    change, plain_change = got[:100, :170] - image, plain[:100, :170] - image
+    assert finest_share(change) < finest_share(plain_change)
 
 
 def test_chunks_of_any_length_give_the_same_image_with_one_compile(gradient: Any) -> None:
@@ -171,5 +196,6 @@ def test_the_loop_has_no_scatter(gradient: Any) -> None:
     image = np.zeros((128, 256, 3), np.float32)
     arguments = (image, np.int32([100, 200]), loop.extents((100, 200)), np.uint32(1), np.int32(1), np.int32(1))
     arguments += (np.int32(2), np.int32(JITTER), np.float32(0.01), np.float32(np.inf), loop._weights)
-    traced = loop._run.trace(*arguments, normalization="mean_abs")
-    assert "scatter" not in str(traced.jaxpr)
+    for normalization in ("mean_abs", "laplacian"):
+        traced = loop._run.trace(*arguments, normalization=normalization, lap_levels=4)
+        assert "scatter" not in str(traced.jaxpr), normalization

@@ -92,3 +92,52 @@ def lap_normalize(gradient: Any, levels: int, xp: ModuleType = np) -> Any:
     bands = pyramid(gradient, levels, xp)
     scaled = [band / xp.maximum(xp.sqrt(xp.mean(xp.square(band))), 1e-10) for band in bands]
     return merge(scaled, xp)
+
+
+def _filled(image: Any, rows: Any, cols: Any, xp: ModuleType) -> Any:
+    """``image`` with everything beyond its true ``rows`` × ``cols`` replaced by the nearest true pixel, as
+    the filters' edge padding would see the true part alone."""
+    row_index = xp.minimum(xp.arange(image.shape[0]), rows - 1)
+    col_index = xp.minimum(xp.arange(image.shape[1]), cols - 1)
+    return image[row_index][:, col_index]
+
+
+def _rms(image: Any, rows: Any, cols: Any, xp: ModuleType) -> Any:
+    inside = (xp.arange(image.shape[0]) < rows)[:, None] & (xp.arange(image.shape[1]) < cols)[None, :]
+    total = xp.sum(xp.where(inside[..., None], xp.square(image), 0.0))
+    return xp.sqrt(total / (rows * cols * image.shape[2]).astype(image.dtype))
+
+
+def lap_normalize_padded(gradient: Any, size: Any, levels: int, xp: ModuleType = np) -> Any:
+    """``lap_normalize`` of the true ``size`` (rows, columns: traced numbers in a compiled step) part of a
+    padded gradient, in place of it, with zeros beyond; the same arithmetic, one compiled shape for every
+    true size.
+
+    Each level's padding is refilled with the true edge before a filter reads it, so every band's true part
+    is the true image's band, and each band's RMS is taken over that part. The true image stops splitting
+    where it gets too small (``pyramid``), which a padded shape may not: the levels past that point, and
+    the rest, are all scaled by the RMS of the true image's rest, which merges them back into it."""
+    sizes = [(size[0], size[1])]
+    bands, lows = [], [gradient]
+    image = gradient
+    for _ in range(levels):
+        if min(image.shape[:2]) < 2 * _SMALLEST:
+            break
+        rows, cols = sizes[-1]
+        sizes.append(((rows + 1) // 2, (cols + 1) // 2))
+        image = _filled(image, rows, cols, xp)
+        low = _down(image, xp)
+        bands.append(image - _up(_filled(low, *sizes[-1], xp), image.shape, xp))
+        image = low
+        lows.append(low)
+    # how many levels the true image splits into (its sizes only shrink: the first too small ends them)
+    split = sum(((xp.minimum(rows, cols) >= 2 * _SMALLEST).astype(np.int32) for rows, cols in sizes[:-1]), 0)
+    rest = xp.stack([_rms(low, *extent, xp) for low, extent in zip(lows, sizes, strict=True)])[split]
+    rest_scale = 1 / xp.maximum(rest, 1e-10)
+    merged = _filled(image * rest_scale, *sizes[-1], xp)
+    for level in reversed(range(len(bands))):
+        band, (rows, cols) = bands[level], sizes[level]
+        scale = xp.where(level < split, 1 / xp.maximum(_rms(band, rows, cols, xp), 1e-10), rest_scale)
+        merged = band * scale + _up(_filled(merged, *sizes[level + 1], xp), band.shape, xp)
+    inside = (xp.arange(gradient.shape[0]) < size[0])[:, None] & (xp.arange(gradient.shape[1]) < size[1])[None, :]
+    return xp.where(inside[..., None], merged, 0.0).astype(gradient.dtype)

@@ -133,15 +133,6 @@ class TilePlan:
         return grid_span(shape, self.tile) if self.fixed else shape
 
 
-def _refuse_laplacian(params: DreamParams) -> None:
-    """The device steppers normalise by mean |g| or the standard deviation only."""
-    if params.normalization == "laplacian":
-        raise BadRequest(
-            "laplacian normalisation is not available on the JAX backend yet; choose mean_abs or std, or "
-            "run the server with KERAS_BACKEND=tensorflow"
-        )
-
-
 class DreamModel:
     """A loaded model kept warm; dream graphs, extractors and compiled gradients are built once and cached."""
 
@@ -285,8 +276,9 @@ class DreamModel:
         """The backend's own stepper keeping the image on its device, where it has one."""
         if self._make_stepper is None:
             return None
-        _refuse_laplacian(params)
-        return self._make_stepper(gradient_fn, layout, batch, params.step_size, params.normalization, shape)
+        return self._make_stepper(
+            gradient_fn, layout, batch, params.step_size, params.normalization, shape, params.lap_levels
+        )
 
     def octave_stepper(
         self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
@@ -295,9 +287,16 @@ class DreamModel:
         has one and the octave is small enough; it draws the jitter from ``seed`` itself."""
         if self._make_octave_stepper is None or not self.tile_plan(params).whole(shape):
             return None
-        _refuse_laplacian(params)
         return self._make_octave_stepper(
-            gradient_fn, shape, seed, octave, params.jitter, params.step_size, params.normalization, params.max_loss
+            gradient_fn,
+            shape,
+            seed,
+            octave,
+            params.jitter,
+            params.step_size,
+            params.normalization,
+            params.max_loss,
+            params.lap_levels,
         )
 
     def canvas(self, source: np.ndarray, params: DreamParams) -> Canvas:

@@ -95,7 +95,9 @@ def _cut(
     return tuple(tiles[i : i + group] for i in range(0, padded_count, group))
 
 
-@partial(jax.jit, static_argnames=("grid", "tile", "copies", "normalization"), compiler_options=DETERMINISTIC)
+@partial(
+    jax.jit, static_argnames=("grid", "tile", "copies", "normalization", "lap_levels"), compiler_options=DETERMINISTIC
+)
 def _update(
     image: jax.Array,
     results: list[Any],
@@ -107,6 +109,7 @@ def _update(
     tile: int,
     copies: tuple[int, int],
     normalization: str,
+    lap_levels: int,
 ) -> tuple[jax.Array, jax.Array]:
     """Blend, normalise over the true image, step and clip; returns (mean loss over tiles, image)."""
     count = grid[0] * grid[1]
@@ -124,13 +127,7 @@ def _update(
     )
     inside = padded_image.valid(image.shape[:2], size)[..., None]
     gradient = jnp.where(inside, total / (on_rows.sum(axis=0)[:, None, None] * on_cols.sum(axis=0)[:, None]), 0.0)
-    pixels = size[0] * size[1] * 3
-    if normalization == "std":
-        mean = gradient.sum() / pixels
-        scale = jnp.sqrt(jnp.where(inside, jnp.square(gradient - mean), 0.0).sum() / pixels)
-    else:
-        scale = jnp.abs(gradient).sum() / pixels
-    image = image + step_size * gradient / jnp.where(scale > 0, scale, 1.0)
+    image = image + step_size * jax_octave.normalized(gradient, inside, size, normalization, lap_levels)
     return losses.mean(), jnp.where(inside, jnp.clip(image, -1.0, 1.0), 0.0)
 
 
@@ -160,6 +157,7 @@ class DeviceStepper:
         step_size: float,
         normalization: str,
         shape: tuple[int, int],
+        lap_levels: int = 4,
     ) -> None:
         self.tiles = layout.count
         self.shape = shape
@@ -173,7 +171,10 @@ class DeviceStepper:
         # Room for every copy a wrapped grid makes of a pixel: 2 unless the image is under half the grid's span;
         # never fewer, so that most sizes on a grid share one compiled update.
         copies = (max(2, -(-layout.height // shape[0])), max(2, -(-layout.width // shape[1])))
-        self._update = partial(_update, grid=grid, tile=tile, copies=copies, normalization=normalization)
+        levels = lap_levels if normalization == "laplacian" else 0  # other normalisations share one compile
+        self._update = partial(
+            _update, grid=grid, tile=tile, copies=copies, normalization=normalization, lap_levels=levels
+        )
 
     def step(self, image: jax.Array, shift: tuple[int, int]) -> tuple[jax.Array, jax.Array]:
         if image.shape[:2] != self._grid_shape:  # padded for other tiles (device memory ran out): refit
@@ -184,9 +185,15 @@ class DeviceStepper:
 
 
 def make_stepper(
-    gradient: Gradient, layout: TileLayout, batch: int, step_size: float, normalization: str, shape: tuple[int, int]
+    gradient: Gradient,
+    layout: TileLayout,
+    batch: int,
+    step_size: float,
+    normalization: str,
+    shape: tuple[int, int],
+    lap_levels: int = 4,
 ) -> DeviceStepper:
-    return DeviceStepper(gradient, layout, batch, step_size, normalization, shape)
+    return DeviceStepper(gradient, layout, batch, step_size, normalization, shape, lap_levels)
 
 
 def make_octave_stepper(
@@ -198,9 +205,10 @@ def make_octave_stepper(
     step_size: float,
     normalization: str,
     max_loss: float | None,
+    lap_levels: int = 4,
 ) -> jax_octave.OctaveStepper:
     return jax_octave.OctaveStepper(
-        gradient.octave_loop(), shape, seed, octave, reach, step_size, normalization, max_loss
+        gradient.octave_loop(), shape, seed, octave, reach, step_size, normalization, max_loss, lap_levels
     )
 
 

@@ -5,7 +5,8 @@ padding of their wrapped grid too. Here the octave's image is padded to a bucket
 ``BUCKET`` pixels: a few compiled shapes serve every size), its true size travels as a traced value (see
 ``jax_padded``), and a ``lax.while_loop`` runs the steps on the device: the jitter's shifts drawn from the
 dream's seed, the roll within the true size, the gradient with the objective read over the activations of
-the true size alone (``objective``'s extents), normalised over the true pixels, the early stop at
+the true size alone (``objective``'s extents), normalised over the true pixels (laplacian: its pyramid over
+the true part, see ``laplacian.lap_normalize_padded``), the early stop at
 ``max_loss``. The loop's bound is traced too, so the host can run an octave in chunks of any number of
 steps without a compile, reporting progress and asking about cancelling between chunks.
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_compile import DETERMINISTIC
+from reverie.engine.laplacian import lap_normalize_padded
 from reverie.engine.tiling import grid_span
 
 # Each side of an octave's padded image is a multiple of this: at most 127 pixels of padding per side.
@@ -63,8 +65,21 @@ def _rolled(image: jax.Array, size: jax.Array, offset: jax.Array) -> jax.Array:
     return image[rows][:, cols]
 
 
+def normalized(
+    gradient: jax.Array, inside: jax.Array, size: jax.Array, normalization: str, lap_levels: int
+) -> jax.Array:
+    """The step's direction: the gradient (zero on the padding) divided by mean|g| or std(g) over the true
+    pixels; laplacian first scales each band of the true part's pyramid alike, then divides by mean|g|, as
+    the host loop does."""
+    if normalization == "laplacian":
+        gradient = lap_normalize_padded(gradient, size, lap_levels, jnp)
+    pixels = (size[0] * size[1] * 3).astype(jnp.float32)
+    return gradient / _scale(gradient, inside, pixels, normalization)
+
+
 def _scale(gradient: jax.Array, inside: jax.Array, pixels: jax.Array, normalization: str) -> jax.Array:
-    """mean|g| or std(g) over the true pixels (the padding's gradient is zero)."""
+    """mean|g| (also after a laplacian pyramid) or std(g) over the true pixels (the padding's gradient is
+    zero)."""
     if normalization == "std":
         mean = gradient.sum() / pixels
         scale = jnp.sqrt(jnp.where(inside, jnp.square(gradient - mean), 0.0).sum() / pixels)
@@ -88,11 +103,11 @@ def _steps(
     weights: tuple[list[Any], list[Any]],
     *,
     normalization: str,
+    lap_levels: int = 0,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Steps ``first`` to ``first + count - 1`` of an octave (fewer when a loss passes the threshold: that
     step is kept, as the host loop keeps it); returns (image, losses of the steps run, how many ran)."""
     inside = padded_image.valid(image.shape[:2], size)[..., None]
-    pixels = (size[0] * size[1] * 3).astype(jnp.float32)
     key = octave_key(seed, octave)
     value_and_grad = jax.value_and_grad(loss_of)
 
@@ -101,7 +116,7 @@ def _steps(
         offset = shift(key, step, reach)
         loss, gradient = value_and_grad(jnp.where(inside, _rolled(image, size, offset), 0.0), extents, weights)
         gradient = jnp.where(inside, _rolled(gradient, size, -offset), 0.0)
-        moved = image + step_size * gradient / _scale(gradient, inside, pixels, normalization)
+        moved = image + step_size * normalized(gradient, inside, size, normalization, lap_levels)
         image = jnp.where(inside, jnp.clip(moved, -1.0, 1.0), 0.0)
         # a dynamic slice update, not a scatter: deterministic GPU compiles refuse some scatters
         losses = jax.lax.dynamic_update_slice(losses, loss[None].astype(jnp.float32), (step - first,))
@@ -177,22 +192,34 @@ class OctaveLoop:
     def __init__(self, extractor: Any, objective: Callable[..., Any], weights: tuple[list[Any], list[Any]]) -> None:
         self._weights = weights
         self.extents = ActivationExtents(extractor)
-        self._called: set[tuple[tuple[int, int], str]] = set()
+        self._called: set[tuple[tuple[int, int], str, int]] = set()
         self.step_seconds: dict[tuple[int, int], float] = {}
 
         def loss_of(image: jax.Array, extents: jax.Array, weights: tuple[list[Any], list[Any]]) -> jax.Array:
             activations, _ = extractor.stateless_call(*weights, image[None], training=False)
             return objective(activations, extents)[0]
 
-        self._run = jax.jit(partial(_steps, loss_of), static_argnames="normalization", compiler_options=DETERMINISTIC)
+        self._run = jax.jit(
+            partial(_steps, loss_of), static_argnames=("normalization", "lap_levels"), compiler_options=DETERMINISTIC
+        )
 
-    def run(self, image: jax.Array, size: np.ndarray, extents: np.ndarray, *arguments: Any, normalization: str) -> Any:
+    def run(
+        self,
+        image: jax.Array,
+        size: np.ndarray,
+        extents: np.ndarray,
+        *arguments: Any,
+        normalization: str,
+        lap_levels: int,
+    ) -> Any:
         """Dispatch a chunk; True beside it when this is the bucket's first call here (it compiles, or loads
         from the compile cache, so its time says nothing about the steps)."""
-        key = (image.shape[:2], normalization)
+        levels = lap_levels if normalization == "laplacian" else 0  # other normalisations share one compile
+        key = (image.shape[:2], normalization, levels)
         compiles = key not in self._called
         self._called.add(key)
-        return self._run(image, size, extents, *arguments, self._weights, normalization=normalization), compiles
+        run = self._run(image, size, extents, *arguments, self._weights, normalization=normalization, lap_levels=levels)
+        return run, compiles
 
 
 class OctaveStepper:
@@ -211,11 +238,13 @@ class OctaveStepper:
         step_size: float,
         normalization: str,
         max_loss: float | None,
+        lap_levels: int = 4,
     ) -> None:
         self.shape = shape
         self.padded_shape = bucket(shape)
         self._loop = loop
         self._normalization = normalization
+        self._lap_levels = lap_levels
         self._size = padded_image.size_of(shape)
         # each layer's activation size for the true size: the top-left part of the padded input's (valid
         # convolutions and pools make it so) that the objective reads
@@ -254,6 +283,7 @@ class OctaveStepper:
             step_size,
             threshold,
             normalization=self._normalization,
+            lap_levels=self._lap_levels,
         )
         ran = int(ran)
         values = np.asarray(losses)[:ran].tolist()
