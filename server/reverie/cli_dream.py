@@ -123,7 +123,7 @@ def add_dream_options(parser: argparse.ArgumentParser) -> None:
         choices=NORMALIZATIONS,
         default=defaults.normalization,
         help="gradient normalisation: mean_abs (Keras example), std (TensorFlow tutorial) or laplacian (the "
-        "DeepDream notebook's Laplacian pyramid: smoother, less noisy; not on the JAX backend yet)",
+        "DeepDream notebook's Laplacian pyramid: smoother, less noisy)",
     )
     group.add_argument(
         "--lap-levels",
