@@ -58,7 +58,7 @@ PRESETS = (
 NORMALIZATIONS = (
     ("mean_abs", "Mean |gradient| (Keras example)"),
     ("std", "Standard deviation (TensorFlow tutorial)"),
-    ("laplacian", "Laplacian pyramid: smoother (not on JAX servers yet)"),
+    ("laplacian", "Laplacian pyramid: smoother"),
 )
 
 ARGUMENTS: tuple[Argument, ...] = (
