@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from typing import Any
 
@@ -11,7 +10,7 @@ from reverie.config import load_config
 from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.images import output_format, read_image
-from reverie.target import choose
+from reverie.target import opened
 
 
 def _range(name: str) -> str:
@@ -200,12 +199,7 @@ def _run_dream(args: argparse.Namespace) -> int:
     from reverie.dreaming import dream_file, in_process, on_server
 
     output_format(args.output)  # a name that cannot be written fails before any work
-    target = choose(args.server, args.local, args.model, args.weights, load_config())
-    with contextlib.ExitStack() as cleanup:
-        if target.client is not None:
-            cleanup.enter_context(target.client)
-        if target.note is not None:
-            print(f"reverie: note: {target.note}", file=sys.stderr)
+    with opened(args, load_config()) as target:
         params = params_from_args(args, target.model)
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))

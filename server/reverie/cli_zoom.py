@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import secrets
 import sys
 import time
@@ -18,7 +17,7 @@ from reverie.config import load_config
 from reverie.engine.params import MAX_SEED
 from reverie.errors import BadRequest
 from reverie.images import read_image, write_image
-from reverie.target import choose
+from reverie.target import opened
 from reverie.zoom import animation_format, save_animation, zoomed
 
 MAX_FRAMES = 10_000
@@ -46,12 +45,7 @@ def _run_zoom(args: argparse.Namespace) -> int:
     _check(args)
     source = read_image(args.input).pixels
     guide = None if args.guide is None else read_image(args.guide).pixels
-    target = choose(args.server, args.local, args.model, args.weights, load_config())
-    with contextlib.ExitStack() as cleanup:
-        if target.client is not None:
-            cleanup.enter_context(target.client)
-        if target.note is not None:
-            print(f"reverie: note: {target.note}", file=sys.stderr)
+    with opened(args, load_config()) as target:
         params = params_from_args(args, target.model)
         later_steps = params.steps if args.frame_steps is None else args.frame_steps
         params.replace(steps=later_steps)  # a bad --frame-steps fails here, before any dream

@@ -4,6 +4,10 @@ used for other weights, without saying so."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,3 +104,16 @@ def choose(server: str | None, local: bool, model: str | None, weights: str | No
         f"the dream server at {endpoint} serves {served}, not {_serves(model, weights)}, so this dream runs in "
         f"this process; pass --model {facts['model']} --weights {facts['weights']} to dream on that server",
     )
+
+
+@contextlib.contextmanager
+def opened(args: argparse.Namespace, config: ServerConfig) -> Iterator[Target]:
+    """The target a command's ``--server``/``--local``/``--model``/``--weights`` choose, its note said on
+    stderr, its connection closed when the command is done."""
+    target = choose(args.server, args.local, args.model, args.weights, config)
+    with contextlib.ExitStack() as cleanup:
+        if target.client is not None:
+            cleanup.enter_context(target.client)
+        if target.note is not None:
+            print(f"reverie: note: {target.note}", file=sys.stderr)
+        yield target
