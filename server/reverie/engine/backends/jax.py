@@ -184,16 +184,7 @@ class DeviceStepper:
         return self._update(image, results, self._size, offset, self._step_size)
 
 
-def make_stepper(
-    gradient: Gradient,
-    layout: TileLayout,
-    batch: int,
-    step_size: float,
-    normalization: str,
-    shape: tuple[int, int],
-    lap_levels: int = 4,
-) -> DeviceStepper:
-    return DeviceStepper(gradient, layout, batch, step_size, normalization, shape, lap_levels)
+make_stepper = DeviceStepper
 
 
 def make_octave_stepper(
