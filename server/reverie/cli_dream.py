@@ -8,10 +8,11 @@ import sys
 from typing import Any
 
 from reverie.config import load_config
-from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
+from reverie.engine.params import NORMALIZATIONS, PRECISIONS, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.images import output_format, read_image
 from reverie.target import choose
+from reverie_wire.ranges import RANGES
 
 
 def _range(name: str) -> str:

@@ -15,11 +15,11 @@ from tqdm import tqdm
 
 from reverie.cli_dream import add_dream_options, params_from_args
 from reverie.config import load_config
-from reverie.engine.params import MAX_SEED
-from reverie.errors import BadRequest
 from reverie.images import read_image, write_image
 from reverie.target import choose
 from reverie.zoom import animation_format, save_animation, zoomed
+from reverie_wire.errors import BadRequest
+from reverie_wire.ranges import MAX_SEED
 
 MAX_FRAMES = 10_000
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from reverie.engine import Progress
 from reverie.engine.octaves import resize
-from reverie.snapshots import PROGRESS_FIELDS, SnapshotRequest
+from reverie_wire.snapshots import PROGRESS_FIELDS, SnapshotRequest
 
 # (header fields, u8 RGB pixels) -> sent to the client.
 SendFn = Callable[[dict[str, Any], np.ndarray], None]

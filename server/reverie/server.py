@@ -19,15 +19,16 @@ from typing import Any
 
 import zmq
 
-from reverie import __version__, keys, peers, protocol, snapshots
+from reverie import __version__, keys, peers
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
-from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
 from reverie.fairness import check_share, check_work, over_time_message
 from reverie.inflow import InflowGuard
 from reverie.outbox import GONE, Outbox
 from reverie.ratelog import PeerLog
 from reverie.worker import Job, JobQueue, Worker
+from reverie_wire import protocol, snapshots
+from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
 
 log = logging.getLogger("reverie.server")
 
@@ -108,7 +109,7 @@ class DreamServer:
         try:
             router.bind(self.config.endpoint)
         except zmq.ZMQError as error:
-            raise BadRequest(f"cannot listen on {self.config.endpoint}: {error}") from None
+            raise ConfigError(f"cannot listen on {self.config.endpoint}: {error}") from None
         self._inflow.start()
         self._outbox = Outbox(
             router,
@@ -354,7 +355,7 @@ class DreamServer:
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))
         if job is None:
-            raise protocol.UnknownJob(
+            raise UnknownJob(
                 f"there is no job {job_id} on this server for this client; it has finished or never arrived"
             )
         job.keep = keep  # read by the worker once the cancel has stopped the dream

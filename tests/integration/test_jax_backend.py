@@ -220,7 +220,7 @@ LAPLACIAN = """
 import json
 import numpy as np
 from reverie.engine import DreamParams, dream, load_model
-from reverie.errors import BadRequest
+from reverie_wire.errors import BadRequest
 
 image = np.random.default_rng(0).random((150, 150, 3), dtype=np.float32)
 model = load_model("mobilenet", "random")

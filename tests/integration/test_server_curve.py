@@ -11,8 +11,9 @@ import zmq
 from server_harness import MODEL_ARGS, TINY, Server, free_endpoint, image, layout, reverie, start_server, user_env
 
 from reverie import keys
-from reverie.client import DreamClient, Result, Unauthorized
 from reverie.config import load_config
+from reverie_wire.client import DreamClient, Result
+from reverie_wire.errors import Unauthorized
 
 
 @pytest.fixture(scope="module")

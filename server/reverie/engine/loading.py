@@ -24,7 +24,7 @@ from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.tiling import TileLayout, grid_span
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
-from reverie.errors import BadRequest, WeightsMissing
+from reverie_wire.errors import BadRequest, WeightsMissing
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image
 
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 
 def octave_shapes(

@@ -17,7 +17,7 @@ from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 # Beyond this enlargement a dream would be mostly resampling, and a thin strip's long side would explode.
 MAX_ENLARGEMENT = 8.0
