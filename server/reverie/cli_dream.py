@@ -179,7 +179,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
         model=get_spec(model).name,
         preset=args.preset,
         layers=args.layers,
-        channels=dict(args.channels),
+        channels=tuple(dict(args.channels).items()),
         octaves=args.octaves,
         octave_scale=args.octave_scale,
         steps=args.steps,

@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any
 
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
 
 from reverie import __version__, keys, peers
 from reverie.config import ServerConfig
@@ -62,7 +63,7 @@ class DreamServer:
         self._context = zmq.Context()
         peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
-        self._authenticator = None
+        self._authenticator: ThreadAuthenticator | None = None
         self._link = self._context.socket(zmq.PAIR)
         # A socket pair, not a pipe: ZeroMQ's poller takes OS sockets on every platform, pipes only on POSIX.
         self._wake_read, self._wake_write = socket.socketpair()
@@ -319,6 +320,7 @@ class DreamServer:
 
     def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
         key = (route, request.job)
+        assert request.image is not None  # parse_request gives every dream its image
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
@@ -382,8 +384,8 @@ class DreamServer:
             return
         if kind == "failed":
             log.error("cannot serve: %s", header["message"])
-            for job in list(self._jobs.values()):
-                self._finish(job, protocol.error(header["code"], header["message"]))
+            for failed in list(self._jobs.values()):
+                self._finish(failed, protocol.error(header["code"], header["message"]))
             self._exit_code, self._state = 1, "stopping"
             return
         job = self._serials.get(header["serial"])

@@ -234,8 +234,8 @@ class DreamClient:
         self._server_key = server_public_key
         self._client_keys = client_keys
         self._context = zmq.Context()
-        self._socket: zmq.Socket | None = None
-        self._monitor: zmq.Socket | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self._monitor: zmq.Socket[bytes] | None = None
         self._info: dict[str, Any] | None = None
         self._pending: deque[tuple[str, _Item]] = deque()
         self._active: set[str] = set()
@@ -246,7 +246,7 @@ class DreamClient:
 
     # -- connection ------------------------------------------------------------------------------
 
-    def _connect(self) -> zmq.Socket:
+    def _connect(self) -> zmq.Socket[bytes]:
         if self._socket is None:
             socket = self._context.socket(zmq.DEALER)
             socket.linger = 0
@@ -584,7 +584,7 @@ class DreamClient:
                     return event
                 if isinstance(event, Cancelled):
                     raise DreamCancelled(f"job {job} was cancelled")
-                if on_progress is not None:
+                if on_progress is not None and isinstance(event, Progress):
                     on_progress(event)
         except KeyboardInterrupt:
             self.cancel(job)

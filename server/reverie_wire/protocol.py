@@ -268,7 +268,7 @@ class Request:
 
     type: str
     req: str | None = None
-    job: str | None = None
+    job: str = ""  # every cancel and dream names one; a hello none
     params: dict[str, Any] | None = None
     image: ImageSpec | None = None
     pixels: Any = None
