@@ -3,7 +3,7 @@
 Standard library only: GIMP's Python imports it beside the plug-in. Every message is a
 ZeroMQ multipart message ``[b"", header, pixels?]``: an empty delimiter (so the message survives
 brokers), a small JSON header and, where an image travels, one raw buffer whose layout the header
-declares. Nothing is ever pickled. See PROTOCOL.md beside this file.
+declares. Nothing is ever pickled. See server/reverie/PROTOCOL.md.
 """
 
 from __future__ import annotations

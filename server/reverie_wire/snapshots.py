@@ -2,7 +2,7 @@
 
 Standard library only, like ``protocol``. A dream request's optional
 ``snapshots`` object asks for them; the server then sends ``snapshot`` messages (header and u8 RGB pixels)
-at most every ``every_ms`` and at the end of every octave. See PROTOCOL.md.
+at most every ``every_ms`` and at the end of every octave. See server/reverie/PROTOCOL.md.
 """
 
 from __future__ import annotations
