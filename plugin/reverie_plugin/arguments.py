@@ -13,7 +13,7 @@ from typing import Any
 
 from reverie_plugin.layer_field import EXAMPLE, check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.ranges import RANGES
+from reverie_wire.ranges import RANGES, ZOOM_RANGES
 
 # Seeds travel through GIMP as a signed 32-bit int (a part of the server's range); 0 asks for a random one.
 MAX_SEED = 2**31 - 1
@@ -147,9 +147,14 @@ ARGUMENTS: tuple[Argument, ...] = (
 # Deep Dream Zoom takes the dream's arguments (but "preview") and these.
 ZOOM_ARGUMENTS: tuple[Argument, ...] = (
     Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
-    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
+    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, *ZOOM_RANGES["zoom"]),
     Argument(
-        "rotate", "double", "T_wist (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
+        "rotate",
+        "double",
+        "T_wist (degrees)",
+        "Anticlockwise turn from one frame to the next",
+        0.0,
+        *ZOOM_RANGES["rotate"],
     ),
     Argument(
         "frame-steps",

@@ -1,5 +1,5 @@
 """The dream parameters' accepted ranges: the server validates with them, the command line and the plug-in's
-dialog offer them. Standard library only."""
+dialog offer them (and a zoom animation's). Standard library only."""
 
 from __future__ import annotations
 
@@ -18,3 +18,5 @@ RANGES: dict[str, tuple[float, float]] = {
     "layer_weight": (-1e3, 1e3),
     "lap_levels": (1, 8),
 }
+# A zoom animation's enlargement and anticlockwise turn (degrees) from one frame to the next.
+ZOOM_RANGES: dict[str, tuple[float, float]] = {"zoom": (1.0, 4.0), "rotate": (-180.0, 180.0)}

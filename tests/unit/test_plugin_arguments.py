@@ -10,7 +10,7 @@ from reverie.engine import params
 from reverie.engine.params import DreamParams
 from reverie_plugin import arguments, messages
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.ranges import RANGES
+from reverie_wire.ranges import RANGES, ZOOM_RANGES
 
 
 def defaults() -> dict:
@@ -31,9 +31,9 @@ def test_the_dialog_offers_the_servers_ranges() -> None:
     checked = set()
     for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
         name = server_name.get(argument.name, argument.name.replace("-", "_"))
-        if name not in RANGES:
+        if name not in {**RANGES, **ZOOM_RANGES}:
             continue
-        low, high = RANGES[name]
+        low, high = {**RANGES, **ZOOM_RANGES}[name]
         if name == "step_size":
             assert (argument.minimum, argument.maximum) == (0.0, high)
         elif name == "seed":
@@ -41,7 +41,8 @@ def test_the_dialog_offers_the_servers_ranges() -> None:
         else:
             assert (argument.minimum, argument.maximum) == (low, high), argument.name
         checked.add(argument.name)
-    assert checked == {"octaves", "octave-scale", "steps", "step-size", "jitter", "lap-levels", "seed", "frame-steps"}
+    expected = {"octaves", "octave-scale", "steps", "step-size", "jitter", "lap-levels", "seed", "frame-steps"}
+    assert checked == {*expected, "zoom", "rotate"}
 
 
 def test_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:
