@@ -33,9 +33,6 @@ from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJo
 
 log = logging.getLogger("reverie.server")
 
-HEARTBEAT_INTERVAL = protocol.HEARTBEAT_INTERVAL
-# ZeroMQ-level heartbeats drop a half-open connection (a machine that vanished) within this.
-ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 # On shutdown, how long the running job may take to reach its next cancellation check.
 STOP_GRACE = 2.0
 # How long replies may take to leave when the server closes.
@@ -99,8 +96,8 @@ class DreamServer:
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.ROUTER_HANDOVER, 0)  # a routing id in use is never taken over by a new connection
         router.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
-        router.setsockopt(zmq.HEARTBEAT_IVL, ZMQ_HEARTBEAT_MS)
-        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMQ_HEARTBEAT_TIMEOUT_MS)
+        router.setsockopt(zmq.HEARTBEAT_IVL, protocol.ZMQ_HEARTBEAT_MS)
+        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, protocol.ZMQ_HEARTBEAT_TIMEOUT_MS)
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
         self._inflow = InflowGuard(
@@ -148,7 +145,7 @@ class DreamServer:
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._link, zmq.POLLIN)
         poller.register(self._wake_read.fileno(), zmq.POLLIN)
-        next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+        next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
         while self._state != "stopping":
             ready = dict(poller.poll(max(0, int((next_heartbeat - time.monotonic()) * 1000))))
             if self._wake_read.fileno() in ready:
@@ -161,7 +158,7 @@ class DreamServer:
                 self._drain(self._router, self._on_client)
             if time.monotonic() >= next_heartbeat:
                 self._heartbeat()
-                next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+                next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
             if self._idle_too_long():
                 log.info("no requests for %.0f s: exiting to free memory ([server] idle_exit)", self.config.idle_exit)
                 break
@@ -488,7 +485,7 @@ class DreamServer:
             "presets": list(PRESETS),
             "defaults": self._defaults,
             "limits": self.limits.to_dict(),
-            "heartbeat_interval": HEARTBEAT_INTERVAL,
+            "heartbeat_interval": protocol.HEARTBEAT_INTERVAL,
             "queue": len(self._queue),
             "running": self._running.job_id if self._running is not None else None,
             "uptime": time.monotonic() - self._started,
