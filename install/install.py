@@ -17,9 +17,13 @@ from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
+# Run from a checkout by any Python 3: the wire package the plug-in gets (standard library to import) is in server/.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "server"))
+
 from reverie_install import gimp_python, locations, plugin_files, server_env
 from reverie_install.locations import GimpTarget
 from reverie_install.steps import Step, run_steps
+from reverie_wire.config import PLUGIN_SETTINGS_FILE
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -126,7 +130,7 @@ def install_steps(args: argparse.Namespace, platform: str, env: Mapping[str, str
         steps.append(Step(f"copy the plug-in to {plugin_dir}", partial(plugin_files.copy_plugin, repo, plugin_dir)))
         steps.append(
             Step(
-                f"record in {plugin_dir / plugin_files.SETTINGS_FILE}: launcher {launcher}, config {config}",
+                f"record in {plugin_dir / PLUGIN_SETTINGS_FILE}: launcher {launcher}, config {config}",
                 partial(plugin_files.write_settings, plugin_dir, launcher, config),
             )
         )

@@ -2,8 +2,8 @@
 """Reverie's GIMP 3 plug-in: Filters ▸ Artistic ▸ Deep Dream… sends the layer (or the selection) to the
 dream server and places the dream as a new, masked layer in one undo step.
 
-Runs in GIMP's own Python with PyGObject and pyzmq only. The ``reverie`` package (protocol and client)
-and ``reverie_plugin`` (everything that does not need GIMP) sit beside this file.
+Runs in GIMP's own Python with PyGObject and pyzmq only. The ``reverie_wire`` package (protocol, client,
+keys, config) and ``reverie_plugin`` (everything that does not need GIMP) sit beside this file.
 """
 
 from __future__ import annotations
@@ -31,15 +31,13 @@ from reverie_plugin import arguments, canvas, geometry, messages, runs, settings
 from reverie_plugin.formats import cut, wire_format  # noqa: E402
 from reverie_plugin.messages import DreamStopped, PluginFailure  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
-
-from reverie.errors import ReverieError  # noqa: E402
+from reverie_wire.errors import ReverieError  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from reverie_plugin.session import Pixels, ProgressSink
-
-    from reverie.client import DreamClient, Result
+    from reverie_wire.client import DreamClient, Result
 
     # How a run waits for its job: (client, pixels, params, progress, preview, guide) -> the result.
     Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool, Pixels | None], Result]
@@ -128,14 +126,11 @@ def fetch_dream(
     Returns the result and the details that go with the new layer (params, seed, timings).
     """
     require_pyzmq()
-    from reverie_plugin import keys, session
-
-    from reverie.client import DreamClient
+    from reverie_plugin import session
 
     # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
     progress = GimpProgress() if follow is None else QuietProgress()
-    timeout, retries = session.client_timing(endpoint)
-    client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
+    client = session.open_client(endpoint, config.client.keys)
     try:
         params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
         started = time.monotonic()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs all of it: a virtual environment with the server
 # and the test tools (.venv), GIMP 3 for the end-to-end tests (natively on Debian 13, in a cached
-# Debian 13 chroot on Debian 12), then ruff and pytest. Extra arguments go to pytest.
+# Debian 13 chroot on Debian 12), then ruff, mypy (its settings are in pyproject.toml) and pytest. Extra
+# arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +18,5 @@ fi
 sh tests/e2e/provide_gimp.sh || [ -z "${CI:-}" ]
 
 .venv/bin/ruff check .
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

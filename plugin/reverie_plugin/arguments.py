@@ -13,8 +13,9 @@ from typing import Any
 
 from reverie_plugin.layer_field import EXAMPLE, check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
+from reverie_wire.ranges import RANGES, ZOOM_RANGES
 
-# Seeds travel through GIMP as a signed 32-bit int; 0 asks for a random one.
+# Seeds travel through GIMP as a signed 32-bit int (a part of the server's range); 0 asks for a random one.
 MAX_SEED = 2**31 - 1
 # Mnemonics GimpProcedureDialog's own buttons use (_OK, _Cancel, _Reset, _Help, _Load Saved Settings,
 # _Save Settings); GIMP 3.0 warns about any label that repeats one.
@@ -78,12 +79,24 @@ ARGUMENTS: tuple[Argument, ...] = (
         f"Any layers of the model with weights, and channels, e.g. {EXAMPLE}; empty: the preset's",
         "",
     ),
-    Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, 1, 12),
-    Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, 1.05, 4.0),
-    Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, 1, 1000),
+    Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, *RANGES["octaves"]),
+    Argument(
+        "octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, *RANGES["octave_scale"]
+    ),
+    Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, *RANGES["steps"]),
     # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
-    Argument("step-size", "double", "Step si_ze", "How far each step moves the pixels (above 0)", 0.01, 0.0, 1.0),
-    Argument("jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, 0, 512),
+    Argument(
+        "step-size",
+        "double",
+        "Step si_ze",
+        "How far each step moves the pixels (above 0)",
+        0.01,
+        0.0,
+        RANGES["step_size"][1],
+    ),
+    Argument(
+        "jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, *RANGES["jitter"]
+    ),
     Argument(
         "normalization",
         "choice",
@@ -92,7 +105,14 @@ ARGUMENTS: tuple[Argument, ...] = (
         "mean_abs",
         choices=NORMALIZATIONS,
     ),
-    Argument("lap-levels", "int", "_Bands (Laplacian)", "Frequency bands of the Laplacian normalisation", 4, 1, 8),
+    Argument(
+        "lap-levels",
+        "int",
+        "_Bands (Laplacian)",
+        "Frequency bands of the Laplacian normalisation",
+        4,
+        *RANGES["lap_levels"],
+    ),
     Argument(
         "keep-colors",
         "boolean",
@@ -127,12 +147,22 @@ ARGUMENTS: tuple[Argument, ...] = (
 # Deep Dream Zoom takes the dream's arguments (but "preview") and these.
 ZOOM_ARGUMENTS: tuple[Argument, ...] = (
     Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
-    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, 1.0, 4.0),
+    Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, *ZOOM_RANGES["zoom"]),
     Argument(
-        "rotate", "double", "T_wist (degrees)", "Anticlockwise turn from one frame to the next", 0.0, -180.0, 180.0
+        "rotate",
+        "double",
+        "T_wist (degrees)",
+        "Anticlockwise turn from one frame to the next",
+        0.0,
+        *ZOOM_RANGES["rotate"],
     ),
     Argument(
-        "frame-steps", "int", "Steps after frame _1", "Steps per octave of every frame after the first", 5, 1, 1000
+        "frame-steps",
+        "int",
+        "Steps after frame _1",
+        "Steps per octave of every frame after the first",
+        5,
+        *RANGES["steps"],
     ),
 )
 ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name != "preview") + ZOOM_ARGUMENTS

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from reverie_plugin.messages import PluginFailure
+from reverie_wire.config import START_TIMEOUT
 
-START_TIMEOUT = 300.0
 TICK_SECONDS = 0.1
 OUTPUT_TAIL = 600
 

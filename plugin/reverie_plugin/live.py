@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Protocol, Union
 
-from reverie.client import Cancelled, ClientError, DreamClient, Progress, Result, Snapshot
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Snapshot
+from reverie_wire.errors import ReverieError
 
 # How a job ended: its result (``partial`` set when stopped and kept), cancelled, or the error it failed with.
-Outcome = Union[Result, Cancelled, ClientError]  # noqa: UP007 - GIMP's Python may be older than 3.10
+Outcome = Union[Result, Cancelled, ReverieError]  # noqa: UP007 - GIMP's Python may be older than 3.10
 
 
 class Listener(Protocol):
@@ -44,7 +45,7 @@ class FollowedJob:
         while self.running:
             try:
                 event = self.client.poll(wait)
-            except ClientError as error:
+            except ReverieError as error:
                 if error.job_id in (None, self.job_id):
                     self._end(error)
                 continue

@@ -19,12 +19,12 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib  # noqa: E402
 
-from reverie.errors import ReverieError  # noqa: E402
 from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
 from reverie_plugin.live_widgets import DONE_RESPONSE, STOP_RESPONSE, PreviewPane, ProgressWindow  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
+from reverie_wire.errors import ReverieError  # noqa: E402
 
 # How often the main loop takes what the server has sent.
 PUMP_MS = 40
@@ -116,7 +116,7 @@ class LiveDialog:
         self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
 
     def finished(self, outcome: Any) -> None:
-        from reverie.client import Cancelled, Result
+        from reverie_wire.client import Cancelled, Result
 
         self._dialog.set_title(self._title)
         if isinstance(outcome, Result):
@@ -145,9 +145,9 @@ class LiveDialog:
             self.pane.say(messages.failure_text(error))
 
     def _start_preview(self) -> None:
-        from reverie.snapshots import SnapshotRequest
         from reverie_plugin.live import FollowedJob
         from reverie_plugin.session import Pixels, as_guide
+        from reverie_wire.snapshots import SnapshotRequest
 
         values = runs.values_of(self._config)
         plan = runs.plan_run(self._image, self._drawables, preview=True)
@@ -176,8 +176,7 @@ class LiveDialog:
     def _connect(self, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """The dialog's client for the endpoint the values name (a new one if the endpoint changed)."""
         require_pyzmq()
-        from reverie.client import DreamClient
-        from reverie_plugin import keys, session
+        from reverie_plugin import session
 
         config = settings.load(self._here)
         endpoint = settings.resolve_endpoint(values["endpoint"], config)
@@ -185,8 +184,7 @@ class LiveDialog:
             self._client.close()
             self._client = None
         if self._client is None:
-            timeout, retries = session.client_timing(endpoint)
-            self._client = DreamClient(endpoint, timeout=timeout, retries=retries, **keys.client_options(config))
+            self._client = session.open_client(endpoint, config.client.keys)
             self._endpoint = endpoint
         facts = session.connect(self._client, endpoint, config.launcher, PaneSink(self.pane))
         return self._client, facts
@@ -268,9 +266,9 @@ class WindowListener:
 def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any = None) -> Any:
     """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
     Cancel or closing the window ends the job on the server and raises DreamStopped."""
-    from reverie.client import ClientError, Result
     from reverie_plugin.live import FollowedJob
     from reverie_plugin.session import as_guide, check_layout
+    from reverie_wire.client import Result
 
     window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
@@ -309,7 +307,7 @@ def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any
             GLib.source_remove(timer[0])
         window.destroy()
     outcome = job.outcome
-    if isinstance(outcome, ClientError):
+    if isinstance(outcome, ReverieError):
         raise outcome
     if not isinstance(outcome, Result):
         raise DreamStopped("the dream server cancelled the dream")

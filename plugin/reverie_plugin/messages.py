@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reverie.errors import ReverieError
+from reverie_wire.errors import ReverieError
 
 STARTING = "Starting dream server…"
 CONNECTING = "Connecting to the dream server…"

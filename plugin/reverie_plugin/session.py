@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reverie.client import Cancelled, DreamClient, Progress, Result, ServerNotRunning, Unauthorized
-from reverie.errors import ReverieError
-from reverie.protocol import is_loopback
 from reverie_plugin import messages
 from reverie_plugin.launcher import find_launcher, start_command, start_server
 from reverie_plugin.messages import PluginFailure
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.config import KeyFiles
+from reverie_wire.errors import ReverieError, ServerNotRunning, Unauthorized
+from reverie_wire.keys import client_options
+from reverie_wire.protocol import is_loopback
 
 POLL_SECONDS = 0.05
 # (timeout, retries) bound hello and a job's acceptance only: a local server answers within milliseconds, so
@@ -48,6 +50,12 @@ class Pixels:
 def client_timing(endpoint: str) -> tuple[float, int]:
     """DreamClient's ``(timeout, retries)`` for an endpoint: short on this machine, patient elsewhere."""
     return LOCAL_TIMING if is_loopback(endpoint) else REMOTE_TIMING
+
+
+def open_client(endpoint: str, keys: KeyFiles) -> DreamClient:
+    """A client for ``endpoint`` with the timing its place calls for and the configured keys."""
+    timeout, retries = client_timing(endpoint)
+    return DreamClient(endpoint, timeout=timeout, retries=retries, **client_options(keys))
 
 
 def _hello(client: DreamClient) -> dict:
@@ -90,7 +98,7 @@ def as_guide(guide: Pixels | None) -> Any:
     """The client's Guide for a guide layer's pixels; None for no guide."""
     if guide is None:
         return None
-    from reverie.client import Guide
+    from reverie_wire.client import Guide
 
     return Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype)
 

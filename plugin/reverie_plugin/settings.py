@@ -1,71 +1,48 @@
 """What the installer recorded beside the plug-in: where ``reverie`` lives and the server's config file.
 
 GIMP may start plug-ins with a PATH that lacks the user's own folders, so the installer writes the
-launcher's full path here. The default endpoint is the one the server's config file names. The file
-and each of its keys are optional.
+launcher's full path here. The endpoint and keys are the ones the server's config file names
+(``reverie_wire.config``). The file and each of its keys are optional.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from reverie.protocol import DEFAULT_ENDPOINT
 from reverie_plugin.messages import PluginFailure
+from reverie_wire.config import PLUGIN_SETTINGS_FILE, ClientConfig, client_config
+from reverie_wire.errors import ConfigError
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10 bundles: no config file support, the default endpoint applies
-    tomllib = None
-
-SETTINGS_FILE = "reverie-dream.json"
 # The fix for a broken plug-in folder: the installer writes it afresh.
 REINSTALL = "'python3 install/install.py --plugin-only' from the Reverie folder"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """``launcher``: the ``reverie`` command's path, or None to search PATH. ``server_public`` and
-    ``client_secret``: the CURVE key files ``[keys]`` of the server's config names, for encrypted servers."""
+    """``launcher``: the ``reverie`` command's path, or None to search PATH; ``client``: the endpoint and the
+    CURVE key files the server's config names."""
 
-    endpoint: str = DEFAULT_ENDPOINT
     launcher: str | None = None
-    server_public: str | None = None
-    client_secret: str | None = None
+    client: ClientConfig = field(default_factory=ClientConfig)
 
-
-def _table(data: dict, name: str) -> dict:
-    """A TOML table, or an empty one where it is missing or not a table."""
-    table = data.get(name, {})
-    return table if isinstance(table, dict) else {}
+    @property
+    def endpoint(self) -> str:
+        return self.client.endpoint
 
 
 def read_config(config: Path, launcher: str | None) -> Settings:
-    """What the plug-in takes from the server's TOML config: ``[server] endpoint`` and the client's keys."""
-    if tomllib is None or not config.is_file():
-        return Settings(launcher=launcher)
+    """The settings with what the server's TOML config at ``config`` names."""
     try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise PluginFailure(f"{config} is not valid TOML ({error}); fix it or remove it") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PluginFailure(
-            f"cannot read Reverie's config {config} ({error}); make it readable for your user (or remove it), "
-            f"or rerun {REINSTALL} to name another"
-        ) from None
-    keys = _table(data, "keys")
-    return Settings(
-        endpoint=str(_table(data, "server").get("endpoint") or DEFAULT_ENDPOINT),
-        launcher=launcher,
-        server_public=keys.get("server_public") or None,
-        client_secret=keys.get("client_secret") or None,
-    )
+        return Settings(launcher, client_config(config))
+    except ConfigError as error:
+        raise PluginFailure(f"{error}; fix it or remove it, or rerun {REINSTALL} to name another config") from None
 
 
 def load(folder: Path) -> Settings:
     """The settings in ``folder``, defaults where the file or a key is missing."""
-    path = folder / SETTINGS_FILE
+    path = folder / PLUGIN_SETTINGS_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -1,7 +1,4 @@
-"""Reverie: DeepDream for GIMP 3, served over ZeroMQ.
-
-Kept import-free on purpose: the GIMP plug-in imports ``reverie.protocol`` and ``reverie.client``
-from GIMP's own Python, which has neither NumPy nor TensorFlow.
-"""
+"""Reverie: DeepDream for GIMP 3, served over ZeroMQ. The engine, the server, the broker and the ``reverie`` command;
+what travels between the server and its clients is ``reverie_wire``'s."""
 
 __version__ = "0.1.0"

@@ -110,7 +110,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
 
     ours = results["reverie"]
     used = model.precision(precision)
-    equivalence = {}
+    equivalence: dict[str, Any] = {}
     if used != "float32":
         float32 = params.replace(precision="float32")
         plain = dream(image, float32, model)

@@ -16,10 +16,12 @@ from typing import Any
 
 import zmq
 
-from reverie import keys, protocol
-from reverie.config import KeyFiles
-from reverie.errors import BadRequest, ReverieError
-from reverie.protocol import Limits
+from reverie import keys
+from reverie_wire import protocol
+from reverie_wire.config import KeyFiles
+from reverie_wire.errors import ConfigError, ReverieError, UnknownJob
+from reverie_wire.keys import client_options
+from reverie_wire.protocol import Limits
 
 log = logging.getLogger("reverie.broker")
 
@@ -61,7 +63,7 @@ class CancelFanOut:
         if small is not None and isinstance(small[1].get("job"), str):
             key = (*(bytes(frame) for frame in small[0]), small[1]["job"].encode())
             if key in self._pending:
-                if small[1].get("code") == protocol.UNKNOWN_JOB:
+                if small[1].get("code") == UnknownJob.code:
                     left, since = self._pending[key]
                     if left > 1:
                         self._pending[key] = (left - 1, since)
@@ -92,16 +94,16 @@ def _forward(front: zmq.Socket, back: zmq.Socket, servers: int) -> None:
 
 
 def run_broker(frontend: str, backends: Sequence[str], key_files: KeyFiles, limits: Limits) -> None:
-    """Serve until the process is stopped; raises BadRequest for an unusable endpoint or key."""
+    """Serve until the process is stopped; raises ConfigError for an unusable endpoint or key."""
     if not backends:
-        raise BadRequest("a broker needs at least one --backend server endpoint")
+        raise ConfigError("a broker needs at least one --backend server endpoint")
     context = zmq.Context()
     front = context.socket(zmq.ROUTER)
     front.setsockopt(zmq.MAXMSGSIZE, limits.max_message_bytes)
     authenticator = keys.secure(front, frontend, key_files)
     back = context.socket(zmq.DEALER)
     back.setsockopt(zmq.IMMEDIATE, 1)  # hand requests only to servers that are connected
-    options = keys.client_options(key_files)
+    options = client_options(key_files)
     if "server_public_key" in options:
         public, secret = options.get("client_keys") or zmq.curve_keypair()
         back.curve_serverkey = options["server_public_key"]
@@ -112,7 +114,7 @@ def run_broker(frontend: str, backends: Sequence[str], key_files: KeyFiles, limi
         for backend in backends:
             back.connect(backend)
     except zmq.ZMQError as error:
-        raise BadRequest(f"cannot use the broker endpoints: {error}") from None
+        raise ConfigError(f"cannot use the broker endpoints: {error}") from None
     log.info("broker on %s in front of %s", frontend, ", ".join(backends))
     try:
         _forward(front, back, len(backends))

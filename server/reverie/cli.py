@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from reverie import __version__, cli_bench, cli_doctor, cli_dream, cli_server, cli_zoom
-from reverie.errors import ReverieError
+from reverie_wire.errors import ReverieError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from typing import Any
 from reverie.benchmarks.common import parse_size
 from reverie.engine.backends import SUPPORTED
 from reverie.engine.params import PRECISIONS
-from reverie.errors import ReverieError
+from reverie_wire.errors import ReverieError
 
 
 def register(commands: Any) -> None:

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from reverie import daemon, doctor_checks, keys
-from reverie.client import ClientError
+from reverie import daemon, doctor_checks
 from reverie.config import ServerConfig, choose_backend, load_config
 from reverie.doctor_checks import Check, GimpSetup
+from reverie_wire.errors import ReverieError
+from reverie_wire.keys import client_options
 
 # How long the configured endpoint may take to answer hello: generous, a busy machine is no broken server.
 PROBE_TIMEOUT = 3.0
@@ -61,8 +62,8 @@ def _backend_name() -> str:
 
 def _facts(config: ServerConfig) -> dict[str, Any] | Exception | None:
     try:
-        return daemon.probe(config.endpoint, keys.client_options(config.keys), timeout=PROBE_TIMEOUT)
-    except ClientError as error:
+        return daemon.probe(config.endpoint, client_options(config.keys), timeout=PROBE_TIMEOUT)
+    except ReverieError as error:
         return error
 
 

@@ -7,10 +7,11 @@ import sys
 from typing import Any
 
 from reverie.config import load_config
-from reverie.engine.params import NORMALIZATIONS, PRECISIONS, RANGES, DreamParams
+from reverie.engine.params import NORMALIZATIONS, PRECISIONS, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.images import output_format, read_image
 from reverie.target import opened
+from reverie_wire.ranges import RANGES
 
 
 def _range(name: str) -> str:
@@ -177,7 +178,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
         model=get_spec(model).name,
         preset=args.preset,
         layers=args.layers,
-        channels=dict(args.channels),
+        channels=tuple(dict(args.channels).items()),
         octaves=args.octaves,
         octave_scale=args.octave_scale,
         steps=args.steps,

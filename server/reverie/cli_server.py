@@ -19,7 +19,9 @@ from pathlib import Path
 
 from reverie import daemon, keys
 from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
-from reverie.errors import ReverieError
+from reverie_wire.config import START_TIMEOUT
+from reverie_wire.errors import ReverieError
+from reverie_wire.keys import client_options
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
@@ -97,18 +99,18 @@ def _serve_args(args: argparse.Namespace) -> list[str]:
 def _start(args: argparse.Namespace) -> int:
     config = _config(args)
     return daemon.start(
-        config.endpoint, _serve_args(args), keys.client_options(config.keys), sys.stdout, timeout=args.timeout
+        config.endpoint, _serve_args(args), client_options(config.keys), sys.stdout, timeout=args.timeout
     )
 
 
 def _stop(args: argparse.Namespace) -> int:
     config = _config(args)
-    return daemon.stop(config.endpoint, keys.client_options(config.keys), sys.stdout)
+    return daemon.stop(config.endpoint, client_options(config.keys), sys.stdout)
 
 
 def _status(args: argparse.Namespace) -> int:
     config = _config(args)
-    code, facts = daemon.status(config.endpoint, keys.client_options(config.keys), sys.stdout)
+    code, facts = daemon.status(config.endpoint, client_options(config.keys), sys.stdout)
     if facts is not None:
         print(json.dumps(facts, indent=2) if args.json else daemon.describe(facts))
     return code
@@ -175,7 +177,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(start)
     _server_options(start)
     start.add_argument(
-        "--timeout", type=float, default=daemon.START_TIMEOUT, help="seconds to wait for the model to load"
+        "--timeout", type=float, default=START_TIMEOUT, help="seconds to wait for the model to load"
     )
     start.set_defaults(func=_start)
 

@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from reverie.cli_dream import add_dream_options, params_from_args
 from reverie.config import load_config
-from reverie.engine.params import MAX_SEED
-from reverie.errors import BadRequest
 from reverie.images import read_image, write_image
 from reverie.target import opened
 from reverie.zoom import animation_format, save_animation, zoomed
+from reverie_wire.errors import BadRequest
+from reverie_wire.ranges import MAX_SEED, ZOOM_RANGES
 
 MAX_FRAMES = 10_000
 
@@ -28,10 +28,12 @@ def _check(args: argparse.Namespace) -> None:
     animation_format(args.output)
     if not 1 <= args.frames <= MAX_FRAMES:
         raise BadRequest(f"--frames must be between 1 and {MAX_FRAMES}, got {args.frames}")
-    if not 1.0 <= args.zoom <= 4.0:
-        raise BadRequest(f"--zoom must be between 1 and 4 (1.05 zooms in 5 % a frame), got {args.zoom:g}")
-    if not -180.0 <= args.rotate <= 180.0:
-        raise BadRequest(f"--rotate must be between -180 and 180 degrees, got {args.rotate:g}")
+    low, high = ZOOM_RANGES["zoom"]
+    if not low <= args.zoom <= high:
+        raise BadRequest(f"--zoom must be between {low:g} and {high:g} (1.05 zooms in 5 % a frame), got {args.zoom:g}")
+    low, high = ZOOM_RANGES["rotate"]
+    if not low <= args.rotate <= high:
+        raise BadRequest(f"--rotate must be between {low:g} and {high:g} degrees, got {args.rotate:g}")
     if args.frames_dir is not None:
         folder = Path(args.frames_dir)
         if folder.exists() and not folder.is_dir():

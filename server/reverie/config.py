@@ -15,25 +15,11 @@ from typing import Any
 
 import platformdirs
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as a package
-    import tomli as tomllib
-
-from reverie.errors import BadRequest
-from reverie.protocol import DEFAULT_ENDPOINT, Limits
+from reverie_wire.config import KEY_NAMES, KeyFiles, key_files, read_toml, table
+from reverie_wire.errors import ConfigError
+from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
 
 APP = "reverie"
-
-
-@dataclass(frozen=True)
-class KeyFiles:
-    """CURVE key files; ``server_secret`` switches encryption on for the server and the broker."""
-
-    server_secret: Path | None = None
-    authorized_clients: Path | None = None
-    server_public: Path | None = None
-    client_secret: Path | None = None
 
 
 BACKENDS = ("tensorflow", "jax")
@@ -98,14 +84,14 @@ def parse_duration(text: str) -> float | None:
         return None
     match = _DURATION.fullmatch(text.strip())
     if match is None or float(match[1]) <= 0:
-        raise BadRequest(f'idle_exit must be a duration such as "90s", "30m" or "2h", or "off"; got {text!r}')
+        raise ConfigError(f'idle_exit must be a duration such as "90s", "30m" or "2h", or "off"; got {text!r}')
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
 def parse_backend(name: str) -> str:
     """A Keras backend the server can run on."""
     if name not in BACKENDS:
-        raise BadRequest(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {name!r}")
     return name
 
 
@@ -125,17 +111,15 @@ _HARDENING_LIMITS = (
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups"),
     "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes", *_HARDENING_LIMITS),
-    "keys": tuple(f.name for f in dataclasses.fields(KeyFiles)),
+    "keys": KEY_NAMES,
 }
 
 
 def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]:
-    section = data.get(name, {})
-    if not isinstance(section, dict):
-        raise BadRequest(f"{source}: [{name}] must be a table")
+    section = table(data, name, source)
     unknown = sorted(set(section) - set(_SECTIONS[name]))
     if unknown:
-        raise BadRequest(
+        raise ConfigError(
             f"{source}: unknown setting(s) {', '.join(unknown)} in [{name}]; known: {', '.join(_SECTIONS[name])}"
         )
     return section
@@ -144,7 +128,7 @@ def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]
 def _positive(section: Mapping[str, Any], name: str, source: Path, table: str = "limits") -> dict[str, int]:
     value = section[name]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadRequest(f"{source}: [{table}] {name} must be a positive whole number, got {value!r}")
+        raise ConfigError(f"{source}: [{table}] {name} must be a positive whole number, got {value!r}")
     return {name: value}
 
 
@@ -156,11 +140,11 @@ def _server_settings(section: Mapping[str, Any], source: Path) -> dict[str, Any]
             settings.update(_positive(section, name, source, "server"))
             continue
         if not isinstance(value, str) or not value:
-            raise BadRequest(f"{source}: [server] {name} must be a non-empty string")
+            raise ConfigError(f"{source}: [server] {name} must be a non-empty string")
         try:
             settings[name] = {"backend": parse_backend, "idle_exit": parse_duration}.get(name, str)(value)
-        except BadRequest as error:
-            raise BadRequest(f"{source}: [server] {error}") from None
+        except ConfigError as error:
+            raise ConfigError(f"{source}: [server] {error}") from None
     return settings
 
 
@@ -168,17 +152,13 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
     """A config from parsed TOML; unknown sections or keys are errors, so typos do not pass silently."""
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
-        raise BadRequest(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}")
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(_SECTIONS)}")
     server = _server_settings(_section(data, "server", source), source)
     limits: dict[str, int] = {}
     for name in _section(data, "limits", source):
         limits.update(_positive(data["limits"], name, source))
-    keys = {}
-    for name, value in _section(data, "keys", source).items():
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"{source}: [keys] {name} must be a file path")
-        keys[name] = Path(value).expanduser()
-    return ServerConfig(limits=Limits(**limits), keys=KeyFiles(**keys), **server)
+    keys = key_files(_section(data, "keys", source), source)
+    return ServerConfig(limits=Limits(**limits), keys=keys, **server)
 
 
 def choose_backend(config: ServerConfig) -> None:
@@ -193,10 +173,4 @@ def load_config(path: Path | None = None) -> ServerConfig:
     source = path or config_path()
     if path is None and not source.is_file():
         return ServerConfig()
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise BadRequest(f"cannot read the config file {source}: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise BadRequest(f"{source} is not valid TOML: {error}") from None
-    return parse_config(data, source)
+    return parse_config(read_toml(source), source)

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reverie import logfiles
-from reverie.client import ClientError, DreamClient, ServerNotRunning
 from reverie.config import log_path, pid_path
 from reverie.start_report import StartReport
+from reverie_wire.client import DreamClient
+from reverie_wire.config import START_TIMEOUT
+from reverie_wire.errors import ReverieError, ServerNotRunning
 
-# How long ``start`` waits for the model to load and the server to say ``ready``.
-START_TIMEOUT = 300.0
 # How long ``stop`` waits after SIGTERM (the server promises to exit within 3 s).
 STOP_TIMEOUT = 5.0
 # How long a server that accepted the connection may take to answer hello (it may be loading its model).
@@ -312,7 +312,7 @@ def status(endpoint: str, client_options: dict[str, Any], out: TextIO) -> tuple[
     running_pid(endpoint, out)
     try:
         facts = probe(endpoint, client_options)
-    except ClientError as error:
+    except ReverieError as error:
         print(f"a server at {endpoint} did not let us in: {error}", file=out)
         return 1, None
     if facts is None:

@@ -22,8 +22,9 @@ from reverie import __version__
 from reverie.config import ServerConfig
 from reverie.engine.registry import get_spec
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
-from reverie.errors import ReverieError
-from reverie.protocol import PROTOCOL_VERSION
+from reverie_wire.config import PLUGIN_SETTINGS_FILE
+from reverie_wire.errors import ReverieError
+from reverie_wire.protocol import PROTOCOL_VERSION
 
 BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 REINSTALL_PLUGIN = "python3 install/install.py --plugin-only (from the Reverie source folder)"
@@ -244,7 +245,7 @@ def plugin_check(plugin_dir: Path) -> Check:
     entry = plugin_dir / "reverie-dream.py"
     if not entry.is_file():
         return Check(False, f"the Reverie plug-in is not installed in {plugin_dir}", REINSTALL_PLUGIN, True)
-    match = re.search(r"^PROTOCOL_VERSION = (\d+)$", _read(plugin_dir / "reverie" / "protocol.py"), re.M)
+    match = re.search(r"^PROTOCOL_VERSION = (\d+)$", _read(plugin_dir / "reverie_wire" / "protocol.py"), re.M)
     version = int(match[1]) if match else None
     if version != PROTOCOL_VERSION:
         return Check(
@@ -253,7 +254,7 @@ def plugin_check(plugin_dir: Path) -> Check:
             REINSTALL_PLUGIN,
             True,
         )
-    settings = json.loads(_read(plugin_dir / "reverie-dream.json") or "{}")
+    settings = json.loads(_read(plugin_dir / PLUGIN_SETTINGS_FILE) or "{}")
     launcher = settings.get("launcher")
     if not launcher or not Path(launcher).exists():
         return Check(

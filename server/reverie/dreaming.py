@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from reverie.client import ClientError, DreamClient, Guide
 from reverie.engine.params import DreamParams
-from reverie.errors import ReverieError
 from reverie.images import output_format, read_image, rescue_image, write_image
 from reverie.pixels import dtype_name, from_dream_output, to_dream_input
+from reverie_wire.client import DreamClient, Guide
+from reverie_wire.errors import ClientError, ReverieError
 
 
 @dataclass(frozen=True)

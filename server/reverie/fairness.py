@@ -4,8 +4,8 @@ long it may run. The limits come from ``[limits]``; a refusal says which one and
 from __future__ import annotations
 
 from reverie.engine import DreamParams
-from reverie.errors import Busy, TooLarge
-from reverie.protocol import ImageSpec, Limits
+from reverie_wire.errors import Busy, TooLarge
+from reverie_wire.protocol import ImageSpec, Limits
 
 
 def work(params: DreamParams, image: ImageSpec) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from reverie.errors import BadRequest, ReverieError
+from reverie_wire.errors import BadRequest, ReverieError
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -64,14 +64,14 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image)
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened)
                 image.load()
                 pixels, notes = _as_array(image, path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadRequest(
-            f"cannot read {path}: it has more than the {Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels Pillow opens "
-            "without suspecting a decompression bomb; scale it down first"
+            f"cannot read {path}: it has more than the {(Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels Pillow "
+            "opens without suspecting a decompression bomb; scale it down first"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise BadRequest(

@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,7 +126,7 @@ class InflowGuard(threading.Thread):
         finally:
             self._monitor.close(linger=0)
 
-    def _on_event(self, event: dict[str, Any]) -> None:
+    def _on_event(self, event: Mapping[str, Any]) -> None:
         fd = int(event["value"])
         if event["event"] != zmq.EVENT_ACCEPTED:
             with self._lock:

@@ -14,7 +14,7 @@ import numpy as np
 
 from reverie.engine import Progress
 from reverie.engine.octaves import resize
-from reverie.snapshots import PROGRESS_FIELDS, SnapshotRequest
+from reverie_wire.snapshots import PROGRESS_FIELDS, SnapshotRequest
 
 # (header fields, u8 RGB pixels) -> sent to the client.
 SendFn = Callable[[dict[str, Any], np.ndarray], None]
@@ -58,7 +58,8 @@ def formed(view: np.ndarray, sources: SourceSizes, shape: tuple[int, int]) -> np
 def snapshot_pixels(progress: Progress, max_side: int, sources: SourceSizes) -> np.ndarray:
     """The image as ``progress`` left it, as u8 RGB in the source's aspect, its long side at most ``max_side``."""
     assert progress.image is not None
-    image = formed(progress.image(max_side), sources, fitted(*sources.source.shape[:2], max_side))
+    height, width = sources.source.shape[:2]
+    image = formed(progress.image(max_side), sources, fitted(height, width, max_side))
     image *= 255.0  # a new array either way (the view's, or the resized change): changed in place
     image += 0.5
     return image.astype(np.uint8)

@@ -31,6 +31,7 @@ class OutputRotatingHandler(RotatingFileHandler):
         self._redirect()
 
     def _redirect(self) -> None:
+        assert self.stream is not None  # opened at once: the handler is not delayed
         self.stream.flush()
         for fd in self._fds:
             os.dup2(self.stream.fileno(), fd)

@@ -22,8 +22,9 @@ from typing import Any
 
 import zmq
 
-from reverie import peers, protocol
+from reverie import peers
 from reverie.ratelog import PeerLog
+from reverie_wire import protocol
 
 Route = tuple[bytes, ...]
 FINAL = (protocol.RESULT, protocol.CANCELLED, protocol.ERROR)

@@ -23,7 +23,7 @@ from typing import Any
 
 import zmq
 
-from reverie.errors import BadRequest
+from reverie_wire.errors import ConfigError
 
 # A process-wide key, so log lines can tell clients apart without showing routing ids.
 _TAG_KEY = secrets.token_bytes(16)
@@ -71,7 +71,7 @@ def refuse_taken_ipc(endpoint: str) -> None:
             probe.connect(path)
         except OSError:
             return
-    raise BadRequest(
+    raise ConfigError(
         f"another process listens on {endpoint}; a second server would take its clients. Stop it first "
         "(`reverie stop --endpoint ...`) or choose another endpoint"
     )

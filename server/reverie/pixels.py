@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reverie.errors import BadRequest
+from reverie_wire.errors import BadRequest
 
 DTYPES: dict[str, np.dtype] = {"u8": np.dtype(np.uint8), "u16": np.dtype(np.uint16), "f32": np.dtype(np.float32)}
 _SCALE = {"u8": 255.0, "u16": 65535.0, "f32": 1.0}

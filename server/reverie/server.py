@@ -18,22 +18,21 @@ from importlib import metadata
 from typing import Any
 
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
 
-from reverie import __version__, keys, peers, protocol, snapshots
+from reverie import __version__, keys, peers
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
-from reverie.errors import BadRequest, ReverieError, UnknownLayer, UnknownModel
 from reverie.fairness import check_share, check_work, over_time_message
 from reverie.inflow import InflowGuard
 from reverie.outbox import GONE, Outbox
 from reverie.ratelog import PeerLog
 from reverie.worker import Job, JobQueue, Worker
+from reverie_wire import protocol, snapshots
+from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
 
 log = logging.getLogger("reverie.server")
 
-HEARTBEAT_INTERVAL = protocol.HEARTBEAT_INTERVAL
-# ZeroMQ-level heartbeats drop a half-open connection (a machine that vanished) within this.
-ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 # On shutdown, how long the running job may take to reach its next cancellation check.
 STOP_GRACE = 2.0
 # How long replies may take to leave when the server closes.
@@ -61,7 +60,7 @@ class DreamServer:
         self._context = zmq.Context()
         peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
-        self._authenticator = None
+        self._authenticator: ThreadAuthenticator | None = None
         self._link = self._context.socket(zmq.PAIR)
         # A socket pair, not a pipe: ZeroMQ's poller takes OS sockets on every platform, pipes only on POSIX.
         self._wake_read, self._wake_write = socket.socketpair()
@@ -97,8 +96,8 @@ class DreamServer:
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.ROUTER_HANDOVER, 0)  # a routing id in use is never taken over by a new connection
         router.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
-        router.setsockopt(zmq.HEARTBEAT_IVL, ZMQ_HEARTBEAT_MS)
-        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMQ_HEARTBEAT_TIMEOUT_MS)
+        router.setsockopt(zmq.HEARTBEAT_IVL, protocol.ZMQ_HEARTBEAT_MS)
+        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, protocol.ZMQ_HEARTBEAT_TIMEOUT_MS)
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
         self._inflow = InflowGuard(
@@ -108,7 +107,7 @@ class DreamServer:
         try:
             router.bind(self.config.endpoint)
         except zmq.ZMQError as error:
-            raise BadRequest(f"cannot listen on {self.config.endpoint}: {error}") from None
+            raise ConfigError(f"cannot listen on {self.config.endpoint}: {error}") from None
         self._inflow.start()
         self._outbox = Outbox(
             router,
@@ -146,7 +145,7 @@ class DreamServer:
         poller.register(self._router, zmq.POLLIN)
         poller.register(self._link, zmq.POLLIN)
         poller.register(self._wake_read.fileno(), zmq.POLLIN)
-        next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+        next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
         while self._state != "stopping":
             ready = dict(poller.poll(max(0, int((next_heartbeat - time.monotonic()) * 1000))))
             if self._wake_read.fileno() in ready:
@@ -159,7 +158,7 @@ class DreamServer:
                 self._drain(self._router, self._on_client)
             if time.monotonic() >= next_heartbeat:
                 self._heartbeat()
-                next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
+                next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
             if self._idle_too_long():
                 log.info("no requests for %.0f s: exiting to free memory ([server] idle_exit)", self.config.idle_exit)
                 break
@@ -318,6 +317,7 @@ class DreamServer:
 
     def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
         key = (route, request.job)
+        assert request.image is not None  # parse_request gives every dream its image
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
@@ -354,7 +354,7 @@ class DreamServer:
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))
         if job is None:
-            raise protocol.UnknownJob(
+            raise UnknownJob(
                 f"there is no job {job_id} on this server for this client; it has finished or never arrived"
             )
         job.keep = keep  # read by the worker once the cancel has stopped the dream
@@ -381,8 +381,8 @@ class DreamServer:
             return
         if kind == "failed":
             log.error("cannot serve: %s", header["message"])
-            for job in list(self._jobs.values()):
-                self._finish(job, protocol.error(header["code"], header["message"]))
+            for failed in list(self._jobs.values()):
+                self._finish(failed, protocol.error(header["code"], header["message"]))
             self._exit_code, self._state = 1, "stopping"
             return
         job = self._serials.get(header["serial"])
@@ -485,7 +485,7 @@ class DreamServer:
             "presets": list(PRESETS),
             "defaults": self._defaults,
             "limits": self.limits.to_dict(),
-            "heartbeat_interval": HEARTBEAT_INTERVAL,
+            "heartbeat_interval": protocol.HEARTBEAT_INTERVAL,
             "queue": len(self._queue),
             "running": self._running.job_id if self._running is not None else None,
             "uptime": time.monotonic() - self._started,

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reverie.client import ClientError, DreamClient, ServerNotRunning
 from reverie.config import ServerConfig
 from reverie.engine.loading import IMAGENET, RANDOM
 from reverie.engine.registry import get_spec
-from reverie.errors import BadRequest
-from reverie.keys import client_options
+from reverie_wire.client import DreamClient
+from reverie_wire.errors import BadRequest, ReverieError, ServerNotRunning
+from reverie_wire.keys import client_options
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def choose(server: str | None, local: bool, model: str | None, weights: str | No
     client = DreamClient(endpoint, **options)
     try:
         facts = client.probe()
-    except ClientError as error:
+    except ReverieError as error:
         client.close()
         return Target(None, model, weights, f"the dream server at {endpoint} cannot be used ({error}); dreaming here")
     if facts is None:

@@ -20,11 +20,11 @@ import zmq
 
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model
 from reverie.engine.weight_files import keras_cache_dir, needs_download
-from reverie.errors import Busy, DreamCancelled, ReverieError
 from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
-from reverie.protocol import ImageSpec
-from reverie.snapshots import SnapshotRequest
+from reverie_wire.errors import Busy, DreamCancelled, ReverieError
+from reverie_wire.protocol import ImageSpec
+from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from reverie.errors import BadRequest
 from reverie.images import _new_file_mode as new_file_mode
+from reverie_wire.errors import BadRequest
 
 ANIMATIONS = {".webp": "WEBP", ".gif": "GIF"}
 # Each frame shows for this long; GIMP's layer names carry it too ("Frame 3 (100ms)").

@@ -21,7 +21,8 @@ import zmq
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import TINY, Server, start_server
 
-from reverie.client import ClientError, DreamClient, ServerNotRunning
+from reverie_wire.client import DreamClient
+from reverie_wire.errors import ClientError, ServerNotRunning
 
 MB = 1 << 20
 # 4 megapixels: the largest frame the server takes (f32 RGBA) is 64 MB.

@@ -15,7 +15,7 @@ import time
 
 from reverie.benchmarks.common import dream_image, parse_size
 from reverie.engine import DreamParams, dream, load_model
-from reverie.errors import DreamCancelled
+from reverie_wire.errors import DreamCancelled
 
 
 def latency(image, params, model, delay: float) -> float | None:  # type: ignore[no-untyped-def]

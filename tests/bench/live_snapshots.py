@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from server_harness import layout, start_server
 
-from reverie.client import DreamClient, Result, Snapshot
-from reverie.snapshots import SnapshotRequest
+from reverie_wire.client import DreamClient, Result, Snapshot
+from reverie_wire.snapshots import SnapshotRequest
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 3

@@ -25,9 +25,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugin"))
 
-from reverie_plugin.geometry import Rect, preview_crop, with_context  # noqa: E402
-
 from reverie.engine import DreamParams, dream, load_model  # noqa: E402
+from reverie_plugin.geometry import Rect, preview_crop, with_context  # noqa: E402
 
 DEFAULTS = DreamParams(model="mobilenet", octaves=3, octave_scale=1.4, steps=20, step_size=0.01, jitter=32)
 FORMER_CROP, FORMER_LONG_SIDE, FORMER_STEP_DIVISOR = 1024, 512, 4

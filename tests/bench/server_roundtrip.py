@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from server_harness import KILLED_CLIENT, image, layout, start_server
 
-from reverie.client import DreamClient
+from reverie_wire.client import DreamClient
 
 TINY = {"model": "mobilenet", "octaves": 1, "steps": 1, "seed": 1}
 RUNS = 5

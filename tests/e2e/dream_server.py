@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reverie.client import DreamClient, ServerNotRunning
+from reverie_wire.client import DreamClient
+from reverie_wire.errors import ServerNotRunning
 
 # The host's ``reverie`` command (its console script runs reverie.cli:main), from the tests' environment.
 REVERIE = [sys.executable, "-m", "reverie.cli"]

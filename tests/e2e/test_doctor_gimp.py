@@ -9,7 +9,7 @@ import pytest
 from gimp_harness import GimpInstall, Workspace
 
 from reverie.doctor_checks import GimpSetup, gimp_checks, probe_gimp_zmq
-from reverie.protocol import PROTOCOL_VERSION
+from reverie_wire.protocol import PROTOCOL_VERSION
 
 pytestmark = pytest.mark.gimp
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
 from dream_server import REVERIE, free_endpoint
 from gimp_harness import Record
+
 from reverie_plugin.geometry import Rect, dream_region, preview_crop
 
 pytestmark = pytest.mark.gimp

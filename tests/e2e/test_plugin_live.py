@@ -20,8 +20,8 @@ from dream_server import facts
 from gimp_harness import COMMAND_STEP, Record, Workspace
 from PIL import Image
 
-from reverie.client import DreamClient, Snapshot
-from reverie.snapshots import SnapshotRequest
+from reverie_wire.client import DreamClient, Snapshot
+from reverie_wire.snapshots import SnapshotRequest
 
 pytestmark = pytest.mark.gimp
 

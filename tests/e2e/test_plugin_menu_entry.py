@@ -72,4 +72,4 @@ def test_with_an_unreadable_config_the_menu_entry_exists_and_a_run_names_the_fil
     (plugin.host / "reverie-dream.json").write_text(json.dumps(settings))
     query_again(plugin)
     record = run_gimp(RUN.format(endpoint=endpoint))
-    assert_registered_and_refused_with(record, ["cannot read Reverie's config", "config.toml", "--plugin-only"])
+    assert_registered_and_refused_with(record, ["cannot read the config file", "config.toml", "--plugin-only"])

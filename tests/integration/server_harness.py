@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from reverie.client import DreamClient, ServerNotRunning
+from reverie_wire.client import DreamClient
+from reverie_wire.errors import ServerNotRunning
 
 READY_TIMEOUT = 120.0
 MODEL_ARGS = ("--model", "mobilenet", "--weights", "random")
@@ -29,7 +30,7 @@ ENDLESS = {"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None}
 # A client that starts an endless job, says its id once the job runs, then waits to be killed.
 KILLED_CLIENT = """
 import sys
-from reverie.client import DreamClient
+from reverie_wire.client import DreamClient
 client = DreamClient(sys.argv[1])
 job = client.submit(bytes(160 * 120 * 4), width=160, height=120, channels=4, dtype="u8",
                     params={"model": "mobilenet", "octaves": 1, "steps": 1000, "max_loss": None})

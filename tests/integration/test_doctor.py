@@ -7,7 +7,7 @@ from pathlib import Path
 
 from server_harness import reverie, start_server, user_env
 
-from reverie.protocol import PROTOCOL_VERSION
+from reverie_wire.protocol import PROTOCOL_VERSION
 
 
 def test_doctor_against_a_real_server_then_with_a_missing_weights_file(tmp_path: Path) -> None:

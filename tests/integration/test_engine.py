@@ -12,7 +12,7 @@ import pytest
 from reverie.engine import DreamParams, dream, load_model
 from reverie.engine.loading import keras_cache_dir
 from reverie.engine.octaves import resize
-from reverie.errors import BadRequest, DreamCancelled, ImageTooSmall, WeightsMissing
+from reverie_wire.errors import BadRequest, DreamCancelled, ImageTooSmall, WeightsMissing
 
 SMALL = DreamParams(octaves=2, steps=4, seed=7, max_loss=None)
 

@@ -1,5 +1,5 @@
-"""What ``pip install .`` (not editable, as install/install.py runs it) puts in place: the package data and
-the installer's platform knowledge too."""
+"""What ``pip install .`` (not editable, as install/install.py runs it) puts in place: the package data, the
+wire package and the installer's platform knowledge too."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_a_built_wheel_ships_the_weights_and_the_installer_helpers(tmp_path: Path) -> None:
+def test_a_built_wheel_ships_the_weights_the_wire_and_the_installer_helpers(tmp_path: Path) -> None:
     source = tmp_path / "source"
     shutil.copytree(REPO / "server", source / "server", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / "install", source / "install", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -26,6 +26,8 @@ def test_a_built_wheel_ships_the_weights_and_the_installer_helpers(tmp_path: Pat
     assert "reverie/weights/mobilenet_2_5_224_tf_no_top.h5" in names
     assert "reverie/weights/NOTICE" in names
     assert "reverie_install/gimp_python.py" in names  # `reverie doctor` finds GIMP with the installer's code
+    wire = {f"reverie_wire/{path.name}" for path in (REPO / "server" / "reverie_wire").glob("*.py")}
+    assert wire <= set(names)  # the server, the command line and the plug-in's installer all import it
 
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)

@@ -22,12 +22,9 @@ import pytest
 from PIL import Image
 from server_harness import free_endpoint, reverie, user_env
 
-from reverie.client import Cancelled, DreamClient, Progress, Result
 from reverie.images import read_image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
 from reverie_plugin import session
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result
 
 pytestmark = pytest.mark.slow
 

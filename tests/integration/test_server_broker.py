@@ -22,7 +22,7 @@ from server_harness import (
     wait_ready,
 )
 
-from reverie.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import pytest
 import zmq
 from server_harness import MODEL_ARGS, TINY, Server, free_endpoint, image, layout, reverie, start_server, user_env
 
-from reverie import keys
-from reverie.client import DreamClient, Result, Unauthorized
 from reverie.config import load_config
+from reverie_wire.client import DreamClient, Result
+from reverie_wire.errors import Unauthorized
+from reverie_wire.keys import client_options
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Pa
     snippet = made.stdout[made.stdout.index("[keys]") :]
     config = home / "reverie.toml"
     config.write_text(snippet)
-    options = keys.client_options(load_config(config).keys)
+    options = client_options(load_config(config).keys)
     server = start_server(home, "--config", str(config), env=env, client_options=options)
     yield server, config, options
     assert server.stop() == 0

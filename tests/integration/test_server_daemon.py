@@ -10,8 +10,8 @@ from pathlib import Path
 
 from server_harness import ENDLESS, MODEL_ARGS, free_endpoint, image, layout, reverie, user_env
 
-from reverie.client import Cancelled, DreamClient, Progress
 from reverie.daemon import is_running, read_pid
+from reverie_wire.client import Cancelled, DreamClient, Progress
 
 
 def pid_file(home: Path, endpoint: str) -> Path:

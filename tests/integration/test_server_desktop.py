@@ -6,7 +6,7 @@ from pathlib import Path
 
 from server_harness import free_endpoint, image, layout, reverie, start_server, user_env
 
-from reverie.client import Result
+from reverie_wire.client import Result
 
 IDLE_EXIT = 1.0
 # Long enough to outlast IDLE_EXIT on any machine: 1024×768, one octave of 40 steps.

@@ -12,9 +12,10 @@ import pytest
 import zmq
 from server_harness import TINY, Server, image, layout, start_server
 
-from reverie import protocol
-from reverie.client import Guide, Progress, Result
-from reverie.snapshots import SnapshotRequest
+from reverie_wire import protocol
+from reverie_wire.client import Guide, Progress, Result
+from reverie_wire.errors import ERROR_CODES
+from reverie_wire.snapshots import SnapshotRequest
 
 MAX_PIXELS, MAX_SIDE = 20_000, 200
 MESSAGES = 3000
@@ -36,7 +37,7 @@ def header(**fields: object) -> bytes:
 
 def garbage(rng: random.Random) -> Message:
     frames = [rng.randbytes(rng.randrange(0, 300)) for _ in range(rng.randrange(1, 5))]
-    return frames, set(protocol.ERROR_CODES)
+    return frames, set(ERROR_CODES)
 
 
 BAD_JSON = [

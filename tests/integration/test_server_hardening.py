@@ -25,8 +25,9 @@ from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from PIL import Image
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
-from reverie import protocol
-from reverie.client import ClientError, DreamClient, ImageTooLarge, Result, ServerBusy
+from reverie_wire import protocol
+from reverie_wire.client import DreamClient, Result
+from reverie_wire.errors import Busy, ClientError, TooLarge
 
 MAX_PIXELS = 1_000_000
 FRAME = MAX_PIXELS * 16  # the largest frame the server takes
@@ -425,7 +426,7 @@ def test_one_client_gets_its_share_of_the_queue_and_others_are_still_served(fair
     pixels = image(96, 96, 3, "u8")
     with fair.client(timeout=30) as greedy:
         jobs = [greedy.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels)) for _ in range(SHARE)]
-        with pytest.raises(ServerBusy, match="share of the queue"):
+        with pytest.raises(Busy, match="share of the queue"):
             greedy.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
         with fair.client(timeout=30) as other:
             job = other.submit(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels))
@@ -441,7 +442,7 @@ def test_a_job_past_the_time_limit_is_stopped_with_an_error(fair: Server) -> Non
     started = time.monotonic()
     with (
         fair.client(timeout=30) as client,
-        pytest.raises(ImageTooLarge, match="past this server's limit of 3 s") as error,
+        pytest.raises(TooLarge, match="past this server's limit of 3 s") as error,
     ):
         client.run(pixels.tobytes(), params=ENDLESS, **layout(pixels))
     assert error.value.code == "too_large"
@@ -451,7 +452,7 @@ def test_a_job_past_the_time_limit_is_stopped_with_an_error(fair: Server) -> Non
 def test_a_job_over_the_pixel_step_budget_is_refused_at_once(fair: Server) -> None:
     pixels = image(1000, 1000, 1, "u8")
     params = {**TINY, "octaves": 12, "steps": 1000, "octave_scale": 1.05}
-    with fair.client(timeout=30) as client, pytest.raises(ImageTooLarge, match="billion pixel-steps"):
+    with fair.client(timeout=30) as client, pytest.raises(TooLarge, match="billion pixel-steps"):
         client.run(pixels.tobytes(), params=params, **layout(pixels))
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, in_parallel, layout, start_server
 
-from reverie.client import Cancelled, DreamClient, Progress, Result, ServerBusy, ServerError
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.errors import Busy, ReverieError
 
 MAX_QUEUE = 8
 
@@ -86,7 +87,7 @@ def test_every_layout_comes_back_in_its_own_layout(server: Server, channels: int
 )
 def test_bad_jobs_get_a_stable_error_code(server: Server, params: dict, size: int, code: str) -> None:
     pixels = image(size, size, 3, "u8")
-    with server.client() as client, pytest.raises(ServerError) as caught:
+    with server.client() as client, pytest.raises(ReverieError) as caught:
         client.run(pixels.tobytes(), params={**TINY, **params}, **layout(pixels))
     assert caught.value.code == code
     assert len(str(caught.value)) > 20
@@ -136,7 +137,7 @@ def test_a_full_queue_answers_busy(server: Server) -> None:
         for number in range(MAX_QUEUE + 1):
             client = clients[number // share]
             jobs.append((client, client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))))
-        with pytest.raises(ServerBusy, match="max_queue") as caught:
+        with pytest.raises(Busy, match="max_queue") as caught:
             clients[-1].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
         assert caught.value.code == "busy"
         for client, job in reversed(jobs):
@@ -150,7 +151,7 @@ def test_a_full_queue_answers_busy(server: Server) -> None:
 
 QUEUED_CLIENT = """
 import sys
-from reverie.client import DreamClient
+from reverie_wire.client import DreamClient
 client = DreamClient(sys.argv[1])
 client.submit(bytes(96 * 96 * 3), width=96, height=96, channels=3, dtype="u8", params={"model": "mobilenet"})
 print("queued", flush=True)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from server_harness import ENDLESS, Server, image, layout, start_server
 
-from reverie.client import Progress, Result, Snapshot
-from reverie.snapshots import SnapshotRequest
+from reverie_wire.client import Progress, Result, Snapshot
+from reverie_wire.snapshots import SnapshotRequest
 
 # Two octaves of a few steps: each octave ends with a snapshot, whatever the interval.
 SHORT = {"model": "mobilenet", "octaves": 2, "steps": 3, "jitter": 8, "seed": 5, "step_size": 0.2, "max_loss": None}

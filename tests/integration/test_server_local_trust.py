@@ -13,8 +13,8 @@ from server_harness import MODEL_ARGS, TINY, free_endpoint, image, layout, rever
 from test_server_daemon import pid_file
 from test_server_hardening import LyingServer
 
-from reverie.client import DreamClient, Result
 from reverie.daemon import read_pid
+from reverie_wire.client import DreamClient, Result
 
 
 def mode(path: Path) -> int:

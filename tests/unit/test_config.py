@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from reverie import config
-from reverie.errors import BadRequest
-from reverie.protocol import DEFAULT_ENDPOINT, Limits
+from reverie_wire.errors import ConfigError
+from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +66,13 @@ def test_the_user_config_file_is_read() -> None:
 def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(BadRequest, match=match) as caught:
+    with pytest.raises(ConfigError, match=match) as caught:
         config.load_config(path)
     assert str(path) in str(caught.value)
 
 
 def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         config.load_config(tmp_path / "missing.toml")
 
 
@@ -109,6 +109,6 @@ def test_idle_exit_durations(text: str, seconds: float | None) -> None:
 def test_desktop_setting_mistakes_say_what_is_expected(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(BadRequest, match=match) as caught:
+    with pytest.raises(ConfigError, match=match) as caught:
         config.load_config(path)
     assert str(path) in str(caught.value)

@@ -17,7 +17,7 @@ from reverie import doctor_checks
 from reverie.cli_doctor import report
 from reverie.config import ServerConfig
 from reverie.doctor_checks import Check, GimpSetup
-from reverie.protocol import PROTOCOL_VERSION
+from reverie_wire.protocol import PROTOCOL_VERSION
 
 FACTS: dict[str, Any] = {
     "version": "0.1.0",
@@ -134,9 +134,9 @@ def test_a_plugin_folder_without_gimp_does_not_block(tmp_path: Path) -> None:
 
 def install_plugin(config_dir: Path, protocol: int, launcher: Path | None) -> Path:
     plugin = config_dir / "plug-ins" / "reverie-dream"
-    (plugin / "reverie").mkdir(parents=True)
+    (plugin / "reverie_wire").mkdir(parents=True)
     (plugin / "reverie-dream.py").write_text("#!/usr/bin/env python3\n")
-    (plugin / "reverie" / "protocol.py").write_text(f'"""The protocol."""\n\nPROTOCOL_VERSION = {protocol}\n')
+    (plugin / "reverie_wire" / "protocol.py").write_text(f'"""The protocol."""\n\nPROTOCOL_VERSION = {protocol}\n')
     (plugin / "reverie-dream.json").write_text(json.dumps({"launcher": launcher and str(launcher), "config": None}))
     return plugin
 

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from reverie.dreaming import Dreamer, dream_file
-from reverie.errors import ReverieError
 from reverie.images import read_image
+from reverie_wire.errors import ReverieError
 
 DREAMED = np.random.default_rng(5).integers(0, 256, (40, 60, 3), dtype=np.uint8)
 

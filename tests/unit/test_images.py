@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie.errors import BadRequest
 from reverie.images import output_format, read_image, write_image
+from reverie_wire.errors import BadRequest
 
 
 def test_16_bit_grey_png_stays_16_bit(tmp_path: Path) -> None:

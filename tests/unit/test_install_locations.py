@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path, PurePosixPath, PureWindowsPath
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "install"))
+from pathlib import PurePosixPath, PureWindowsPath
 
 from reverie_install import gimp_python, locations
 from reverie_install.locations import GimpTarget

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from reverie.engine import DreamParams
-from reverie.errors import Busy
-from reverie.protocol import ImageSpec
 from reverie.worker import Job, JobQueue
+from reverie_wire.errors import Busy
+from reverie_wire.protocol import ImageSpec
 
 
 def job(serial: int, side: int = 10) -> Job:

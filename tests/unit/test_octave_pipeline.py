@@ -11,7 +11,7 @@ import pytest
 from reverie.engine.octave_ascent import _Ascent, _Tally
 from reverie.engine.params import DreamParams
 from reverie.engine.results import Progress
-from reverie.errors import DreamCancelled
+from reverie_wire.errors import DreamCancelled
 
 
 class FakeOutOfMemory(RuntimeError):

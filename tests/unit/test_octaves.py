@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from reverie.engine.octaves import HostCanvas, octave_shapes, reinject_detail, resize
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 
 def test_shapes_match_the_keras_example() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from reverie.engine.params import DreamParams
 from reverie.engine.registry import get_spec
-from reverie.errors import BadRequest, UnknownLayer, UnknownModel
+from reverie_wire.errors import BadRequest, UnknownLayer, UnknownModel
 
 
 def test_defaults_are_the_keras_examples() -> None:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from reverie.errors import BadRequest
 from reverie.pixels import from_dream_output, to_dream_input
+from reverie_wire.errors import BadRequest
 
 
 @pytest.mark.parametrize(("dtype", "top"), [(np.uint8, 255), (np.uint16, 65535)])

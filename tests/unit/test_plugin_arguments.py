@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
+from reverie.engine import params
+from reverie.engine.params import DreamParams
 from reverie_plugin import arguments, messages
 from reverie_plugin.messages import PluginFailure
-
-from reverie.engine.params import DreamParams
+from reverie_wire.ranges import RANGES, ZOOM_RANGES
 
 
 def defaults() -> dict:
@@ -24,6 +21,28 @@ def test_issue_arguments_are_all_declared() -> None:
     names = {a.name for a in arguments.ARGUMENTS}
     required = {"preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"}
     assert required <= names
+
+
+def test_the_dialog_offers_the_servers_ranges() -> None:
+    """One table: the dialog's bounds are the server's (step size starts at 0 for GIMP's spin scale, and seeds
+    travel as GIMP's signed 32-bit int)."""
+    assert params.RANGES is RANGES
+    server_name = {"frame-steps": "steps"}
+    checked = set()
+    for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
+        name = server_name.get(argument.name, argument.name.replace("-", "_"))
+        if name not in {**RANGES, **ZOOM_RANGES}:
+            continue
+        low, high = {**RANGES, **ZOOM_RANGES}[name]
+        if name == "step_size":
+            assert (argument.minimum, argument.maximum) == (0.0, high)
+        elif name == "seed":
+            assert (argument.minimum, argument.maximum) == (low, arguments.MAX_SEED) and high >= arguments.MAX_SEED
+        else:
+            assert (argument.minimum, argument.maximum) == (low, high), argument.name
+        checked.add(argument.name)
+    expected = {"octaves", "octave-scale", "steps", "step-size", "jitter", "lap-levels", "seed", "frame-steps"}
+    assert checked == {*expected, "zoom", "rotate"}
 
 
 def test_labels_have_unique_mnemonics_that_spare_the_dialog_buttons() -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
 from reverie_plugin.live import FollowedJob
-
-from reverie.client import Cancelled, ClientError, Progress, Result, ServerError, Snapshot
+from reverie_wire.client import Cancelled, Progress, Result, Snapshot
+from reverie_wire.errors import ReverieError
 
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
 SHOT = Snapshot("job", b"\x01" * 12, 2, 2, 1, 2, 1, 20, 0.025, False)
@@ -29,7 +25,7 @@ class ScriptedClient:
     def poll(self, timeout: float = 0.0) -> Any:
         self.waits.append(timeout)
         event = self.events.popleft() if self.events else None
-        if isinstance(event, ClientError):
+        if isinstance(event, ReverieError):
             raise event
         return event
 
@@ -65,14 +61,14 @@ def test_pump_hands_on_what_has_arrived_without_waiting() -> None:
 
 def test_events_and_errors_of_another_job_are_dropped() -> None:
     other = Cancelled("old-preview")
-    client, listener = ScriptedClient(other, ServerError("internal", "boom", "old-preview"), STEP, None), Recorder()
+    client, listener = ScriptedClient(other, ReverieError("boom", "old-preview"), STEP, None), Recorder()
     job = FollowedJob(client, "job", listener)
     assert job.pump() is True
     assert listener.seen == [STEP]
 
 
 def test_its_own_error_ends_it() -> None:
-    failure = ServerError("internal", "boom", "job")
+    failure = ReverieError("boom", "job")
     client, listener = ScriptedClient(failure), Recorder()
     job = FollowedJob(client, "job", listener)
     assert job.pump() is False and job.outcome is failure

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
 from reverie_plugin.formats import WireFormat, cut, wire_format
 from reverie_plugin.geometry import Rect

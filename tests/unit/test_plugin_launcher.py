@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
 from reverie_plugin import launcher
 from reverie_plugin.messages import PluginFailure
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
+from reverie.engine.params import DreamParams
 from reverie_plugin import arguments
 from reverie_plugin.layer_field import check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
-
-from reverie.engine.params import DreamParams
 
 HELLO = {"model": "inception_v3", "models": {"inception_v3": {"layers": [f"mixed{i}" for i in range(11)]}}}
 

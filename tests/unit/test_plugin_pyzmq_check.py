@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
 
 from reverie_plugin.messages import PluginFailure
 from reverie_plugin.pyzmq_check import require_pyzmq

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-
 from reverie_plugin import messages, session
 from reverie_plugin.messages import PluginFailure
-
-from reverie.client import (
-    Cancelled,
-    ClientTimeout,
-    Progress,
-    Result,
-    ServerError,
-    ServerNotRunning,
-    Unauthorized,
-)
+from reverie_wire.client import Cancelled, Progress, Result
+from reverie_wire.errors import ClientTimeout, ReverieError, ServerNotRunning, Unauthorized
 
 PIXELS = session.Pixels(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
@@ -97,7 +86,7 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
 
 
 def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:
-    from reverie.client import Guide
+    from reverie_wire.client import Guide
 
     client = ScriptedClient(events=[RESULT])
     guide = session.Pixels(bytes(5 * 4 * 8), 5, 4, 2, "f32")
@@ -112,8 +101,8 @@ def test_server_side_cancel_is_a_failure_with_advice() -> None:
 
 
 def test_server_errors_pass_through_without_a_cancel() -> None:
-    client = ScriptedClient(events=[ServerError("internal", "out of memory", "job")])
-    with pytest.raises(ServerError, match="out of memory"):
+    client = ScriptedClient(events=[ReverieError("out of memory", "job")])
+    with pytest.raises(ReverieError, match="out of memory"):
         session.dream(client, PIXELS, {}, Sink(), preview=False)
     assert client.cancelled == []
 

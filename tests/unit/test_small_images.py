@@ -3,7 +3,7 @@
 import pytest
 
 from reverie.engine.small_images import enlarged_shape
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 
 def test_large_enough_images_are_dreamed_as_they_are() -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from reverie.engine import Progress
-from reverie.errors import BadRequest
 from reverie.live_images import SourceSizes, fitted, formed, kept_image, snapshot_pixels
-from reverie.snapshots import SnapshotRequest, keep_flag, snapshot_request
+from reverie_wire.errors import BadRequest
+from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
 
 def test_a_request_takes_defaults_and_refuses_what_it_cannot_mean() -> None:

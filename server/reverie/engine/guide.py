@@ -34,7 +34,8 @@ def guide_shape(height: int, width: int, min_side: int) -> tuple[int, int]:
 def guide_features(extractor: Any, layers: tuple[str, ...], guide: np.ndarray, min_side: int) -> dict[str, np.ndarray]:
     """Each layer's feature vectors of ``guide`` (H×W×3 float32 in [0, 1]) as a positions × channels
     float32 array, the border the objective leaves out left out here too."""
-    seen = resize(guide, guide_shape(*guide.shape[:2], min_side)) * 2.0 - 1.0
+    height, width = guide.shape[:2]
+    seen = resize(guide, guide_shape(height, width, min_side)) * 2.0 - 1.0
     from keras import ops
 
     outputs = extractor([seen[None]], training=False)  # the model takes a list of one input

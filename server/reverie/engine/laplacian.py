@@ -28,7 +28,7 @@ def _shrink(image: Any, axis: int, xp: ModuleType) -> Any:
     widths[axis] = (2, 2)
     padded = xp.pad(image, widths, mode="edge")
     window = [slice(None)] * image.ndim
-    blurred = 0
+    blurred: Any = 0  # an array after the first tap
     for offset, tap in enumerate(_TAPS):
         window[axis] = slice(offset, offset + length)
         blurred = blurred + tap * padded[tuple(window)]

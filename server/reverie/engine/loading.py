@@ -24,7 +24,7 @@ from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.tiling import TileLayout, grid_span
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
-from reverie.errors import BadRequest, WeightsMissing
+from reverie_wire.errors import BadRequest, WeightsMissing
 
 log = logging.getLogger(__name__)
 
@@ -336,13 +336,14 @@ class DreamModel:
         picture of any size in that bucket has each smaller octave in one of two buckets per side, which the
         corners' octaves cover."""
         plan = self.tile_plan(params)
-        if plan.bucket is None or not plan.whole(_WARM_UP_SHAPE):
+        bucket = plan.bucket
+        if bucket is None or not plan.whole(_WARM_UP_SHAPE):
             return [_WARM_UP_SHAPE]
-        top = plan.bucket(_WARM_UP_SHAPE)
+        top = bucket(_WARM_UP_SHAPE)
 
         def smallest(axis: int) -> int:
             side = top[axis]
-            while side > 1 and plan.bucket((side - 1, side - 1))[0] == top[axis]:
+            while side > 1 and bucket((side - 1, side - 1))[0] == top[axis]:
                 side -= 1
             return side
 

@@ -86,7 +86,7 @@ def make_guided_objective(
 
 def check_channels(extractor: keras.Model, layers: Sequence[str], channels: Mapping[str, Sequence[int]]) -> None:
     """Reject channel numbers a layer does not have, naming the valid range."""
-    from reverie.errors import BadRequest
+    from reverie_wire.errors import BadRequest
 
     widths = {name: output.shape[-1] for name, output in zip(layers, extractor.outputs, strict=True)}
     for name, indices in channels.items():

@@ -19,7 +19,7 @@ from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress
 from reverie.engine.tiling import TileLayout, tiled_gradient
-from reverie.errors import BadRequest, DreamCancelled
+from reverie_wire.errors import BadRequest, DreamCancelled
 
 ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image
 
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 
 def octave_shapes(
@@ -69,6 +69,7 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _model_range(source: np.ndarray, c: int, shape: tuple[int, int]) -> Iterator[tuple[slice, np.ndarray]]:
     """Channel ``c`` of ``source`` (in [0, 1]) at ``shape`` in the model's [-1, 1] range, in bands of rows."""
+    bands: Iterator[tuple[slice, np.ndarray]]
     if source.shape[:2] == shape:
         bands = ((slice(top, top + _BAND), source[top : top + _BAND, :, c]) for top in range(0, shape[0], _BAND))
     else:

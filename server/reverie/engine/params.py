@@ -9,30 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from reverie.engine.registry import get_spec
-from reverie.errors import BadRequest
+from reverie_wire.errors import BadRequest
+from reverie_wire.ranges import RANGES
 
 NORMALIZATIONS = ("mean_abs", "std", "laplacian")
 # "auto" picks bfloat16 only where it was measured faster and visually equivalent (reverie.engine.precision).
 PRECISIONS = ("auto", "float32", "bfloat16")
-MAX_SEED = 2**32 - 1
 # Layer weights are kept to this many significant digits: finer differences are invisible in a dream, and each
 # distinct objective costs a compile.
 WEIGHT_DIGITS = 3
-
-# Accepted ranges, shared with the command line's help and the server's validation.
-RANGES: dict[str, tuple[float, float]] = {
-    "octaves": (1, 12),
-    "octave_scale": (1.05, 4.0),
-    "steps": (1, 1000),
-    "step_size": (1e-5, 1.0),
-    "max_loss": (1e-6, 1e9),
-    "jitter": (0, 512),
-    "seed": (0, MAX_SEED),
-    "tile_size": (128, 4096),
-    "tile_overlap": (0, 1024),
-    "layer_weight": (-1e3, 1e3),
-    "lap_levels": (1, 8),
-}
 
 
 def _shown(value: float) -> str:

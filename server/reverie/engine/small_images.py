@@ -17,7 +17,7 @@ from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, Progress
-from reverie.errors import ImageTooSmall
+from reverie_wire.errors import ImageTooSmall
 
 # Beyond this enlargement a dream would be mostly resampling, and a thin strip's long side would explode.
 MAX_ENLARGEMENT = 8.0
@@ -66,7 +66,8 @@ def dream(
     """``octave_ascent.dream``, also for images under the layers' smallest input (see the module's note)."""
     shape = None
     if _dreamable(image) and params.model in (model.spec.name, *model.spec.aliases):
-        shape = enlarged_shape(*image.shape[:2], _min_side(params, model))
+        height, width = image.shape[:2]
+        shape = enlarged_shape(height, width, _min_side(params, model))
     if shape is None:
         return octave_ascent.dream(image, params, model, progress, should_cancel, guide)
     enlarged = resize(image, shape)

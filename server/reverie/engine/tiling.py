@@ -21,7 +21,7 @@ import ml_dtypes
 import numpy as np
 
 from reverie.engine.backends import GradientFn
-from reverie.errors import DreamCancelled
+from reverie_wire.errors import DreamCancelled
 
 # Where tiles overlap, their blended gradient is summed in bfloat16: half the memory of float32 on large
 # images, and its 8-bit mantissa moves a pixel by at most ~0.4 % of one step. One tile stays float32.

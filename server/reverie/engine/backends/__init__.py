@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from reverie.errors import ReverieError
+from reverie_wire.errors import ReverieError
 
 # (tiles N×h×w×3 float32) -> (losses N, gradients N×h×w×3)
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]

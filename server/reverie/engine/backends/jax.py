@@ -117,7 +117,7 @@ def _update(
     tiles = jnp.concatenate([gradients for _, gradients in results])[:count].reshape(*grid, tile, tile, 3)
     rows, on_rows = _copies(size[0], grid[0] * tile, shift[0], copies[0])
     cols, on_cols = _copies(size[1], grid[1] * tile, shift[1], copies[1])
-    strips = sum(
+    strips: jax.Array = sum(  # type: ignore[assignment]  # never 0: every grid has rows
         jnp.where(on[:, None, None, None], tiles[place // tile, :, place % tile], 0.0)
         for place, on in zip(rows, on_rows, strict=True)
     )  # padded height × columns of tiles × tile × 3

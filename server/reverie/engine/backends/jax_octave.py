@@ -192,7 +192,7 @@ class OctaveLoop:
     def __init__(self, extractor: Any, objective: Callable[..., Any], weights: tuple[list[Any], list[Any]]) -> None:
         self._weights = weights
         self.extents = ActivationExtents(extractor)
-        self._called: set[tuple[tuple[int, int], str, int]] = set()
+        self._called: set[tuple[tuple[int, ...], str, int]] = set()
         self.step_seconds: dict[tuple[int, int], float] = {}
 
         def loss_of(image: jax.Array, extents: jax.Array, weights: tuple[list[Any], list[Any]]) -> jax.Array:

@@ -20,7 +20,7 @@ def size_of(shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(shape, np.int32)
 
 
-def valid(shape: tuple[int, int], size: jax.Array) -> jax.Array:
+def valid(shape: tuple[int, ...], size: jax.Array) -> jax.Array:
     """True on the image, False on its padding, for a padded array of ``shape``."""
     return (jnp.arange(shape[0]) < size[0])[:, None] & (jnp.arange(shape[1]) < size[1])[None, :]
 

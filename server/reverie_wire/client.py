@@ -1,7 +1,8 @@
 """The dream server's client, shared by the GIMP plug-in and the command line.
 
 pyzmq and the standard library only (GIMP's Python has no NumPy): pixels are plain bytes. Every
-failure becomes one exception a person can act on, all of them ``ReverieError`` subclasses.
+failure becomes one exception a person can act on: the server's refusals as the class of their wire code
+(``errors.WIRE_ERRORS``), the client's own failures as ``ClientError``; all of them ``ReverieError``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,24 @@ from typing import Any, Union
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from reverie import protocol, snapshots
-from reverie.errors import DreamCancelled, ReverieError, TooLarge
+from reverie_wire import protocol, snapshots
+from reverie_wire.errors import (
+    ClientError,
+    ClientTimeout,
+    DreamCancelled,
+    ReverieError,
+    ServerNotRunning,
+    TooLarge,
+    Unauthorized,
+    UnknownJob,
+    VersionMismatch,
+    from_wire,
+)
 
 # Below this size a copy is cheaper than ZeroMQ's zero-copy bookkeeping.
 _ZERO_COPY_BYTES = 64 * 1024
 # Assumed slowest link when waiting for ``accepted`` after sending a large image.
 _MIN_BYTES_PER_SECOND = 10e6
-# ZeroMQ heartbeats, so a server notices a vanished client's connection (and vice versa).
-_HEARTBEAT_MS = 500
-_HEARTBEAT_TIMEOUT_MS = 1500
 # A job's server is gone after this many of its heartbeat intervals without a message: the limit follows the
 # server's heartbeat, never the length of a gradient step or of a wait in the queue.
 HEARTBEATS_MISSED = 10
@@ -40,60 +49,6 @@ _HANDSHAKE_FAILED = (
 )
 # Connection events tell a probe "something listens" from "nothing does" without waiting for an answer.
 _MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
-
-
-class ClientError(ReverieError):
-    """Base of everything the client raises; ``job_id`` names the job it concerns, if any."""
-
-    code = "client_error"
-
-    def __init__(self, message: str, job_id: str | None = None) -> None:
-        super().__init__(message)
-        self.job_id = job_id
-
-
-class ServerNotRunning(ClientError):
-    """Nothing answered at the endpoint."""
-
-    code = "server_not_running"
-
-
-class VersionMismatch(ClientError):
-    """The server speaks another protocol version."""
-
-    code = protocol.VERSION_MISMATCH
-
-
-class ClientTimeout(ClientError):
-    """The server stopped answering in the middle of something."""
-
-    code = "timeout"
-
-
-class ServerBusy(ClientError):
-    """The server's queue is full."""
-
-    code = "busy"
-
-
-class ImageTooLarge(ClientError):
-    """The image exceeds the server's limits (checked before sending)."""
-
-    code = "too_large"
-
-
-class Unauthorized(ClientError):
-    """The encrypted handshake failed: the server refused this client's key, or the pinned key is wrong."""
-
-    code = "unauthorized"
-
-
-class ServerError(ClientError):
-    """The server refused or failed a request; ``code`` is the protocol's stable error code."""
-
-    def __init__(self, code: str, message: str, job_id: str | None = None) -> None:
-        super().__init__(message, job_id)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -168,15 +123,14 @@ class Cancelled:
 Event = Union[Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
 # Events that do not end their job.
 _ONGOING = (Progress, Snapshot)
-_Item = Union[Event, ClientError]  # noqa: UP007
+_Item = Union[Event, ReverieError]  # noqa: UP007
 
 
-def _server_error(header: dict[str, Any]) -> ClientError:
+def _server_error(header: dict[str, Any]) -> ReverieError:
     code = str(header.get("code", "internal"))
     message = str(header.get("message", "the dream server reported an error without a message"))
     job = header.get("job")
-    kind = {"busy": ServerBusy, "too_large": ImageTooLarge, protocol.VERSION_MISMATCH: VersionMismatch}.get(code)
-    return kind(message, job) if kind is not None else ServerError(code, message, job)
+    return from_wire(code, message, job if isinstance(job, str) else None)
 
 
 def _result_layout(image: Any, payload: bytes, job: str) -> protocol.ImageSpec:
@@ -280,8 +234,8 @@ class DreamClient:
         self._server_key = server_public_key
         self._client_keys = client_keys
         self._context = zmq.Context()
-        self._socket: zmq.Socket | None = None
-        self._monitor: zmq.Socket | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self._monitor: zmq.Socket[bytes] | None = None
         self._info: dict[str, Any] | None = None
         self._pending: deque[tuple[str, _Item]] = deque()
         self._active: set[str] = set()
@@ -292,12 +246,12 @@ class DreamClient:
 
     # -- connection ------------------------------------------------------------------------------
 
-    def _connect(self) -> zmq.Socket:
+    def _connect(self) -> zmq.Socket[bytes]:
         if self._socket is None:
             socket = self._context.socket(zmq.DEALER)
             socket.linger = 0
-            socket.setsockopt(zmq.HEARTBEAT_IVL, _HEARTBEAT_MS)
-            socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, _HEARTBEAT_TIMEOUT_MS)
+            socket.setsockopt(zmq.HEARTBEAT_IVL, protocol.ZMQ_HEARTBEAT_MS)
+            socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, protocol.ZMQ_HEARTBEAT_TIMEOUT_MS)
             if self._server_key is not None:
                 public, secret = self._client_keys or zmq.curve_keypair()
                 socket.curve_serverkey = self._server_key
@@ -395,7 +349,7 @@ class DreamClient:
         if kind == protocol.ACCEPTED:
             self._accepted.add(job)
             return
-        if kind == protocol.ERROR and header.get("code") == protocol.UNKNOWN_JOB and job in self._cancel_tries:
+        if kind == protocol.ERROR and header.get("code") == UnknownJob.code and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
                 self._cancel_tries[job] += 1
                 self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
@@ -513,11 +467,11 @@ class DreamClient:
             )
             protocol.check_buffer(spec, pixels)
         except TooLarge as error:
-            raise ImageTooLarge(f"{what}: {error}" if what != "image" else str(error)) from None
+            raise TooLarge(f"{what}: {error}" if what != "image" else str(error)) from None
         except ReverieError as error:
             raise ClientError(str(error)) from None
         if spec.nbytes > int(limits["max_message_bytes"]):
-            raise ImageTooLarge(
+            raise TooLarge(
                 f"the {what} is {spec.nbytes / 1e6:.0f} MB; this server takes messages of at most "
                 f"{int(limits['max_message_bytes']) / 1e6:.0f} MB"
             )
@@ -551,7 +505,7 @@ class DreamClient:
         while job not in self._accepted:
             failure = self._take(job)
             if failure is not None:
-                raise failure if isinstance(failure, ClientError) else ClientError(f"job {job} ended early")
+                raise failure if isinstance(failure, ReverieError) else ClientError(f"job {job} ended early")
             message = self._receive(deadline - time.monotonic())
             if message is None:
                 self.cancel(job)
@@ -571,7 +525,7 @@ class DreamClient:
         while True:
             item = self._take(None)
             if item is not None:
-                if isinstance(item, ClientError):
+                if isinstance(item, ReverieError):
                     raise item
                 return item
             message = self._receive(max(0.0, deadline - time.monotonic()))
@@ -590,7 +544,7 @@ class DreamClient:
         while True:
             item = self._take(job_id)
             if item is not None:
-                if isinstance(item, ClientError):
+                if isinstance(item, ReverieError):
                     raise item
                 yield item
                 if not isinstance(item, _ONGOING):
@@ -630,7 +584,7 @@ class DreamClient:
                     return event
                 if isinstance(event, Cancelled):
                     raise DreamCancelled(f"job {job} was cancelled")
-                if on_progress is not None:
+                if on_progress is not None and isinstance(event, Progress):
                     on_progress(event)
         except KeyboardInterrupt:
             self.cancel(job)

@@ -1,8 +1,8 @@
 """Snapshots: a job may ask to see its image while it forms. The request's shape and the reply's header.
 
-Standard library only: the plug-in vendors this module with ``protocol``. A dream request's optional
+Standard library only, like ``protocol``. A dream request's optional
 ``snapshots`` object asks for them; the server then sends ``snapshot`` messages (header and u8 RGB pixels)
-at most every ``every_ms`` and at the end of every octave. See PROTOCOL.md.
+at most every ``every_ms`` and at the end of every octave. See server/reverie/PROTOCOL.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reverie.errors import BadRequest
+from reverie_wire.errors import BadRequest
 
 SNAPSHOT = "snapshot"
 # Faster than a screen refreshes is pointless; larger than this is a result's job, not a preview's.

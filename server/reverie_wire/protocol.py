@@ -1,9 +1,9 @@
 """The dream server's wire protocol, shared by the server, the client and the GIMP plug-in.
 
-Standard library only: the plug-in vendors this module into GIMP's Python. Every message is a
+Standard library only: GIMP's Python imports it beside the plug-in. Every message is a
 ZeroMQ multipart message ``[b"", header, pixels?]``: an empty delimiter (so the message survives
 brokers), a small JSON header and, where an image travels, one raw buffer whose layout the header
-declares. Nothing is ever pickled. See PROTOCOL.md beside this file.
+declares. Nothing is ever pickled. See server/reverie/PROTOCOL.md.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from reverie.errors import BadRequest, ReverieError, TooLarge
-from reverie.snapshots import SnapshotRequest, keep_flag, snapshot_request
+from reverie_wire.errors import BadRequest, ReverieError, TooLarge, VersionMismatch
+from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
 PROTOCOL_VERSION = 1
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
@@ -31,6 +31,8 @@ MAX_HEADER_BYTES = 64 * 1024
 JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Seconds between the server's heartbeats to each client with a queued or running job (``hello`` says it too).
 HEARTBEAT_INTERVAL = 0.5
+# ZeroMQ's own heartbeats on both ends' sockets, so each notices a vanished peer's connection.
+ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 
 # Client → server.
 HELLO, DREAM, CANCEL = "hello", "dream", "cancel"
@@ -44,36 +46,6 @@ ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
     "error",
     "heartbeat",
 )
-
-# Stable error codes: those of reverie.errors plus the protocol's own.
-VERSION_MISMATCH = "version_mismatch"
-UNKNOWN_JOB = "unknown_job"
-ERROR_CODES = (
-    "bad_request",
-    "too_small",
-    "too_large",
-    "unknown_layer",
-    "unknown_model",
-    "weights_missing",
-    "busy",
-    "cancelled",
-    "internal",
-    VERSION_MISMATCH,
-    UNKNOWN_JOB,
-)
-
-
-class ProtocolVersionError(ReverieError):
-    """The peer speaks another protocol version."""
-
-    code = VERSION_MISMATCH
-
-
-class UnknownJob(BadRequest):
-    """A cancel for a job this server does not hold (finished, or never submitted here)."""
-
-    code = UNKNOWN_JOB
-
 
 @dataclass(frozen=True)
 class ImageSpec:
@@ -198,7 +170,7 @@ def check_version(header: Mapping[str, Any]) -> None:
     """Refuse any other protocol version with a message that says which side to update."""
     version = header.get("v")
     if type(version) is not int or version != PROTOCOL_VERSION:  # not True, not 1.0
-        raise ProtocolVersionError(
+        raise VersionMismatch(
             f"the client speaks Reverie protocol {version!r} but this server speaks {PROTOCOL_VERSION}; "
             "update the older of the GIMP plug-in and the dream server so both are the same release"
         )
@@ -296,7 +268,7 @@ class Request:
 
     type: str
     req: str | None = None
-    job: str | None = None
+    job: str = ""  # every cancel and dream names one; a hello none
     params: dict[str, Any] | None = None
     image: ImageSpec | None = None
     pixels: Any = None
