@@ -29,7 +29,7 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
 from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
 from reverie_plugin.formats import cut, wire_format  # noqa: E402
-from reverie_plugin.messages import DreamStopped, PluginFailure  # noqa: E402
+from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
 
@@ -233,9 +233,7 @@ def run(
     except Exception as error:
         if isinstance(error, DreamStopped):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        if not isinstance(error, ReverieError):
-            traceback.print_exc()
-        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
+        return failed(procedure, error)
     finally:
         Gimp.progress_end()
     return Gimp.ValueArray.new_from_values(
@@ -247,17 +245,20 @@ def run(
     )
 
 
+def failed(procedure: Gimp.Procedure, error: Exception) -> Gimp.ValueArray:
+    """A run's failure as GIMP shows it: the message saying what to do (a traceback on stderr when unexpected)."""
+    if not isinstance(error, ReverieError):
+        traceback.print_exc()
+    return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
+
+
 def zoom_on(
     image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]
 ) -> Gimp.Image:
     """Deep Dream Zoom: a new image whose layers are the frames, frame 1 the layer dreamed, each next one a
     dream of the last zoomed in, with seed + frame − 1. ``show`` gets the image once its first frame is
     there; frames done stay when a later one fails or is cancelled, and the error is raised after."""
-    if len(drawables) != 1:
-        raise PluginFailure(messages.one_drawable_text(len(drawables)))
-    drawable = drawables[0]
-    if not drawable.is_layer():
-        raise PluginFailure(messages.not_a_layer_text())
+    drawable = runs.single_layer(drawables)
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
@@ -311,9 +312,7 @@ def run_zoom(
         show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
         animation = zoom_on(image, drawables, values, show)
     except Exception as error:
-        if not isinstance(error, ReverieError):
-            traceback.print_exc()
-        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
+        return failed(procedure, error)
     finally:
         Gimp.progress_end()
     return Gimp.ValueArray.new_from_values(

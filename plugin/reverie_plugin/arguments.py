@@ -80,9 +80,7 @@ ARGUMENTS: tuple[Argument, ...] = (
         "",
     ),
     Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, *RANGES["octaves"]),
-    Argument(
-        "octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, *RANGES["octave_scale"]
-    ),
+    Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, *RANGES["octave_scale"]),
     Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, *RANGES["steps"]),
     # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
     Argument(

@@ -146,7 +146,7 @@ class LiveDialog:
 
     def _start_preview(self) -> None:
         from reverie_plugin.live import FollowedJob
-        from reverie_plugin.session import Pixels, as_guide
+        from reverie_plugin.session import Pixels, submit
         from reverie_wire.snapshots import SnapshotRequest
 
         values = runs.values_of(self._config)
@@ -158,16 +158,9 @@ class LiveDialog:
         data = canvas.read_pixels(plan.drawable, sent, plan.wire)
         guided = canvas.read_guide(values["guide"])
         self.pane.say(messages.SENDING)
-        job = client.submit(
-            data,
-            width=sent.width,
-            height=sent.height,
-            channels=plan.wire.channels,
-            dtype=plan.wire.dtype,
-            params=params,
-            snapshots=SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height)),
-            guide=as_guide(guided and Pixels(*guided)),
-        )
+        pixels = Pixels(data, sent.width, sent.height, plan.wire.channels, plan.wire.dtype)
+        snapshots = SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height))
+        job = submit(client, pixels, params, guided and Pixels(*guided), snapshots)
         self._plan, self._values, self._params = plan, values, params
         self._job = FollowedJob(client, job, self)
         self._timer = GLib.timeout_add(PUMP_MS, self._pump)
@@ -267,22 +260,14 @@ def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any
     """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
     Cancel or closing the window ends the job on the server and raises DreamStopped."""
     from reverie_plugin.live import FollowedJob
-    from reverie_plugin.session import as_guide, check_layout
+    from reverie_plugin.session import check_layout, submit
     from reverie_wire.client import Result
 
     window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
     timer: list[int | None] = [None]
     try:
-        job_id = client.submit(
-            pixels.data,
-            width=pixels.width,
-            height=pixels.height,
-            channels=pixels.channels,
-            dtype=pixels.dtype,
-            params=params,
-            guide=as_guide(guide),
-        )
+        job_id = submit(client, pixels, params, guide)
         job = FollowedJob(client, job_id, WindowListener(window))
 
         def pump() -> bool:

@@ -50,13 +50,18 @@ class Plan:
         return self.shown == self.region and self.sent == self.region
 
 
-def plan_run(image: Gimp.Image, drawables: list[Gimp.Drawable], preview: bool) -> Plan:
-    """Where a run (a preview or the full dream) reads and writes; a failure says what to change."""
+def single_layer(drawables: list[Gimp.Drawable]) -> Gimp.Drawable:
+    """The one layer a run dreams; a failure says what to select instead."""
     if len(drawables) != 1:
         raise PluginFailure(messages.one_drawable_text(len(drawables)))
-    drawable = drawables[0]
-    if not drawable.is_layer():
+    if not drawables[0].is_layer():
         raise PluginFailure(messages.not_a_layer_text())
+    return drawables[0]
+
+
+def plan_run(image: Gimp.Image, drawables: list[Gimp.Drawable], preview: bool) -> Plan:
+    """Where a run (a preview or the full dream) reads and writes; a failure says what to change."""
+    drawable = single_layer(drawables)
     selected = selected_rect(image, drawable)
     region = geometry.dream_region(drawable.get_width(), drawable.get_height(), selected)
     # A preview shows a crop of what the full run dreams, dreamed the same way, with context around it.

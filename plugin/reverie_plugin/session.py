@@ -94,13 +94,22 @@ def check_layout(result: Result, sent: Pixels) -> None:
         )
 
 
-def as_guide(guide: Pixels | None) -> Any:
-    """The client's Guide for a guide layer's pixels; None for no guide."""
-    if guide is None:
-        return None
+def submit(
+    client: DreamClient, pixels: Pixels, params: dict[str, Any], guide: Pixels | None = None, snapshots: Any = None
+) -> str:
+    """Send one dream (with its guide image and snapshot request, if any); its job id once queued."""
     from reverie_wire.client import Guide
 
-    return Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype)
+    return client.submit(
+        pixels.data,
+        width=pixels.width,
+        height=pixels.height,
+        channels=pixels.channels,
+        dtype=pixels.dtype,
+        params=params,
+        guide=None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
+        snapshots=snapshots,
+    )
 
 
 def dream(
@@ -114,15 +123,7 @@ def dream(
     """Submit one dream (with its guide image, if any) and poll until its result, updating the sink; cancel it
     if this is interrupted."""
     sink.text(messages.SENDING)
-    job = client.submit(
-        pixels.data,
-        width=pixels.width,
-        height=pixels.height,
-        channels=pixels.channels,
-        dtype=pixels.dtype,
-        params=params,
-        guide=as_guide(guide),
-    )
+    job = submit(client, pixels, params, guide)
     try:
         while True:
             event = client.poll(POLL_SECONDS)

@@ -77,6 +77,7 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
             "dtype": "u8",
             "params": {"seed": 99},
             "guide": None,
+            "snapshots": None,
         }
     ]
 
