@@ -17,7 +17,7 @@ import numpy as np
 
 from reverie.engine.backends import Device, TilePolicy, jax_canvas, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
-from reverie.engine.backends.jax_compile import DETERMINISTIC  # importing it enables the compile cache
+from reverie.engine.backends.jax_compile import COMPILE_OPTIONS  # importing it enables the compile cache
 from reverie.engine.tiling import TileLayout
 
 SCATTER_FREE_POOLING = True
@@ -44,7 +44,7 @@ class Gradient:
             losses = objective(activations)
             return losses.sum(), losses
 
-        self._step = jax.jit(jax.value_and_grad(total, has_aux=True), compiler_options=DETERMINISTIC)
+        self._step = jax.jit(jax.value_and_grad(total, has_aux=True), compiler_options=COMPILE_OPTIONS)
 
     def raw(self, tiles: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
         """((loss sum, losses), gradients) of a batch of tiles, left on the device."""
@@ -79,7 +79,7 @@ def _copies(length: jax.Array, grid_span: int, shift: jax.Array, most: int) -> t
     return jnp.where(on, places, 0), on
 
 
-@partial(jax.jit, static_argnames=("grid", "tile", "group"), compiler_options=DETERMINISTIC)
+@partial(jax.jit, static_argnames=("grid", "tile", "group"), compiler_options=COMPILE_OPTIONS)
 def _cut(
     image: jax.Array, size: jax.Array, shift: jax.Array, *, grid: tuple[int, int], tile: int, group: int
 ) -> tuple[jax.Array, ...]:
@@ -96,7 +96,7 @@ def _cut(
 
 
 @partial(
-    jax.jit, static_argnames=("grid", "tile", "copies", "normalization", "lap_levels"), compiler_options=DETERMINISTIC
+    jax.jit, static_argnames=("grid", "tile", "copies", "normalization", "lap_levels"), compiler_options=COMPILE_OPTIONS
 )
 def _update(
     image: jax.Array,
@@ -131,7 +131,7 @@ def _update(
     return losses.mean(), jnp.where(inside, jnp.clip(image, -1.0, 1.0), 0.0)
 
 
-@partial(jax.jit, static_argnames="shape", compiler_options=DETERMINISTIC)
+@partial(jax.jit, static_argnames="shape", compiler_options=COMPILE_OPTIONS)
 def _refit(image: jax.Array, *, shape: tuple[int, int]) -> jax.Array:
     return padded_image.refit(image, shape)
 

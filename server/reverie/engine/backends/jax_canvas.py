@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
-from reverie.engine.backends.jax_compile import DETERMINISTIC
+from reverie.engine.backends.jax_compile import COMPILE_OPTIONS
 
 
-@partial(jax.jit, static_argnames=("shape", "resize"), compiler_options=DETERMINISTIC)
+@partial(jax.jit, static_argnames=("shape", "resize"), compiler_options=COMPILE_OPTIONS)
 def _first(
     source: jax.Array, source_size: jax.Array, size: jax.Array, *, shape: tuple[int, int], resize: bool
 ) -> jax.Array:
@@ -22,12 +22,12 @@ def _first(
     return jnp.where(padded_image.valid(shape, size)[..., None], image * 2.0 - 1.0, 0.0)
 
 
-@partial(jax.jit, static_argnames="shape", compiler_options=DETERMINISTIC)
+@partial(jax.jit, static_argnames="shape", compiler_options=COMPILE_OPTIONS)
 def _grown(image: jax.Array, previous_size: jax.Array, size: jax.Array, *, shape: tuple[int, int]) -> jax.Array:
     return padded_image.resized(image, previous_size, size, shape)
 
 
-@partial(jax.jit, static_argnames=("shape", "previous_shape", "at_source"), compiler_options=DETERMINISTIC)
+@partial(jax.jit, static_argnames=("shape", "previous_shape", "at_source"), compiler_options=COMPILE_OPTIONS)
 def _reinjected(
     image: jax.Array,
     previous_size: jax.Array,
@@ -46,7 +46,7 @@ def _reinjected(
     return image + 2.0 * (here - padded_image.resized(shrunk, previous_size, size, shape))
 
 
-@partial(jax.jit, compiler_options=DETERMINISTIC)
+@partial(jax.jit, compiler_options=COMPILE_OPTIONS)
 def _result(image: jax.Array) -> jax.Array:
     return jnp.clip((image + 1.0) * 0.5, 0.0, 1.0)
 

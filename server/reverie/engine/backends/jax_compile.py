@@ -24,7 +24,22 @@ enable_compile_cache()
 # Same seed, same dream: some GPU kernels (cuDNN's backward convolutions, atomics) round differently from
 # run to run unless XLA leaves them out. Asked of each compile, not set in XLA_FLAGS for the whole process
 # (other jits, such as the benchmark's Keras example, stay as their authors run them). A max pool's gradient
-# (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and under the older
-# --xla_gpu_deterministic_ops it made a batch of 16 512² tiles 2.1× slower on an H200; so dream graphs here
-# take their max pools as slices (see ``pooling``).
+# (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and the older
+# --xla_gpu_deterministic_ops made it far slower; so dream graphs here take their max pools as slices (see
+# ``pooling``).
 DETERMINISTIC = {"xla_gpu_exclude_nondeterministic_ops": True}
+
+# A step is hundreds of small kernels (InceptionV3's many convolutions at a dream's sizes), so launching them
+# one by one leaves the GPU idle most of the time (docs/performance.md). XLA's default command buffers (CUDA
+# graphs) stop at every convolution; recording convolutions too makes a step's kernels one graph launch.
+COMMAND_BUFFERS = "FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION,CONVOLUTION"
+
+
+def _command_buffers() -> dict[str, str]:
+    """Convolutions in CUDA graphs, unless the operator's XLA_FLAGS choose the command buffers themselves."""
+    if "xla_gpu_enable_command_buffer" in os.environ.get("XLA_FLAGS", ""):
+        return {}
+    return {"xla_gpu_enable_command_buffer": COMMAND_BUFFERS}
+
+
+COMPILE_OPTIONS = {**DETERMINISTIC, **_command_buffers()}

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
-from reverie.engine.backends.jax_compile import DETERMINISTIC
+from reverie.engine.backends.jax_compile import COMPILE_OPTIONS
 from reverie.engine.laplacian import lap_normalize_padded
 from reverie.engine.tiling import grid_span
 
@@ -200,7 +200,7 @@ class OctaveLoop:
             return objective(activations, extents)[0]
 
         self._run = jax.jit(
-            partial(_steps, loss_of), static_argnames=("normalization", "lap_levels"), compiler_options=DETERMINISTIC
+            partial(_steps, loss_of), static_argnames=("normalization", "lap_levels"), compiler_options=COMPILE_OPTIONS
         )
 
     def run(
