@@ -17,7 +17,7 @@ import numpy as np
 
 from reverie.engine.backends import Device, TilePolicy, jax_canvas, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
-from reverie.engine.backends.jax_compile import COMPILE_OPTIONS  # importing it enables the compile cache
+from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
 from reverie.engine.tiling import TileLayout
 
 SCATTER_FREE_POOLING = True
@@ -33,6 +33,7 @@ class Gradient:
     arguments, not baked in as constants, so compiles stay small and cache entries a few megabytes."""
 
     def __init__(self, extractor: Any, objective: Callable[..., Any]) -> None:
+        ready_convolutions()
         self._trainable = [variable.value for variable in extractor.trainable_variables]
         self._non_trainable = [variable.value for variable in extractor.non_trainable_variables]
         self._extractor = extractor

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import platformdirs
 
 
@@ -43,3 +45,20 @@ def _command_buffers() -> dict[str, str]:
 
 
 COMPILE_OPTIONS = {**DETERMINISTIC, **_command_buffers()}
+
+
+@cache
+def ready_convolutions() -> None:
+    """Run one small convolution outside any CUDA graph, once per process, before the engine's first compile
+    runs: cuDNN makes its handle on a process's first convolution and allocates device memory for it, which
+    a graph's recording forbids, so a first convolution inside a graph fails ("No DNN support for stream")."""
+    if jax.default_backend() != "gpu":
+        return
+    image, kernel = jnp.ones((1, 8, 8, 8), jnp.float32), jnp.ones((3, 3, 8, 8), jnp.float32)
+    convolve = jax.jit(
+        lambda image, kernel: jax.lax.conv_general_dilated(
+            image, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        ),
+        compiler_options={"xla_gpu_enable_command_buffer": ""},
+    )
+    convolve(image, kernel).block_until_ready()
