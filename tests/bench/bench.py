@@ -7,7 +7,8 @@ Runs alternate (baseline, ours, ours, baseline, …) so a noisy machine slows bo
 medians; the last line printed is ``speedup_vs_keras_example=<float>`` (baseline time / our time).
 The baseline is the example as its script runs a dream: on TensorFlow a new ``tf.function`` per dream
 (its per-octave traces are part of each dream), on JAX one ``jax.jit`` compiled per octave shape once and
-then reused (a compile per dream would cost 45 s on a GPU). Memory and first-request figures come from
+then reused (compiling again for every dream would bury the example's steps under its compiles on a GPU;
+see docs/performance.md). Memory and first-request figures come from
 fresh processes (``probe.py`` beside this file).
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size
+from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size  # beside this file
 
 from reverie.engine.backends import SUPPORTED
 from reverie.engine.params import PRECISIONS
