@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reverie import __version__, cli_bench, cli_doctor, cli_dream, cli_server, cli_zoom
+from reverie import __version__, cli_doctor, cli_dream, cli_server, cli_zoom
 from reverie_wire.errors import ReverieError
 
 
@@ -19,7 +19,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_dream.register(commands)
     cli_zoom.register(commands)
-    cli_bench.register(commands)
     cli_server.register(commands)
     cli_doctor.register(commands)
     return parser

@@ -47,7 +47,7 @@ def _max_loss(text: str) -> float | None:
 
 
 def add_dream_options(parser: argparse.ArgumentParser) -> None:
-    """Every engine parameter as an option; shared with commands that dream (bench, the server client)."""
+    """Every engine parameter as an option; shared by `reverie dream` and `reverie zoom`."""
     defaults = DreamParams()
     group = parser.add_argument_group("dream parameters")
     group.add_argument(

@@ -13,7 +13,8 @@ import argparse
 import threading
 import time
 
-from reverie.benchmarks.common import dream_image, parse_size
+from bench_common import dream_image, parse_size
+
 from reverie.engine import DreamParams, dream, load_model
 from reverie_wire.errors import DreamCancelled
 

@@ -13,7 +13,7 @@ import os
 import statistics
 import time
 
-from reverie.benchmarks.common import dream_image, parse_size
+from bench_common import dream_image, parse_size
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ import statistics
 import time
 
 import numpy as np
+from bench_common import dream_image, parse_size
 
-from reverie.benchmarks.common import dream_image, parse_size
 from reverie.engine import DreamModel, DreamParams, dream, load_model
 from reverie.engine.results import Progress
 

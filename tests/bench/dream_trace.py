@@ -8,7 +8,7 @@ device busy (a call busy far under its span waits on kernel launches); the kerne
 host's jit dispatches and waits. The raw trace (an XSpace, ``trace.xplane.pb``) is kept in --out for a
 closer look after the device is given back.
 Tracing adds its own cost to every kernel launch: read its times as shares, and take speeds from
-``reverie bench``.
+``bench.py``.
 """
 
 from __future__ import annotations
@@ -203,9 +203,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import jax
+    from bench_common import dream_image, parse_size
     from jax.profiler import ProfileData, ProfileOptions, TraceAnnotation
 
-    from reverie.benchmarks.common import dream_image, parse_size
     from reverie.engine import DreamParams, dream, load_model
 
     width, height = parse_size(args.size)

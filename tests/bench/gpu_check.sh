@@ -3,7 +3,7 @@
 # Run from the repository root with the Keras wheels carried in .whl/ (see /work/.library/device/README.md).
 #
 # SECTIONS runs, in the order given, some of (default: speed trace throughput first-request timeline shapes):
-#   speed              the default dream against the Keras example's loop (reverie bench), ~1.5 min
+#   speed              the default dream against the Keras example's loop (bench.py), ~1.5 min
 #   trace              a profiler trace of the default dream and of BIG_SIZE (one octave, 3 steps): device
 #                      busy and idle time, kernels, host dispatches (dream_trace.py); the raw traces go to
 #                      $OUT/trace-default and $OUT/trace-big when OUT is set, ~1 min
@@ -43,7 +43,14 @@ CACHE=${XDG_CACHE_HOME:-/tmp/reverie-gpu-check-cache}
 rm -rf "$CACHE" "$CACHE-first"
 # Runs a command with the given server/ folder first on the path and this run's compile cache.
 run_with() { local code=$1; shift; PYTHONPATH="$code${SITE:+:$SITE}" XDG_CACHE_HOME=${CACHE_DIR:-$CACHE} "$@"; }
-bench() { run_with "$1" "$PYTHON" -m reverie.cli bench --backend jax "${@:2}" || echo "FAILED: reverie bench ${*:2}"; }
+# tests/bench/bench.py on the given server/ folder; a folder from before the benchmarks left the package (it has
+# reverie/cli_bench.py) is measured by its own `reverie bench`, which fits its engine.
+bench() {
+    local code=$1; shift
+    local harness=(tests/bench/bench.py)
+    [[ -f $code/reverie/cli_bench.py ]] && harness=(-m reverie.cli bench)
+    run_with "$code" "$PYTHON" "${harness[@]}" --backend jax "$@" || echo "FAILED: bench $*"
+}
 # Runs the gradient-shapes timing with the given server/ folder, then any arguments.
 gradient_shapes() {
     run_with "$1" "$PYTHON" tests/bench/gradient_shapes.py "${@:2}" || echo "FAILED: gradient shapes with $1 ${XLA_FLAGS:-}"

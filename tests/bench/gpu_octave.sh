@@ -9,7 +9,7 @@
 # SECTIONS runs, in the order given, some of (default: all, most important first, so that a run cut short
 # still returns those):
 #   speed           the default dream (SPEED_SIZE) against the Keras example's warm loop in one process, with
-#                   bfloat16 against float32, the nudged-float32 yardstick, seeded repeat (reverie bench)
+#                   bfloat16 against float32, the nudged-float32 yardstick, seeded repeat (bench.py)
 #   first-request   a fresh process: load, warm-up, first default dream, then one at 15/16 of the size
 #                   (octaves on buckets the warm-up did not see), with this run's compile cache, warm by now
 #   throughput      steps per second on BIG_SIZE (tiles: too large to run whole)
@@ -50,7 +50,14 @@ export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 CACHE=${XDG_CACHE_HOME:-/tmp/reverie-gpu-octave-cache}
 rm -rf "$CACHE"
 run_with() { local code=$1; shift; PYTHONPATH="$code${SITE:+:$SITE}" XDG_CACHE_HOME=$CACHE "$@"; }
-bench() { run_with "$1" "$PYTHON" -m reverie.cli bench --backend jax --model "$MODEL" "${@:2}" || echo "FAILED: bench ${*:2}"; }
+# bench.py (beside this file) on the given server/ folder; a folder from before the benchmarks left the package
+# (it has reverie/cli_bench.py) is measured by its own `reverie bench`, which fits its engine.
+bench() {
+    local code=$1; shift
+    local harness=("$HERE/bench.py")
+    [[ -f $code/reverie/cli_bench.py ]] && harness=(-m reverie.cli bench)
+    run_with "$code" "$PYTHON" "${harness[@]}" --backend jax --model "$MODEL" "$@" || echo "FAILED: bench $*"
+}
 script() { local name=$1; shift; run_with "$CODE" "$PYTHON" "$HERE/$name" "$@" || echo "FAILED: $name $*"; }
 
 echo "code: $CODE  before: ${BEFORE:-none}  started $(date -u +%H:%M:%S)"
@@ -62,8 +69,7 @@ for section in $SECTIONS; do
     case $section in
         speed) bench "$CODE" --size "$SPEED_SIZE" --rounds "$ROUNDS" ;;
         first-request)
-            run_with "$CODE" "$PYTHON" -m reverie.benchmarks.probe first-request "$SPEED_SIZE" --model "$MODEL" \
-                || echo "FAILED: first request"
+            script probe.py first-request "$SPEED_SIZE" --model "$MODEL"
             ;;
         throughput) bench "$CODE" --throughput --size "$BIG_SIZE" --steps 10 ;;
         trace) script dream_trace.py --size "$SPEED_SIZE" --model "$MODEL" --out "$OUT/trace-default" ;;

@@ -1,4 +1,4 @@
-"""``reverie bench`` on a tiny image: the figures it prints are well formed and honest about the work done."""
+"""``bench.py`` on a tiny image: the figures it prints are well formed and honest about the work done."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,7 +21,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_bench_compares_the_same_dream_and_ends_with_the_speedup() -> None:
-    done = run("-m", "reverie.cli", "bench", "--model", "mobilenet", "--size", "192x160", "--rounds", "1", "--json")
+    done = run(str(HERE / "bench.py"), "--model", "mobilenet", "--size", "192x160", "--rounds", "1", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     *_, figures_line, last = done.stdout.strip().splitlines()
     assert re.fullmatch(r"speedup_vs_keras_example=\d+\.\d+", last)
@@ -38,7 +39,7 @@ def test_bench_compares_the_same_dream_and_ends_with_the_speedup() -> None:
 
 
 def test_memory_probe_reports_its_own_peak() -> None:
-    done = run("-m", "reverie.benchmarks.probe", "memory", "200x150", "--model", "mobilenet")
+    done = run(str(HERE / "probe.py"), "memory", "200x150", "--model", "mobilenet")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["size"] == "200x150"
@@ -47,9 +48,7 @@ def test_memory_probe_reports_its_own_peak() -> None:
 
 def test_throughput_times_the_steps_alone_as_well() -> None:
     done = run(
-        "-m",
-        "reverie.cli",
-        "bench",
+        str(HERE / "bench.py"),
         "--throughput",
         "--model",
         "mobilenet",

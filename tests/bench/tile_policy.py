@@ -1,17 +1,18 @@
-"""`reverie bench` with another JAX tile policy: which fixed tile size and batch a device should default to,
+"""`bench.py` with another JAX tile policy: which fixed tile size and batch a device should default to,
 and up to which size octaves run whole.
 
-Usage: KERAS_BACKEND=jax python tests/bench/tile_policy.py TILExBATCH[+SIDE] [reverie bench options]
+Usage: KERAS_BACKEND=jax python tests/bench/tile_policy.py TILExBATCH[+SIDE] [bench.py options]
 SIDE: octaves whose padded whole image holds at most SIDE² pixels run whole, without tiles (0: every octave
 on tiles, as before whole octaves); without it, the backend's own limit. The policy replaces the JAX
-backend's own for this process only; the figures printed are `reverie bench`'s.
+backend's own for this process only; the figures printed are `bench.py`'s.
 """
 
 from __future__ import annotations
 
 import sys
 
-from reverie import cli
+import bench  # beside this file
+
 from reverie.engine.backends import TilePolicy
 from reverie.engine.backends import jax as jax_backend
 
@@ -33,7 +34,7 @@ def use_policy(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     print(f"JAX tile policy for this run: {use_policy(argv[0])}", flush=True)
-    return cli.main(["bench", "--backend", "jax", *argv[1:]])
+    return bench.main(["--backend", "jax", *argv[1:]])
 
 
 if __name__ == "__main__":

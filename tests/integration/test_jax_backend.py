@@ -65,7 +65,8 @@ def run_on_jax(script: str, tmp_path: Path, *args: str) -> Any:
         "KERAS_BACKEND": "jax",
         "JAX_PLATFORMS": "cpu",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PYTHONPATH": str(REPO / "server"),
+        # the checkout's server, and the benchmarks' seeded picture (tests/bench/bench_common.py)
+        "PYTHONPATH": os.pathsep.join((str(REPO / "server"), str(REPO / "tests" / "bench"))),
     }
     done = subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, env=environment, timeout=300, check=False
@@ -130,7 +131,7 @@ FIRST_DREAMS = """
 import json, sys
 sys.modules["tensorflow"] = None
 import jax
-from reverie.benchmarks.common import dream_image
+from bench_common import dream_image
 from reverie.engine import DreamParams, dream, load_model
 
 traces = []

@@ -1,5 +1,5 @@
 """What ``pip install .`` (not editable, as install/install.py runs it) puts in place: the package data, the
-wire package and the installer's platform knowledge too."""
+wire package and the installer's platform knowledge too, and none of the lab's benchmarks."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_a_built_wheel_ships_the_weights_the_wire_and_the_installer_helpers(tmp_
     assert "reverie_install/gimp_python.py" in names  # `reverie doctor` finds GIMP with the installer's code
     wire = {f"reverie_wire/{path.name}" for path in (REPO / "server" / "reverie_wire").glob("*.py")}
     assert wire <= set(names)  # the server, the command line and the plug-in's installer all import it
+    assert [name for name in names if "bench" in name] == []  # the benchmarks stay in tests/bench
 
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)

@@ -1,4 +1,4 @@
-"""One measurement in a fresh process, so its figures are its own: ``python -m reverie.benchmarks.probe``.
+"""One measurement in a fresh process, so its figures are its own: ``python tests/bench/probe.py``.
 
 ``memory WxH``: peak RSS of a default dream (one step per octave: memory peaks within a step).
 ``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``, and
@@ -15,11 +15,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from reverie.benchmarks.common import another_picture, dream_image, gpu_peak_bytes, parse_size
+from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reverie.benchmarks.probe")
+    parser = argparse.ArgumentParser(prog="python tests/bench/probe.py")
     parser.add_argument("mode", choices=("memory", "first-request"))
     parser.add_argument("size", type=parse_size)
     parser.add_argument("--model", default="inception_v3")

@@ -1,15 +1,20 @@
-"""``reverie bench``: the engine against the Keras DeepDream example, in one process, honestly.
+"""The engine against the Keras DeepDream example, in one process, honestly.
+
+Usage: python tests/bench/bench.py [--size WxH] [--backend tensorflow|jax] [--rounds N] [--model NAME]
+[--precision P] [--json] [--memory | --first-request | --throughput [--steps N]]  (``--help`` says more)
 
 Runs alternate (baseline, ours, ours, baseline, …) so a noisy machine slows both alike; figures are
 medians; the last line printed is ``speedup_vs_keras_example=<float>`` (baseline time / our time).
 The baseline is the example as its script runs a dream: on TensorFlow a new ``tf.function`` per dream
 (its per-octave traces are part of each dream), on JAX one ``jax.jit`` compiled per octave shape once and
-then reused (a compile per dream would cost 45 s on a GPU). Memory and first-request figures come from
-fresh processes (``reverie.benchmarks.probe``).
+then reused (compiling again for every dream would bury the example's steps under its compiles on a GPU;
+see docs/performance.md). Memory and first-request figures come from
+fresh processes (``probe.py`` beside this file).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -19,12 +24,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size  # beside this file
 
-from reverie.benchmarks.common import another_picture, dream_image, gpu_peak_bytes
+from reverie.engine.backends import SUPPORTED
+from reverie.engine.params import PRECISIONS
 
+PROBE = Path(__file__).with_name("probe.py")
 MEMORY_SIZES = ((1024, 1024), (2048, 2048), (4096, 4096))
 GIB = 2**30
 
@@ -71,8 +80,8 @@ def _nudged(image: np.ndarray) -> np.ndarray:
 def speed(width: int, height: int, rounds: int, precision: str, model_name: str) -> dict[str, Any]:
     """Median seconds of the default dream: the Keras example against Reverie; and bf16 against fp32."""
     import keras
+    from keras_example import KerasExample
 
-    from reverie.benchmarks.keras_example import KerasExample
     from reverie.engine import DreamParams, dream, load_model
 
     backend = keras.backend.backend()
@@ -142,7 +151,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
 
 def _probe(mode: str, width: int, height: int, precision: str) -> dict[str, Any]:
     """Run one probe in a fresh Python with this process's backend; its last stdout line is JSON."""
-    command = [sys.executable, "-m", "reverie.benchmarks.probe", mode, f"{width}x{height}", "--precision", precision]
+    command = [sys.executable, str(PROBE), mode, f"{width}x{height}", "--precision", precision]
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
@@ -211,3 +220,90 @@ def peak_memory() -> dict[str, Any]:
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB,
         "gpu_peak_gib": None if (peak := gpu_peak_bytes()) is None else peak / GIB,
     }
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python tests/bench/bench.py",
+        description="Times the default dream (random seeded weights) with Reverie's engine against a faithful "
+        "re-implementation of the Keras DeepDream example in the same process, alternating runs, and prints "
+        "medians, peak memory and, last, speedup_vs_keras_example=<baseline time / our time>. "
+        "--memory, --first-request and --throughput measure other things instead.",
+    )
+    parser.add_argument("--size", type=parse_size, default=(1024, 768), metavar="WxH", help="image size (%(default)s)")
+    parser.add_argument(
+        "--backend",
+        choices=SUPPORTED,
+        default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each variant (default %(default)s)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="engine precision (%(default)s)")
+    parser.add_argument("--model", default="inception_v3", help="model (default %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--memory", action="store_true", help="peak RSS of a default dream at 1, 4 and 16 megapixels, fresh processes"
+    )
+    mode.add_argument(
+        "--first-request",
+        action="store_true",
+        help="a new process's warm-up and first dream, with a cold and then a warm compile cache",
+    )
+    mode.add_argument("--throughput", action="store_true", help="megapixels per second of steps at --size")
+    parser.add_argument("--steps", type=int, default=5, help="steps timed by --throughput (default %(default)s)")
+    return parser.parse_args(argv)
+
+
+def _use_backend(name: str) -> None:
+    """Keras reads its backend once, at import: set it first, and refuse a clash."""
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != name:
+        raise SystemExit(f"Keras is already running on {keras.backend.backend()}; start a new process for {name}")
+    os.environ["KERAS_BACKEND"] = name
+
+
+def _print_speed(figures: dict[str, Any]) -> None:
+    print(
+        f"default dream {figures['size']} on {figures['backend']} ({figures['device']}), precision "
+        f"{figures['precision']}, steps run: {figures['steps']}"
+    )
+    for name, median in figures["median_s"].items():
+        runs = ", ".join(f"{s:.3f}" for s in figures["runs_s"][name])
+        print(f"  {name:<20} median {median:8.3f} s   runs: {runs}")
+    print("  first runs (s): " + ", ".join(f"{k} {v:.3f}" for k, v in figures["first_run_s"].items()))
+    print("  a new image size, warm (s): " + ", ".join(f"{k} {v:.3f}" for k, v in figures["new_size_s"].items()))
+    for name, value in figures["equivalence"].items():
+        print(f"  {name}: {value}")
+    print(f"  keras_example vs reverie (different algorithms: jitter): {figures['keras_example_vs_reverie']}")
+    print(f"  peak memory: {figures['memory']}")
+    print(f"speedup_vs_keras_example_warm={figures['speedup_vs_keras_example_warm']:.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    _use_backend(args.backend)
+    width, height = args.size
+    if args.memory:
+        figures: dict[str, Any] = memory(args.precision)
+    elif args.first_request:
+        figures = first_request(width, height, args.precision)
+    elif args.throughput:
+        figures = throughput(width, height, args.steps, args.precision, args.model)
+    else:
+        figures = speed(width, height, args.rounds, args.precision, args.model)
+        figures["memory"] = peak_memory()
+    if args.json:
+        print(json.dumps(figures))
+    elif "speedup_vs_keras_example" in figures:
+        _print_speed(figures)
+    else:
+        for name, value in figures.items():
+            print(f"{name}: {value}")
+    if "speedup_vs_keras_example" in figures:
+        print(f"speedup_vs_keras_example={figures['speedup_vs_keras_example']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""A faithful re-implementation of the Keras DeepDream example's loop: the baseline ``reverie bench`` beats.
+"""A faithful re-implementation of the Keras DeepDream example's loop: the baseline of ``bench.py``.
 
 As in the example: the whole image at once, no jitter, no tiles; loss = Σ coeff · sum(act²) without a
 2-pixel border ÷ the activation's size; gradient ÷ max(mean|g|, 1e-6); ``img += lr · g`` inside the

@@ -1,1 +1,0 @@
-"""Benchmarks behind ``reverie bench``: the Keras example as a baseline, timing, memory and GPU figures."""
