@@ -18,7 +18,8 @@
 #   trace-before    the trace with the code in BEFORE (raw trace to $OUT/trace-before/)
 #   cancel          how long a cancelled default dream takes to stop
 #   tiles-now       the default dream's warm time with CODE, every octave on 512² tiles (the old path)
-#   command-buffers the default dream's warm time under each XLA_FLAGS of COMMAND_BUFFER_FLAGS (";"-separated)
+#   command-buffers the default dream's warm time under each XLA_FLAGS of COMMAND_BUFFER_FLAGS (";"-separated;
+#                   by default XLA's own command buffers, then the engine's with the step loop added)
 #   whole-big       throughput on BIG_SIZE as one whole image (falls back to tiles if memory runs out)
 # On a CPU, to check the script: SPEED_SIZE=320x240 BIG_SIZE=512x512 MODEL=mobilenet ROUNDS=1 PYTHON=... WHEELS=-
 set -uo pipefail
@@ -33,7 +34,7 @@ ROUNDS=${ROUNDS:-5}
 ROUNDS_BEFORE=${ROUNDS_BEFORE:-3}
 WHEELS=${WHEELS:-.whl}
 SECTIONS=${SECTIONS:-speed first-request throughput trace speed-before trace-before cancel tiles-now command-buffers whole-big}
-COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,WHILE,CONDITIONAL}
+COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION,CONVOLUTION,WHILE,CONDITIONAL}
 OUT=${OUT:-/tmp/reverie-gpu-octave}
 mkdir -p "$OUT"
 LOG=$OUT/gpu_octave.log
