@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import pyramid
-from reverie.engine.octave_ascent import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
 
