@@ -118,7 +118,7 @@ def backend_name() -> str:
         raise ReverieError(
             f"Keras cannot start its backend ({error}); set KERAS_BACKEND to tensorflow or jax"
         ) from None
-    return keras.backend.backend()
+    return str(keras.backend.backend())
 
 
 class Backend(Protocol):

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Device, GradientFn, TilePolicy, jax_octave
+from reverie.engine.backends import Backend, Device, GradientFn, TilePolicy, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import DETERMINISTIC  # importing it enables the compile cache
@@ -248,4 +248,4 @@ def _compiled(gradient_fn: GradientFn) -> Gradient:
     return cast(Gradient, gradient_fn)
 
 
-BACKEND = JaxBackend()
+BACKEND: Backend = JaxBackend()  # mypy checks it against the interface

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reverie.engine.backends import ChunkedStepper, Device, GradientFn, TilePolicy
+from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TilePolicy
 from reverie.engine.backends.host import HostCanvas, HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -86,4 +86,4 @@ class TensorFlowBackend:
         return None
 
 
-BACKEND = TensorFlowBackend()
+BACKEND: Backend = TensorFlowBackend()  # mypy checks it against the interface
