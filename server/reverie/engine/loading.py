@@ -42,8 +42,7 @@ class DreamModel:
         if backend.name == "jax" and self._device.platform == "cpu":
             log.warning(
                 "Keras runs on JAX, which found no GPU (is jax[cuda12] installed?). On a CPU, TensorFlow dreams "
-                "several times faster (InceptionV3's default dream took a seventh of JAX's time on a 2-core "
-                "test machine): start with KERAS_BACKEND=tensorflow"
+                "several times faster: start with KERAS_BACKEND=tensorflow"
             )
         self.tiles = TilePlanner(backend.tile_policy(self._device), backend.bucket, backend.is_out_of_memory)
         self._graphs: dict[str, Any] = {}

@@ -10,8 +10,8 @@ import platformdirs
 
 
 def enable_compile_cache() -> None:
-    """Keep compiled steps on disk: a new process then loads them in about a second instead of compiling.
-    Everything is kept, the glue around the gradient too (a cut compiles in 0.04–0.15 s, loads in less)."""
+    """Keep compiled steps on disk: a new process then loads them instead of compiling. Everything is kept,
+    the small glue around the gradient too: it loads faster than it compiles."""
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # else the user chose a place; JAX reads it
         folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
         folder.mkdir(parents=True, exist_ok=True)
@@ -25,6 +25,6 @@ enable_compile_cache()
 # run to run unless XLA leaves them out. Asked of each compile, not set in XLA_FLAGS for the whole process
 # (other jits, such as the benchmark's Keras example, stay as their authors run them). A max pool's gradient
 # (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and under the older
-# --xla_gpu_deterministic_ops it made a batch of 16 512² tiles 2.1× slower on an H200; so dream graphs here
+# --xla_gpu_deterministic_ops it made every step far slower (see docs/performance.md); so dream graphs here
 # take their max pools as slices (see ``pooling``).
 DETERMINISTIC = {"xla_gpu_exclude_nondeterministic_ops": True}

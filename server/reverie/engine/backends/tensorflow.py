@@ -54,7 +54,7 @@ class TensorFlowBackend:
 
     def tile_policy(self, device: Device) -> TilePolicy:
         """One tile at a time on a CPU: each convolution already keeps the cores busy, and a second tile's
-        activations would cost about half a gigabyte more on large images."""
+        activations would only add to the memory a large image holds."""
         return TilePolicy(fixed=False, tile=None, batch=2 if device.platform == "gpu" else 1)
 
     def bucket(self, shape: tuple[int, int]) -> None:
