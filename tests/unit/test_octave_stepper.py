@@ -36,7 +36,7 @@ def gradient(jax_backend: ModuleType) -> Any:
     a = keras.layers.Conv2D(6, 3, strides=2, padding="valid", activation="relu", name="a")(inputs)
     b = keras.layers.Conv2D(5, 3, padding="same", activation="tanh", name="b")(a)
     extractor = keras.Model(inputs, [a, b])
-    return jax_backend.make_gradient_fn(extractor, make_objective(("a", "b"), {"a": 1.0, "b": 0.5}, {}))
+    return jax_backend.BACKEND.make_gradient_fn(extractor, make_objective(("a", "b"), {"a": 1.0, "b": 0.5}, {}))
 
 
 def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:
