@@ -84,7 +84,6 @@ class ChunkedStepper:
     per_call: int
     max_loss: float | None = None
     fail_at: int | None = None  # the first step of the call that runs out of memory
-    chunked: bool = True
     tiles: int = 1
     shape: tuple[int, int] = (8, 8)
     padded_shape: tuple[int, int] = (128, 128)

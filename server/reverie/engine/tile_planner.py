@@ -20,7 +20,7 @@ MIN_TILE = 128
 # may have been another process's, or one huge dream's).
 MEMORY_CAP_SECONDS = 600.0
 
-Bucket = Callable[[tuple[int, int]], "tuple[int, int] | None"]
+Bucket = Callable[[tuple[int, int]], tuple[int, int] | None]
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class Canvas(Protocol):
 
 class Stepper(Protocol):
     """One octave's gradient steps on one image shape, on images where the canvas keeps them, a step per
-    call (an ``OctaveStepper`` instead runs several per call and has ``chunked`` set)."""
+    call (a ``ChunkedStepper`` instead runs several per call)."""
 
     tiles: int
     shape: tuple[int, int]

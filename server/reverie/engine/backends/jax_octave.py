@@ -225,7 +225,6 @@ class OctaveLoop:
 class OctaveStepper:
     """One octave's steps on its whole padded image, a chunk of them per call."""
 
-    chunked = True
     tiles = 1
 
     def __init__(
