@@ -221,7 +221,8 @@ LAYERS_SIDE = 512
 
 
 def _run_layers(args: argparse.Namespace) -> int:
-    from reverie.engine.loading import RANDOM, load_model
+    from reverie.engine.loading import load_model
+    from reverie.engine.weights import RANDOM
 
     spec = get_spec(args.model)
     print(f"{spec.name}: {spec.description}")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from reverie.config import ServerConfig
-from reverie.engine.loading import IMAGENET, RANDOM
 from reverie.engine.registry import get_spec
+from reverie.engine.weights import IMAGENET, RANDOM
 from reverie_wire.client import DreamClient
 from reverie_wire.errors import BadRequest, ReverieError, ServerNotRunning
 from reverie_wire.keys import client_options

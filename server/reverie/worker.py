@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model
+from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
 from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
@@ -179,7 +179,7 @@ class Worker(threading.Thread):
             model.compiled_kept = self._compiled_kept
             # Compile now, so the first artist's request does not wait for it.
             _send(link, {"type": "phase", "phase": "warming up (compiling)", "download": None})
-            warm_up_seconds = model.warm_up(DreamParams(model=model.spec.name))
+            warm_up_seconds = warm_up(model, DreamParams(model=model.spec.name))
         except ReverieError as error:
             _send(link, {"type": "failed", "code": error.code, "message": str(error)})
             return None
@@ -198,7 +198,7 @@ class Worker(threading.Thread):
             time.monotonic() - started,
             warm_up_seconds,
         )
-        _send(link, {"type": "ready", "device": model.device, "backend": model.backend})
+        _send(link, {"type": "ready", "device": model.device, "backend": model.backend.name})
         return model
 
     def _run(self, link: zmq.Socket, model: DreamModel, job: Job) -> None:

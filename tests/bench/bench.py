@@ -82,7 +82,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
     import keras
     from keras_example import KerasExample
 
-    from reverie.engine import DreamParams, dream, load_model
+    from reverie.engine import DreamParams, dream, load_model, warm_up
 
     backend = keras.backend.backend()
     model = load_model(model_name, "random")
@@ -94,7 +94,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
 
     warm_step = example.new_step()
     first_baseline, (baseline_image, baseline_steps) = _timed(lambda: example.dream(image, warm_step))
-    warm_up = model.warm_up(params)
+    warm_up_seconds = warm_up(model, params)
     first_ours, _ = _timed(lambda: dream(image, params, model))
 
     variants: dict[str, Callable[[], Any]] = {
@@ -137,7 +137,7 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
         "size": f"{width}x{height}",
         "precision": used,
         "steps": {"keras_example": baseline_steps, "reverie": len(ours.losses)},
-        "first_run_s": {"keras_example": first_baseline, "reverie_warm_up": warm_up, "reverie": first_ours},
+        "first_run_s": {"keras_example": first_baseline, "reverie_warm_up": warm_up_seconds, "reverie": first_ours},
         "new_size_s": {"keras_example_warm": new_size_baseline, "reverie": new_size_ours},
         "median_s": {name: timings.median(name) for name in timings.runs},
         "runs_s": timings.runs,
@@ -175,18 +175,18 @@ def throughput(width: int, height: int, steps: int, precision: str, model_name: 
     """Gradient steps per second on one large image (one octave), as megapixels of image per second: over
     the whole dream, and over its steps alone (from the first step's end to the last's, so without the
     image's way to and from the device and the host's work on it)."""
-    from reverie.engine import DreamParams, dream, load_model
+    from reverie.engine import DreamParams, dream, load_model, warm_up
 
     model = load_model(model_name, "random")
     params = DreamParams(model=model_name, seed=0, octaves=1, max_loss=None, precision=precision)
     image = dream_image(height, width)
-    model.warm_up(params)
+    warm_up(model, params)
     dream(image, params.replace(steps=1), model)  # compiles the glue for this image shape
     ends: list[float] = []
     seconds, result = _timed(
         lambda: dream(image, params.replace(steps=steps), model, progress=lambda _: ends.append(time.perf_counter()))
     )
-    plan = model.tile_plan(params)
+    plan = model.tiles.plan(params)
     layers = model.spec.resolve_layers(params.preset, None)
     layout = plan.layout(height, width, model.min_side(tuple(layers)))
     whole = plan.whole((height, width))

@@ -15,7 +15,7 @@ import time
 
 from bench_common import dream_image, parse_size
 
-from reverie.engine import DreamParams, dream, load_model
+from reverie.engine import DreamParams, dream, load_model, warm_up
 from reverie_wire.errors import DreamCancelled
 
 
@@ -52,7 +52,7 @@ def main() -> None:
     model = load_model(args.model, "random")
     params = DreamParams(model=args.model, seed=0, max_loss=None)
     image = dream_image(args.size[1], args.size[0])
-    model.warm_up(params)
+    warm_up(model, params)
     started = time.perf_counter()
     dream(image, params, model)
     whole = time.perf_counter() - started

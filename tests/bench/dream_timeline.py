@@ -17,7 +17,7 @@ import time
 import numpy as np
 from bench_common import dream_image, parse_size
 
-from reverie.engine import DreamModel, DreamParams, dream, load_model
+from reverie.engine import DreamModel, DreamParams, dream, load_model, warm_up
 from reverie.engine.results import Progress
 
 
@@ -50,7 +50,7 @@ def main() -> None:
     model = load_model(args.model, "random")
     params = DreamParams(model=args.model, seed=0)
     image = dream_image(args.size[1], args.size[0])
-    model.warm_up(params)
+    warm_up(model, params)
     dream(image, params, model)  # compiles every shape this dream needs
     for _ in range(args.runs):
         timeline(image, params, model)

@@ -206,13 +206,13 @@ def main() -> None:
     from bench_common import dream_image, parse_size
     from jax.profiler import ProfileData, ProfileOptions, TraceAnnotation
 
-    from reverie.engine import DreamParams, dream, load_model
+    from reverie.engine import DreamParams, dream, load_model, warm_up
 
     width, height = parse_size(args.size)
     model = load_model(args.model, "random")
     params = DreamParams(model=args.model, seed=0, octaves=args.octaves, steps=args.steps, max_loss=None)
     image = dream_image(height, width)
-    model.warm_up(params)
+    warm_up(model, params)
     dream(image, params, model)  # compiles every shape this dream needs
     options = ProfileOptions()
     options.python_tracer_level = 0  # Python's own calls would slow the host down and crowd the trace

@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args(argv)
 
-    from reverie.engine import DreamParams, dream, load_model
+    from reverie.engine import DreamParams, dream, load_model, warm_up
 
     width, height = args.size
     started = time.perf_counter()
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "memory":
         dream(image, params.replace(steps=1), model)
     else:
-        warm = model.warm_up(params)
+        warm = warm_up(model, params)
         first = time.perf_counter()
         result = dream(image, params, model)
         second = time.perf_counter()

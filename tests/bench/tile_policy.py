@@ -21,13 +21,13 @@ def use_policy(text: str) -> str:
     """Replace the JAX backend's tile policy by the one ``text`` (TILExBATCH[+SIDE]) names; says which."""
     tiles, _, side = text.lower().partition("+")
     tile, batch = (int(part) for part in tiles.split("x"))
-    own = jax_backend.tile_policy
+    own = jax_backend.BACKEND.tile_policy
 
     def policy(device: jax_backend.Device) -> TilePolicy:
         bucket_pixels = own(device).bucket_pixels if not side else int(side) ** 2
         return TilePolicy(fixed=True, tile=tile, batch=batch, bucket_pixels=bucket_pixels)
 
-    jax_backend.tile_policy = policy
+    jax_backend.BACKEND.tile_policy = policy  # type: ignore[method-assign]
     whole = "the backend's own limit" if not side else f"up to {side}x{side}" if int(side) else "never"
     return f"{tile}x{tile} tiles, {batch} at once; whole octaves {whole}"
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from reverie.engine import DreamParams, dream, load_model
-from reverie.engine.loading import keras_cache_dir
 from reverie.engine.octaves import resize
+from reverie.engine.weight_files import keras_cache_dir
 from reverie_wire.errors import BadRequest, DreamCancelled, ImageTooSmall, WeightsMissing
 
 SMALL = DreamParams(octaves=2, steps=4, seed=7, max_loss=None)
@@ -89,7 +89,7 @@ def test_tile_path_equals_whole_image_path_on_one_tile(mobilenet, astronaut, mon
         losses, gradients = gradient_fn(np.roll(picture, shift, axis=(0, 1))[None])
         return float(losses[0]), np.roll(gradients[0], (-shift[0], -shift[1]), axis=(0, 1))
 
-    monkeypatch.setattr("reverie.engine.octave_ascent.tiled_gradient", whole_image_gradient)
+    monkeypatch.setattr("reverie.engine.backends.host.tiled_gradient", whole_image_gradient)
     whole = dream(image, params, mobilenet)
     np.testing.assert_allclose(tiled.image, whole.image, atol=1e-5)
     assert tiled.losses == pytest.approx(whole.losses, rel=1e-5)
@@ -110,7 +110,7 @@ def test_no_seams_where_tiles_meet(mobilenet, astronaut) -> None:
     change = (result.image - astronaut).mean(axis=2)
     energy_x = np.abs(np.diff(change, axis=1)).mean(axis=0)  # energy between column x and x+1
     layers = mobilenet.spec.resolve_layers(params.preset, None)
-    layout = mobilenet.tile_plan(params).layout(*astronaut.shape[:2], mobilenet.min_side(tuple(layers)))
+    layout = mobilenet.tiles.plan(params).layout(*astronaut.shape[:2], mobilenet.min_side(tuple(layers)))
     starts, size = layout.cols, layout.tile_width
     assert len(starts) > 2
     borders = sorted({s - 1 for s in starts[1:]} | {s + size - 1 for s in starts[:-1]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reverie.engine import DreamParams, load_model, loading
+from reverie.engine import DreamParams, load_model, tile_planner
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +25,10 @@ def test_compiled_objectives_are_kept_up_to_the_limit_least_recently_used_droppe
 
 def test_tiles_shrunk_for_lack_of_memory_grow_back_after_a_while(mobilenet, monkeypatch) -> None:
     params = DreamParams(model="mobilenet", tile_size=1024)
-    full = mobilenet.tile_plan(params)
-    one_tile = loading.TilePlan(full.tile, full.overlap, 1, full.fixed)
-    assert mobilenet.shrink_tiles(one_tile)
-    assert mobilenet.tile_plan(params).tile == full.tile // 2, "the cap holds for the next dreams"
-    monkeypatch.setattr(loading, "MEMORY_CAP_SECONDS", 0.0)
-    assert mobilenet.tile_plan(params) == full
+    full = mobilenet.tiles.plan(params)
+    one_tile = tile_planner.TilePlan(full.tile, full.overlap, 1, full.fixed)
+    monkeypatch.setattr(mobilenet.tiles, "is_out_of_memory", lambda error: True)
+    mobilenet.tiles.out_of_memory(MemoryError("out of memory"), params, failed=one_tile)
+    assert mobilenet.tiles.plan(params).tile == full.tile // 2, "the cap holds for the next dreams"
+    monkeypatch.setattr(tile_planner, "MEMORY_CAP_SECONDS", 0.0)
+    assert mobilenet.tiles.plan(params) == full

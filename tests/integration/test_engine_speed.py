@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from reverie.engine import DreamParams, dream, load_model
+from reverie.engine import DreamParams, dream, load_model, warm_up
 from reverie.engine.backends import Device, TilePolicy
 from reverie.engine.folding import dream_graph
 from reverie.engine.precision import resolve
@@ -78,12 +78,12 @@ def test_auto_precision_is_bfloat16_only_where_measured(monkeypatch: pytest.Monk
 
 def test_warm_up_builds_what_the_first_dream_uses(mobilenet, picture, monkeypatch: pytest.MonkeyPatch) -> None:
     params = SMALL.replace(precision="float32", preset="deep")
-    assert mobilenet.warm_up(params) > 0
+    assert warm_up(mobilenet, params) > 0
 
     def no_new_compiles(*args: object) -> None:
         raise AssertionError("the dream compiled a gradient that warm-up should have built")
 
-    monkeypatch.setattr("reverie.engine.backends.make_gradient_fn", no_new_compiles)
+    monkeypatch.setattr(mobilenet.backend, "make_gradient_fn", no_new_compiles)
     assert dream(picture, params, mobilenet).image.shape == picture.shape
 
 
@@ -96,25 +96,25 @@ def test_out_of_memory_shrinks_the_tiles_and_the_dream_goes_on(
 ) -> None:
     """On the CPU a batch is one tile already, so the tile itself is halved (down to 128 pixels, no further)."""
     model = load_model.__wrapped__("mobilenet", "random")  # a private model: its tile caps change
-    import reverie.engine.octave_ascent as ascent
+    import reverie.engine.backends.host as host
 
-    real = ascent.tiled_gradient
+    real = host.tiled_gradient
 
     def tight_memory(image, layout, gradient_fn, batch, shift, should_cancel):
         if layout.tile_height * layout.tile_width * batch > 128 * 128:
             raise FakeOutOfMemory("RESOURCE_EXHAUSTED: out of memory")
         return real(image, layout, gradient_fn, batch, shift, should_cancel)
 
-    monkeypatch.setattr(ascent, "tiled_gradient", tight_memory)
-    monkeypatch.setattr(model, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
+    monkeypatch.setattr(host, "tiled_gradient", tight_memory)
+    monkeypatch.setattr(model.tiles, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
     params = SMALL.replace(tile_size=256, tile_overlap=64)
-    assert model.tile_plan(params).batch == 1
-    with caplog.at_level(logging.WARNING, logger="reverie.engine.octave_ascent"):
+    assert model.tiles.plan(params).batch == 1
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.tile_planner"):
         result = dream(picture, params, model)
     assert len(result.losses) == 3
-    assert model.tile_plan(params).tile == 128
-    assert "out of device memory with 1 tile(s) of 256² at once; retrying with 1 tile(s) of 128²" in caplog.text
-    monkeypatch.setattr(ascent, "tiled_gradient", lambda *args: (_ for _ in ()).throw(FakeOutOfMemory("still")))
+    assert model.tiles.plan(params).tile == 128
+    assert "out of device memory with 1 tile(s) of 256² at once; going on with 1 tile(s) of 128²" in caplog.text
+    monkeypatch.setattr(host, "tiled_gradient", lambda *args: (_ for _ in ()).throw(FakeOutOfMemory("still")))
     with pytest.raises(FakeOutOfMemory):  # nothing smaller to try: the error is the job's
         dream(picture, params, model)
 
@@ -124,8 +124,8 @@ def test_out_of_memory_while_warming_up_shrinks_the_batch_and_the_warm_up_goes_o
 ) -> None:
     """A GPU too small for 16 tiles at once gets a server dreaming 4 at once, not one that fails to start."""
     model = load_model.__wrapped__("mobilenet", "random")  # a private model: its tile caps change
-    monkeypatch.setattr(model, "_policy", TilePolicy(fixed=True, tile=256, batch=16))
-    monkeypatch.setattr(model, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
+    monkeypatch.setattr(model.tiles, "policy", TilePolicy(fixed=True, tile=256, batch=16))
+    monkeypatch.setattr(model.tiles, "is_out_of_memory", lambda error: isinstance(error, FakeOutOfMemory))
     batches = []
 
     def gradient_fn(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,15 +135,15 @@ def test_out_of_memory_while_warming_up_shrinks_the_batch_and_the_warm_up_goes_o
         return np.zeros(len(tiles), np.float32), np.zeros_like(tiles)
 
     monkeypatch.setattr(model, "gradient_fn", lambda *args: gradient_fn)
-    with caplog.at_level(logging.WARNING, logger="reverie.engine.loading"):
-        model.warm_up(SMALL)
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.tile_planner"):
+        warm_up(model, SMALL)
     assert batches == [1, 2, 4, 8, 1, 2, 4]
-    assert model.tile_plan(SMALL).batch == 4
-    assert "warm-up: out of device memory with 8 tile(s) of 256² at once; dreams will use at most 4" in caplog.text
+    assert model.tiles.plan(SMALL).batch == 4
+    assert "warm-up: out of device memory with 8 tile(s) of 256² at once; going on with 4 tile(s)" in caplog.text
 
     def broken(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("not a memory problem")
 
     monkeypatch.setattr(model, "gradient_fn", lambda *args: broken)
     with pytest.raises(ValueError, match="not a memory problem"):
-        model.warm_up(SMALL)
+        warm_up(model, SMALL)

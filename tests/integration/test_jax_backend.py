@@ -46,8 +46,8 @@ other = dream(np.random.default_rng(1).random((152, 236, 3), dtype=np.float32), 
 compiled_for_other = len(compiles) - before
 status = main(["dream", sys.argv[1], "-o", sys.argv[2], "--model", "mobilenet", "--weights", "random", "--steps", "1"])
 print(json.dumps({
-    "backend": model.backend,
-    "plan": [model.tile_plan(params).tile, model.tile_plan(params).fixed],
+    "backend": model.backend.name,
+    "plan": [model.tiles.plan(params).tile, model.tiles.plan(params).fixed],
     "shape": list(first.image.shape),
     "repeatable": bool(np.array_equal(first.image, again.image)),
     "octaves": [first.octaves_used, other.octaves_used],
@@ -132,7 +132,7 @@ import json, sys
 sys.modules["tensorflow"] = None
 import jax
 from bench_common import dream_image
-from reverie.engine import DreamParams, dream, load_model
+from reverie.engine import DreamParams, dream, load_model, warm_up
 
 traces = []
 jax.monitoring.register_event_duration_secs_listener(
@@ -141,7 +141,7 @@ jax.monitoring.register_event_duration_secs_listener(
 )
 model = load_model("mobilenet", "random")
 params = DreamParams(model="mobilenet", steps=1, seed=0)
-model.warm_up(params)
+warm_up(model, params)
 counts = []
 for height, width in ((768, 1024), (720, 960), (1024, 768)):
     before = len(traces)
@@ -185,10 +185,10 @@ def tight(self, image, *args, **kwargs):
 
 jax_octave.OctaveLoop.run = tight
 model = load_model("mobilenet", "random")
-model.is_out_of_memory = lambda error: isinstance(error, FakeOutOfMemory)
+model.tiles.is_out_of_memory = lambda error: isinstance(error, FakeOutOfMemory)
 params = DreamParams(model="mobilenet", octaves=2, steps=3, seed=1, max_loss=None, tile_size=128, tile_overlap=32)
 result = dream(np.random.default_rng(0).random((150, 230, 3), dtype=np.float32), params, model)
-plan = model.tile_plan(params)
+plan = model.tiles.plan(params)
 print(json.dumps({
     "steps": len(result.losses),
     "finite": bool(np.isfinite(result.image).all()),

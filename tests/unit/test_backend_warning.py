@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from reverie.engine import backends, loading
+from reverie.engine import loading
 from reverie.engine.backends import Device, TilePolicy
 
 WARNING = "Keras runs on JAX, which found no GPU"
@@ -18,14 +18,15 @@ WARNING = "Keras runs on JAX, which found no GPU"
     [("jax", "cpu", True), ("jax", "gpu", False), ("tensorflow", "cpu", False)],
 )
 def test_jax_without_a_gpu_is_called_out(
-    backend: str, platform: str, warned: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    backend: str, platform: str, warned: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    module = SimpleNamespace(
+    stand_in = SimpleNamespace(
+        name=backend,
         device=lambda: Device(platform, platform.upper()),
         tile_policy=lambda device: TilePolicy(fixed=True, tile=512, batch=1),
+        bucket=lambda shape: None,
+        is_out_of_memory=lambda error: False,
     )
-    monkeypatch.setattr(backends, "backend", lambda: module)
-    monkeypatch.setattr(backends, "backend_name", lambda: backend)
     with caplog.at_level(logging.WARNING, logger="reverie.engine.loading"):
-        loading.DreamModel(loading.get_spec("mobilenet"), base=None, weights="random")
+        loading.DreamModel(loading.get_spec("mobilenet"), None, "random", stand_in)  # type: ignore[arg-type]
     assert (WARNING in caplog.text) is warned

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reverie.engine.octave_ascent import HostStepper
+from reverie.engine.backends.host import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
 

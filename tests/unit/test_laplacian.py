@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
+from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import lap_normalize, lap_normalize_padded, merge, pyramid
-from reverie.engine.octave_ascent import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from reverie.engine.backends import TilePolicy
 from reverie.engine.octave_ascent import _Ascent, _Tally
 from reverie.engine.params import DreamParams
 from reverie.engine.results import Progress
+from reverie.engine.tile_planner import TilePlanner
 from reverie_wire.errors import DreamCancelled
 
 
@@ -51,42 +53,27 @@ class CountingStepper:
         return loss, state + 1
 
 
-@dataclass
-class Plan:
-    batch: int
-    tile: int = 512
-    fixed: bool = False
+class FakeBackend:
+    """Only what the octave loop asks of a backend: new steppers."""
 
-    def layout(self, height: int, width: int, smallest: int) -> None:
-        return None
+    def __init__(self, stepper: CountingStepper, whole: ChunkedStepper | None) -> None:
+        self.stepper, self.whole, self.made = stepper, whole, 0
 
-
-class FakeModel:
-    """Only what the octave loop asks of a model: tile plans, shrinking, and new steppers."""
-
-    def __init__(self, stepper: CountingStepper, whole: ChunkedStepper | None = None) -> None:
-        self.stepper, self.batch, self.made = stepper, 8, 0
-        self.whole, self.shrunk_buckets = whole, []
-
-    def tile_plan(self, params: DreamParams) -> Plan:
-        return Plan(self.batch)
-
-    def shrink_tiles(self, plan: Plan) -> bool:
-        self.batch //= 2
-        return self.batch > 0
-
-    def is_out_of_memory(self, error: BaseException) -> bool:
-        return isinstance(error, FakeOutOfMemory)
-
-    def device_stepper(self, *args: object) -> CountingStepper:
+    def tiled_stepper(self, *args: object) -> CountingStepper:
         self.made += 1
         return self.stepper
 
     def octave_stepper(self, *args: object) -> ChunkedStepper | None:
-        return None if self.shrunk_buckets else self.whole
+        return self.whole
 
-    def shrink_buckets(self, padded_shape: tuple[int, int]) -> None:
-        self.shrunk_buckets.append(padded_shape)
+
+class FakeModel:
+    """A backend's stand-in beside a real tile planner: 8 tiles at once, and whole octaves up to 128²."""
+
+    def __init__(self, stepper: CountingStepper, whole: ChunkedStepper | None = None) -> None:
+        self.backend = FakeBackend(stepper, whole)
+        policy = TilePolicy(fixed=False, tile=None, batch=8, bucket_pixels=128 * 128)
+        self.tiles = TilePlanner(policy, lambda shape: (128, 128), lambda error: isinstance(error, FakeOutOfMemory))
 
 
 @dataclass
@@ -97,7 +84,6 @@ class ChunkedStepper:
     per_call: int
     max_loss: float | None = None
     fail_at: int | None = None  # the first step of the call that runs out of memory
-    chunked: bool = True
     tiles: int = 1
     shape: tuple[int, int] = (8, 8)
     padded_shape: tuple[int, int] = (128, 128)
@@ -124,8 +110,8 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     params = DreamParams(steps=steps, max_loss=max_loss)
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
-    ascent = _Ascent(model, None, params, 0, None, 0)  # type: ignore[arg-type]
-    state = ascent.octave(1, ascent.stepper((8, 8), 1), 0, lambda reach: (0, 0), tally)
+    ascent = _Ascent(model, None, params, 0, None, 0, lambda reach: (0, 0))  # type: ignore[arg-type]
+    state = ascent.octave(1, (8, 8), 0, tally)
     return state, tally, events, progress, model
 
 
@@ -149,8 +135,8 @@ def run_whole(
         asked.append(len(progress))
         return bool(cancel_after) and len(progress) >= cancel_after
 
-    ascent = _Ascent(model, None, params, 0, should_cancel, 0)  # type: ignore[arg-type]
-    state = ascent.octave(1, ascent.stepper((8, 8), 1), 0, lambda reach: (0, 0), tally)
+    ascent = _Ascent(model, None, params, 0, should_cancel, 0, lambda reach: (0, 0))  # type: ignore[arg-type]
+    state = ascent.octave(1, (8, 8), 0, tally)
     return state, tally, events, progress, model
 
 
@@ -176,13 +162,13 @@ def test_max_loss_keeps_the_step_that_passed_it_and_drops_the_queued_one(asynchr
 
 
 def test_out_of_memory_reported_at_reading_runs_the_step_again_smaller(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="reverie.engine.octave_ascent"):
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.tile_planner"):
         state, tally, events, _, model = run(asynchronous=True, failing_reads=(2,))
     assert events[:6] == ["step 1", "step 2", "read 1", "step 3", "read 2", "step 2"]  # step 2 again, from 1
     assert events[6:8] == ["read 2", "step 3"]  # the queued step 3 follows the new step 2
     assert state == 4 and tally.losses == [1, 2, 3, 4]
-    assert model.made == 2 and model.batch == 4
-    assert "retrying with 4 tile(s)" in caplog.text
+    assert model.backend.made == 2 and model.tiles.plan(DreamParams()).batch == 4
+    assert "going on with 4 tile(s)" in caplog.text
 
 
 def test_a_whole_octave_runs_in_chunks_with_progress_for_every_step() -> None:
@@ -209,11 +195,11 @@ def test_a_whole_octave_stops_at_max_loss_within_a_chunk() -> None:
 def test_out_of_memory_on_a_whole_octave_goes_on_with_tiles_from_the_same_step(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="reverie.engine.octave_ascent"):
+    with caplog.at_level(logging.WARNING, logger="reverie.engine.tile_planner"):
         state, tally, events, _, model = run_whole(steps=6, per_call=2, fail_at=3)
     assert events == ["call 1+2", "call 3+2", "step 3", "step 4", "step 5", "step 6"]
     assert state == 6 and tally.losses == [1, 2, 3, 4, 5, 6]
-    assert model.shrunk_buckets == [(128, 128)] and model.made == 1
+    assert not model.tiles.plan(DreamParams()).whole((8, 8)) and model.backend.made == 1
     assert "going on with tiles" in caplog.text
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import pyramid
-from reverie.engine.octave_ascent import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
 
@@ -36,7 +36,7 @@ def gradient(jax_backend: ModuleType) -> Any:
     a = keras.layers.Conv2D(6, 3, strides=2, padding="valid", activation="relu", name="a")(inputs)
     b = keras.layers.Conv2D(5, 3, padding="same", activation="tanh", name="b")(a)
     extractor = keras.Model(inputs, [a, b])
-    return jax_backend.make_gradient_fn(extractor, make_objective(("a", "b"), {"a": 1.0, "b": 0.5}, {}))
+    return jax_backend.BACKEND.make_gradient_fn(extractor, make_objective(("a", "b"), {"a": 1.0, "b": 0.5}, {}))
 
 
 def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:

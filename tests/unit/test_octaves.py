@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from reverie.engine.octaves import HostCanvas, octave_shapes, reinject_detail, resize
+from reverie.engine.backends.host import HostCanvas
+from reverie.engine.octaves import octave_shapes, reinject_detail, resize
 from reverie_wire.errors import ImageTooSmall
 
 

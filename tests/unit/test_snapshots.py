@@ -60,7 +60,7 @@ def test_snapshot_pixels_are_u8_rgb_at_most_max_side() -> None:
 
 
 def test_the_engines_image_view_crops_padding_strides_and_maps_to_0_1() -> None:
-    from reverie.engine.octave_ascent import image_view
+    from reverie.engine.results import image_view
 
     padded = np.full((70, 110, 3), -1.0, np.float32)  # a device canvas pads beyond the octave's shape
     padded[:64, :96] = 0.0

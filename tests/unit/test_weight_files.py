@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from reverie.engine.loading import build_imagenet
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
+from reverie.engine.weights import build_imagenet
 from reverie_wire.errors import WeightsMissing
 
 MOBILENET_SHA256 = "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf"

@@ -1,5 +1,5 @@
 """``reverie_wire`` is what GIMP's Python imports beside the plug-in: standard library and pyzmq only, nothing of
-the server, and no module of it or of the plug-in imports itself round a cycle."""
+the server; and no module of it, of the plug-in or of the server imports itself round a cycle."""
 
 from __future__ import annotations
 
@@ -29,20 +29,49 @@ def test_each_module_imports_nothing_of_the_server(name: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
+def _module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(root: Path, name: str) -> bool:
+    path = root / Path(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _inside(name: str, package: str) -> bool:
+    return name == package or name.startswith(f"{package}.")
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement that runs, at the top or inside a function (where a cycle hides until the
+    function is called); those under ``if TYPE_CHECKING:`` never run."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in {"TYPE_CHECKING", "typing.TYPE_CHECKING"}:
+            found += [inner for branch in node.orelse for inner in _runtime_imports(ast.Module([branch], []))]
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        found += _runtime_imports(node)
+    return found
+
+
 def module_imports(root: Path, package: str) -> dict[str, set[str]]:
-    """Each module of ``package`` under ``root`` and the modules of that package it imports at its top level."""
+    """Each module of ``package`` under ``root`` (its subpackages too) and the modules of that package it
+    imports, at its top level or in its functions; importing a module runs its packages' ``__init__`` too."""
     graph = {}
-    for path in (root / package).glob("*.py"):
-        module = f"{package}.{path.stem}"
+    for path in (root / package).rglob("*.py"):
+        module = _module_name(root, path)
         imported = set()
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(package):
-                names = {f"{node.module}.{alias.name}" for alias in node.names}
-                imported |= {name for name in names if (root / Path(*name.split("."))).with_suffix(".py").is_file()}
+        for node in _runtime_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and _inside(node.module, package):
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names}
                 imported.add(node.module)
             elif isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names if alias.name.startswith(package)}
-        graph[module] = imported - {package, module}
+                imported |= {alias.name for alias in node.names if _inside(alias.name, package)}
+        with_packages = {".".join(name.split(".")[:end]) for name in imported for end in range(1, name.count(".") + 2)}
+        graph[module] = {name for name in with_packages if _is_module(root, name)} - {package, module}
     return graph
 
 
@@ -69,7 +98,10 @@ def cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize(("root", "package"), [(REPO / "server", "reverie_wire"), (REPO / "plugin", "reverie_plugin")])
+@pytest.mark.parametrize(
+    ("root", "package"),
+    [(REPO / "server", "reverie_wire"), (REPO / "server", "reverie"), (REPO / "plugin", "reverie_plugin")],
+)
 def test_no_import_cycle(root: Path, package: str) -> None:
     graph = module_imports(root, package)
     assert len(graph) > 3
@@ -78,3 +110,17 @@ def test_no_import_cycle(root: Path, package: str) -> None:
 
 def test_the_cycle_finder_finds_one() -> None:
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_a_cycle_through_a_function_level_import_or_a_subpackage_is_seen(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "a.py").write_text("from pkg import b\n")
+    (package / "b.py").write_text("def later():\n    from pkg.sub import a\n")
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import d\n")
+    (package / "d.py").write_text("from pkg import c\n")
+    graph = module_imports(tmp_path, "pkg")
+    assert cycle(graph) == ["pkg.b", "pkg.sub.a", "pkg.b"]
+    assert "pkg.d" not in graph["pkg.c"]

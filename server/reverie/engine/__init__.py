@@ -19,6 +19,7 @@ _EXPORTS = {
     "get_spec": "reverie.engine.registry",
     "DreamResult": "reverie.engine.results",
     "Progress": "reverie.engine.results",
+    "warm_up": "reverie.engine.warming",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,8 +18,8 @@ def _interior(length: Any, extent: Any) -> Any:
     """1 for the indices of an axis (of ``length``) that lie ``BORDER`` or more from both ends of its first
     ``extent`` indices, else 0.
 
-    The border is masked out rather than sliced off: the gradient of a slice is a padding op, which in
-    bfloat16 took ~7 % of a step on the CPU; the mask's gradient is one multiplication."""
+    The border is masked out rather than sliced off: the gradient of a slice is a padding op, slow in bfloat16
+    on the CPU (see docs/performance.md); the mask's gradient is one multiplication."""
     index = ops.arange(length)
     return ops.cast(ops.logical_and(index >= BORDER, index < extent - BORDER), "float32")
 

@@ -1,30 +1,28 @@
-"""Octave gradient ascent: the DeepDream loop itself, backend-free (NumPy around one gradient function)."""
+"""Octave gradient ascent, the DeepDream loop itself: octaves from small to full size, gradient steps on
+each, the detail lost in shrinking put back between them. How a step runs (tiles, a device, memory running
+out) is the steppers' business (see ``stepping`` and ``backends``)."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from reverie.engine.backends import GradientFn, Stepper
 from reverie.engine.colours import keep_colours
-from reverie.engine.laplacian import lap_normalize
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_shapes
 from reverie.engine.params import DreamParams
-from reverie.engine.results import DreamResult, ImageView, Progress
-from reverie.engine.tiling import TileLayout, tiled_gradient
-from reverie_wire.errors import BadRequest, DreamCancelled
+from reverie.engine.results import DreamResult, ImageView, Progress, image_view
+from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
+from reverie_wire.errors import BadRequest
 
 ProgressFn = Callable[[Progress], None]
-CancelFn = Callable[[], bool]
-
-log = logging.getLogger(__name__)
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -34,86 +32,6 @@ def _check_image(image: np.ndarray) -> None:
         raise BadRequest(f"the engine takes float32 pixels, got {image.dtype}")
     if not np.isfinite(image).all():
         raise BadRequest("the image holds NaN or infinite values")
-
-
-# Rows per slice when NumPy walks a whole image: temporaries stay megabytes, not an image's size.
-_ROWS = 256
-
-
-def _scale(gradient: np.ndarray, normalization: str) -> float:
-    """mean|g| or std(g), summed in float64 over row slices: temporaries stay a slice's size, never the image's."""
-    parts = [gradient[row : row + _ROWS] for row in range(0, len(gradient), _ROWS)]  # views, not copies
-    count = gradient.size
-    if normalization == "std":
-        mean = sum(float(part.sum(dtype=np.float64)) for part in parts) / count
-        scale = (sum(float(np.square(part - mean).sum(dtype=np.float64)) for part in parts) / count) ** 0.5
-    else:
-        scale = sum(float(np.abs(part).sum(dtype=np.float64)) for part in parts) / count
-    return scale if scale > 0 else 1.0  # any non-zero scale, however tiny, is a direction
-
-
-class HostStepper:
-    """One octave's steps in NumPy around the backend's gradient: for backends that need no fixed shapes.
-
-    The image is updated in place; the jitter shift lives in the tiles' indices (see ``tiled_gradient``),
-    so a step holds the image, its gradient and one batch of tiles, and nothing else image-sized."""
-
-    asynchronous = False
-
-    def __init__(
-        self,
-        gradient_fn: GradientFn,
-        layout: TileLayout,
-        batch: int,
-        params: DreamParams,
-        shape: tuple[int, int],
-        should_cancel: CancelFn | None,
-    ) -> None:
-        self.tiles = layout.count
-        self.shape = shape
-        self._gradient_fn = gradient_fn
-        self._layout = layout
-        self._batch = batch
-        self._params = params
-        self._should_cancel = should_cancel
-
-    def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
-        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
-        if self._params.normalization == "laplacian":  # then scaled by mean |g| like mean_abs, below
-            gradient = lap_normalize(gradient, self._params.lap_levels)
-        rate = self._params.step_size / _scale(gradient, self._params.normalization)
-        for row in range(0, len(image), _ROWS):
-            part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]
-            move *= rate
-            part += move
-            np.clip(part, -1.0, 1.0, out=part)
-        return loss, image
-
-
-def image_view(state: Any, shape: tuple[int, int]) -> ImageView:
-    """Progress's lazy reader of ``state`` (a host or device image in [-1, 1], maybe padded beyond ``shape``):
-    the stride is taken where the image lives, so a device sends only the pixels asked for."""
-
-    def view(max_side: int) -> np.ndarray:
-        height, width = shape
-        stride = max(1, max(height, width) // max(1, max_side))
-        image = np.array(state[:height:stride, :width:stride], dtype=np.float32)  # a copy, the caller's
-        image += 1.0
-        image *= 0.5
-        return np.clip(image, 0.0, 1.0, out=image)
-
-    return view
-
-
-@dataclass(frozen=True)
-class _Dispatched:
-    """A step handed to the stepper; on a device its loss may not be computed yet."""
-
-    step: int
-    shift: tuple[int, int]
-    before: Any
-    loss: Any
-    after: Any
 
 
 @dataclass
@@ -144,7 +62,7 @@ class _Tally:
 
 @dataclass(frozen=True)
 class _Ascent:
-    """Running one dream's steps: out of device memory, smaller tiles are tried and the job goes on."""
+    """One dream's gradient ascent, an octave at a time."""
 
     model: DreamModel
     gradient_fn: GradientFn
@@ -152,120 +70,44 @@ class _Ascent:
     min_side: int  # the layers' smallest input: no tile is smaller
     should_cancel: CancelFn | None
     seed: int
+    jitter: Callable[[int], tuple[int, int]]  # a step's random roll, each way within a reach
 
-    def stepper(self, shape: tuple[int, int], octave: int) -> Stepper:
-        whole = self.model.octave_stepper(self.gradient_fn, self.params, shape, self.seed, octave)
-        if whole is not None:
-            return whole
-        return self.tiled_stepper(shape)
+    def octave(self, number: int, shape: tuple[int, int], image: Any, tally: _Tally) -> Any:
+        """Gradient ascent on one octave's image; the tally records each step's loss and may end it early."""
+        for step in self._steps(number, shape, image):
+            image = step.image
+            if not tally.record(number, step.number, step.tiles, step.loss, image_view(image, shape)):
+                break
+        return image
 
-    def _smaller(self, stepper: Stepper, error: Exception) -> Stepper:
-        """A stepper with smaller tiles after ``error`` ran out of device memory; re-raises any other error."""
-        plan = self.model.tile_plan(self.params)
-        if not self.model.is_out_of_memory(error) or not self.model.shrink_tiles(plan):
-            raise error
-        smaller = self.model.tile_plan(self.params)
-        log.warning(
-            "out of device memory with %d tile(s) of %d² at once; retrying with %d tile(s) of %d²",
-            plan.batch,
-            plan.tile,
-            smaller.batch,
-            smaller.tile,
-        )
-        return self.tiled_stepper(stepper.shape)
+    def _steps(self, number: int, shape: tuple[int, int], image: Any) -> Iterator[Step]:
+        """The octave's steps: on its whole image where the backend has a loop for it and the plan allows, else
+        over tiles."""
+        whole = None
+        if self.model.tiles.plan(self.params).whole(shape):
+            whole = self.model.backend.octave_stepper(self.gradient_fn, self.params, shape, self.seed, number)
+        if whole is None:
+            return self._tiled(shape, image, 1)
+        out_of_memory = partial(self._out_of_memory, whole=whole.padded_shape)
+        tiled = partial(self._tiled, shape)
+        return whole_then_tiles(whole, image, self.params.steps, self.should_cancel, out_of_memory, tiled)
 
-    def tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
-        plan = self.model.tile_plan(self.params)
+    def _tiled(self, shape: tuple[int, int], image: Any, first: int) -> Iterator[Step]:
+        stepper = Replaying(partial(self._tiled_stepper, shape), self._out_of_memory)
+        return pipelined(stepper, image, first, self.params.steps, self._shift, self.should_cancel)
+
+    def _tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
+        plan = self.model.tiles.plan(self.params)
         layout = plan.layout(*shape, self.min_side)
-        device = self.model.device_stepper(self.gradient_fn, layout, plan.batch, self.params, shape)
-        return device or HostStepper(self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel)
+        return self.model.backend.tiled_stepper(
+            self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel
+        )
 
-    def step(self, stepper: Stepper, step: int, state: Any, shift: tuple[int, int]) -> tuple[_Dispatched, Stepper]:
-        while True:
-            try:
-                loss, after = stepper.step(state, shift)
-                return _Dispatched(step, shift, state, loss, after), stepper
-            except Exception as error:
-                stepper = self._smaller(stepper, error)
+    def _shift(self) -> tuple[int, int]:
+        return self.jitter(self.model.tiles.plan(self.params).reach(self.params.jitter))
 
-    def read(self, stepper: Stepper, dispatched: _Dispatched) -> tuple[float, _Dispatched, Stepper]:
-        """The step's loss, waiting for the device. A device may report running out of memory only now:
-        then the step runs again with smaller tiles, and the returned step is that run."""
-        try:
-            return float(dispatched.loss), dispatched, stepper
-        except Exception as error:
-            stepper = self._smaller(stepper, error)
-            again, stepper = self.step(stepper, dispatched.step, dispatched.before, dispatched.shift)
-            return self.read(stepper, again)
-
-    def reach(self) -> int:
-        """How far the image is rolled (each way) before a step: the jitter, and with fixed tiles on a wrapped
-        grid at least half a tile, so that tile edges land anywhere on the image."""
-        plan = self.model.tile_plan(self.params)
-        return max(self.params.jitter, plan.tile // 2) if plan.fixed else self.params.jitter
-
-    def _chunks(self, octave: int, stepper: Any, state: Any, tally: _Tally) -> tuple[Any, int | None]:
-        """The octave's steps a chunk per call, each loss recorded in ``tally``; returns the image and None,
-        or, when the whole image ran out of device memory, the image so far and the step to go on from with
-        tiles. Cancelling is asked before each chunk, which lasts about a quarter of a second."""
-        step = 1
-        while step <= self.params.steps:
-            if self.should_cancel is not None and self.should_cancel():
-                raise DreamCancelled("the dream was cancelled")
-            try:
-                state_after, losses = stepper.advance(state, step, stepper.chunk(self.params.steps - step + 1))
-            except Exception as error:
-                if not self.model.is_out_of_memory(error):
-                    raise
-                height, width = stepper.padded_shape
-                log.warning("out of device memory with a whole %d×%d octave; going on with tiles", width, height)
-                self.model.shrink_buckets(stepper.padded_shape)
-                return state, step
-            state = state_after
-            view = image_view(state, stepper.shape)  # the image after the chunk: the one its last step left
-            for loss in losses:
-                if not tally.record(octave, step, stepper.tiles, loss, view):
-                    return state, None
-                step += 1
-        return state, None
-
-    def octave(
-        self, octave: int, stepper: Any, state: Any, shifts: Callable[[int], tuple[int, int]], tally: _Tally
-    ) -> Any:
-        """The octave's steps, each loss recorded in ``tally``, which may end the octave early.
-
-        A device stepper gets the next step before the last one's loss is read, so the device never waits
-        for the host; a step that ends the octave is then kept and the one queued behind it dropped."""
-        first = 1
-        if getattr(stepper, "chunked", False):
-            state, resume = self._chunks(octave, stepper, state, tally)
-            if resume is None:
-                return state
-            first, stepper = resume, self.tiled_stepper(stepper.shape)
-        unread: _Dispatched | None = None
-        for step in range(first, self.params.steps + 1):
-            if self.should_cancel is not None and self.should_cancel():
-                raise DreamCancelled("the dream was cancelled")
-            queued, stepper = self.step(stepper, step, state, shifts(self.reach()))
-            if unread is not None:
-                loss, done, stepper = self.read(stepper, unread)
-                if done is not unread:  # it ran again: the queued step must start from its result
-                    queued, stepper = self.step(stepper, step, done.after, queued.shift)
-                if not tally.record(octave, done.step, stepper.tiles, loss, image_view(done.after, stepper.shape)):
-                    return done.after
-            unread = queued
-            if not stepper.asynchronous:
-                loss, unread, stepper = self.read(stepper, unread)
-                if not tally.record(octave, step, stepper.tiles, loss, image_view(unread.after, stepper.shape)):
-                    return unread.after
-                state, unread = unread.after, None
-            else:
-                state = unread.after
-        if unread is not None:
-            loss, unread, stepper = self.read(stepper, unread)
-            tally.record(octave, unread.step, stepper.tiles, loss, image_view(unread.after, stepper.shape))
-            state = unread.after
-        return state
+    def _out_of_memory(self, error: Exception, whole: tuple[int, int] | None = None) -> None:
+        self.model.tiles.out_of_memory(error, self.params, whole=whole)
 
 
 def dream(
@@ -297,13 +139,13 @@ def dream(
         _check_image(guide)
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
-    canvas = model.canvas(image, params)
-    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed)
-    tally = _Tally(params, len(shapes), progress)
-
-    def shift(reach: int) -> tuple[int, int]:
+    def jitter(reach: int) -> tuple[int, int]:
         return int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
 
+    # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
+    canvas = model.backend.canvas(image, lambda shape: model.tiles.plan(params).padded(shape))
+    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter)
+    tally = _Tally(params, len(shapes), progress)
     # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
     current = canvas.first(shapes[0])
     for octave, shape in enumerate(shapes, start=1):
@@ -311,7 +153,7 @@ def dream(
             current = canvas.grow(current, shape, shapes[octave - 2])
             if params.detail_reinjection:
                 current = canvas.reinject(current, shape, shapes[octave - 2])
-        current = ascent.octave(octave, ascent.stepper(shape, octave), current, shift, tally)
+        current = ascent.octave(octave, shape, current, tally)
     result = canvas.result(current)
     if params.keep_colors:
         result = keep_colours(result, image)

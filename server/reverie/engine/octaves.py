@@ -1,4 +1,4 @@
-"""Octave sizes, and the dream's image carried from one octave to the next on the host."""
+"""Octave sizes, and resizing and detail re-injection of the dream's image on the host (see ``backends.host``)."""
 
 from __future__ import annotations
 
@@ -92,29 +92,3 @@ def reinject_detail(current: np.ndarray, source: np.ndarray, previous: tuple[int
         shrunk = resize_channel(source[:, :, c], previous) * 2.0 - 1.0
         for rows, band in _resized_bands(shrunk, shape):
             current[rows, :, c] -= band
-
-
-class HostCanvas:
-    """The dream's image between octaves as NumPy arrays, resized with Pillow band by band: for backends
-    whose steps run on the host, where Pillow's resize is faster than a compiled one and holds less."""
-
-    def __init__(self, source: np.ndarray) -> None:
-        self._source = source
-
-    def first(self, shape: tuple[int, int]) -> np.ndarray:
-        image = resize(self._source, shape)
-        image *= 2.0
-        image -= 1.0  # the model's range, [-1, 1]
-        return image
-
-    def grow(self, image: np.ndarray, shape: tuple[int, int], previous: tuple[int, int]) -> np.ndarray:
-        return resize(image, shape)
-
-    def reinject(self, image: np.ndarray, shape: tuple[int, int], previous: tuple[int, int]) -> np.ndarray:
-        reinject_detail(image, self._source, previous)  # in place: no second image-sized array
-        return image
-
-    def result(self, image: np.ndarray) -> np.ndarray:
-        image += 1.0
-        image *= 0.5
-        return np.clip(image, 0.0, 1.0, out=image)

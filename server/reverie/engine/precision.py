@@ -1,8 +1,7 @@
 """Which float precision a dream computes in: bfloat16 only where it was measured faster.
 
-Measured (issue 5): on a 2-core AVX-512-bf16 CPU with TensorFlow, a bfloat16 step took 0.66–0.70× the
-float32 one; on an H200 with JAX, bfloat16 batched tiles ran at 493 MP/s. Elsewhere nobody has measured,
-so "auto" stays float32 there.
+bfloat16 steps were measured faster on CPUs with AVX-512 BF16 or AMX under TensorFlow and on GPUs under JAX
+(see docs/performance.md). Elsewhere nobody has measured, so "auto" stays float32 there.
 """
 
 from __future__ import annotations

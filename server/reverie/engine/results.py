@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -41,3 +42,18 @@ class DreamResult:
     losses: tuple[float, ...]
     notes: tuple[str, ...]
     seconds: float
+
+
+def image_view(state: Any, shape: tuple[int, int]) -> ImageView:
+    """Progress's lazy reader of ``state`` (a host or device image in [-1, 1], maybe padded beyond ``shape``):
+    the stride is taken where the image lives, so a device sends only the pixels asked for."""
+
+    def view(max_side: int) -> np.ndarray:
+        height, width = shape
+        stride = max(1, max(height, width) // max(1, max_side))
+        image = np.array(state[:height:stride, :width:stride], dtype=np.float32)  # a copy, the caller's
+        image += 1.0
+        image *= 0.5
+        return np.clip(image, 0.0, 1.0, out=image)
+
+    return view

@@ -161,7 +161,8 @@ class TileLayout:
     def weight(self, y: int, x: int) -> np.ndarray:
         """The tile's blend window (tile_height×tile_width×1): full weight inside, ramps where a neighbour
         overlaps it; the windows of all tiles add up to one at every pixel, so blending needs no division."""
-        return (self._row_weights[y][:, None] * self._col_weights[x][None, :])[:, :, None]
+        window: np.ndarray = (self._row_weights[y][:, None] * self._col_weights[x][None, :])[:, :, None]
+        return window
 
 
 def tiled_gradient(

@@ -1,11 +1,9 @@
 """Per-backend gradient steps: the only backend-specific code in the engine.
 
-Each backend module (``tensorflow``, ``jax``) provides ``make_gradient_fn``, ``tile_policy``,
-``is_out_of_memory``, ``device`` and ``SCATTER_FREE_POOLING`` (whether dream graphs take their max pools
-as slices), and may provide ``make_stepper`` and ``make_canvas`` together, to keep the image on its device
-between steps and octaves, and with them ``make_octave_stepper`` and ``bucket`` (an octave's whole padded
-shape), to run a whole octave's steps per call on images its policy's ``bucket_pixels`` allow; nothing here
-imports a framework until Keras' backend is known.
+Each backend module (``tensorflow``, ``jax``) holds a ``BACKEND`` that implements ``Backend``: the gradient,
+the device, its tile policy, and where the dream's image lives between steps and octaves (the host's NumPy
+arrays for TensorFlow, see ``host``; the device's for JAX, with whole octaves in one compiled loop). Nothing
+here imports a framework until Keras' backend is known.
 """
 
 from __future__ import annotations
@@ -14,12 +12,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from reverie_wire.errors import ReverieError
+
+if TYPE_CHECKING:  # for annotations only: the engine's modules import this one
+    from reverie.engine.params import DreamParams
+    from reverie.engine.tiling import TileLayout
 
 # (tiles N×h×w×3 float32) -> (losses N, gradients N×h×w×3)
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -52,7 +53,7 @@ class Canvas(Protocol):
 
 class Stepper(Protocol):
     """One octave's gradient steps on one image shape, on images where the canvas keeps them, a step per
-    call (an ``OctaveStepper`` instead runs several per call and has ``chunked`` set)."""
+    call (a ``ChunkedStepper`` instead runs several per call)."""
 
     tiles: int
     shape: tuple[int, int]
@@ -62,6 +63,24 @@ class Stepper(Protocol):
     def step(self, state: Any, shift: tuple[int, int]) -> tuple[Any, Any]:
         """Roll by ``shift``, step along the normalised tiled gradient, roll back, clip; returns (loss, state),
         the loss a float or, from an asynchronous stepper, anything ``float()`` turns into one."""
+        ...
+
+
+class ChunkedStepper(Protocol):
+    """One octave's steps on its whole image padded to ``padded_shape``, several steps per call; it draws
+    each step's jitter itself and stops at the dream's max_loss itself."""
+
+    tiles: int
+    shape: tuple[int, int]
+    padded_shape: tuple[int, int]
+
+    def chunk(self, remaining: int) -> int:
+        """How many of the ``remaining`` steps the next call runs: progress and cancelling wait for its end."""
+        ...
+
+    def advance(self, state: Any, first: int, count: int) -> tuple[Any, list[float]]:
+        """Steps ``first`` to ``first + count - 1``, waited for; returns the image and the losses of the steps
+        that ran (fewer than ``count`` when the early stop ended the octave)."""
         ...
 
 
@@ -99,17 +118,59 @@ def backend_name() -> str:
         raise ReverieError(
             f"Keras cannot start its backend ({error}); set KERAS_BACKEND to tensorflow or jax"
         ) from None
-    return keras.backend.backend()
+    return str(keras.backend.backend())
 
 
-def backend() -> ModuleType:
-    """The module for Keras' current backend."""
+class Backend(Protocol):
+    """What the engine asks of a Keras backend; the loop, the tile planner and the model know no other."""
+
+    name: str  # Keras' name for it
+    # Whether dream graphs take their max pools as slices (see ``pooling``).
+    scatter_free_pooling: bool
+    # Whether steps compile per tile grid and bucket, so that warm-up runs a step per octave of typical pictures.
+    compiles_per_shape: bool
+
+    def device(self) -> Device: ...
+
+    def tile_policy(self, device: Device) -> TilePolicy: ...
+
+    def bucket(self, shape: tuple[int, int]) -> tuple[int, int] | None:
+        """The padded shape a whole octave of ``shape`` computes on; None where the backend has no such loop."""
+        ...
+
+    def is_out_of_memory(self, error: BaseException) -> bool: ...
+
+    def make_gradient_fn(self, extractor: Any, objective: Callable[..., Any]) -> GradientFn:
+        """The gradient of the objective with respect to the input tiles."""
+        ...
+
+    def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> Canvas:
+        """Where the dream's image lives between octaves; ``padded_shape`` says how the tile plan pads an octave."""
+        ...
+
+    def tiled_stepper(
+        self,
+        gradient_fn: GradientFn,
+        layout: TileLayout,
+        batch: int,
+        params: DreamParams,
+        shape: tuple[int, int],
+        should_cancel: Callable[[], bool] | None,
+    ) -> Stepper:
+        """One octave's steps over the tiles of ``layout``, ``batch`` tiles at a time."""
+        ...
+
+    def octave_stepper(
+        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
+    ) -> ChunkedStepper | None:
+        """Whole-octave steps of ``shape`` drawing their jitter from ``seed``; None where there is no such loop."""
+        ...
+
+
+def backend() -> Backend:
+    """The backend Keras runs on."""
     name = backend_name()
     if name not in SUPPORTED:
         raise _unsupported(name)
-    return import_module(f"reverie.engine.backends.{name}")
-
-
-def make_gradient_fn(extractor: Any, objective: Callable[[Any], Any]) -> GradientFn:
-    """The gradient of the objective with respect to the input tiles, for Keras' current backend."""
-    return backend().make_gradient_fn(extractor, objective)
+    found: Backend = import_module(f"reverie.engine.backends.{name}").BACKEND
+    return found

@@ -1,26 +1,26 @@
 """JAX gradient step: ``jax.jit(value_and_grad)`` over Keras' ``stateless_call``, for fixed tile shapes.
 
-Every new input shape is a new XLA compile (seconds on a GPU), so tiles are always the same size and
-batches are padded to a power of two: a handful of compiled shapes serve every image and octave, and
-JAX's persistent compilation cache under the user cache dir keeps them across server restarts.
+Every new input shape is a new XLA compile, so tiles are always the same size and batches are padded to a power
+of two: a handful of compiled shapes serve every image and octave, and JAX's persistent compilation cache under
+the user cache dir keeps them across server restarts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Device, TilePolicy, jax_canvas, jax_octave
+from reverie.engine.backends import Backend, Device, GradientFn, TilePolicy, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
+from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
-
-SCATTER_FREE_POOLING = True
 
 
 def _batch_size(count: int) -> int:
@@ -65,10 +65,6 @@ class Gradient:
         padded[:count] = tiles
         (_, losses), gradients = self.raw(jnp.asarray(padded))
         return np.asarray(losses)[:count], np.asarray(gradients)[:count]
-
-
-def make_gradient_fn(extractor: Any, objective: Callable[..., Any]) -> Gradient:
-    return Gradient(extractor, objective)
 
 
 def _copies(length: jax.Array, grid_span: int, shift: jax.Array, most: int) -> tuple[jax.Array, jax.Array]:
@@ -185,48 +181,72 @@ class DeviceStepper:
         return self._update(image, results, self._size, offset, self._step_size)
 
 
-make_stepper = DeviceStepper
+class JaxBackend:
+    """JAX's compiled gradient, with the image kept on the device: tiled steps (``DeviceStepper``), whole
+    octaves in one compiled loop (``jax_octave``), octave changes on the device (``jax_canvas``)."""
+
+    # A max pool's gradient (select-and-scatter) has no deterministic GPU kernel (see ``jax_compile``).
+    name = "jax"
+    scatter_free_pooling = True
+    compiles_per_shape = True
+
+    def device(self) -> Device:
+        first = jax.devices()[0]
+        return Device("cpu", "CPU") if first.platform == "cpu" else Device("gpu", str(first.device_kind))
+
+    def tile_policy(self, device: Device) -> TilePolicy:
+        """Whole octaves up to 4 MP padded (a 2048² image) on a GPU, 1 MP on a CPU; above that 512² tiles, 16
+        at a time on a GPU, the fastest of the tile sizes and batches measured (see docs/performance.md)."""
+        if device.platform == "gpu":
+            return TilePolicy(fixed=True, tile=512, batch=16, bucket_pixels=2048 * 2048)
+        return TilePolicy(fixed=True, tile=512, batch=2, bucket_pixels=1024 * 1024)
+
+    def bucket(self, shape: tuple[int, int]) -> tuple[int, int]:
+        return jax_octave.bucket(shape)
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        return isinstance(error, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(error)
+
+    def make_gradient_fn(self, extractor: Any, objective: Callable[..., Any]) -> Gradient:
+        return Gradient(extractor, objective)
+
+    def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> DeviceCanvas:
+        return DeviceCanvas(source, padded_shape)
+
+    def tiled_stepper(
+        self,
+        gradient_fn: GradientFn,
+        layout: TileLayout,
+        batch: int,
+        params: DreamParams,
+        shape: tuple[int, int],
+        should_cancel: Callable[[], bool] | None,
+    ) -> DeviceStepper:
+        """Cancelling is asked between steps only: a step's dispatch never waits for the device."""
+        return DeviceStepper(
+            _compiled(gradient_fn), layout, batch, params.step_size, params.normalization, shape, params.lap_levels
+        )
+
+    def octave_stepper(
+        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
+    ) -> jax_octave.OctaveStepper:
+        return jax_octave.OctaveStepper(
+            _compiled(gradient_fn).octave_loop(),
+            shape,
+            seed,
+            octave,
+            params.jitter,
+            params.step_size,
+            params.normalization,
+            params.max_loss,
+            params.lap_levels,
+        )
 
 
-def make_octave_stepper(
-    gradient: Gradient,
-    shape: tuple[int, int],
-    seed: int,
-    octave: int,
-    reach: int,
-    step_size: float,
-    normalization: str,
-    max_loss: float | None,
-    lap_levels: int = 4,
-) -> jax_octave.OctaveStepper:
-    return jax_octave.OctaveStepper(
-        gradient.octave_loop(), shape, seed, octave, reach, step_size, normalization, max_loss, lap_levels
-    )
+def _compiled(gradient_fn: GradientFn) -> Gradient:
+    """``gradient_fn`` as this backend's ``make_gradient_fn`` made it: its steppers call the compiled gradient
+    on device arrays."""
+    return cast(Gradient, gradient_fn)
 
 
-def make_canvas(
-    source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]
-) -> jax_canvas.DeviceCanvas:
-    return jax_canvas.DeviceCanvas(source, padded_shape)
-
-
-def bucket(shape: tuple[int, int]) -> tuple[int, int]:
-    return jax_octave.bucket(shape)
-
-
-def tile_policy(device: Device) -> TilePolicy:
-    """Whole octaves up to 4 MP padded (a 2048² image) on a GPU, 1 MP on a CPU; above that 512² tiles, 16 at
-    a time on a GPU: the compiled gradient ran them at 465 MP/s on an H200, one tile at 89. 1024² tiles 4 at
-    a time were slower there, for the default dream and at 4096² alike."""
-    if device.platform == "gpu":
-        return TilePolicy(fixed=True, tile=512, batch=16, bucket_pixels=2048 * 2048)
-    return TilePolicy(fixed=True, tile=512, batch=2, bucket_pixels=1024 * 1024)
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, jax.errors.JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(error)
-
-
-def device() -> Device:
-    first = jax.devices()[0]
-    return Device("cpu", "CPU") if first.platform == "cpu" else Device("gpu", str(first.device_kind))
+BACKEND: Backend = JaxBackend()  # mypy checks it against the interface

@@ -53,10 +53,9 @@ def _result(image: jax.Array) -> jax.Array:
 
 class DeviceCanvas:
     """The dream's image kept on the device from its first octave to its last, each octave padded to the shape
-    ``padded_shape`` gives for it (whole tiles, or the octave's bucket): the
-    source goes up once and the result comes down once. Between octaves the device resizes and puts back the
-    lost detail itself instead of idling while the image goes to the host, through Pillow (about 0.06 s of a
-    default dream on a 2-core CPU) and back. On a CPU, XLA's resize (dense matrices) is slower than
+    ``padded_shape`` gives for it (whole tiles, or the octave's bucket): the source goes up once and the result
+    comes down once. Between octaves the device resizes and puts back the lost detail itself instead of idling while
+    the image goes to the host, through Pillow, and back. On a CPU, XLA's resize (dense matrices) is slower than
     Pillow's, but a small part of a dream's steps there, so JAX keeps one path."""
 
     def __init__(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> None:

@@ -12,8 +12,8 @@ import platformdirs
 
 
 def enable_compile_cache() -> None:
-    """Keep compiled steps on disk: a new process then loads them in about a second instead of compiling.
-    Everything is kept, the glue around the gradient too (a cut compiles in 0.04–0.15 s, loads in less)."""
+    """Keep compiled steps on disk: a new process then loads them instead of compiling. Everything is kept,
+    the small glue around the gradient too: it loads faster than it compiles."""
     if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):  # else the user chose a place; JAX reads it
         folder = Path(platformdirs.user_cache_dir("reverie")) / "jax"
         folder.mkdir(parents=True, exist_ok=True)
@@ -26,9 +26,9 @@ enable_compile_cache()
 # Same seed, same dream: some GPU kernels (cuDNN's backward convolutions, atomics) round differently from
 # run to run unless XLA leaves them out. Asked of each compile, not set in XLA_FLAGS for the whole process
 # (other jits, such as the benchmark's Keras example, stay as their authors run them). A max pool's gradient
-# (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and the older
-# --xla_gpu_deterministic_ops made it far slower; so dream graphs here take their max pools as slices (see
-# ``pooling``).
+# (select-and-scatter) has no deterministic GPU kernel: XLA refuses it here, and under the older
+# --xla_gpu_deterministic_ops it made every step far slower (see docs/performance.md); so dream graphs here
+# take their max pools as slices (see ``pooling``).
 DETERMINISTIC = {"xla_gpu_exclude_nondeterministic_ops": True}
 
 # A step is hundreds of small kernels (InceptionV3's many convolutions at a dream's sizes), so launching them

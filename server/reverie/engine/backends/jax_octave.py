@@ -132,8 +132,8 @@ def _steps(
 
 
 class ActivationExtents:
-    """Each layer's activation size for an input size, without Keras' shape inference per size (a few tenths
-    of a second for InceptionV3, paid per octave of every new picture size otherwise).
+    """Each layer's activation size for an input size, without Keras' shape inference per size (slow for a
+    deep model, and paid per octave of every new picture size otherwise).
 
     Along an axis, a convolution or pool maps n input pixels to floor((n - k) / s) + 1 outputs ("same"
     padding: k = 1), and such maps compose into one of that form: so a few inferences fit each layer's k
@@ -225,7 +225,6 @@ class OctaveLoop:
 class OctaveStepper:
     """One octave's steps on its whole padded image, a chunk of them per call."""
 
-    chunked = True
     tiles = 1
 
     def __init__(

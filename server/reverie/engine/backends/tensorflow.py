@@ -1,8 +1,8 @@
 """TensorFlow gradient step: one ``tf.function`` traced once for every tile and octave shape.
 
 TensorFlow needs no fixed shapes (an unknown-size signature costs nothing on the CPU), so tiles are
-only as large as the image needs and no pixel is computed twice. XLA is left off: on the CPU it was
-1.45–1.69× slower than the plain graph.
+only as large as the image needs and no pixel is computed twice; steps and octave changes run on the host
+(see ``host``). XLA is left off: on the CPU it was slower than the plain graph (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reverie.engine.backends import Device, TilePolicy
+from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TilePolicy
+from reverie.engine.backends.host import HostCanvas, HostStepper
+from reverie.engine.params import DreamParams
+from reverie.engine.tiling import TileLayout
 
-# TensorFlow's max-pool gradient is a fast native kernel; the dream graph keeps it.
-SCATTER_FREE_POOLING = False
 
-
-def make_gradient_fn(
-    extractor: Any, objective: Callable[[Any], Any]
-) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def _gradient_fn(extractor: Any, objective: Callable[..., Any]) -> GradientFn:
     """Gradients with respect to the image only: the weights are constants, never differentiated."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], reduce_retracing=True)
@@ -39,19 +37,53 @@ def make_gradient_fn(
     return run
 
 
-def tile_policy(device: Device) -> TilePolicy:
-    """One tile at a time on a CPU: each convolution already keeps the cores busy, and a second tile's
-    activations would cost about half a gigabyte more on large images."""
-    return TilePolicy(fixed=False, tile=None, batch=2 if device.platform == "gpu" else 1)
+class TensorFlowBackend:
+    """TensorFlow's gradient around NumPy steps on the host."""
+
+    # TensorFlow's max-pool gradient is a fast native kernel; the dream graph keeps it.
+    name = "tensorflow"
+    scatter_free_pooling = False
+    compiles_per_shape = False
+
+    def device(self) -> Device:
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return Device("cpu", "CPU")
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return Device("gpu", str(details.get("device_name", gpus[0].name)))
+
+    def tile_policy(self, device: Device) -> TilePolicy:
+        """One tile at a time on a CPU: each convolution already keeps the cores busy, and a second tile's
+        activations would only add to the memory a large image holds."""
+        return TilePolicy(fixed=False, tile=None, batch=2 if device.platform == "gpu" else 1)
+
+    def bucket(self, shape: tuple[int, int]) -> None:
+        return None  # no whole-octave loop: every octave takes tiles
+
+    def is_out_of_memory(self, error: BaseException) -> bool:
+        return isinstance(error, tf.errors.ResourceExhaustedError)
+
+    def make_gradient_fn(self, extractor: Any, objective: Callable[..., Any]) -> GradientFn:
+        return _gradient_fn(extractor, objective)
+
+    def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> HostCanvas:
+        return HostCanvas(source)
+
+    def tiled_stepper(
+        self,
+        gradient_fn: GradientFn,
+        layout: TileLayout,
+        batch: int,
+        params: DreamParams,
+        shape: tuple[int, int],
+        should_cancel: Callable[[], bool] | None,
+    ) -> HostStepper:
+        return HostStepper(gradient_fn, layout, batch, params, shape, should_cancel)
+
+    def octave_stepper(
+        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
+    ) -> ChunkedStepper | None:
+        return None
 
 
-def is_out_of_memory(error: BaseException) -> bool:
-    return isinstance(error, tf.errors.ResourceExhaustedError)
-
-
-def device() -> Device:
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return Device("cpu", "CPU")
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return Device("gpu", str(details.get("device_name", gpus[0].name)))
+BACKEND: Backend = TensorFlowBackend()  # mypy checks it against the interface
