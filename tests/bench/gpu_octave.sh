@@ -6,8 +6,9 @@
 # neighbours. Everything printed also goes to $OUT/gpu_octave.log, the default dream's raw trace to
 # $OUT/trace-default/.
 #
-# SECTIONS runs, in the order given, some of (default: all, most important first, so that a run cut short
-# still returns those):
+# SECTIONS runs, in the order given, some of these (default: speed first-request trace throughput cancel
+# whole-big, the figures, most important first so that a run cut short still returns those; on a
+# fresh H100 they took about 6 minutes without whole-big, the first section compiling ~90 s of it):
 #   speed           the default dream (SPEED_SIZE) against the Keras example's warm loop in one process, with
 #                   bfloat16 against float32, the nudged-float32 yardstick, seeded repeat (bench.py)
 #   first-request   a fresh process: load, warm-up, first default dream, then one at 15/16 of the size
@@ -33,7 +34,7 @@ MODEL=${MODEL:-inception_v3}
 ROUNDS=${ROUNDS:-5}
 ROUNDS_BEFORE=${ROUNDS_BEFORE:-3}
 WHEELS=${WHEELS:-.whl}
-SECTIONS=${SECTIONS:-speed first-request throughput trace speed-before trace-before cancel tiles-now command-buffers whole-big}
+SECTIONS=${SECTIONS:-speed first-request trace throughput cancel whole-big}
 COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION,CONVOLUTION,WHILE,CONDITIONAL}
 OUT=${OUT:-/tmp/reverie-gpu-octave}
 mkdir -p "$OUT"
