@@ -6,9 +6,9 @@
 # neighbours. Everything printed also goes to $OUT/gpu_octave.log, the default dream's raw trace to
 # $OUT/trace-default/.
 #
-# SECTIONS runs, in the order given, some of these (default: speed first-request trace throughput cancel
-# whole-big, the figures, most important first so that a run cut short still returns those; on a
-# fresh H100 they took about 6 minutes without whole-big, the first section compiling ~90 s of it):
+# SECTIONS runs, in the order given, some of these (default: speed command-buffers first-request trace
+# throughput, the figures and the next lever, most important first so that a run cut short still
+# returns those; on a fresh H100 they took about 8 minutes, the first section compiling for 3 of them):
 #   speed           the default dream (SPEED_SIZE) against the Keras example's warm loop in one process, with
 #                   bfloat16 against float32, the nudged-float32 yardstick, seeded repeat (bench.py)
 #   first-request   a fresh process: load, warm-up, first default dream, then one at 15/16 of the size
@@ -20,7 +20,8 @@
 #   cancel          how long a cancelled default dream takes to stop
 #   tiles-now       the default dream's warm time with CODE, every octave on 512² tiles (the old path)
 #   command-buffers the default dream's warm time under each XLA_FLAGS of COMMAND_BUFFER_FLAGS (";"-separated;
-#                   by default XLA's own command buffers, then the engine's with the step loop added)
+#                   by default XLA's own command buffers, the engine's with the step loop added, and the
+#                   engine's with independent kernels (an Inception block's branches) run concurrently)
 #   whole-big       throughput on BIG_SIZE as one whole image (falls back to tiles if memory runs out)
 # On a CPU, to check the script: SPEED_SIZE=320x240 BIG_SIZE=512x512 MODEL=mobilenet ROUNDS=1 PYTHON=... WHEELS=-
 set -uo pipefail
@@ -34,8 +35,8 @@ MODEL=${MODEL:-inception_v3}
 ROUNDS=${ROUNDS:-5}
 ROUNDS_BEFORE=${ROUNDS_BEFORE:-3}
 WHEELS=${WHEELS:-.whl}
-SECTIONS=${SECTIONS:-speed first-request trace throughput cancel whole-big}
-COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION,CONVOLUTION,WHILE,CONDITIONAL}
+SECTIONS=${SECTIONS:-speed command-buffers first-request trace throughput}
+COMMAND_BUFFER_FLAGS=${COMMAND_BUFFER_FLAGS:---xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION;--xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,DYNAMIC_SLICE_FUSION,CONVOLUTION,WHILE,CONDITIONAL;--xla_gpu_command_buffer_scheduling_mode=CONCURRENT}
 OUT=${OUT:-/tmp/reverie-gpu-octave}
 mkdir -p "$OUT"
 LOG=$OUT/gpu_octave.log
