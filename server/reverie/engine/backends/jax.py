@@ -84,9 +84,7 @@ def _cut(
     one padded with zeros). Indices stay inside the true size: the padding is never read."""
     count = grid[0] * grid[1]
     padded_count = -(-count // group) * group
-    rows = (jnp.arange(grid[0] * tile) - shift[0]) % size[0]
-    cols = (jnp.arange(grid[1] * tile) - shift[1]) % size[1]
-    tiles = image[rows][:, cols]
+    tiles = padded_image.rolled(image, size, shift, (grid[0] * tile, grid[1] * tile))
     tiles = tiles.reshape(grid[0], tile, grid[1], tile, 3).transpose(0, 2, 1, 3, 4).reshape(count, tile, tile, 3)
     tiles = jnp.pad(tiles, ((0, padded_count - count), (0, 0), (0, 0), (0, 0)))
     return tuple(tiles[i : i + group] for i in range(0, padded_count, group))

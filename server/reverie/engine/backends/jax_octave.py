@@ -58,13 +58,6 @@ def stop_threshold(max_loss: float | None) -> np.float32:
     return np.nextafter(threshold, np.float32(-np.inf)) if float(threshold) > max_loss else threshold
 
 
-def _rolled(image: jax.Array, size: jax.Array, offset: jax.Array) -> jax.Array:
-    """``image`` (padded) with its true part rolled by ``offset`` within the true size (as ``np.roll``)."""
-    rows = (jnp.arange(image.shape[0]) - offset[0]) % size[0]
-    cols = (jnp.arange(image.shape[1]) - offset[1]) % size[1]
-    return image[rows][:, cols]
-
-
 def normalized(
     gradient: jax.Array, inside: jax.Array, size: jax.Array, normalization: str, lap_levels: int
 ) -> jax.Array:
@@ -107,15 +100,17 @@ def _steps(
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Steps ``first`` to ``first + count - 1`` of an octave (fewer when a loss passes the threshold: that
     step is kept, as the host loop keeps it); returns (image, losses of the steps run, how many ran)."""
-    inside = padded_image.valid(image.shape[:2], size)[..., None]
+    padded = image.shape[:2]
+    inside = padded_image.valid(padded, size)[..., None]
     key = octave_key(seed, octave)
     value_and_grad = jax.value_and_grad(loss_of)
 
     def body(carry: tuple[Any, ...]) -> tuple[Any, ...]:
         step, image, losses, _ = carry
         offset = shift(key, step, reach)
-        loss, gradient = value_and_grad(jnp.where(inside, _rolled(image, size, offset), 0.0), extents, weights)
-        gradient = jnp.where(inside, _rolled(gradient, size, -offset), 0.0)
+        jittered = jnp.where(inside, padded_image.rolled(image, size, offset, padded), 0.0)
+        loss, gradient = value_and_grad(jittered, extents, weights)
+        gradient = jnp.where(inside, padded_image.rolled(gradient, size, -offset, padded), 0.0)
         moved = image + step_size * normalized(gradient, inside, size, normalization, lap_levels)
         image = jnp.where(inside, jnp.clip(moved, -1.0, 1.0), 0.0)
         # a dynamic slice update, not a scatter: deterministic GPU compiles refuse some scatters

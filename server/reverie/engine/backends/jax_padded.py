@@ -39,6 +39,14 @@ def padded_to(image: np.ndarray, target: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def rolled(image: jax.Array, size: jax.Array, offset: jax.Array, span: tuple[int, ...]) -> jax.Array:
+    """``span`` rows and columns of ``image``'s true part (of ``size``) rolled by ``offset`` within it and
+    repeated past its end, as ``np.roll`` of the unpadded image would wrap: the padding is never read."""
+    rows = (jnp.arange(span[0]) - offset[0]) % size[0]
+    cols = (jnp.arange(span[1]) - offset[1]) % size[1]
+    return image[rows][:, cols]
+
+
 def resized(image: jax.Array, size: jax.Array, to_size: jax.Array, to_shape: tuple[int, int]) -> jax.Array:
     """Bilinear resize (antialiased when shrinking) of the ``size`` image in ``image`` to ``to_size``,
     padded to ``to_shape``: equal to ``jax.image.resize`` of the unpadded image within 1e-4, as Pillow's.
