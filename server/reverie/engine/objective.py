@@ -24,10 +24,15 @@ def _interior(length: Any, extent: Any) -> Any:
     return ops.cast(ops.logical_and(index >= BORDER, index < extent - BORDER), "float32")
 
 
-def make_objective(
-    layers: Sequence[str], weights: Mapping[str, float], channels: Mapping[str, Sequence[int]]
-) -> Callable[[Sequence[Any]], Any]:
-    """A function from the extractor's activations to one loss per batch item.
+# (layer name, its activation with the chosen channels) -> a score per batch item and position
+PositionScore = Callable[[str, Any], Any]
+
+
+def _layer_sum(
+    layers: Sequence[str], weights: Mapping[str, float], channels: Mapping[str, Sequence[int]], score: PositionScore
+) -> Callable[..., Any]:
+    """The objective both dreams share: each layer's ``score`` map, border excluded, averaged over its positions
+    and channels, weighted and summed over the layers, one loss per batch item.
 
     ``extents`` (one (height, width) row per layer, may be traced) says how much of each activation is the
     image's when the input was padded beyond it: the objective then reads that top-left part alone, border
@@ -43,13 +48,23 @@ def make_objective(
             shape = ops.shape(activation)
             rows, cols = (shape[1], shape[2]) if extents is None else (extents[index][0], extents[index][1])
             size = ops.cast(rows * cols * shape[3], "float32")
-            energy_map = ops.sum(ops.square(ops.cast(activation, "float32")), axis=3)
             inside = _interior(shape[1], rows)[None, :, None] * _interior(shape[2], cols)[None, None, :]
-            energy = ops.sum(energy_map * inside, axis=(1, 2))
-            total = total + weights[name] * energy / size
+            total = total + weights[name] * ops.sum(score(name, activation) * inside, axis=(1, 2)) / size
         return total
 
     return objective
+
+
+def make_objective(
+    layers: Sequence[str], weights: Mapping[str, float], channels: Mapping[str, Sequence[int]]
+) -> Callable[..., Any]:
+    """Weighted mean squared activations: a function from the extractor's activations (and optionally their
+    ``extents``, see ``_layer_sum``) to one loss per batch item."""
+
+    def energy(name: str, activation: Any) -> Any:
+        return ops.sum(ops.square(ops.cast(activation, "float32")), axis=3)
+
+    return _layer_sum(layers, weights, channels, energy)
 
 
 def make_guided_objective(
@@ -57,31 +72,19 @@ def make_guided_objective(
     weights: Mapping[str, float],
     channels: Mapping[str, Sequence[int]],
     guide_features: Mapping[str, Any],
-) -> Callable[[Sequence[Any]], Any]:
+) -> Callable[..., Any]:
     """The DeepDream notebook's guided objective: at each position, the dot product of the dream's feature
     vector with the guide's best-matching one (``guide_features``: each layer's guide activation as a
     positions × channels array). Its gradient at a position is that guide vector, so the dream grows
-    the guide's motifs wherever the image already looks most like them. ``extents`` as for make_objective."""
+    the guide's motifs wherever the image already looks most like them."""
 
-    def objective(activations: Sequence[Any] | Any, extents: Any = None) -> Any:
-        if not isinstance(activations, (list, tuple)):
-            activations = [activations]
-        total = 0.0
-        for index, (name, activation) in enumerate(zip(layers, activations, strict=True)):
-            guide = ops.convert_to_tensor(guide_features[name], "float32")
-            if name in channels:
-                activation = ops.take(activation, list(channels[name]), axis=-1)
-                guide = ops.take(guide, list(channels[name]), axis=-1)
-            shape = ops.shape(activation)
-            rows, cols = (shape[1], shape[2]) if extents is None else (extents[index][0], extents[index][1])
-            size = ops.cast(rows * cols * shape[3], "float32")
-            matches = ops.einsum("bhwc,nc->bhwn", ops.cast(activation, "float32"), guide)
-            best = ops.max(matches, axis=3)
-            inside = _interior(shape[1], rows)[None, :, None] * _interior(shape[2], cols)[None, None, :]
-            total = total + weights[name] * ops.sum(best * inside, axis=(1, 2)) / size
-        return total
+    def best_match(name: str, activation: Any) -> Any:
+        guide = ops.convert_to_tensor(guide_features[name], "float32")
+        if name in channels:
+            guide = ops.take(guide, list(channels[name]), axis=-1)
+        return ops.max(ops.einsum("bhwc,nc->bhwn", ops.cast(activation, "float32"), guide), axis=3)
 
-    return objective
+    return _layer_sum(layers, weights, channels, best_match)
 
 
 def check_channels(extractor: keras.Model, layers: Sequence[str], channels: Mapping[str, Sequence[int]]) -> None:
