@@ -129,7 +129,7 @@ def dream(
     _check_image(image)
     if params.model != model.spec.name and params.model not in model.spec.aliases:
         raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
-    layers = model.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
+    layers = params.layer_weights()
     seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]

@@ -133,6 +133,11 @@ class DreamParams:
             if not indices or any(isinstance(i, bool) or not isinstance(i, int) or i < 0 for i in indices):
                 raise BadRequest(f"channels for {layer} must be a list of channel numbers (0 or more)")
 
+    def layer_weights(self) -> dict[str, float]:
+        """The ``{layer: weight}`` this dream uses: its layers, else its model's preset (an unknown layer or
+        preset is one clear error)."""
+        return get_spec(self.model).resolve_layers(self.preset, None if self.layers is None else dict(self.layers))
+
     def replace(self, **changes: Any) -> DreamParams:
         """A copy with some fields changed, validated again."""
         return dataclasses.replace(self, **changes)

@@ -49,12 +49,6 @@ def _dreamable(image: np.ndarray) -> bool:
     )
 
 
-def _min_side(params: DreamParams, model: DreamModel) -> int:
-    """The chosen layers' smallest input, as the dream itself works it out."""
-    layers = model.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
-    return model.min_side(tuple(layers))
-
-
 def dream(
     image: np.ndarray,
     params: DreamParams,
@@ -67,7 +61,7 @@ def dream(
     shape = None
     if _dreamable(image) and params.model in (model.spec.name, *model.spec.aliases):
         height, width = image.shape[:2]
-        shape = enlarged_shape(height, width, _min_side(params, model))
+        shape = enlarged_shape(height, width, model.min_side(tuple(params.layer_weights())))
     if shape is None:
         return octave_ascent.dream(image, params, model, progress, should_cancel, guide)
     enlarged = resize(image, shape)

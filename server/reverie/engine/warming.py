@@ -23,7 +23,7 @@ def warm_up(model: DreamModel, params: DreamParams | None = None) -> float:
     calls it at start-up."""
     started = time.perf_counter()
     params = params or DreamParams(model=model.spec.name)
-    layers = model.spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
+    layers = params.layer_weights()
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision)
     _compile_batches(model, gradient_fn, params, model.min_side(tuple(layers)))
     if model.backend.compiles_per_shape:
