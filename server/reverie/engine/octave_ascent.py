@@ -21,6 +21,7 @@ from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
 from reverie_wire.errors import BadRequest
+from reverie_wire.ranges import MAX_SEED
 
 ProgressFn = Callable[[Progress], None]
 
@@ -130,7 +131,7 @@ def dream(
     if params.model != model.spec.name and params.model not in model.spec.aliases:
         raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
     layers = params.layer_weights()
-    seed = params.seed if params.seed is not None else secrets.randbelow(2**32)
+    seed = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED + 1)
     rng = np.random.default_rng(seed)
     height, width = image.shape[:2]
     min_side = model.min_side(tuple(layers))
