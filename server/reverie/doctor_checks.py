@@ -50,6 +50,9 @@ class Check:
     blocking: bool = False
 
 
+NO_GIMP = Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")
+
+
 def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
@@ -210,13 +213,11 @@ def gimp_checks(gimp: GimpSetup) -> list[Check]:
                     f"start GIMP 3 once, then {REINSTALL_PLUGIN}",
                 )
             ]
-        return [Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")]
+        return [NO_GIMP]
     checks = [Check(True, f"GIMP 3 user folder: {gimp.config_dir}")]
     plugin_dir = gimp.config_dir / "plug-ins" / "reverie-dream"
     if gimp.python is None and not gimp.installed:  # a user folder the installer made, no GIMP (yet)
-        checks.append(
-            Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")
-        )
+        checks.append(NO_GIMP)
     elif gimp.python is None:
         checks.append(Check(False, "GIMP's Python not found", "install GIMP 3's Python support (gimp-python3)", True))
     elif isinstance(gimp.zmq, dict):
