@@ -22,7 +22,9 @@ from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
 APP = "reverie"
 
 
-BACKENDS = ("tensorflow", "jax")
+# The Keras backends the server runs on, and their names as a person reads them.
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
+BACKENDS = tuple(BACKEND_NAMES)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reverie import logfiles
-from reverie.config import log_path, pid_path
+from reverie.config import BACKEND_NAMES, log_path, pid_path
 from reverie.start_report import StartReport
 from reverie_wire.client import DreamClient
 from reverie_wire.config import START_TIMEOUT
@@ -159,15 +159,12 @@ def _wait_exit(pid: int, timeout: float) -> bool:
     return True
 
 
-_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
-
-
 def _backend(facts: dict[str, Any]) -> str:
     """Keras' backend and its version, as a person reads them (not known while the model loads)."""
     backend = facts.get("backend")  # absent from servers older than this field
     if backend is None:
         return "a backend not loaded yet"
-    return f"{_BACKEND_NAMES.get(backend, backend)} {facts.get('backend_version')}"
+    return f"{BACKEND_NAMES.get(backend, backend)} {facts.get('backend_version')}"
 
 
 def describe(facts: dict[str, Any]) -> str:

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from reverie import __version__
-from reverie.config import ServerConfig
+from reverie.config import BACKEND_NAMES, ServerConfig
 from reverie.engine.registry import get_spec
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
 from reverie_wire.config import PLUGIN_SETTINGS_FILE
 from reverie_wire.errors import ReverieError
 from reverie_wire.protocol import PROTOCOL_VERSION
 
-BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 REINSTALL_PLUGIN = "python3 install/install.py --plugin-only (from the Reverie source folder)"
 # Run by GIMP's Python with the plug-in's folder first on its path, as GIMP runs the plug-in.
 ZMQ_PROBE = (
