@@ -24,6 +24,7 @@ from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
 from reverie_wire.protocol import ImageSpec
+from reverie_wire.ranges import MAX_SEED
 from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
@@ -232,7 +233,9 @@ class Worker(threading.Thread):
                 )
 
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
-        params = job.params if job.params.seed is not None else replace(job.params, seed=secrets.randbelow(2**32))
+        params = job.params
+        if params.seed is None:
+            params = replace(params, seed=secrets.randbelow(MAX_SEED + 1))
         try:
             original = _array(job.image, job.pixels)
             source = to_dream_input(original)
