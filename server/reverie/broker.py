@@ -40,6 +40,11 @@ def _small_header(frames: list[Any]) -> tuple[list[Any], dict[str, Any]] | None:
         return None
 
 
+def _cancel_key(envelope: list[Any], job: str) -> tuple[bytes, ...]:
+    """A cancel's client and job, as its fan-out is remembered."""
+    return (*(bytes(frame) for frame in envelope), job.encode())
+
+
 class CancelFanOut:
     """Sends a client's cancel to every server and keeps back the ``unknown_job`` answers of those not holding
     the job, so a cancel sent once (a client closing mid-job) always reaches the job."""
@@ -53,15 +58,14 @@ class CancelFanOut:
         if small is None or small[1].get("type") != protocol.CANCEL or not isinstance(small[1].get("job"), str):
             back.send_multipart(frames, copy=False)
             return
-        key = (*(bytes(frame) for frame in small[0]), small[1]["job"].encode())
-        self._pending[key] = (self.servers, time.monotonic())
+        self._pending[_cancel_key(small[0], small[1]["job"])] = (self.servers, time.monotonic())
         for _ in range(self.servers):  # the DEALER hands one copy to each connected server in turn
             back.send_multipart([bytes(frame) for frame in frames])
 
     def reply(self, frames: list[Any], front: zmq.Socket) -> None:
-        small = _small_header(frames)
+        small = _small_header(frames) if self._pending else None  # only a fan-out's answers are read
         if small is not None and isinstance(small[1].get("job"), str):
-            key = (*(bytes(frame) for frame in small[0]), small[1]["job"].encode())
+            key = _cancel_key(small[0], small[1]["job"])
             if key in self._pending:
                 if small[1].get("code") == UnknownJob.code:
                     left, since = self._pending[key]

@@ -197,7 +197,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
 
 
 def _run_dream(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dream_file, in_process, on_server
+    from reverie.dreaming import dream_file, dreaming_at
 
     output_format(args.output)  # a name that cannot be written fails before any work
     with opened(args, load_config()) as target:
@@ -205,14 +205,13 @@ def _run_dream(args: argparse.Namespace) -> int:
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
         guide = None if args.guide is None else read_image(args.guide).pixels
-        if target.client is None:
-            dreamer, where = in_process(params, target.weights, guide), "in this process"
-        else:
-            dreamer, where = on_server(target.client, params, guide), f"on the server at {target.client.endpoint}"
-        report = dream_file(args.input, args.output, dreamer, not args.quiet)
+        report = dream_file(args.input, args.output, dreaming_at(target, params, guide), not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
-    print(f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {where}; seed {report.seed}")
+    print(
+        f"wrote {args.output} ({report.width}×{report.height}) in {report.seconds:.1f} s {target.where}; "
+        f"seed {report.seed}"
+    )
     return 0
 
 

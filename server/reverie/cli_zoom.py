@@ -41,7 +41,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _run_zoom(args: argparse.Namespace) -> int:
-    from reverie.dreaming import in_process, on_server
+    from reverie.dreaming import dreaming_at
 
     started = time.perf_counter()
     _check(args)
@@ -55,18 +55,13 @@ def _run_zoom(args: argparse.Namespace) -> int:
         if args.frames_dir is not None:
             Path(args.frames_dir).mkdir(parents=True, exist_ok=True)
         frames: list[np.ndarray] = []
-        where = "in this process" if target.client is None else f"on the server at {target.client.endpoint}"
         show = not args.quiet and sys.stderr.isatty()
         for index in tqdm(range(args.frames), unit="frame", disable=not show, leave=False):
             frame_params = params.replace(seed=(seed + index) % (MAX_SEED + 1))
             if index > 0:
                 frame_params = frame_params.replace(steps=later_steps)
-            if target.client is None:
-                dreamer = in_process(frame_params, target.weights, guide)
-            else:
-                dreamer = on_server(target.client, frame_params, guide)
             current = source if index == 0 else zoomed(frames[-1], args.zoom, args.rotate)
-            dreamed, _, _ = dreamer(current, _no_progress)
+            dreamed, _, _ = dreaming_at(target, frame_params, guide)(current, _no_progress)
             frames.append(dreamed)
             if args.frames_dir is not None:
                 write_image(dreamed, Path(args.frames_dir) / f"frame_{index + 1:04d}.png")
@@ -74,7 +69,7 @@ def _run_zoom(args: argparse.Namespace) -> int:
     height, width = source.shape[:2]
     print(
         f"wrote {args.output} ({args.frames} frames, {width}×{height}) in {time.perf_counter() - started:.1f} s "
-        f"{where}; seed {seed}"
+        f"{target.where}; seed {seed}"
     )
     return 0
 

@@ -22,7 +22,9 @@ from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
 APP = "reverie"
 
 
-BACKENDS = ("tensorflow", "jax")
+# The Keras backends the server runs on, and their names as a person reads them.
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
+BACKENDS = tuple(BACKEND_NAMES)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
@@ -95,22 +97,9 @@ def parse_backend(name: str) -> str:
     return name
 
 
-# -- hardening: what a client can make the server hold (see PROTOCOL.md, "Resources") ---------------------------
-_HARDENING_LIMITS = (
-    "max_connections",
-    "max_tile_size",
-    "max_compiled",
-    "max_jobs_per_client",
-    "max_pixel_steps",
-    "max_job_seconds",
-    "max_unread_bytes",
-    "unread_seconds",
-)
-# -- end of hardening ----------------------------------------------------------------------------------------------
-
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups"),
-    "limits": ("max_pixels", "max_side", "max_queue", "max_queue_bytes", *_HARDENING_LIMITS),
+    "limits": tuple(f.name for f in dataclasses.fields(Limits)),
     "keys": KEY_NAMES,
 }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reverie import logfiles
-from reverie.config import log_path, pid_path
+from reverie.config import BACKEND_NAMES, log_path, pid_path
 from reverie.start_report import StartReport
 from reverie_wire.client import DreamClient
 from reverie_wire.config import START_TIMEOUT
@@ -71,20 +71,18 @@ def remove_pid(path: Path, pid: int) -> None:
 
 
 def read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text(encoding="ascii").split()[0])
-    except FileNotFoundError:
-        return None
-    except (ValueError, IndexError, UnicodeDecodeError):
-        return -1  # garbage: treated as stale
+    return read_pid_file(path)[0]
 
 
-def read_token(path: Path) -> str | None:
+def read_pid_file(path: Path) -> tuple[int | None, str | None]:
+    """The pid and the token ``start`` wrote beside it, from one read (None: no file, or no token)."""
     try:
         fields = path.read_text(encoding="ascii").split()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return fields[1] if len(fields) > 1 else None
+        return int(fields[0]), fields[1] if len(fields) > 1 else None
+    except FileNotFoundError:
+        return None, None
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return -1, None  # garbage: treated as stale
 
 
 def is_our_server(pid: int, endpoint: str, token: str | None) -> bool:
@@ -128,10 +126,10 @@ def is_running(pid: int) -> bool:
 def running_pid(endpoint: str, out: TextIO) -> int | None:
     """The pid of the server this user started for ``endpoint``; a pid file naming anything else is removed."""
     path = pid_path(endpoint)
-    pid = read_pid(path)
+    pid, token = read_pid_file(path)
     if pid is None:
         return None
-    if is_our_server(pid, endpoint, read_token(path)):
+    if is_our_server(pid, endpoint, token):
         return pid
     path.unlink(missing_ok=True)
     why = "is not a Reverie server of yours" if pid > 0 and Path(f"/proc/{pid}").exists() else "is gone"
@@ -159,15 +157,12 @@ def _wait_exit(pid: int, timeout: float) -> bool:
     return True
 
 
-_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
-
-
 def _backend(facts: dict[str, Any]) -> str:
     """Keras' backend and its version, as a person reads them (not known while the model loads)."""
     backend = facts.get("backend")  # absent from servers older than this field
     if backend is None:
         return "a backend not loaded yet"
-    return f"{_BACKEND_NAMES.get(backend, backend)} {facts.get('backend_version')}"
+    return f"{BACKEND_NAMES.get(backend, backend)} {facts.get('backend_version')}"
 
 
 def describe(facts: dict[str, Any]) -> str:

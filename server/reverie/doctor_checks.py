@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from reverie import __version__
-from reverie.config import ServerConfig
+from reverie.config import BACKEND_NAMES, ServerConfig
 from reverie.engine.registry import get_spec
 from reverie.engine.weight_files import bundled_models, bundled_weights, cached_weights, keras_cache_dir
 from reverie_wire.config import PLUGIN_SETTINGS_FILE
 from reverie_wire.errors import ReverieError
 from reverie_wire.protocol import PROTOCOL_VERSION
 
-BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 REINSTALL_PLUGIN = "python3 install/install.py --plugin-only (from the Reverie source folder)"
 # Run by GIMP's Python with the plug-in's folder first on its path, as GIMP runs the plug-in.
 ZMQ_PROBE = (
@@ -48,6 +47,9 @@ class Check:
     text: str
     fix: str = ""
     blocking: bool = False
+
+
+NO_GIMP = Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")
 
 
 def _mb(size: int) -> str:
@@ -210,13 +212,11 @@ def gimp_checks(gimp: GimpSetup) -> list[Check]:
                     f"start GIMP 3 once, then {REINSTALL_PLUGIN}",
                 )
             ]
-        return [Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")]
+        return [NO_GIMP]
     checks = [Check(True, f"GIMP 3 user folder: {gimp.config_dir}")]
     plugin_dir = gimp.config_dir / "plug-ins" / "reverie-dream"
     if gimp.python is None and not gimp.installed:  # a user folder the installer made, no GIMP (yet)
-        checks.append(
-            Check(False, "GIMP 3 not found (the command line dreams without it)", "install GIMP 3 for the plug-in")
-        )
+        checks.append(NO_GIMP)
     elif gimp.python is None:
         checks.append(Check(False, "GIMP's Python not found", "install GIMP 3's Python support (gimp-python3)", True))
     elif isinstance(gimp.zmq, dict):

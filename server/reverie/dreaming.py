@@ -16,6 +16,7 @@ from tqdm import tqdm
 from reverie.engine.params import DreamParams
 from reverie.images import output_format, read_image, rescue_image, write_image
 from reverie.pixels import dtype_name, from_dream_output, to_dream_input
+from reverie.target import Target
 from reverie_wire.client import DreamClient, Guide
 from reverie_wire.errors import ClientError, ReverieError
 
@@ -83,6 +84,13 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
         return dreamed, result.seed, tuple(result.notes)
 
     return dream_pixels
+
+
+def dreaming_at(target: Target, params: DreamParams, guide: np.ndarray | None = None) -> Dreamer:
+    """Dream where ``target`` chose: on its server, or in this process with its weights."""
+    if target.client is None:
+        return in_process(params, target.weights, guide)
+    return on_server(target.client, params, guide)
 
 
 def dream_file(

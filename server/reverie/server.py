@@ -239,13 +239,17 @@ class DreamServer:
     def _owes(self, envelope: tuple[bytes, ...]) -> bool:
         """Whether this client has jobs here or messages waiting for it."""
         waiting = self._outbox is not None and self._outbox.waiting_for(envelope)
-        return waiting or any(owner == envelope for owner, _ in self._jobs)
+        return waiting or bool(self._jobs_of(envelope))
+
+    def _jobs_of(self, envelope: tuple[bytes, ...]) -> list[Job]:
+        """This client's jobs, queued or running."""
+        return [job for (owner, _), job in self._jobs.items() if owner == envelope]
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
         self._owners.pop(envelope, None)
         if self._outbox is not None:
             self._outbox.forget(envelope)
-        for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
+        for job in self._jobs_of(envelope):
             self._peer_log.log(envelope, logging.INFO, "client of job %s disconnected; cancelling it", job.job_id)
             self._cancel(job, notify=False)
 
@@ -263,7 +267,7 @@ class DreamServer:
             running.cancel.set()
         if self._outbox is not None:
             for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
-                for job in [job for (owner, _), job in self._jobs.items() if owner == envelope]:
+                for job in self._jobs_of(envelope):
                     self._cancel(job, notify=True)
 
     # -- client requests ------------------------------------------------------------------------

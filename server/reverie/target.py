@@ -29,6 +29,11 @@ class Target:
     weights: str
     note: str | None = None
 
+    @property
+    def where(self) -> str:
+        """Where the dream runs, as the command's last line says it."""
+        return "in this process" if self.client is None else f"on the server at {self.client.endpoint}"
+
 
 def same_weights(first: str, second: str) -> bool:
     """Whether two ``--weights`` values name the same weights (a file by any path that leads to it)."""

@@ -24,6 +24,7 @@ from reverie.live_images import LiveJob, kept_image
 from reverie.pixels import DTYPES, from_dream_output, to_dream_input
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
 from reverie_wire.protocol import ImageSpec
+from reverie_wire.ranges import MAX_SEED
 from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
@@ -60,11 +61,12 @@ class Job:
         """The guide as the engine takes it (float RGB in [0, 1]), or None."""
         if self.guide is None:
             return None
-        spec = self.guide
-        pixels = np.frombuffer(self.guide_pixels, dtype=DTYPES[spec.dtype]).reshape(
-            spec.height, spec.width, spec.channels
-        )
-        return to_dream_input(pixels)
+        return to_dream_input(_array(self.guide, self.guide_pixels))
+
+
+def _array(spec: ImageSpec, frame: Any) -> np.ndarray:
+    """A received frame as the H×W×C array its layout declares, without copying."""
+    return np.frombuffer(frame, dtype=DTYPES[spec.dtype]).reshape(spec.height, spec.width, spec.channels)
 
 
 class JobQueue:
@@ -230,13 +232,12 @@ class Worker(threading.Thread):
                     },
                 )
 
-        spec = job.image
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
-        params = job.params if job.params.seed is not None else replace(job.params, seed=secrets.randbelow(2**32))
+        params = job.params
+        if params.seed is None:
+            params = replace(params, seed=secrets.randbelow(MAX_SEED + 1))
         try:
-            original = np.frombuffer(job.pixels, dtype=DTYPES[spec.dtype]).reshape(
-                spec.height, spec.width, spec.channels
-            )
+            original = _array(job.image, job.pixels)
             source = to_dream_input(original)
             live = LiveJob(
                 job.snapshots,

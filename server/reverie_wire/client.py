@@ -352,7 +352,7 @@ class DreamClient:
         if kind == protocol.ERROR and header.get("code") == UnknownJob.code and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
                 self._cancel_tries[job] += 1
-                self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
+                self._send_cancel(job)
             return
         try:
             item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
@@ -361,11 +361,19 @@ class DreamClient:
         except ClientError as error:  # a result whose frame does not fill its declared layout
             item = error
         if not isinstance(item, _ONGOING):
-            self._keeping.discard(job)
-            self._active.discard(job)
-            self._accepted.discard(job)
-            self._cancel_tries.pop(job, None)
+            self._forget(job)
         self._pending.append((job, item))
+
+    def _forget(self, job: str) -> None:
+        """The job is over for this client: nothing more is waited for or sent again for it."""
+        self._keeping.discard(job)
+        self._active.discard(job)
+        self._accepted.discard(job)
+        self._cancel_tries.pop(job, None)
+
+    def _send_cancel(self, job: str) -> None:
+        """Ask the server to stop ``job``, keeping what has formed if it was stopped with ``stop``."""
+        self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
 
     def _take(self, job: str | None) -> _Item | None:
         for index, (owner, item) in enumerate(self._pending):
@@ -509,8 +517,7 @@ class DreamClient:
             message = self._receive(deadline - time.monotonic())
             if message is None:
                 self.cancel(job)
-                self._active.discard(job)
-                self._cancel_tries.pop(job, None)
+                self._forget(job)
                 raise ClientTimeout(f"the dream server at {self.endpoint} did not accept the job in time")
             self._dispatch(*message)
         return job
@@ -603,4 +610,4 @@ class DreamClient:
         if job_id in self._active:
             self._cancel_tries[job_id] = 1
             self._keeping.add(job_id)
-            self._send({"type": protocol.CANCEL, "job": job_id, "keep": True})
+            self._send_cancel(job_id)

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,18 +104,7 @@ class Limits:
 
     def to_dict(self) -> dict[str, int]:
         return {
-            "max_pixels": self.max_pixels,
-            "max_side": self.max_side,
-            "max_queue": self.max_queue,
-            "max_queue_bytes": self.max_queue_bytes,
-            "max_connections": self.max_connections,
-            "max_tile_size": self.max_tile_size,
-            "max_compiled": self.max_compiled,
-            "max_jobs_per_client": self.max_jobs_per_client,
-            "max_pixel_steps": self.max_pixel_steps,
-            "max_job_seconds": self.max_job_seconds,
-            "max_unread_bytes": self.max_unread_bytes,
-            "unread_seconds": self.unread_seconds,
+            **asdict(self),
             "max_message_bytes": self.max_message_bytes,
             "max_inflight_bytes": self.max_inflight_bytes,
         }

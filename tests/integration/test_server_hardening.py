@@ -9,7 +9,6 @@ that or more, and the server's peak resident memory during it may grow by at mos
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ import pytest
 import zmq
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from PIL import Image
+from scripted_server import Reply, ScriptedServer
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie_wire import protocol
@@ -123,59 +123,32 @@ def test_a_request_with_extra_frames_is_answered_bad_request(server: Server) -> 
 # -- row 9: results that do not fill their declared layout ------------------------------------------------------
 
 
-class LyingServer:
-    """A ROUTER that answers hello honestly and every dream with a result one row short."""
+FACTS = {"state": "ready", "limits": protocol.Limits().to_dict(), "pid": 1, "model": "mobilenet", "weights": "random"}
 
-    def __init__(self) -> None:
-        self._context = zmq.Context()
-        self._socket = self._context.socket(zmq.ROUTER)
-        self._socket.linger = 0
-        self.endpoint = f"tcp://127.0.0.1:{self._socket.bind_to_random_port('tcp://127.0.0.1')}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
 
-    def _reply(self, envelope: list[bytes], reply: dict, payload: bytes | None = None) -> None:
-        frames = [*envelope, b"", json.dumps({"v": 1, **reply}).encode()]
-        self._socket.send_multipart(frames + ([payload] if payload is not None else []))
-
-    def _serve(self) -> None:
-        facts = {
-            "state": "ready",
-            "limits": protocol.Limits().to_dict(),
-            "pid": 1,
-            "model": "mobilenet",
-            "weights": "random",
-        }
-        while not self._stop.is_set():
-            if not self._socket.poll(20):
-                continue
-            envelope, body = protocol.split(self._socket.recv_multipart())
-            request = json.loads(body[0])
-            if request["type"] == "hello":
-                self._reply(envelope, {"type": "hello", "req": request["req"], "server": facts})
-            elif request["type"] == "dream":
-                spec = request["image"]
-                self._reply(envelope, {"type": "accepted", "job": request["job"], "position": 0})
-                short = body[1][: -spec["width"] * spec["channels"]]
-                result = {"type": "result", "job": request["job"], "image": spec, "seed": 1, "seconds": 0.1}
-                self._reply(envelope, {**result, "engine_seconds": 0.1, "notes": []}, short)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._socket.close()
-        self._context.term()
+def one_row_short(request: dict, body: list[bytes]) -> Reply:
+    """Answer hello honestly and every dream with a result one row short."""
+    if request["type"] == "hello":
+        return [({"type": "hello", "req": request["req"], "server": FACTS}, None)]
+    if request["type"] != "dream":
+        return []
+    spec, job = request["image"], request["job"]
+    short = body[0][: -spec["width"] * spec["channels"]]
+    result = {"type": "result", "job": job, "image": spec, "seed": 1, "seconds": 0.1}
+    return [
+        ({"type": "accepted", "job": job, "position": 0}, None),
+        ({**result, "engine_seconds": 0.1, "notes": []}, short),
+    ]
 
 
 @pytest.fixture
-def liar() -> Iterator[LyingServer]:
-    server = LyingServer()
+def liar() -> Iterator[ScriptedServer]:
+    server = ScriptedServer(one_row_short)
     yield server
     server.close()
 
 
-def test_the_client_refuses_a_result_shorter_than_its_layout(liar: LyingServer) -> None:
+def test_the_client_refuses_a_result_shorter_than_its_layout(liar: ScriptedServer) -> None:
     pixels = image(64, 48, 4, "u8")
     with DreamClient(liar.endpoint) as client:
         job = client.submit(pixels.tobytes(), params=TINY, **layout(pixels))
@@ -186,7 +159,7 @@ def test_the_client_refuses_a_result_shorter_than_its_layout(liar: LyingServer) 
             next(client.events(job))
 
 
-def test_the_command_line_reports_a_short_result_in_one_line(liar: LyingServer, tmp_path: Path) -> None:
+def test_the_command_line_reports_a_short_result_in_one_line(liar: ScriptedServer, tmp_path: Path) -> None:
     source, target = tmp_path / "in.png", tmp_path / "out.png"
     Image.fromarray(image(64, 48, 3, "u8")).save(source)
     run = subprocess.run(

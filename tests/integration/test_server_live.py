@@ -35,6 +35,18 @@ def events_of(server: Server, pixels: np.ndarray, params: dict, snapshots: Snaps
         return list(client.events(job))
 
 
+def stopped_at_step(server: Server, pixels: np.ndarray, params: dict, step: int) -> Result:
+    """The Result of a job stopped (keeping its image) once its progress reached ``step``."""
+    with server.client() as client:
+        job = client.submit(pixels.tobytes(), params=params, **layout(pixels))
+        for event in client.events(job):
+            if isinstance(event, Progress) and event.step >= step:
+                client.stop(job)
+            if isinstance(event, Result):
+                return event
+    raise AssertionError("the stopped job ended without a Result")
+
+
 def test_snapshots_come_at_each_octaves_end_at_most_max_side_in_the_sources_aspect(server: Server) -> None:
     events = events_of(server, smooth(240, 160), SHORT, SnapshotRequest(every_ms=60_000, max_side=96))
     shots = [event for event in events if isinstance(event, Snapshot)]
@@ -62,16 +74,10 @@ def test_a_job_that_does_not_ask_gets_no_snapshots(server: Server) -> None:
 
 def test_stop_keeps_the_image_as_formed_marked_partial(server: Server) -> None:
     pixels = image(200, 150, 4, "u8", seed=3)
-    with server.client() as client:
-        job = client.submit(pixels.tobytes(), params={**ENDLESS, "seed": 9}, **layout(pixels))
-        for event in client.events(job):
-            if isinstance(event, Progress) and event.step >= 3:
-                client.stop(job)
-            if isinstance(event, Result):
-                break
-    assert event.partial is not None and 3 <= event.partial["step"] < 1000, event.partial
-    assert event.partial["octave"] == 1 and event.seed == 9
-    kept = np.frombuffer(event.pixels, np.uint8).reshape(pixels.shape)
+    result = stopped_at_step(server, pixels, {**ENDLESS, "seed": 9}, 3)
+    assert result.partial is not None and 3 <= result.partial["step"] < 1000, result.partial
+    assert result.partial["octave"] == 1 and result.seed == 9
+    kept = np.frombuffer(result.pixels, np.uint8).reshape(pixels.shape)
     assert (kept[:, :, 3] == pixels[:, :, 3]).all()  # alpha passes through
     assert np.abs(kept[:, :, :3].astype(int) - pixels[:, :, :3]).mean() > 1.0  # the dream had begun
     facts = server.facts()
@@ -92,13 +98,7 @@ def test_a_stop_in_an_early_octave_keeps_the_sources_own_detail(server: Server) 
     # The first of three octaves dreams a smaller image; what is kept is its change added to the full-size
     # source, not the small image blown up (which would blur this noise to its mean, about 64 levels off).
     pixels = image(300, 240, 3, "u8", seed=4)
-    with server.client() as client:
-        job = client.submit(pixels.tobytes(), params={**ENDLESS, "octaves": 3}, **layout(pixels))
-        for event in client.events(job):
-            if isinstance(event, Progress) and event.step >= 2:
-                client.stop(job)
-            if isinstance(event, Result):
-                break
-    assert event.partial is not None and event.partial["octave"] == 1 and event.partial["octaves"] == 3
-    kept = np.frombuffer(event.pixels, np.uint8).reshape(pixels.shape).astype(int)
+    result = stopped_at_step(server, pixels, {**ENDLESS, "octaves": 3}, 2)
+    assert result.partial is not None and result.partial["octave"] == 1 and result.partial["octaves"] == 3
+    kept = np.frombuffer(result.pixels, np.uint8).reshape(pixels.shape).astype(int)
     assert np.abs(kept - pixels).mean() < 16

@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripted_server import ScriptedServer
 from server_harness import MODEL_ARGS, TINY, free_endpoint, image, layout, reverie, start_server, user_env
 from test_server_daemon import pid_file
-from test_server_hardening import LyingServer
+from test_server_hardening import one_row_short
 
 from reverie.daemon import read_pid
 from reverie_wire.client import DreamClient, Result
@@ -39,7 +40,7 @@ def test_stop_never_signals_a_process_a_pid_file_names_unless_it_is_our_server(t
 
 def test_start_refuses_an_endpoint_something_else_answers_and_stop_leaves_it_alone(tmp_path: Path) -> None:
     env = user_env(tmp_path)
-    impostor = LyingServer()  # answers hello like a server, with a pid that is not a Reverie server's
+    impostor = ScriptedServer(one_row_short)  # answers hello like a server, with a pid that is not a Reverie server's
     try:
         started = reverie("start", "--endpoint", impostor.endpoint, *MODEL_ARGS, env=env)
         assert started.returncode == 1, started
