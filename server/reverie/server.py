@@ -310,7 +310,7 @@ class DreamServer:
                 f"this server has {self.spec.name} loaded, not {spec.name}; choose {self.spec.name} "
                 f"or start a server with --model {spec.name}"
             )
-        spec.resolve_layers(params.preset, None if params.layers is None else dict(params.layers))
+        params.layer_weights()  # an unknown layer or preset is refused before the job queues
         for layer, _ in params.channels:
             if layer not in spec.dream_layers:
                 raise UnknownLayer(f"channels name {layer!r}, which is not a layer of {spec.name}")
