@@ -306,7 +306,7 @@ def run_zoom(
         dialog.destroy()
         if not accepted:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = {a.name: config.get_property(a.name) for a in arguments.ZOOM_PROCEDURE_ARGUMENTS}
+    values = runs.values_of(config, arguments.ZOOM_PROCEDURE_ARGUMENTS)
     Gimp.progress_init("Deep Dream Zoom")
     try:
         show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)

@@ -26,9 +26,11 @@ def selected_rect(image: Gimp.Image, drawable: Gimp.Drawable) -> geometry.Rect |
     return geometry.Rect(x, y, width, height)
 
 
-def values_of(config: Gimp.ProcedureConfig) -> dict[str, Any]:
+def values_of(
+    config: Gimp.ProcedureConfig, declared: tuple[arguments.Argument, ...] = arguments.ARGUMENTS
+) -> dict[str, Any]:
     """The declared arguments' values, whichever way they were set (dialog, script, last values)."""
-    return {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
+    return {a.name: config.get_property(a.name) for a in declared}
 
 
 @dataclass(frozen=True)
