@@ -28,7 +28,7 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
 from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
-from reverie_plugin.formats import cut, wire_format  # noqa: E402
+from reverie_plugin.formats import cut  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
@@ -252,16 +252,14 @@ def failed(procedure: Gimp.Procedure, error: Exception) -> Gimp.ValueArray:
     return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
 
 
-def zoom_on(
-    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]
-) -> Gimp.Image:
+def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]) -> Gimp.Image:
     """Deep Dream Zoom: a new image whose layers are the frames, frame 1 the layer dreamed, each next one a
     dream of the last zoomed in, with seed + frame − 1. ``show`` gets the image once its first frame is
     there; frames done stay when a later one fails or is cancelled, and the error is raised after."""
     drawable = runs.single_layer(drawables)
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
-    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+    wire = canvas.layer_wire(drawable)
     width, height = drawable.get_width(), drawable.get_height()
     seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
     animation = zoom_frames.new_animation(width, height, wire)
@@ -310,7 +308,7 @@ def run_zoom(
     Gimp.progress_init("Deep Dream Zoom")
     try:
         show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
-        animation = zoom_on(image, drawables, values, show)
+        animation = zoom_on(drawables, values, show)
     except Exception as error:
         return failed(procedure, error)
     finally:
