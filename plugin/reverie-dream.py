@@ -34,8 +34,6 @@ from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from reverie_plugin.session import Pixels, ProgressSink
     from reverie_wire.client import DreamClient, Result
 
