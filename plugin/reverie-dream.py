@@ -319,30 +319,46 @@ def run_zoom(
     )
 
 
-def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
-    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
-    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_zoom, None)
+def new_procedure(
+    plugin: Gimp.PlugIn,
+    name: str,
+    run_function: Callable[..., Gimp.ValueArray],
+    label: str,
+    documentation: tuple[str, str],
+    declared: tuple[arguments.Argument, ...],
+) -> Gimp.Procedure:
+    """A procedure on a drawable of any image type under Filters ▸ Artistic: its menu label, documentation
+    (blurb, help) and declared arguments."""
+    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_function, None)
     procedure.set_image_types("*")
     procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-    procedure.set_menu_label("Deep Dream _Zoom…")
+    procedure.set_menu_label(label)
     procedure.add_menu_path("<Image>/Filters/Artistic")
-    procedure.set_documentation(
+    procedure.set_documentation(*documentation, name)
+    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
+    for argument in declared:
+        add_argument(procedure, argument, argument.default)
+    return procedure
+
+
+def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
+    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
+    documentation = (
         "An infinite-zoom animation of Deep Dreams, as a new image of frames",
         "Dreams the layer, then again and again, each frame a dream of the last one zoomed (and turned) about its "
         "centre, with seed + frame − 1, into a new image whose layers 'Frame N (100ms)' Filters ▸ Animation ▸ "
         "Playback plays and File ▸ Export as GIF or WebP saves as an animation. Frames done stay when a later "
         "one fails or is cancelled.",
-        name,
     )
-    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
-    for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
-        add_argument(procedure, argument, argument.default)
+    procedure = new_procedure(
+        plugin, name, run_zoom, "Deep Dream _Zoom…", documentation, arguments.ZOOM_PROCEDURE_ARGUMENTS
+    )
     procedure.add_image_return_value("animation", "Animation", "The new image of frames", False, FLAGS)
     return procedure
 
 
 class ReverieDream(Gimp.PlugIn):
-    """Registers python-fu-reverie-dream."""
+    """Registers python-fu-reverie-dream and python-fu-reverie-zoom."""
 
     def do_query_procedures(self) -> list[str]:
         """The procedures GIMP registers from this file."""
@@ -356,12 +372,7 @@ class ReverieDream(Gimp.PlugIn):
         """The procedure with its menu entry, documentation, arguments and return values."""
         if name == ZOOM_PROCEDURE:
             return create_zoom_procedure(self, name)
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Deep _Dream…")
-        procedure.add_menu_path("<Image>/Filters/Artistic")
-        procedure.set_documentation(
+        documentation = (
             "Dream on the layer or the selection with the Reverie server",
             "Sends the active layer (or the selection plus a margin) to the Reverie dream server and adds "
             "the dream as a new layer 'Deep Dream #<seed>' above it, masked by the selection, in one undo "
@@ -371,11 +382,8 @@ class ReverieDream(Gimp.PlugIn):
             "selection, or the layer) exactly as the full run would, into one 'Deep Dream preview #<seed>' "
             "layer that the next preview replaces and the full run removes. Starts a local server with "
             "'reverie start' when none answers.",
-            name,
         )
-        procedure.set_attribution("Reverie", "Reverie contributors", "2026")
-        for argument in arguments.ARGUMENTS:
-            add_argument(procedure, argument, argument.default)
+        procedure = new_procedure(self, name, run, "Deep _Dream…", documentation, arguments.ARGUMENTS)
         procedure.add_int_return_value("seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS)
         procedure.add_layer_return_value("layer", "Layer", "The new dream layer", False, FLAGS)
         return procedure
