@@ -12,7 +12,9 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,38 +112,60 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
 
-def fetch_dream(
-    plan: runs.Plan,
-    params: dict[str, Any],
-    endpoint: str,
-    config: settings.Settings,
-    follow: Follow | None,
-    guide: Gimp.Layer | None = None,
-) -> tuple[Result, dict[str, Any]]:
-    """Connect (starting a local server if need be), send the plan's pixels, wait for the dream (through
-    ``follow``, e.g. a progress window with Stop, or on GIMP's progress bar when None).
+@dataclass(frozen=True)
+class Connection:
+    """A client the server has answered (a local server started if need be): its endpoint, the server's hello
+    facts, and where progress goes."""
 
-    Returns the result and the details that go with the new layer (params, seed, timings).
-    """
+    client: DreamClient
+    endpoint: str
+    facts: dict[str, Any]
+    progress: ProgressSink
+
+
+@contextmanager
+def connected(endpoint: str, config: settings.Settings, progress: ProgressSink) -> Iterator[Connection]:
+    """One connection for a run's dreams (a zoom's frames share it); closed when the run ends."""
     require_pyzmq()
     from reverie_plugin import session
 
-    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
-    progress = GimpProgress() if follow is None else QuietProgress()
     client = session.open_client(endpoint, config.client.keys)
     try:
-        params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
-        started = time.monotonic()
-        data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
-        read = time.monotonic()
-        pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
-        guided = canvas.read_guide(guide)
-        guide_pixels = None if guided is None else session.Pixels(*guided)
-        result = (follow or session.dream)(client, pixels, params, progress, plan.preview, guide_pixels)
-        finished = time.monotonic()
+        yield Connection(client, endpoint, session.connect(client, endpoint, config.launcher, progress), progress)
     finally:
         client.close()
-    return result, canvas.layer_details(params, endpoint, result, read - started, finished - read)
+
+
+def read_guide(layer: Gimp.Layer | None) -> Pixels | None:
+    """The guide layer's pixels as the client sends them; None for no guide. Needs pyzmq (``connected``)."""
+    from reverie_plugin import session
+
+    guided = canvas.read_guide(layer)
+    return None if guided is None else session.Pixels(*guided)
+
+
+def fetch_dream(
+    connection: Connection,
+    plan: runs.Plan,
+    params: dict[str, Any],
+    follow: Follow | None,
+    guide: Pixels | None,
+) -> tuple[Result, dict[str, Any]]:
+    """Send the plan's pixels, wait for the dream (through ``follow``, e.g. a progress window with Stop, or on
+    GIMP's progress bar when None).
+
+    Returns the result and the details that go with the new layer (params, seed, timings).
+    """
+    from reverie_plugin import session
+
+    params = arguments.with_server_model(params, connection.facts)
+    started = time.monotonic()
+    data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
+    read = time.monotonic()
+    pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
+    result = (follow or session.dream)(connection.client, pixels, params, connection.progress, plan.preview, guide)
+    finished = time.monotonic()
+    return result, canvas.layer_details(params, connection.endpoint, result, read - started, finished - read)
 
 
 def dream_on(
@@ -152,7 +176,10 @@ def dream_on(
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    result, details = fetch_dream(plan, params, endpoint, config, follow, values["guide"])
+    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
+    progress = GimpProgress() if follow is None else QuietProgress()
+    with connected(endpoint, config, progress) as connection:
+        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]))
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 
@@ -260,28 +287,30 @@ def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callab
     wire = canvas.layer_wire(drawable)
     width, height = drawable.get_width(), drawable.get_height()
     seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
-    animation = zoom_frames.new_animation(width, height, wire)
-    frame = None
-    try:
-        for index in range(1, values["frames"] + 1):
-            params = arguments.frame_params(values, seed, index)
+    with connected(endpoint, config, GimpProgress()) as connection:
+        guide = read_guide(values["guide"])
+        animation = zoom_frames.new_animation(width, height, wire)
+        frame = None
+        try:
+            for index in range(1, values["frames"] + 1):
+                params = arguments.frame_params(values, seed, index)
+                if frame is None:
+                    source, region = drawable, geometry.Rect(0, 0, width, height)
+                else:
+                    source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
+                plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
+                try:
+                    result, _ = fetch_dream(connection, plan, params, None, guide)
+                finally:
+                    if frame is not None:
+                        animation.remove_layer(source)
+                frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
+                if index == 1:
+                    show(animation)
+                Gimp.displays_flush()
+        finally:
             if frame is None:
-                source, region = drawable, geometry.Rect(0, 0, width, height)
-            else:
-                source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
-            plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
-            try:
-                result, _ = fetch_dream(plan, params, endpoint, config, None, values["guide"])
-            finally:
-                if frame is not None:
-                    animation.remove_layer(source)
-            frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
-            if index == 1:
-                show(animation)
-            Gimp.displays_flush()
-    finally:
-        if frame is None:
-            animation.delete()
+                animation.delete()
     return animation
 
 
