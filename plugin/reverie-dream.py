@@ -12,7 +12,9 @@ import random
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +30,12 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
 from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
-from reverie_plugin.formats import cut, wire_format  # noqa: E402
+from reverie_plugin.formats import cut  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from reverie_plugin.session import Pixels, ProgressSink
     from reverie_wire.client import DreamClient, Result
 
@@ -112,38 +112,60 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
 
-def fetch_dream(
-    plan: runs.Plan,
-    params: dict[str, Any],
-    endpoint: str,
-    config: settings.Settings,
-    follow: Follow | None,
-    guide: Gimp.Layer | None = None,
-) -> tuple[Result, dict[str, Any]]:
-    """Connect (starting a local server if need be), send the plan's pixels, wait for the dream (through
-    ``follow``, e.g. a progress window with Stop, or on GIMP's progress bar when None).
+@dataclass(frozen=True)
+class Connection:
+    """A client the server has answered (a local server started if need be): its endpoint, the server's hello
+    facts, and where progress goes."""
 
-    Returns the result and the details that go with the new layer (params, seed, timings).
-    """
+    client: DreamClient
+    endpoint: str
+    facts: dict[str, Any]
+    progress: ProgressSink
+
+
+@contextmanager
+def connected(endpoint: str, config: settings.Settings, progress: ProgressSink) -> Iterator[Connection]:
+    """One connection for a run's dreams (a zoom's frames share it); closed when the run ends."""
     require_pyzmq()
     from reverie_plugin import session
 
-    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
-    progress = GimpProgress() if follow is None else QuietProgress()
     client = session.open_client(endpoint, config.client.keys)
     try:
-        params = arguments.with_server_model(params, session.connect(client, endpoint, config.launcher, progress))
-        started = time.monotonic()
-        data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
-        read = time.monotonic()
-        pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
-        guided = canvas.read_guide(guide)
-        guide_pixels = None if guided is None else session.Pixels(*guided)
-        result = (follow or session.dream)(client, pixels, params, progress, plan.preview, guide_pixels)
-        finished = time.monotonic()
+        yield Connection(client, endpoint, session.connect(client, endpoint, config.launcher, progress), progress)
     finally:
         client.close()
-    return result, canvas.layer_details(params, endpoint, result, read - started, finished - read)
+
+
+def read_guide(layer: Gimp.Layer | None) -> Pixels | None:
+    """The guide layer's pixels as the client sends them; None for no guide. Needs pyzmq (``connected``)."""
+    from reverie_plugin import session
+
+    guided = canvas.read_guide(layer)
+    return None if guided is None else session.Pixels(*guided)
+
+
+def fetch_dream(
+    connection: Connection,
+    plan: runs.Plan,
+    params: dict[str, Any],
+    follow: Follow | None,
+    guide: Pixels | None,
+) -> tuple[Result, dict[str, Any]]:
+    """Send the plan's pixels, wait for the dream (through ``follow``, e.g. a progress window with Stop, or on
+    GIMP's progress bar when None).
+
+    Returns the result and the details that go with the new layer (params, seed, timings).
+    """
+    from reverie_plugin import session
+
+    params = arguments.with_server_model(params, connection.facts)
+    started = time.monotonic()
+    data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
+    read = time.monotonic()
+    pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
+    result = (follow or session.dream)(connection.client, pixels, params, connection.progress, plan.preview, guide)
+    finished = time.monotonic()
+    return result, canvas.layer_details(params, connection.endpoint, result, read - started, finished - read)
 
 
 def dream_on(
@@ -154,7 +176,10 @@ def dream_on(
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    result, details = fetch_dream(plan, params, endpoint, config, follow, values["guide"])
+    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
+    progress = GimpProgress() if follow is None else QuietProgress()
+    with connected(endpoint, config, progress) as connection:
+        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]))
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 
@@ -252,40 +277,40 @@ def failed(procedure: Gimp.Procedure, error: Exception) -> Gimp.ValueArray:
     return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages.failure_text(error)))
 
 
-def zoom_on(
-    image: Gimp.Image, drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]
-) -> Gimp.Image:
+def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callable[[Gimp.Image], Any]) -> Gimp.Image:
     """Deep Dream Zoom: a new image whose layers are the frames, frame 1 the layer dreamed, each next one a
     dream of the last zoomed in, with seed + frame − 1. ``show`` gets the image once its first frame is
     there; frames done stay when a later one fails or is cancelled, and the error is raised after."""
     drawable = runs.single_layer(drawables)
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
-    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+    wire = canvas.layer_wire(drawable)
     width, height = drawable.get_width(), drawable.get_height()
     seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
-    animation = zoom_frames.new_animation(width, height, wire)
-    frame = None
-    try:
-        for index in range(1, values["frames"] + 1):
-            params = arguments.frame_params(values, seed, index)
+    with connected(endpoint, config, GimpProgress()) as connection:
+        guide = read_guide(values["guide"])
+        animation = zoom_frames.new_animation(width, height, wire)
+        frame = None
+        try:
+            for index in range(1, values["frames"] + 1):
+                params = arguments.frame_params(values, seed, index)
+                if frame is None:
+                    source, region = drawable, geometry.Rect(0, 0, width, height)
+                else:
+                    source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
+                plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
+                try:
+                    result, _ = fetch_dream(connection, plan, params, None, guide)
+                finally:
+                    if frame is not None:
+                        animation.remove_layer(source)
+                frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
+                if index == 1:
+                    show(animation)
+                Gimp.displays_flush()
+        finally:
             if frame is None:
-                source, region = drawable, geometry.Rect(0, 0, width, height)
-            else:
-                source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
-            plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
-            try:
-                result, _ = fetch_dream(plan, params, endpoint, config, None, values["guide"])
-            finally:
-                if frame is not None:
-                    animation.remove_layer(source)
-            frame = zoom_frames.add_frame(animation, index, result.pixels, wire)
-            if index == 1:
-                show(animation)
-            Gimp.displays_flush()
-    finally:
-        if frame is None:
-            animation.delete()
+                animation.delete()
     return animation
 
 
@@ -306,11 +331,11 @@ def run_zoom(
         dialog.destroy()
         if not accepted:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = {a.name: config.get_property(a.name) for a in arguments.ZOOM_PROCEDURE_ARGUMENTS}
+    values = runs.values_of(config, arguments.ZOOM_PROCEDURE_ARGUMENTS)
     Gimp.progress_init("Deep Dream Zoom")
     try:
         show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
-        animation = zoom_on(image, drawables, values, show)
+        animation = zoom_on(drawables, values, show)
     except Exception as error:
         return failed(procedure, error)
     finally:
@@ -323,30 +348,46 @@ def run_zoom(
     )
 
 
-def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
-    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
-    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_zoom, None)
+def new_procedure(
+    plugin: Gimp.PlugIn,
+    name: str,
+    run_function: Callable[..., Gimp.ValueArray],
+    label: str,
+    documentation: tuple[str, str],
+    declared: tuple[arguments.Argument, ...],
+) -> Gimp.Procedure:
+    """A procedure on a drawable of any image type under Filters ▸ Artistic: its menu label, documentation
+    (blurb, help) and declared arguments."""
+    procedure = Gimp.ImageProcedure.new(plugin, name, Gimp.PDBProcType.PLUGIN, run_function, None)
     procedure.set_image_types("*")
     procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-    procedure.set_menu_label("Deep Dream _Zoom…")
+    procedure.set_menu_label(label)
     procedure.add_menu_path("<Image>/Filters/Artistic")
-    procedure.set_documentation(
+    procedure.set_documentation(*documentation, name)
+    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
+    for argument in declared:
+        add_argument(procedure, argument, argument.default)
+    return procedure
+
+
+def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
+    """Filters ▸ Artistic ▸ Deep Dream Zoom…: the dream's arguments and the zoom's, returning the new image."""
+    documentation = (
         "An infinite-zoom animation of Deep Dreams, as a new image of frames",
         "Dreams the layer, then again and again, each frame a dream of the last one zoomed (and turned) about its "
         "centre, with seed + frame − 1, into a new image whose layers 'Frame N (100ms)' Filters ▸ Animation ▸ "
         "Playback plays and File ▸ Export as GIF or WebP saves as an animation. Frames done stay when a later "
         "one fails or is cancelled.",
-        name,
     )
-    procedure.set_attribution("Reverie", "Reverie contributors", "2026")
-    for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:
-        add_argument(procedure, argument, argument.default)
+    procedure = new_procedure(
+        plugin, name, run_zoom, "Deep Dream _Zoom…", documentation, arguments.ZOOM_PROCEDURE_ARGUMENTS
+    )
     procedure.add_image_return_value("animation", "Animation", "The new image of frames", False, FLAGS)
     return procedure
 
 
 class ReverieDream(Gimp.PlugIn):
-    """Registers python-fu-reverie-dream."""
+    """Registers python-fu-reverie-dream and python-fu-reverie-zoom."""
 
     def do_query_procedures(self) -> list[str]:
         """The procedures GIMP registers from this file."""
@@ -360,12 +401,7 @@ class ReverieDream(Gimp.PlugIn):
         """The procedure with its menu entry, documentation, arguments and return values."""
         if name == ZOOM_PROCEDURE:
             return create_zoom_procedure(self, name)
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("*")
-        procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
-        procedure.set_menu_label("Deep _Dream…")
-        procedure.add_menu_path("<Image>/Filters/Artistic")
-        procedure.set_documentation(
+        documentation = (
             "Dream on the layer or the selection with the Reverie server",
             "Sends the active layer (or the selection plus a margin) to the Reverie dream server and adds "
             "the dream as a new layer 'Deep Dream #<seed>' above it, masked by the selection, in one undo "
@@ -375,11 +411,8 @@ class ReverieDream(Gimp.PlugIn):
             "selection, or the layer) exactly as the full run would, into one 'Deep Dream preview #<seed>' "
             "layer that the next preview replaces and the full run removes. Starts a local server with "
             "'reverie start' when none answers.",
-            name,
         )
-        procedure.set_attribution("Reverie", "Reverie contributors", "2026")
-        for argument in arguments.ARGUMENTS:
-            add_argument(procedure, argument, argument.default)
+        procedure = new_procedure(self, name, run, "Deep _Dream…", documentation, arguments.ARGUMENTS)
         procedure.add_int_return_value("seed", "Seed", "The seed the dream used", 0, arguments.MAX_SEED, 0, FLAGS)
         procedure.add_layer_return_value("layer", "Layer", "The new dream layer", False, FLAGS)
         return procedure

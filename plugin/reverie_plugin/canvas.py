@@ -50,13 +50,18 @@ def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> byte
     return drawable.get_buffer().get(rect, 1.0, wire.babl, Gegl.AbyssPolicy.CLAMP)
 
 
+def layer_wire(drawable: Gimp.Drawable) -> WireFormat:
+    """How the drawable's pixels travel: its image's base type and precision, its alpha."""
+    image = drawable.get_image()
+    return wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
+
+
 def read_guide(layer: Gimp.Layer | None) -> tuple[bytes, int, int, int, str] | None:
     """A guide layer's pixels (the whole layer, in its own image's format), width, height, channels and
     sample type, as ``session.Pixels`` takes them; None for no guide."""
     if layer is None:
         return None
-    image = layer.get_image()
-    wire = wire_format(image.get_base_type().value_nick, layer.has_alpha(), image.get_precision().value_nick)
+    wire = layer_wire(layer)
     width, height = layer.get_width(), layer.get_height()
     return read_pixels(layer, Rect(0, 0, width, height), wire), width, height, wire.channels, wire.dtype
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -206,16 +206,7 @@ class LiveDialog:
         done = self._done
         if done is None or not done.plan.covers_region or done.values != runs.values_of(self._config):
             return None
-        full = runs.Plan(
-            done.plan.drawable,
-            done.plan.region,
-            done.plan.shown,
-            done.plan.sent,
-            done.plan.wire,
-            done.plan.masked,
-            False,
-        )
-        return full, done.result, done.details
+        return replace(done.plan, preview=False), done.result, done.details
 
     def _drop_job(self) -> None:
         if self._job is not None and self._job.running:

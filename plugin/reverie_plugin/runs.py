@@ -11,8 +11,8 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 
-from reverie_plugin import arguments, geometry, messages  # noqa: E402
-from reverie_plugin.formats import WireFormat, wire_format  # noqa: E402
+from reverie_plugin import arguments, canvas, geometry, messages  # noqa: E402
+from reverie_plugin.formats import WireFormat  # noqa: E402
 from reverie_plugin.messages import PluginFailure  # noqa: E402
 
 
@@ -26,9 +26,11 @@ def selected_rect(image: Gimp.Image, drawable: Gimp.Drawable) -> geometry.Rect |
     return geometry.Rect(x, y, width, height)
 
 
-def values_of(config: Gimp.ProcedureConfig) -> dict[str, Any]:
+def values_of(
+    config: Gimp.ProcedureConfig, declared: tuple[arguments.Argument, ...] = arguments.ARGUMENTS
+) -> dict[str, Any]:
     """The declared arguments' values, whichever way they were set (dialog, script, last values)."""
-    return {a.name: config.get_property(a.name) for a in arguments.ARGUMENTS}
+    return {a.name: config.get_property(a.name) for a in declared}
 
 
 @dataclass(frozen=True)
@@ -67,5 +69,4 @@ def plan_run(image: Gimp.Image, drawables: list[Gimp.Drawable], preview: bool) -
     # A preview shows a crop of what the full run dreams, dreamed the same way, with context around it.
     shown = geometry.preview_crop(region, selected) if preview else region
     sent = geometry.with_context(shown, region) if preview else region
-    wire = wire_format(image.get_base_type().value_nick, drawable.has_alpha(), image.get_precision().value_nick)
-    return Plan(drawable, region, shown, sent, wire, selected is not None, preview)
+    return Plan(drawable, region, shown, sent, canvas.layer_wire(drawable), selected is not None, preview)

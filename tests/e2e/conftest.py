@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, wait_until_ready
+from dream_server import REVERIE, SERVER_FLAGS, serving
 from gimp_harness import GIMP_PATH, GimpInstall, GimpUnavailable, Record, Workspace, find_gimp, run_batch, run_gui_batch
 from launcher_bridge import LauncherBridge, write_shim
 
@@ -89,20 +89,8 @@ def work(session_space: Workspace, request: pytest.FixtureRequest) -> Workspace:
 @pytest.fixture(scope="session")
 def endpoint(session_space: Workspace) -> Iterator[str]:
     """A real dream server (``reverie serve``, MobileNet, random weights, MAX_PIXELS) for the whole session."""
-    address = free_endpoint()
-    log = session_space.host / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*REVERIE, "serve", "--endpoint", address, *SERVER_FLAGS, "--max-pixels", str(MAX_PIXELS)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ready(address, process, log)
+    with serving(session_space.host / "server.log", *SERVER_FLAGS, "--max-pixels", str(MAX_PIXELS)) as address:
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,23 @@ def wait_until_ready(endpoint: str, process: subprocess.Popen, log: Path, **clie
             except ServerNotRunning:
                 if time.monotonic() > deadline:
                     raise
+
+
+@contextmanager
+def serving(log: Path, *arguments: str, **client_options: Any) -> Iterator[str]:
+    """A real dream server (``reverie serve`` with ``arguments``) on a free loopback endpoint, its output in
+    ``log``; yields the endpoint once it answers hello (with ``client_options``), and stops it afterwards."""
+    address = free_endpoint()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*REVERIE, "serve", "--endpoint", address, *arguments], stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_ready(address, process, log, **client_options)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def facts(endpoint: str) -> dict:

@@ -109,9 +109,14 @@ def load_record(folder: Path, output: str) -> Record:
     return Record(document["values"], pixels, offsets, output)
 
 
+# What the batch code imports (and pane_watch.py beside it): copied into the test's workspace.
+BATCH_HELPERS = ("gimp_side.py", "server_idle.py")
+
+
 def _batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str) -> tuple[dict, list]:
     """The environment and GIMP arguments that run ``code`` with ``g`` (gimp_side) and ``rec`` (a Recorder)."""
-    shutil.copy(HERE / "gimp_side.py", work.host / "gimp_side.py")
+    for helper in BATCH_HELPERS:
+        shutil.copy(HERE / helper, work.host / helper)
     script = work.host / "batch.py"
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(work.inside)!r})\nimport gimp_side as g\n"

@@ -18,6 +18,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 gi.require_version("Babl", "0.1")
 from gi.repository import Babl, Gegl, Gimp, Gio  # noqa: E402, F401 (Babl, Gio: for the tests' batch code)
+from server_idle import server_idle_at  # noqa: E402, F401 (for the tests' batch code)
 
 PROCEDURE = "python-fu-reverie-dream"
 PRECISIONS = {
@@ -103,30 +104,6 @@ def wait_for_layers(image: Gimp.Image, names: list[str], timeout: float = 60.0) 
     while (seen := [layer.get_name() for layer in image.get_layers()]) != names and time.monotonic() < deadline:
         time.sleep(0.05)
     return seen
-
-
-def server_idle_at(endpoint: str, timeout: float = 10.0) -> float | None:
-    """The wall-clock time at which the dream server first says it runs and queues nothing (hello), polled
-    every 20 ms; None if it does not within ``timeout``. Raw ZeroMQ: the batch has no Reverie client."""
-    import zmq
-
-    deadline = time.monotonic() + timeout
-    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
-        socket.linger = 0
-        socket.connect(endpoint)
-        while time.monotonic() < deadline:
-            socket.send_multipart([b"", json.dumps({"v": 1, "type": "hello", "req": "idle"}).encode()])
-            while socket.poll(2000):
-                reply = json.loads(socket.recv_multipart()[-1])
-                if reply.get("req") == "idle":
-                    break
-            else:
-                continue
-            facts = reply["server"]
-            if facts["running"] is None and facts["queue"] == 0:
-                return time.time()
-            time.sleep(0.02)
-    return None
 
 
 def write_source(folder: str, layer: Gimp.Layer, then: list[str], endpoint: str = "") -> None:

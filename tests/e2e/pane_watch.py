@@ -22,6 +22,7 @@ import gi
 gi.require_version("Gdk", "3.0")
 gi.require_version("GdkX11", "3.0")
 from gi.repository import Gdk, GdkX11  # noqa: E402
+from server_idle import server_idle_at  # noqa: E402
 
 LIMIT = 60.0
 
@@ -108,27 +109,6 @@ def main(folder: Path) -> None:
         if meta.get("endpoint"):
             report["idle"] = server_idle_at(meta["endpoint"])
     (folder / "watch.json").write_text(json.dumps(report))
-
-
-def server_idle_at(endpoint: str, timeout: float = 10.0) -> float | None:
-    """The wall-clock time at which the dream server first says it runs and queues nothing (raw ZeroMQ hello,
-    every 10 ms); None if not within ``timeout``."""
-    import zmq
-
-    deadline = time.monotonic() + timeout
-    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
-        socket.linger = 0
-        socket.connect(endpoint)
-        while time.monotonic() < deadline:
-            socket.send_multipart([b"", json.dumps({"v": 1, "type": "hello", "req": "idle"}).encode()])
-            reply: dict = {}
-            while reply.get("req") != "idle" and socket.poll(2000):
-                reply = json.loads(socket.recv_multipart()[-1])
-            facts = reply.get("server", {})
-            if facts.get("running", "") is None and facts.get("queue") == 0:
-                return time.time()
-            time.sleep(0.01)
-    return None
 
 
 def locate_at(frame: tuple, source: bytes, width: int, height: int, x: int, y: int) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import zmq.auth
-from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, wait_until_ready
+from dream_server import REVERIE, SERVER_FLAGS, serving
 from gimp_harness import Record, Workspace
 
 pytestmark = pytest.mark.gimp
@@ -28,22 +28,13 @@ def encrypted_endpoint(work: Workspace) -> Iterator[tuple[str, Workspace]]:
         f'[keys]\nserver_secret = "{keys.host / "server.key_secret"}"\n'
         f'authorized_clients = "{keys.host / "authorized_clients"}"\n'
     )
-    address = free_endpoint()
+    server_public, _ = zmq.auth.load_certificate(keys.host / "server.key")
+    client_keys = zmq.auth.load_certificate(keys.host / "client.key_secret")
     log = work.host / "encrypted-server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*REVERIE, "serve", "--config", str(config), "--endpoint", address, *SERVER_FLAGS],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server_public, _ = zmq.auth.load_certificate(keys.host / "server.key")
-        client_keys = zmq.auth.load_certificate(keys.host / "client.key_secret")
-        wait_until_ready(address, process, log, server_public_key=server_public, client_keys=client_keys)
+    with serving(
+        log, "--config", str(config), *SERVER_FLAGS, server_public_key=server_public, client_keys=client_keys
+    ) as address:
         yield address, keys
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_encrypted_server_needs_the_configured_keys(

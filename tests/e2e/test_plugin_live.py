@@ -74,21 +74,36 @@ def watcher(work: Workspace) -> tuple[str, str]:
     return COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}"
 
 
+def watched_dialog(work: Workspace, endpoint: str, then: list[str], idle: str = "", **settings: object) -> str:
+    """Batch code: a WIDTH×HEIGHT image on a display, its source for pane_watch.py (which presses ``then`` once
+    the pane has changed, then waits for the server at ``idle`` to go idle), and an interactive dream with
+    ``settings``; records its status, message and seed, and the layers after it."""
+    values = ", ".join(f"{name}={value!r}" for name, value in settings.items())
+    return (
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.write_source({str(work.inside)!r}, layer, {then!r}, {idle!r})\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {values})\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.value('seed', out.get('seed'))\n"
+        "rec.layers('after', image)\n"
+    )
+
+
+def read_watch(work: Workspace) -> dict:
+    """What pane_watch.py saw (watch.json); the pane must have changed after Preview."""
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert "changed" in watch, "the pane never changed after Preview"
+    return watch
+
+
 def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server_idle(
     run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
 ) -> None:
     octave = octave_seconds(endpoint)
-    params = ", ".join(f"{key.replace('_', '-')!r}: {value!r}" for key, value in {**LONG, "seed": 3}.items())
     record = run_gimp_ui(
-        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
-        "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, ['alt+c'])\n"
-        f"values = {{{params}}}\n"
-        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
-        "**{k.replace('-', '_'): v for k, v in values.items()})\n"
-        "rec.value('status', out['status'])\n"
-        "rec.layers('after', image)\n"
-        f"rec.value('idle', g.server_idle_at({endpoint!r}))\n",
+        watched_dialog(work, endpoint, ["alt+c"], **LONG, seed=3)
+        + f"rec.value('idle', g.server_idle_at({endpoint!r}))\n",
         [watcher(work)],
     )
     watch = json.loads((work.host / "watch.json").read_text())
@@ -143,14 +158,7 @@ def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
     # The layer is within the preview's 512×512, so the preview is the full run: OK places it (one job only).
     done_before = facts(endpoint)["jobs_done"]
     record = run_gimp_ui(
-        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
-        "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, [])\n"
-        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
-        "model='mobilenet', octaves=1, steps=3, seed=0)\n"
-        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
-        "rec.value('seed', out.get('seed'))\n"
-        "rec.layers('after', image)\n",
+        watched_dialog(work, endpoint, [], model="mobilenet", octaves=1, steps=3, seed=0),
         [watcher(work), (DIALOG, "alt+o")],
     )
     assert record.values["status"] == "success", record.values["message"]
@@ -164,17 +172,10 @@ def test_changing_a_setting_during_a_preview_stops_its_job_on_the_server(
     # Once the pane shows the dream, Alt+E focuses Steps and Up changes it; the dialog stays open (Cancel
     # closes it afterwards) while the watcher sees the server go idle.
     record = run_gimp_ui(
-        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
-        "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, ['alt+e', 'Up'], {endpoint!r})\n"
-        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
-        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
-        "rec.value('status', out['status'])\n"
-        "rec.layers('after', image)\n",
+        watched_dialog(work, endpoint, ["alt+e", "Up"], idle=endpoint, **LONG, seed=3),
         [watcher(work), (DIALOG, "alt+c")],
     )
-    watch = json.loads((work.host / "watch.json").read_text())
-    assert "changed" in watch, "the pane never changed after Preview"
+    watch = read_watch(work)
     changed_setting = watch["then"][1]
     print(f"server idle {watch['idle'] - changed_setting:.2f} s after the setting changed")
     assert watch["idle"] is not None and watch["idle"] - changed_setting < 2.0
@@ -186,17 +187,9 @@ def test_stop_during_a_preview_ends_its_job_and_keeps_the_dialog_open(
     run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
 ) -> None:
     record = run_gimp_ui(
-        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
-        "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, ['alt+k'], {endpoint!r})\n"
-        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
-        "model='mobilenet', octaves=2, steps=300, seed=3)\n"
-        "rec.value('status', out['status'])\n"
-        "rec.layers('after', image)\n",
-        [watcher(work), (DIALOG, "alt+c")],
+        watched_dialog(work, endpoint, ["alt+k"], idle=endpoint, **LONG, seed=3), [watcher(work), (DIALOG, "alt+c")]
     )
-    watch = json.loads((work.host / "watch.json").read_text())
-    assert "changed" in watch, "the pane never changed after Preview"
+    watch = read_watch(work)
     assert watch["idle"] is not None and watch["idle"] - watch["then"][0] < 2.0
     assert record.values["status"] == "cancel"
     assert [entry["name"] for entry in record.values["after"]] == ["artwork"]

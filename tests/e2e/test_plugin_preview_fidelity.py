@@ -7,13 +7,12 @@ picture can (tests/bench/preview_fidelity.py measures it against the former, shr
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from dream_server import REVERIE, free_endpoint, wait_until_ready
+from dream_server import serving
 from gimp_harness import Record, Workspace
 from PIL import Image
 
@@ -30,20 +29,9 @@ MIN_CORRELATION = 0.3
 @pytest.fixture(scope="module")
 def imagenet_endpoint(mobilenet_weights_file: Path, session_space: Workspace) -> Iterator[str]:
     """A real dream server with the real MobileNet weights (tests/conftest.py put them in Keras' cache)."""
-    address = free_endpoint()
     log = session_space.host / "imagenet-server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*REVERIE, "serve", "--endpoint", address, "--model", "mobilenet", "--weights", "imagenet"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ready(address, process, log)
+    with serving(log, "--model", "mobilenet", "--weights", "imagenet") as address:
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_full_run_on_the_previews_crop_looks_like_the_preview(
