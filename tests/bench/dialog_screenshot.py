@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 E2E = REPO / "tests" / "e2e"
 sys.path.insert(0, str(E2E))
 
-from dream_server import REVERIE, free_endpoint, wait_until_ready  # noqa: E402
+from dream_server import serving  # noqa: E402
 from gimp_harness import COMMAND_STEP, GIMP_PATH, Workspace, find_gimp, run_batch, run_gui_batch  # noqa: E402
 
 SIDE = 320
@@ -40,16 +40,8 @@ def main(out: Path) -> None:
         with Image.open(REPO / "samples" / "astronaut.jpg") as photo:
             photo.convert("RGB").resize((SIDE, SIDE)).save(work.host / "photo.png")
         shutil.copy(E2E / "pane_watch.py", work.host / "pane_watch.py")
-        endpoint = free_endpoint()
         log = space.host / "server.log"
-        with log.open("w") as output:
-            server = subprocess.Popen(
-                [*REVERIE, "serve", "--endpoint", endpoint, "--model", "mobilenet", "--weights", "imagenet"],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until_ready(endpoint, server, log)
+        with serving(log, "--model", "mobilenet", "--weights", "imagenet") as endpoint:
             code = (
                 f"image = g.Gimp.file_load(g.Gimp.RunMode.NONINTERACTIVE, g.Gio.File.new_for_path("
                 f"{str(work.inside / 'photo.png')!r}))\n"
@@ -63,9 +55,6 @@ def main(out: Path) -> None:
             )
             watch_step = (COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}")
             run_gui_batch(gimp, config, work, code, GIMP_PATH, [watch_step, ("^Deep Dream$", "alt+c")])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         watch = json.loads((work.host / "watch.json").read_text())
         width, height, stride, channels = watch["done_frame"]
         raw = np.frombuffer((work.host / "done.raw").read_bytes(), np.uint8)
