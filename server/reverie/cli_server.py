@@ -176,9 +176,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start = subparsers.add_parser("start", help="start the dream server in the background")
     _common(start)
     _server_options(start)
-    start.add_argument(
-        "--timeout", type=float, default=START_TIMEOUT, help="seconds to wait for the model to load"
-    )
+    start.add_argument("--timeout", type=float, default=START_TIMEOUT, help="seconds to wait for the model to load")
     start.set_defaults(func=_start)
 
     stop = subparsers.add_parser("stop", help="stop the background dream server")

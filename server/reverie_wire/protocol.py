@@ -47,6 +47,7 @@ ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
     "heartbeat",
 )
 
+
 @dataclass(frozen=True)
 class ImageSpec:
     """The layout of a pixel buffer, as a header declares it."""
