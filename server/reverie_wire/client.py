@@ -600,14 +600,19 @@ class DreamClient:
 
     def cancel(self, job_id: str) -> None:
         """Ask the server to stop a job; its Cancelled (or Result, if it was done) still arrives."""
-        if job_id in self._active:
-            self._cancel_tries[job_id] = 1
-            self._send({"type": protocol.CANCEL, "job": job_id})
+        self._ask_to_stop(job_id, keep=False)
 
     def stop(self, job_id: str) -> None:
         """Stop a job and keep what has formed: a running job's Result then comes with ``partial`` set (a job
         still queued is answered Cancelled)."""
+        self._ask_to_stop(job_id, keep=True)
+
+    def _ask_to_stop(self, job_id: str, keep: bool) -> None:
+        """Send a cancel; the latest of ``cancel`` and ``stop`` says whether a cancel sent again keeps."""
         if job_id in self._active:
             self._cancel_tries[job_id] = 1
-            self._keeping.add(job_id)
+            if keep:
+                self._keeping.add(job_id)
+            else:
+                self._keeping.discard(job_id)
             self._send_cancel(job_id)

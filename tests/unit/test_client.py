@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -293,6 +294,34 @@ def test_a_cancel_that_lands_on_another_server_is_sent_again(serve: Callable[[Ha
         dream.cancel(job)
         assert list(dream.events(job)) == [client.Cancelled(job)]
     assert cancels == [job, job]
+
+
+@pytest.mark.parametrize(("asks", "latest"), [(("stop", "cancel"), False), (("cancel", "stop"), True)])
+def test_a_cancel_sent_again_keeps_as_the_latest_request_said(
+    serve: Callable[[Handler], ScriptedServer], asks: tuple[str, str], latest: bool
+) -> None:
+    """Both asks land on another server behind a broker: each is sent again, as the latest ask says."""
+    sent: list[bool] = []
+    all_sent = threading.Event()
+
+    def behind_broker(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] != "cancel":
+            return dreaming(lambda job: [])(header, body)
+        sent.append(header.get("keep", False))
+        if len(sent) == 4:
+            all_sent.set()
+        if len(sent) <= 2:
+            return [({"type": "error", "code": "unknown_job", "job": header["job"], "message": "not here"}, None)]
+        return [({"type": "cancelled", "job": header["job"]}, None)]
+
+    server = serve(behind_broker)
+    with client.DreamClient(server.endpoint) as dream:
+        job = submit(dream)
+        getattr(dream, asks[0])(job)
+        getattr(dream, asks[1])(job)
+        assert list(dream.events(job)) == [client.Cancelled(job)]
+        assert all_sent.wait(10)
+    assert sent == [not latest, latest, latest, latest]
 
 
 def test_close_cancels_jobs_still_running(serve: Callable[[Handler], ScriptedServer]) -> None:
