@@ -143,7 +143,7 @@ model = load_model("mobilenet", "random")
 params = DreamParams(model="mobilenet", steps=1, seed=0)
 warm_up(model, params)
 counts = []
-for height, width in ((768, 1024), (720, 960), (1024, 768)):
+for height, width in ((768, 1024), (720, 960), (1024, 768), (600, 800)):
     before = len(traces)
     dream(dream_image(height, width), params, model)
     counts.append([len(traces) - before, traces[before:].count("_steps")])
@@ -151,14 +151,14 @@ print(json.dumps(counts))
 """
 
 
-def test_the_warm_up_readies_a_typical_pictures_buckets_and_grids(tmp_path: Path) -> None:
-    """A device's first request should not wait for a whole octave's loop, nor the functions around it."""
-    at_warm_up_size, in_its_bucket, portrait = run_on_jax(FIRST_DREAMS, tmp_path)
+def test_the_warm_up_readies_every_picture_in_a_typical_pictures_bucket(tmp_path: Path) -> None:
+    """A device's first request should not wait for a whole octave's loop, nor the functions around it: a
+    picture whose full size pads as a warm-up picture's traces nothing at all, either way up."""
+    at_warm_up_size, in_its_bucket, portrait, another_bucket = run_on_jax(FIRST_DREAMS, tmp_path)
     assert at_warm_up_size == [0, 0]
-    # 960×720 shares 1024×768's bucket: every octave's loop is ready (the octave changes between its
-    # buckets may still compile, a fraction of a second)
-    assert in_its_bucket[1] == 0
-    assert portrait[1] > 0  # 768×1024's octaves lie in buckets the warm-up did not see
+    assert in_its_bucket == [0, 0]  # 960×720 pads to 1024×768, and so do its octaves' rooms
+    assert portrait == [0, 0]
+    assert another_bucket[1] > 0  # 800×600 pads to 896×640: its octaves' loops compile
 
 
 # A whole octave that runs out of device memory: that octave goes on with tiles, and so do later ones as large.

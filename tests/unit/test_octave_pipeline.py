@@ -67,6 +67,9 @@ class FakeBackend:
         return self.whole
 
 
+ROOMS = {(8, 8): (8, 8)}  # the one octave these tests run, as large as the picture
+
+
 class FakeModel:
     """A backend's stand-in beside a real tile planner: 8 tiles at once, and whole octaves up to 128²."""
 
@@ -110,7 +113,7 @@ def run(asynchronous: bool, steps: int = 4, max_loss: float | None = None, faili
     params = DreamParams(steps=steps, max_loss=max_loss)
     progress: list[Progress] = []
     tally = _Tally(params, 1, progress.append)
-    ascent = _Ascent(model, None, params, 0, None, 0, lambda reach: (0, 0))  # type: ignore[arg-type]
+    ascent = _Ascent(model, None, params, 0, None, 0, lambda reach: (0, 0), ROOMS)  # type: ignore[arg-type]
     state = ascent.octave(1, (8, 8), 0, tally)
     return state, tally, events, progress, model
 
@@ -135,7 +138,7 @@ def run_whole(
         asked.append(len(progress))
         return bool(cancel_after) and len(progress) >= cancel_after
 
-    ascent = _Ascent(model, None, params, 0, should_cancel, 0, lambda reach: (0, 0))  # type: ignore[arg-type]
+    ascent = _Ascent(model, None, params, 0, should_cancel, 0, lambda reach: (0, 0), ROOMS)  # type: ignore[arg-type]
     state = ascent.octave(1, (8, 8), 0, tally)
     return state, tally, events, progress, model
 

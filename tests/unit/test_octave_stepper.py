@@ -41,8 +41,8 @@ def gradient(jax_backend: ModuleType) -> Any:
 
 def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:
     stepper = jax_octave.OctaveStepper(
-        gradient.octave_loop(), image.shape[:2], SEED, OCTAVE, JITTER, params.step_size, params.normalization,
-        params.max_loss, params.lap_levels,
+        gradient.octave_loop(), image.shape[:2], jax_octave.bucket(image.shape[:2]), SEED, OCTAVE, JITTER,
+        params.step_size, params.normalization, params.max_loss, params.lap_levels,
     )  # fmt: skip
     start = jnp.asarray(jax_padded.padded_to(image, stepper.padded_shape)) if state is None else state
     return stepper.advance(start, first, count)
@@ -159,7 +159,9 @@ def test_the_stop_threshold_compares_as_the_host_does() -> None:
 
 def test_chunks_last_about_a_quarter_second_at_the_measured_pace(gradient: Any) -> None:
     image, params = picture((90, 140)), DreamParams(step_size=0.05, max_loss=None)
-    stepper = jax_octave.OctaveStepper(gradient.octave_loop(), (90, 140), SEED, 1, JITTER, 0.05, "mean_abs", None)
+    stepper = jax_octave.OctaveStepper(
+        gradient.octave_loop(), (90, 140), jax_octave.bucket((90, 140)), SEED, 1, JITTER, 0.05, "mean_abs", None
+    )
     loop = gradient.octave_loop()
     loop.step_seconds.pop(stepper.padded_shape, None)
     assert stepper.chunk(20) == 1  # nothing measured yet

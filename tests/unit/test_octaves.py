@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from reverie.engine.backends.host import HostCanvas
-from reverie.engine.octaves import octave_shapes, reinject_detail, resize
+from reverie.engine.octaves import octave_rooms, octave_shapes, reinject_detail, resize
+from reverie.engine.tiling import grid_span
 from reverie_wire.errors import ImageTooSmall
 
 
@@ -23,6 +24,31 @@ def test_small_images_drop_octaves_and_say_so() -> None:
 def test_too_small_names_the_minimum() -> None:
     with pytest.raises(ImageTooSmall, match="at least 107×107"):
         octave_shapes(100, 300, 3, 1.4, 107)
+
+
+def test_rooms_pad_every_picture_of_a_bucket_as_the_bucket_itself() -> None:
+    """A picture's octaves padded as their rooms are is padded as a picture filling its bucket: every size from
+    641×897 to 768×1024 runs on the very shapes 768×1024 compiled, each octave room enough for its own."""
+
+    def padded_octaves(height: int, width: int) -> list[tuple[int, int]]:
+        shapes, _ = octave_shapes(height, width, 3, 1.4, 75)
+        rooms = octave_rooms(shapes, grid_span((height, width), 128), 1.4)
+        assert all(room[0] >= shape[0] and room[1] >= shape[1] for shape, room in rooms.items())
+        return [grid_span(rooms[shape], 128) for shape in shapes]
+
+    filling = padded_octaves(768, 1024)
+    assert filling == [(512, 640), (640, 768), (768, 1024)]
+    for height in range(641, 769, 7):
+        for width in range(897, 1025, 9):
+            assert padded_octaves(height, width) == filling, (height, width)
+    # without rooms, 720×960's octaves take other shapes: its smallest, 367×489, pads to 384×512
+    smallest = octave_shapes(720, 960, 3, 1.4, 75)[0][0]
+    assert smallest == (367, 489) and grid_span(smallest, 128) == (384, 512)
+
+
+def test_rooms_of_a_picture_with_octaves_dropped_follow_from_its_full_size() -> None:
+    shapes, _ = octave_shapes(150, 200, 3, 1.4, 107)
+    assert octave_rooms(shapes, (256, 256), 1.4) == {(107, 142): (182, 182), (150, 200): (256, 256)}
 
 
 def test_resize_keeps_float_values_and_shape() -> None:

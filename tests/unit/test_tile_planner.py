@@ -30,6 +30,18 @@ def test_the_plan_is_the_policy_within_the_dream_s_tile_size() -> None:
     assert plan.whole((200, 250)) and plan.padded((200, 250)) == (256, 256)
 
 
+def test_a_whole_octave_is_padded_as_its_room_and_a_tiled_one_as_its_own_tiles() -> None:
+    tiles = TilePlanner(
+        TilePolicy(fixed=True, tile=512, batch=4, bucket_pixels=384 * 384),
+        lambda shape: (-(-shape[0] // 128) * 128, -(-shape[1] // 128) * 128),
+        lambda error: isinstance(error, OutOfMemory),
+    )
+    plan = tiles.plan(PARAMS)
+    assert plan.padded((200, 250)) == (256, 256)
+    assert plan.padded((200, 250), room=(300, 300)) == (384, 384)
+    assert plan.padded((200, 250), room=(400, 300)) == (512, 512)  # the room's bucket is too large: tiles
+
+
 def test_out_of_memory_halves_the_batch_then_the_tile_and_logs_each_once(caplog: pytest.LogCaptureFixture) -> None:
     tiles = planner(batch=2)
     with caplog.at_level(logging.WARNING, logger="reverie.engine.tile_planner"):

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn, Stepper
+from reverie.engine.backends import GradientFn, Stepper, WholeOctave
 from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
-from reverie.engine.octaves import octave_shapes
+from reverie.engine.octaves import octave_rooms, octave_shapes
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
@@ -72,6 +72,11 @@ class _Ascent:
     should_cancel: CancelFn | None
     seed: int
     jitter: Callable[[int], tuple[int, int]]  # a step's random roll, each way within a reach
+    rooms: dict[tuple[int, int], tuple[int, int]]  # each octave's room (see ``octaves.octave_rooms``)
+
+    def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The shape a device keeps an octave of ``shape`` in, as the tile plan says now."""
+        return self.model.tiles.plan(self.params).padded(shape, self.rooms[shape])
 
     def octave(self, number: int, shape: tuple[int, int], image: Any, tally: _Tally) -> Any:
         """Gradient ascent on one octave's image; the tally records each step's loss and may end it early."""
@@ -85,8 +90,9 @@ class _Ascent:
         """The octave's steps: on its whole image where the backend has a loop for it and the plan allows, else
         over tiles."""
         whole = None
-        if self.model.tiles.plan(self.params).whole(shape):
-            whole = self.model.backend.octave_stepper(self.gradient_fn, self.params, shape, self.seed, number)
+        if self.model.tiles.plan(self.params).whole(self.rooms[shape]):
+            octave = WholeOctave(self.params, shape, self.padded(shape), self.seed, number)
+            whole = self.model.backend.octave_stepper(self.gradient_fn, octave)
         if whole is None:
             return self._tiled(shape, image, 1)
         out_of_memory = partial(self._out_of_memory, whole=whole.padded_shape)
@@ -143,9 +149,10 @@ def dream(
     def jitter(reach: int) -> tuple[int, int]:
         return int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
 
+    rooms = octave_rooms(shapes, model.tiles.plan(params).padded(shapes[-1]), params.octave_scale)
+    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms)
     # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
-    canvas = model.backend.canvas(image, lambda shape: model.tiles.plan(params).padded(shape))
-    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter)
+    canvas = model.backend.canvas(image, ascent.padded)
     tally = _Tally(params, len(shapes), progress)
     # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
     current = canvas.first(shapes[0])

@@ -31,6 +31,15 @@ def octave_shapes(
     return kept[::-1], notes
 
 
+def octave_rooms(
+    shapes: list[tuple[int, int]], top: tuple[int, int], scale: float
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """Each octave's room: the same octave (counted from the full size down) of a picture of shape ``top``,
+    at least the full size. An octave padded as its room would be is padded alike for every picture whose full
+    size pads to ``top``, whatever its own size: those pictures share every compiled shape."""
+    return {shape: (int(top[0] / scale**i), int(top[1] / scale**i)) for i, shape in enumerate(shapes[::-1])}
+
+
 # Output rows per band when resizing: a large image's transition holds a few bands, not whole channels.
 _BAND = 256
 

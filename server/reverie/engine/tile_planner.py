@@ -43,9 +43,11 @@ class TilePlan:
         padded = None if self.bucket is None else self.bucket(shape)
         return padded is not None and padded[0] * padded[1] <= self.bucket_pixels
 
-    def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
-        """The shape a device keeps an octave of ``shape`` in: its bucket, else whole fixed tiles."""
-        padded = self.bucket(shape) if self.bucket is not None and self.whole(shape) else None
+    def padded(self, shape: tuple[int, int], room: tuple[int, int] | None = None) -> tuple[int, int]:
+        """The shape a device keeps an octave of ``shape`` in: the bucket of its ``room`` (at least ``shape``;
+        by default ``shape`` itself, see ``octaves.octave_rooms``), else whole fixed tiles."""
+        room = room or shape
+        padded = self.bucket(room) if self.bucket is not None and self.whole(room) else None
         if padded is not None:
             return padded
         return grid_span(shape, self.tile) if self.fixed else shape

@@ -12,15 +12,19 @@ from reverie.engine.backends import GradientFn
 from reverie.engine.loading import DreamModel
 from reverie.engine.octave_ascent import dream
 from reverie.engine.params import DreamParams
-from reverie.engine.tile_planner import TilePlan
 
-# The picture a device's warm-up dreams on: a common photo shape.
-_WARM_UP_SHAPE = (768, 1024)
+# The pictures (height, width) a device's warm-up dreams on by default: a common photo shape, either way up.
+WARM_UP_PICTURES = ((768, 1024), (1024, 768))
 
 
-def warm_up(model: DreamModel, params: DreamParams | None = None) -> float:
-    """Build and compile everything a dream with ``params`` needs; returns the seconds it took. The server
-    calls it at start-up."""
+def warm_up(
+    model: DreamModel,
+    params: DreamParams | None = None,
+    pictures: tuple[tuple[int, int], ...] = WARM_UP_PICTURES,
+) -> float:
+    """Build and compile everything a dream with ``params`` needs, on ``pictures`` of these sizes (height,
+    width) and every picture padded as one of them; returns the seconds it took. The server calls it at
+    start-up."""
     started = time.perf_counter()
     params = params or DreamParams(model=model.spec.name)
     layers = params.layer_weights()
@@ -28,29 +32,12 @@ def warm_up(model: DreamModel, params: DreamParams | None = None) -> float:
     _compile_batches(model, gradient_fn, params, model.min_side(tuple(layers)))
     if model.backend.compiles_per_shape:
         # The small functions around the gradient compile per tile grid, and a whole octave's loop per bucket,
-        # and a new process traces them again even when they are cached on disk: one step per octave of
-        # typical pictures does both for their grids and buckets (any picture whose octaves fall on the same
-        # ones finds them ready).
-        for shape in _warm_up_shapes(model.tiles.plan(params)):
+        # and a new process traces them again even when they are cached on disk: one step per octave of each
+        # warm-up picture does both, for every picture whose full size pads as one of theirs (its octaves are
+        # padded as theirs, see ``octaves.octave_rooms``).
+        for shape in pictures:
             dream(np.full((*shape, 3), 0.5, np.float32), params.replace(steps=1, max_loss=None), model)
     return time.perf_counter() - started
-
-
-def _warm_up_shapes(plan: TilePlan) -> list[tuple[int, int]]:
-    """A typical picture's size; where its octaves run whole, the four corners of its bucket instead: a
-    picture of any size in that bucket has each smaller octave in one of two buckets per side, which the
-    corners' octaves cover."""
-    if not plan.whole(_WARM_UP_SHAPE):
-        return [_WARM_UP_SHAPE]
-    top = plan.padded(_WARM_UP_SHAPE)  # its bucket
-
-    def smallest(axis: int) -> int:
-        side = top[axis]
-        while side > 1 and plan.padded((side - 1, side - 1))[0] == top[axis]:
-            side -= 1
-        return side
-
-    return [(height, width) for height in (smallest(0), top[0]) for width in (smallest(1), top[1])]
 
 
 def _compile_batches(model: DreamModel, gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:

@@ -121,6 +121,17 @@ def backend_name() -> str:
     return str(keras.backend.backend())
 
 
+@dataclass(frozen=True)
+class WholeOctave:
+    """One octave of a dream, as a whole-octave stepper takes it."""
+
+    params: DreamParams
+    shape: tuple[int, int]
+    padded_shape: tuple[int, int]  # the shape it computes on (see ``TilePlan.padded``)
+    seed: int  # the dream's: each step's jitter is drawn from it
+    number: int  # from 1
+
+
 class Backend(Protocol):
     """What the engine asks of a Keras backend; the loop, the tile planner and the model know no other."""
 
@@ -160,10 +171,8 @@ class Backend(Protocol):
         """One octave's steps over the tiles of ``layout``, ``batch`` tiles at a time."""
         ...
 
-    def octave_stepper(
-        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
-    ) -> ChunkedStepper | None:
-        """Whole-octave steps of ``shape`` drawing their jitter from ``seed``; None where there is no such loop."""
+    def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> ChunkedStepper | None:
+        """Steps on ``octave``'s whole image; None where there is no such loop."""
         ...
 
 

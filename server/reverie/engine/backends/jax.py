@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Backend, Device, GradientFn, TilePolicy, jax_octave
+from reverie.engine.backends import Backend, Device, GradientFn, TilePolicy, WholeOctave, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
@@ -225,14 +225,14 @@ class JaxBackend:
             _compiled(gradient_fn), layout, batch, params.step_size, params.normalization, shape, params.lap_levels
         )
 
-    def octave_stepper(
-        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
-    ) -> jax_octave.OctaveStepper:
+    def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> jax_octave.OctaveStepper:
+        params = octave.params
         return jax_octave.OctaveStepper(
             _compiled(gradient_fn).octave_loop(),
-            shape,
-            seed,
-            octave,
+            octave.shape,
+            octave.padded_shape,
+            octave.seed,
+            octave.number,
             params.jitter,
             params.step_size,
             params.normalization,

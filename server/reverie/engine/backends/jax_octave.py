@@ -218,7 +218,7 @@ class OctaveLoop:
 
 
 class OctaveStepper:
-    """One octave's steps on its whole padded image, a chunk of them per call."""
+    """One octave's steps on its whole image padded to ``padded_shape`` (a bucket), a chunk of them per call."""
 
     tiles = 1
 
@@ -226,6 +226,7 @@ class OctaveStepper:
         self,
         loop: OctaveLoop,
         shape: tuple[int, int],
+        padded_shape: tuple[int, int],
         seed: int,
         octave: int,
         reach: int,
@@ -235,7 +236,7 @@ class OctaveStepper:
         lap_levels: int = 4,
     ) -> None:
         self.shape = shape
-        self.padded_shape = bucket(shape)
+        self.padded_shape = padded_shape
         self._loop = loop
         self._normalization = normalization
         self._lap_levels = lap_levels

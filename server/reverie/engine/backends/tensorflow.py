@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TilePolicy
+from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TilePolicy, WholeOctave
 from reverie.engine.backends.host import HostCanvas, HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -80,9 +80,7 @@ class TensorFlowBackend:
     ) -> HostStepper:
         return HostStepper(gradient_fn, layout, batch, params, shape, should_cancel)
 
-    def octave_stepper(
-        self, gradient_fn: GradientFn, params: DreamParams, shape: tuple[int, int], seed: int, octave: int
-    ) -> ChunkedStepper | None:
+    def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> ChunkedStepper | None:
         return None
 
 
