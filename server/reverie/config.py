@@ -26,6 +26,9 @@ APP = "reverie"
 BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX"}
 BACKENDS = tuple(BACKEND_NAMES)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)")
+_PICTURE_SIZE = re.compile(r"(\d+)\s*[x×]\s*(\d+)")
+# A warm-up picture's sides: any model's layers take the smaller, and the larger is Limits' default max_side.
+WARM_UP_SIDES = (256, 16384)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
@@ -43,6 +46,8 @@ class ServerConfig:
     # The log file's size before it is rotated, and how many rotated files are kept.
     log_max_mb: int = 10
     log_backups: int = 3
+    # The pictures (height, width) the server readies at start; None: the engine's (see ``engine.warming``).
+    warm_up: tuple[tuple[int, int], ...] | None = None
     limits: Limits = field(default_factory=Limits)
     keys: KeyFiles = field(default_factory=KeyFiles)
 
@@ -98,7 +103,7 @@ def parse_backend(name: str) -> str:
 
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups"),
+    "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups", "warm_up"),
     "limits": tuple(f.name for f in dataclasses.fields(Limits)),
     "keys": KEY_NAMES,
 }
@@ -121,12 +126,33 @@ def _positive(section: Mapping[str, Any], name: str, source: Path, table: str = 
     return {name: value}
 
 
+def parse_warm_up(value: Any) -> tuple[tuple[int, int], ...]:
+    """(height, width) of each picture size in a list such as ["1920x1080", "1080x1920"] (width × height)."""
+    low, high = WARM_UP_SIDES
+    expected = f'warm_up must be a list of picture sizes such as ["1920x1080"], each side {low} to {high} pixels'
+    if not isinstance(value, list) or not all(isinstance(size, str) for size in value):
+        raise ConfigError(f"{expected}; got {value!r}")
+    sizes = []
+    for size in value:
+        match = _PICTURE_SIZE.fullmatch(size.strip())
+        if match is None or not all(low <= int(side) <= high for side in match.groups()):
+            raise ConfigError(f"{expected}; got {size!r}")
+        sizes.append((int(match[2]), int(match[1])))
+    return tuple(sizes)
+
+
 def _server_settings(section: Mapping[str, Any], source: Path) -> dict[str, Any]:
-    """[server]: strings, except the log's numbers; the backend and idle_exit are checked as well."""
+    """[server]: strings, except the log's numbers and the warm-up's sizes; each is checked as well."""
     settings: dict[str, Any] = {}
     for name, value in section.items():
         if name in ("log_max_mb", "log_backups"):
             settings.update(_positive(section, name, source, "server"))
+            continue
+        if name == "warm_up":
+            try:
+                settings[name] = parse_warm_up(value)
+            except ConfigError as error:
+                raise ConfigError(f"{source}: [server] {error}") from None
             continue
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{source}: [server] {name} must be a non-empty string")

@@ -120,7 +120,13 @@ class DreamServer:
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
         self._worker = Worker(
-            self._context, address, self._queue, self.spec.name, self.config.weights, self.limits.max_compiled
+            self._context,
+            address,
+            self._queue,
+            self.spec.name,
+            self.config.weights,
+            self.limits.max_compiled,
+            self.config.warm_up,
         )
         self._worker.start()
         log.info(

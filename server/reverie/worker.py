@@ -139,10 +139,18 @@ class Worker(threading.Thread):
     """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
 
     def __init__(
-        self, context: zmq.Context, address: str, queue: JobQueue, model: str, weights: str, compiled_kept: int
+        self,
+        context: zmq.Context,
+        address: str,
+        queue: JobQueue,
+        model: str,
+        weights: str,
+        compiled_kept: int,
+        warm_up_pictures: tuple[tuple[int, int], ...] | None = None,
     ) -> None:
         super().__init__(name="reverie-worker", daemon=True)
         self._compiled_kept = compiled_kept
+        self._warm_up_pictures = warm_up_pictures
         self._context = context
         self._address = address
         self._queue = queue
@@ -181,7 +189,11 @@ class Worker(threading.Thread):
             model.compiled_kept = self._compiled_kept
             # Compile now, so the first artist's request does not wait for it.
             _send(link, {"type": "phase", "phase": "warming up (compiling)", "download": None})
-            warm_up_seconds = warm_up(model, DreamParams(model=model.spec.name))
+            params = DreamParams(model=model.spec.name)
+            if self._warm_up_pictures is None:
+                warm_up_seconds = warm_up(model, params)
+            else:
+                warm_up_seconds = warm_up(model, params, self._warm_up_pictures)
         except ReverieError as error:
             _send(link, {"type": "failed", "code": error.code, "message": str(error)})
             return None

@@ -50,6 +50,14 @@ def test_the_user_config_file_is_read() -> None:
     assert loaded.keys.server_secret == Path("~/k/server.key_secret").expanduser()
 
 
+def test_warm_up_pictures_are_width_by_height() -> None:
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('[server]\nwarm_up = ["1920x1080", " 1080 × 1920 "]\n')
+    assert config.load_config().warm_up == ((1080, 1920), (1920, 1080))
+    assert config.ServerConfig().warm_up is None  # unset: the engine's own pictures
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
@@ -67,6 +75,10 @@ def test_the_user_config_file_is_read() -> None:
         ('[server]\nidle_exit = "0s"\n', "idle_exit must be a duration"),
         ("[server]\nidle_exit = 30\n", "non-empty string"),
         ("[server]\nlog_max_mb = 0\n", r"\[server\] log_max_mb must be a positive whole number"),
+        ('[server]\nwarm_up = "1920x1080"\n', r"\[server\] warm_up must be a list of picture sizes such as"),
+        ('[server]\nwarm_up = ["1920"]\n', "each side 256 to 16384 pixels; got '1920'"),
+        ('[server]\nwarm_up = ["200x1080"]\n', "each side 256 to 16384 pixels; got '200x1080'"),
+        ("[server]\nwarm_up = [1920]\n", "warm_up must be a list of picture sizes"),
         ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a positive whole number"),
     ],
 )

@@ -70,3 +70,44 @@ def test_the_worker_says_when_loading_downloads_the_weights(
         assert report["download"] == {"path": str(path), "bytes": 87_910_968}
     else:
         assert report == {"type": "phase", "phase": "building the model", "download": None}
+
+
+@pytest.mark.parametrize("pictures", [None, ((1080, 1920), (1920, 1080))])
+def test_the_worker_warms_up_on_the_configured_pictures(
+    pictures: tuple[tuple[int, int], ...] | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[server] warm_up`` reaches the engine's warm-up; unset, the engine's own pictures are used."""
+    calls: list[tuple[object, ...]] = []
+    model = SimpleNamespace(spec=SimpleNamespace(name="mobilenet"), device="CPU", backend=SimpleNamespace(name="jax"))
+    monkeypatch.setattr("reverie.worker.backends.backend", lambda: None)
+    monkeypatch.setattr("reverie.worker.load_model", lambda name, weights: model)
+    monkeypatch.setattr("reverie.worker.warm_up", lambda *args: calls.append(args) or 1.0)
+    link = Link()
+    worker = Worker(None, "", None, "mobilenet", "random", 8, pictures)  # type: ignore[arg-type]
+    assert worker._load(link) is model  # type: ignore[arg-type]
+    ((_, params, *given),) = calls
+    assert params.model == "mobilenet" and given == ([] if pictures is None else [pictures])
+    assert link.sent[-1] == {"type": "ready", "device": "CPU", "backend": "jax"}
+
+
+def test_the_server_hands_its_warm_up_pictures_to_its_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[tuple[object, ...]] = []
+
+    class RecordingWorker:
+        def __init__(self, *args: object) -> None:
+            made.append(args)
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr("reverie.server.Worker", RecordingWorker)
+    pictures = ((600, 800),)
+    server = DreamServer(
+        ServerConfig(model="mobilenet", weights="random", endpoint="tcp://127.0.0.1:0", warm_up=pictures)
+    )
+    try:
+        server.bind()
+    finally:
+        server._shutdown()
+        server.close_context()
+    assert made[0][-1] == pictures
