@@ -1,5 +1,6 @@
 """Talking to the dream server from GIMP's main thread: connect (starting a local server if need be),
-submit, and poll until the result, reporting progress through a small sink the plug-in implements.
+submit, and follow the job (``live.FollowedJob``) until the result, reporting progress through a small sink
+the plug-in implements.
 
 No thread and no GIMP call here: the sink is the only way out, so tests drive this with fakes.
 """
@@ -11,10 +12,11 @@ from typing import Any, Protocol
 
 from reverie_plugin import messages
 from reverie_plugin.launcher import find_launcher, start_command, start_server
+from reverie_plugin.live import FollowedJob, Outcome
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Snapshot
 from reverie_wire.config import KeyFiles
-from reverie_wire.errors import ReverieError, ServerNotRunning, Unauthorized
+from reverie_wire.errors import ServerNotRunning, Unauthorized
 from reverie_wire.keys import client_options
 from reverie_wire.protocol import is_loopback
 
@@ -112,6 +114,24 @@ def submit(
     )
 
 
+class _ProgressBar:
+    """A followed job's progress on the sink (a plain run asks for no snapshots)."""
+
+    def __init__(self, sink: ProgressSink, preview: bool) -> None:
+        self._sink = sink
+        self._preview = preview
+
+    def snapshot(self, event: Snapshot) -> None:
+        """None come: a plain run asks for none."""
+
+    def progress(self, event: Progress) -> None:
+        self._sink.fraction(event.fraction)
+        self._sink.text(messages.progress_text(event.octave, event.octaves, event.step, event.steps, self._preview))
+
+    def finished(self, outcome: Outcome) -> None:
+        """The outcome is read from the job once ``pump`` says it has ended."""
+
+
 def dream(
     client: DreamClient,
     pixels: Pixels,
@@ -120,24 +140,21 @@ def dream(
     preview: bool,
     guide: Pixels | None = None,
 ) -> Result:
-    """Submit one dream (with its guide image, if any) and poll until its result, updating the sink; cancel it
-    if this is interrupted."""
+    """Submit one dream (with its guide image, if any) and follow it until its result, updating the sink;
+    cancel it if this is interrupted."""
     sink.text(messages.SENDING)
-    job = submit(client, pixels, params, guide)
+    job = FollowedJob(client, submit(client, pixels, params, guide), _ProgressBar(sink, preview))
     try:
-        while True:
-            event = client.poll(POLL_SECONDS)
-            if isinstance(event, Progress):
-                sink.fraction(event.fraction)
-                sink.text(messages.progress_text(event.octave, event.octaves, event.step, event.steps, preview))
-            elif isinstance(event, Result):
-                check_layout(event, pixels)
-                return event
-            elif isinstance(event, Cancelled):
-                raise PluginFailure("the dream server cancelled the dream (was it stopped?); run it again")
-    except BaseException as error:
-        # A Reverie error means the job already ended or the server is gone; anything else (a signal,
-        # a bug) leaves it running, so tell the server to stop it.
-        if not isinstance(error, ReverieError):
-            client.cancel(job)
+        while job.pump(POLL_SECONDS):
+            pass
+    except BaseException:
+        # A signal or a bug, not the job's end (``pump`` keeps those): it still runs, so tell the server to stop it.
+        job.cancel()
         raise
+    outcome = job.outcome
+    if isinstance(outcome, Result):
+        check_layout(outcome, pixels)
+        return outcome
+    if isinstance(outcome, Cancelled):
+        raise PluginFailure("the dream server cancelled the dream (was it stopped?); run it again")
+    raise outcome  # a ReverieError: the job failed, or the server is gone; nothing to cancel
