@@ -1,8 +1,9 @@
 """One measurement in a fresh process, so its figures are its own: ``python tests/bench/probe.py``.
 
 ``memory WxH``: peak RSS of a default dream (one step per octave: memory peaks within a step).
-``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``, and
-one at a size not seen before (``another_picture``).
+``first-request WxH``: model load, warm-up, then the first default dream, as after ``reverie start``, then
+one at a size not seen before (``another_picture``) and one the other way up; with how many functions each
+dream traced on JAX (nothing traced: nothing compiled or loaded from the compile cache either).
 Prints one JSON line.
 """
 
@@ -38,22 +39,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "memory":
         dream(image, params.replace(steps=1), model)
     else:
+        traces = _trace_counter()
         warm = warm_up(model, params)
-        first = time.perf_counter()
-        result = dream(image, params, model)
-        second = time.perf_counter()
-        dream(another_picture(height, width), params, model)  # a size the warm-up did not see
-        report |= {
-            "load_s": loaded - started,
-            "warm_up_s": warm,
-            "first_dream_s": second - first,
-            "then_another_size_s": time.perf_counter() - second,
-            "steps": len(result.losses),
+        dreams = {
+            "first_dream": image,
+            "then_another_size": another_picture(height, width),  # a size the warm-up did not see
+            "then_portrait": another_picture(width, height),
         }
+        report |= {"load_s": loaded - started, "warm_up_s": warm}
+        for name, picture in dreams.items():
+            traced, began = len(traces), time.perf_counter()
+            result = dream(picture, params, model)
+            report |= {f"{name}_s": time.perf_counter() - began, f"{name}_traces": len(traces) - traced}
+        report["steps"] = len(result.losses)
     report["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     report["gpu_peak_bytes"] = gpu_peak_bytes()
     print(json.dumps(report))
     return 0
+
+
+def _trace_counter() -> list[str]:
+    """The names of the functions JAX traces from now on (none on other backends)."""
+    import keras
+
+    traces: list[str] = []
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def traced(event: str, duration_secs: float, **details: str | int) -> None:
+            if event == "/jax/core/compile/jaxpr_trace_duration":
+                traces.append(str(details.get("fun_name", "")))
+
+        jax.monitoring.register_event_duration_secs_listener(traced)
+    return traces
 
 
 if __name__ == "__main__":

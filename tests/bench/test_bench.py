@@ -46,6 +46,15 @@ def test_memory_probe_reports_its_own_peak() -> None:
     assert 100 * 2**20 < report["peak_rss_bytes"] < 4 * 2**30
 
 
+def test_first_request_probe_times_the_first_dreams_after_the_warm_up() -> None:
+    done = run(str(HERE / "probe.py"), "first-request", "200x150", "--model", "mobilenet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in ("first_dream", "then_another_size", "then_portrait"):
+        assert report[f"{name}_s"] > 0 and report[f"{name}_traces"] >= 0
+    assert report["warm_up_s"] > 0 and report["steps"] > 0
+
+
 def test_throughput_times_the_steps_alone_as_well() -> None:
     done = run(
         str(HERE / "bench.py"),
