@@ -149,25 +149,25 @@ def speed(width: int, height: int, rounds: int, precision: str, model_name: str)
     }
 
 
-def _probe(mode: str, width: int, height: int, precision: str) -> dict[str, Any]:
+def _probe(mode: str, width: int, height: int, precision: str, model_name: str) -> dict[str, Any]:
     """Run one probe in a fresh Python with this process's backend; its last stdout line is JSON."""
-    command = [sys.executable, str(PROBE), mode, f"{width}x{height}", "--precision", precision]
+    command = [sys.executable, str(PROBE), mode, f"{width}x{height}", "--precision", precision, "--model", model_name]
     done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy(), check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def memory(precision: str, sizes: tuple[tuple[int, int], ...] = MEMORY_SIZES) -> dict[str, Any]:
+def memory(precision: str, model_name: str, sizes: tuple[tuple[int, int], ...] = MEMORY_SIZES) -> dict[str, Any]:
     """Peak RSS of a default dream at each size, each in its own process."""
-    return {f"{w}x{h}": _probe("memory", w, h, precision) for w, h in sizes}
+    return {f"{w}x{h}": _probe("memory", w, h, precision, model_name) for w, h in sizes}
 
 
-def first_request(width: int, height: int, precision: str) -> dict[str, Any]:
+def first_request(width: int, height: int, precision: str, model_name: str) -> dict[str, Any]:
     """A fresh process's first dream after warm-up, twice: the first fills the compile cache, the second uses it."""
     return {
-        "cold_cache": _probe("first-request", width, height, precision),
-        "warm_cache": _probe("first-request", width, height, precision),
+        "cold_cache": _probe("first-request", width, height, precision, model_name),
+        "warm_cache": _probe("first-request", width, height, precision, model_name),
     }
 
 
@@ -285,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     _use_backend(args.backend)
     width, height = args.size
     if args.memory:
-        figures: dict[str, Any] = memory(args.precision)
+        figures: dict[str, Any] = memory(args.precision, args.model)
     elif args.first_request:
-        figures = first_request(width, height, args.precision)
+        figures = first_request(width, height, args.precision, args.model)
     elif args.throughput:
         figures = throughput(width, height, args.steps, args.precision, args.model)
     else:
