@@ -17,7 +17,7 @@ from reverie.engine.params import DreamParams
 from reverie.images import output_format, read_image, rescue_image, write_image
 from reverie.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie.target import Target
-from reverie_wire.client import DreamClient, Guide
+from reverie_wire.client import DreamClient, Guide, Result
 from reverie_wire.errors import ClientError, ReverieError
 
 
@@ -31,6 +31,9 @@ class DreamReport:
 
 
 ProgressFn = Callable[[Any], None]
+# A job that spent longer than this on the server before and after its dream says so (a note): it waited in the
+# queue. Reading and writing its pixels there takes well under it, even for a large image.
+QUEUE_NOTE_SECONDS = 2.0
 # Pixels in (H×W×C as read), progress callback → dreamed pixels in the same layout, seed used, notes.
 Dreamer = Callable[[np.ndarray, ProgressFn], tuple[np.ndarray, int, tuple[str, ...]]]
 
@@ -58,6 +61,16 @@ def as_guide(pixels: np.ndarray | None) -> Guide | None:
     return Guide(pixels.tobytes(), width, height, channels, dtype_name(pixels))
 
 
+def _waited(result: Result) -> tuple[str, ...]:
+    """A note when the job spent a while on the server before it dreamed (other jobs were ahead of it), so that
+    the time reported for it is not read as the dream's."""
+    waited = result.seconds - result.engine_seconds
+    if waited < QUEUE_NOTE_SECONDS:
+        return ()
+    dreamt = result.engine_seconds
+    return (f"the job waited {waited:.1f} s in the server's queue; the dream itself took {dreamt:.1f} s",)
+
+
 def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None = None) -> Dreamer:
     """Dream on a running server, which keeps the model warm and hands back the same layout."""
 
@@ -81,7 +94,7 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
                 "update the server and this client to the same Reverie release"
             )
         dreamed = np.frombuffer(result.pixels, dtype=pixels.dtype).reshape(pixels.shape)
-        return dreamed, result.seed, tuple(result.notes)
+        return dreamed, result.seed, (*result.notes, *_waited(result))
 
     return dream_pixels
 

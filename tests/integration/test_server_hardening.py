@@ -206,6 +206,23 @@ def test_a_result_of_another_layout_than_sent_is_refused_by_the_command_line() -
         dreamer(np.zeros((48, 64, 3), np.uint8), lambda _: None)
 
 
+@pytest.mark.parametrize(("seconds", "noted"), [(120.0, True), (9.5, False)])
+def test_a_job_that_waited_in_the_queue_says_so_beside_the_dream_s_own_time(seconds: float, noted: bool) -> None:
+    from reverie.dreaming import on_server
+    from reverie.engine import DreamParams
+
+    class Queued:
+        """A client whose job dreamed for 8 s on the server, having arrived ``seconds`` before its result."""
+
+        def run(self, pixels: bytes, **_: object) -> Result:
+            return Result("j", pixels, 64, 48, 3, "u8", 1, seconds, 8.0, ["a note of the server's"])
+
+    dreamer = on_server(Queued(), DreamParams(model="mobilenet"))  # type: ignore[arg-type]
+    _, _, notes = dreamer(np.zeros((48, 64, 3), np.uint8), lambda _: None)
+    waited = "the job waited 112.0 s in the server's queue; the dream itself took 8.0 s"
+    assert notes == (("a note of the server's", waited) if noted else ("a note of the server's",))
+
+
 # -- row 6: numbers that overflow, and log lines a client causes --------------------------------------------------
 
 
