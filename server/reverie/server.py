@@ -345,6 +345,7 @@ class DreamServer:
             guide_pixels=request.guide_pixels,
         )
         job.connection = self._owners.get(route)
+        ahead = len(self._jobs)  # every job not yet over, running or queued, runs before it (first in, first out)
         position = self._queue.put(job)
         self._jobs[key] = job
         self._serials[job.serial] = job
@@ -359,7 +360,7 @@ class DreamServer:
             job.image.channels,
             position,
         )
-        self._send(route, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position})
+        self._send(route, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position, "ahead": ahead})
 
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))

@@ -114,15 +114,23 @@ class Guide:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """The server took the job behind others: ``ahead`` jobs run before it (the one running now included)."""
+
+    job_id: str
+    ahead: int
+
+
+@dataclass(frozen=True)
 class Cancelled:
     """The job stopped before finishing (asked by ``cancel``, or the server shut down)."""
 
     job_id: str
 
 
-Event = Union[Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
+Event = Union[Queued, Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
 # Events that do not end their job.
-_ONGOING = (Progress, Snapshot)
+_ONGOING = (Queued, Progress, Snapshot)
 _Item = Union[Event, ReverieError]  # noqa: UP007
 
 
@@ -348,6 +356,9 @@ class DreamClient:
             return
         if kind == protocol.ACCEPTED:
             self._accepted.add(job)
+            ahead = header.get("ahead")
+            if isinstance(ahead, int) and not isinstance(ahead, bool) and ahead > 0:
+                self._pending.append((job, Queued(job, ahead)))
             return
         if kind == protocol.ERROR and header.get("code") == UnknownJob.code and job in self._cancel_tries:
             if self._cancel_tries[job] < _CANCEL_TRIES:
@@ -580,8 +591,10 @@ class DreamClient:
         params: dict[str, Any],
         on_progress: Callable[[Progress], None] | None = None,
         guide: Guide | None = None,
+        on_queued: Callable[[Queued], None] | None = None,
     ) -> Result:
-        """Submit a job and wait for its result; raises DreamCancelled if it was cancelled."""
+        """Submit a job and wait for its result; raises DreamCancelled if it was cancelled. ``on_queued`` hears
+        when the job waits behind others, ``on_progress`` each step."""
         job = self.submit(
             pixels, width=width, height=height, channels=channels, dtype=dtype, params=params, guide=guide
         )
@@ -593,6 +606,8 @@ class DreamClient:
                     raise DreamCancelled(f"job {job} was cancelled")
                 if on_progress is not None and isinstance(event, Progress):
                     on_progress(event)
+                if on_queued is not None and isinstance(event, Queued):
+                    on_queued(event)
         except KeyboardInterrupt:
             self.cancel(job)
             raise

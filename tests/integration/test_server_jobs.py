@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, in_parallel, layout, start_server
 
-from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result
 from reverie_wire.errors import Busy, ReverieError
 
 MAX_QUEUE = 8
@@ -122,7 +122,7 @@ def test_cancel_while_queued_answers_at_once_and_leaves_the_running_job(server: 
         running_events = client.events(running)
         assert isinstance(next(running_events), Progress)
         client.cancel(queued)
-        assert list(client.events(queued)) == [Cancelled(queued)]
+        assert list(client.events(queued)) == [Queued(queued, 1), Cancelled(queued)]
         assert isinstance(next(running_events), Progress), "the running job must go on"
         client.cancel(running)
         assert list(running_events)[-1] == Cancelled(running)

@@ -264,6 +264,27 @@ def test_events_bounded_by_a_job_timeout(serve: Callable[[Handler], ScriptedServ
             list(dream.events(job, timeout=0.2))
 
 
+def test_a_job_accepted_behind_others_is_queued_first(serve: Callable[[Handler], ScriptedServer]) -> None:
+    def behind(ahead: object) -> Handler:
+        def handler(header: dict, body: list[bytes]) -> Reply:
+            if header["type"] == "hello":
+                return hello_only(header, body)
+            job = header["job"]
+            accepted = {"type": "accepted", "job": job, "position": 0, "ahead": ahead}
+            return [(accepted, None), progress(job, 1), result(job)]
+
+        return handler
+
+    with client.DreamClient(serve(behind(2)).endpoint) as dream:
+        job = submit(dream)
+        events = list(dream.events(job))
+        assert events[0] == client.Queued(job, 2) and isinstance(events[1], client.Progress)
+    for nothing_ahead in (0, None, True, "2"):  # nothing waits, or an older or confused server: no event
+        with client.DreamClient(serve(behind(nothing_ahead)).endpoint) as dream:
+            job = submit(dream)
+            assert not any(isinstance(event, client.Queued) for event in dream.events(job))
+
+
 def test_cancel_yields_cancelled_and_run_raises(serve: Callable[[Handler], ScriptedServer]) -> None:
     server = serve(dreaming(lambda job: [progress(job, 1)]))
     with client.DreamClient(server.endpoint) as dream:
