@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Protocol, Union
 
-from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Snapshot
+from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result, Snapshot
 from reverie_wire.errors import ReverieError
 
 # How a job ended: its result (``partial`` set when stopped and kept), cancelled, or the error it failed with.
@@ -18,6 +18,8 @@ Outcome = Union[Result, Cancelled, ReverieError]  # noqa: UP007 - GIMP's Python 
 
 class Listener(Protocol):
     """Where a followed job's events go (the preview pane, the progress window)."""
+
+    def queued(self, event: Queued) -> None: ...
 
     def snapshot(self, event: Snapshot) -> None: ...
 
@@ -54,7 +56,9 @@ class FollowedJob:
                 break
             if event.job_id != self.job_id:
                 continue
-            if isinstance(event, Snapshot):
+            if isinstance(event, Queued):
+                self.listener.queued(event)
+            elif isinstance(event, Snapshot):
                 self.listener.snapshot(event)
             elif isinstance(event, Progress):
                 self.listener.progress(event)

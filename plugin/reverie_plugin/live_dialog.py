@@ -112,6 +112,9 @@ class LiveDialog:
             self.pane.show_pixels(event.pixels, event.width, event.height)
         self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
 
+    def queued(self, event: Any) -> None:
+        self.pane.say(messages.queued_text(event.ahead))
+
     def progress(self, event: Any) -> None:
         self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
 
@@ -233,6 +236,9 @@ class WindowListener:
 
     def __init__(self, window: ProgressWindow) -> None:
         self.window = window
+
+    def queued(self, event: Any) -> None:
+        self.window.say(messages.queued_text(event.ahead))
 
     def snapshot(self, event: Any) -> None:
         pass

@@ -59,6 +59,11 @@ def progress_text(octave: int, octaves: int, step: int, steps: int, preview: boo
     return f"{what}: octave {octave}/{octaves}, step {step}/{steps}"
 
 
+def queued_text(ahead: int) -> str:
+    """Progress bar text while the job waits on the server behind others' (or this artist's earlier) jobs."""
+    return f"Waiting for the dream server: {ahead} job{'' if ahead == 1 else 's'} ahead of this one…"
+
+
 def no_pyzmq_text(error: ImportError, python: str) -> str:
     """GIMP's Python cannot import pyzmq (missing, or built for another Python), so no dream can be sent."""
     return (

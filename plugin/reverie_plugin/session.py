@@ -14,7 +14,7 @@ from reverie_plugin import messages
 from reverie_plugin.launcher import find_launcher, start_command, start_server
 from reverie_plugin.live import FollowedJob, Outcome
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Snapshot
+from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result, Snapshot
 from reverie_wire.config import KeyFiles
 from reverie_wire.errors import ServerNotRunning, Unauthorized
 from reverie_wire.keys import client_options
@@ -120,6 +120,10 @@ class _ProgressBar:
     def __init__(self, sink: ProgressSink, preview: bool) -> None:
         self._sink = sink
         self._preview = preview
+
+    def queued(self, event: Queued) -> None:
+        self._sink.text(messages.queued_text(event.ahead))
+        self._sink.pulse()
 
     def snapshot(self, event: Snapshot) -> None:
         """None come: a plain run asks for none."""

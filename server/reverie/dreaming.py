@@ -17,7 +17,7 @@ from reverie.engine.params import DreamParams
 from reverie.images import output_format, read_image, rescue_image, write_image
 from reverie.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie.target import Target
-from reverie_wire.client import DreamClient, Guide, Result
+from reverie_wire.client import DreamClient, Guide, Queued, Result
 from reverie_wire.errors import ClientError, ReverieError
 
 
@@ -85,6 +85,7 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
             params=params.to_dict(),
             on_progress=progress,
             guide=as_guide(guide),
+            on_queued=progress,
         )
         got = (result.height, result.width, result.channels, result.dtype)
         if got != (height, width, channels, dtype_name(pixels)):
@@ -126,10 +127,16 @@ def dream_file(
 
 @contextmanager
 def _progress_bar(show: bool) -> Iterator[ProgressFn]:
-    """A progress bar on a terminal, fed by engine or server progress events alike."""
+    """A progress bar on a terminal, fed by engine or server progress events alike; a job the server queues
+    behind others says so (in a line of its own, terminal or not: the wait may be long)."""
     with tqdm(total=100, unit="%", disable=not (show and sys.stderr.isatty()), leave=False) as bar:
 
         def progress(event: Any) -> None:
+            if isinstance(event, Queued):
+                if show:
+                    ahead = f"{event.ahead} job{'' if event.ahead == 1 else 's'}"
+                    bar.write(f"reverie: waiting for the dream server ({ahead} ahead of this one)", file=sys.stderr)
+                return
             bar.set_description(f"octave {event.octave}/{event.octaves} step {event.step}/{event.steps}")
             bar.update(round(event.fraction * 100) - bar.n)
 

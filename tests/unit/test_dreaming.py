@@ -63,3 +63,19 @@ def test_a_folder_removed_meanwhile_leaves_the_dream_in_the_temporary_folder(sou
         np.testing.assert_array_equal(read_image(kept).pixels, DREAMED)  # PNG: nothing lost to JPEG
     finally:
         kept.unlink()
+
+
+@pytest.mark.parametrize("show_progress", [True, False])
+def test_a_job_queued_behind_others_says_so_unless_quiet(
+    source: Path, tmp_path: Path, show_progress: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a terminal here, so no progress bar: the wait is still a line of its own."""
+    from reverie_wire.client import Queued
+
+    def queued_dream(pixels: np.ndarray, progress: Callable[[object], None]) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        progress(Queued("job", 2))
+        return DREAMED, 42, ()
+
+    dream_file(source, tmp_path / "out.png", queued_dream, show_progress=show_progress)
+    waiting = "reverie: waiting for the dream server (2 jobs ahead of this one)\n"
+    assert capsys.readouterr().err == (waiting if show_progress else "")

@@ -6,12 +6,13 @@ from collections import deque
 from typing import Any
 
 from reverie_plugin.live import FollowedJob
-from reverie_wire.client import Cancelled, Progress, Result, Snapshot
+from reverie_wire.client import Cancelled, Progress, Queued, Result, Snapshot
 from reverie_wire.errors import ReverieError
 
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
 SHOT = Snapshot("job", b"\x01" * 12, 2, 2, 1, 2, 1, 20, 0.025, False)
 STEP = Progress("job", 0.05, 1, 2, 2, 20, 1)
+WAITING = Queued("job", 2)
 
 
 class ScriptedClient:
@@ -40,6 +41,9 @@ class Recorder:
     def __init__(self) -> None:
         self.seen: list[Any] = []
 
+    def queued(self, event: Queued) -> None:
+        self.seen.append(event)
+
     def snapshot(self, event: Snapshot) -> None:
         self.seen.append(event)
 
@@ -51,10 +55,10 @@ class Recorder:
 
 
 def test_pump_hands_on_what_has_arrived_without_waiting() -> None:
-    client, listener = ScriptedClient(STEP, SHOT, None, RESULT), Recorder()
+    client, listener = ScriptedClient(WAITING, STEP, SHOT, None, RESULT), Recorder()
     job = FollowedJob(client, "job", listener)
-    assert job.pump() is True  # two events, then nothing yet: it returns instead of waiting
-    assert listener.seen == [STEP, SHOT] and client.waits == [0.0, 0.0, 0.0]
+    assert job.pump() is True  # three events, then nothing yet: it returns instead of waiting
+    assert listener.seen == [WAITING, STEP, SHOT] and client.waits == [0.0, 0.0, 0.0, 0.0]
     assert job.pump() is False
     assert listener.seen[-1] == ("finished", RESULT) and job.outcome is RESULT
 

@@ -10,7 +10,7 @@ import pytest
 
 from reverie_plugin import messages, session
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.client import Cancelled, Progress, Result
+from reverie_wire.client import Cancelled, Progress, Queued, Result
 from reverie_wire.errors import ClientTimeout, ReverieError, ServerNotRunning, Unauthorized
 
 PIXELS = session.Pixels(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
@@ -84,6 +84,17 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
     assert sink.fractions == [0.5]
     assert sink.texts == [messages.SENDING, "Dreaming: octave 1/2, step 3/4"]
     assert client.cancelled == []
+
+
+def test_a_job_waiting_behind_others_says_how_many_are_ahead() -> None:
+    client, sink = ScriptedClient(events=[Queued("job", 2), None, Progress("job", 0.5, 1, 2, 3, 4, 1), RESULT]), Sink()
+    assert session.dream(client, PIXELS, {}, sink, preview=False) is RESULT
+    assert sink.texts == [
+        messages.SENDING,
+        "Waiting for the dream server: 2 jobs ahead of this one…",
+        "Dreaming: octave 1/2, step 3/4",
+    ]
+    assert sink.pulses == 1 and sink.fractions == [0.5]
 
 
 def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:
