@@ -553,7 +553,8 @@ class DreamClient:
             self._dispatch(*message)
 
     def events(self, job_id: str, timeout: float | None = None) -> Iterator[Event]:
-        """Progress events, then the Result or Cancelled; raises the job's error.
+        """Queued (when the job waits behind others) and progress events, then the Result or Cancelled; raises the
+        job's error.
 
         ``timeout`` bounds the whole job (None: no bound); a server silent for longer than
         ``silence_limit`` raises ClientTimeout either way.
