@@ -86,9 +86,10 @@ class Sink:
 
     def __init__(self) -> None:
         self.fractions: list[float] = []
+        self.texts: list[str] = []
 
     def text(self, text: str) -> None:
-        pass
+        self.texts.append(text)
 
     def fraction(self, value: float) -> None:
         self.fractions.append(value)
@@ -148,12 +149,15 @@ def test_every_client_waits_behind_a_long_job_then_dreams_a_full_size_photo(daem
         assert process.returncode == 0, (name, stderr)
         assert f"on the server at {daemon.endpoint}" in stdout, (name, stdout, stderr)
         assert "in this process" not in stderr, (name, stderr)
+        assert "reverie: waiting for" not in stderr, (name, stderr)  # --quiet; but a note says how long it waited
+        assert "in the server's queue; the dream itself took" in stderr, (name, stderr)
     for name in ("default.png", "named.png"):
         written = read_image(tmp_path / name).pixels
         assert written.shape == (HEIGHT, WIDTH, 3) and not np.array_equal(written, pixels)
     plugin.join(600)
     assert plugin.failure is None and isinstance(plugin.result, Result), plugin.failure
     assert plugin.sink.fractions, "the plug-in showed progress"
+    assert any(text.startswith("Waiting for the dream server: ") for text in plugin.sink.texts), plugin.sink.texts
     dreamed = np.frombuffer(plugin.result.pixels, np.uint8).reshape(HEIGHT, WIDTH, 4)
     np.testing.assert_array_equal(dreamed[:, :, 3], plugin.pixels[:, :, 3])
     assert not np.array_equal(dreamed[:, :, :3], plugin.pixels[:, :, :3])
