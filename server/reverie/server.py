@@ -437,9 +437,12 @@ class DreamServer:
             self._finish(job, protocol.error(header["code"], header["message"]))
 
     def _finish(self, job: Job, header: dict[str, Any], payload: Any = None, *, notify: bool = True) -> None:
-        """Send a job's last message and forget it."""
-        if self._jobs.pop((job.envelope, job.job_id), None) is None:
+        """Send a job's last message and forget it; the jobs behind it hear that they moved up."""
+        key = (job.envelope, job.job_id)
+        if key not in self._jobs:
             return
+        behind = list(self._jobs)[list(self._jobs).index(key) + 1 :]
+        del self._jobs[key]
         self._serials.pop(job.serial, None)
         self._over_time.discard(job)
         if self._running is job:
@@ -452,6 +455,21 @@ class DreamServer:
         )
         if notify and self._owned(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
+        self._moved_up(behind)
+
+    def _moved_up(self, keys: list[tuple[tuple[bytes, ...], str]]) -> None:
+        """Tell each of these jobs, still waiting, how many now run before it: ``accepted`` again, a smaller
+        ``ahead`` (every job not yet over runs before it, first in, first out)."""
+        if self._state == "stopping":  # they are all about to end
+            return
+        order = {key: ahead for ahead, key in enumerate(self._jobs)}
+        for key in keys:
+            waiting = self._jobs.get(key)  # a send may have found a client gone, and ended its jobs
+            if waiting is None or waiting is self._running or not self._owned(waiting):
+                continue
+            ahead = order[key]
+            position = ahead - (self._running is not None)
+            self._send(key[0], {"type": protocol.ACCEPTED, "job": key[1], "position": position, "ahead": ahead})
 
     # -- facts ----------------------------------------------------------------------------------
 

@@ -128,6 +128,23 @@ def test_cancel_while_queued_answers_at_once_and_leaves_the_running_job(server: 
         assert list(running_events)[-1] == Cancelled(running)
 
 
+def test_a_queued_job_hears_each_time_it_moves_up(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with server.client() as client:
+        jobs = [client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels)) for _ in range(3)]
+        running, first, last = jobs
+        assert isinstance(next(client.events(running)), Progress)
+        last_events = client.events(last, timeout=60)  # without the news it would wait behind ENDLESS
+        assert next(last_events) == Queued(last, 2)
+        client.cancel(first)
+        assert list(client.events(first)) == [Queued(first, 1), Cancelled(first)]
+        assert next(last_events) == Queued(last, 1)
+        client.cancel(last)
+        assert list(last_events) == [Cancelled(last)]
+        client.cancel(running)
+        assert list(client.events(running))[-1] == Cancelled(running)
+
+
 def test_a_full_queue_answers_busy(server: Server) -> None:
     pixels = image(96, 96, 3, "u8")
     share = server.facts()["limits"]["max_jobs_per_client"]
