@@ -7,6 +7,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from reverie.engine.backends import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -50,7 +51,7 @@ def test_a_device_step_equals_the_host_step(
     image = np.random.default_rng(5).uniform(-1.0, 1.0, (300, 410, 3)).astype(np.float32)
     params = DreamParams(step_size=0.3, normalization=normalization)
     layout = TileLayout.for_shape(300, 410, tile, 32, fixed=True)
-    host = HostStepper(positional, layout, batch, params, (300, 410), None)
+    host = HostStepper(positional, TiledOctave(params, (300, 410), layout, batch, None))
     device = jax_backend.DeviceStepper(StandInGradient(), layout, batch, 0.3, normalization, (300, 410))
     want_loss, want = host.step(image.copy(), shift)
 

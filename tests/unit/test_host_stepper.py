@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from reverie.engine.backends import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -21,7 +22,7 @@ def test_a_step_moves_along_the_normalised_gradient_and_clips(normalization: str
     scale = gradient.std() if normalization == "std" else np.abs(gradient).mean()
     want = np.clip(image + 0.5 * gradient / scale, -1.0, 1.0)
     layout = TileLayout.for_shape(700, 90, tile, 16)
-    stepper = HostStepper(known_gradient, layout, 1, params, (700, 90), None)
+    stepper = HostStepper(known_gradient, TiledOctave(params, (700, 90), layout, 1, None))
 
     loss, stepped = stepper.step(image.copy(), (0, 0))
 

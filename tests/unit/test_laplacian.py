@@ -7,6 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from reverie.engine.backends import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import lap_normalize, lap_normalize_padded, merge, pyramid
 from reverie.engine.params import DreamParams
@@ -60,7 +61,8 @@ def test_the_host_stepper_moves_along_the_laplacian_normalised_gradient() -> Non
     want = image + 0.01 * direction / np.abs(direction).mean()
     layout = TileLayout.for_shape(300, 90, 1024, 16)
     stepper = HostStepper(
-        lambda tiles: (np.ones(len(tiles), np.float32), np.cos(tiles * 5.0)), layout, 1, params, (300, 90), None
+        lambda tiles: (np.ones(len(tiles), np.float32), np.cos(tiles * 5.0)),
+        TiledOctave(params, (300, 90), layout, 1, None),
     )
     _, stepped = stepper.step(image.copy(), (0, 0))
     np.testing.assert_allclose(stepped, want, atol=1e-5)

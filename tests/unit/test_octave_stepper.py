@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reverie.engine.backends import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import pyramid
 from reverie.engine.params import DreamParams
@@ -51,7 +52,7 @@ def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, cou
 def host(gradient: Any, image: np.ndarray, params: DreamParams, steps: int) -> tuple[np.ndarray, list[float]]:
     """The per-step host loop over the whole unpadded image (one tile), with the shifts the device draws."""
     shape = image.shape[:2]
-    stepper = HostStepper(gradient, TileLayout.for_shape(*shape, 4096, 0), 1, params, shape, None)
+    stepper = HostStepper(gradient, TiledOctave(params, shape, TileLayout.for_shape(*shape, 4096, 0), 1, None))
     key = jax_octave.octave_key(np.uint32(SEED), np.int32(OCTAVE))
     image, losses = image.copy(), []
     for step in range(1, steps + 1):

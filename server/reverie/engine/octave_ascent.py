@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn, Stepper, WholeOctave
+from reverie.engine.backends import GradientFn, Stepper, TiledOctave, WholeOctave
 from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_rooms, octave_shapes
@@ -106,9 +106,8 @@ class _Ascent:
     def _tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
         plan = self.model.tiles.plan(self.params)
         layout = plan.layout(*shape, self.min_side)
-        return self.model.backend.tiled_stepper(
-            self.gradient_fn, layout, plan.batch, self.params, shape, self.should_cancel
-        )
+        octave = TiledOctave(self.params, shape, layout, plan.batch, self.should_cancel)
+        return self.model.backend.tiled_stepper(self.gradient_fn, octave)
 
     def _shift(self) -> tuple[int, int]:
         return self.jitter(self.model.tiles.plan(self.params).reach(self.params.jitter))

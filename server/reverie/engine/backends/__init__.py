@@ -122,6 +122,17 @@ def backend_name() -> str:
 
 
 @dataclass(frozen=True)
+class TiledOctave:
+    """One octave of a dream, as a tiled stepper takes it."""
+
+    params: DreamParams
+    shape: tuple[int, int]
+    layout: TileLayout
+    batch: int  # tiles per gradient call
+    should_cancel: Callable[[], bool] | None  # asked between batches, where a step waits for each
+
+
+@dataclass(frozen=True)
 class WholeOctave:
     """One octave of a dream, as a whole-octave stepper takes it."""
 
@@ -159,16 +170,8 @@ class Backend(Protocol):
         """Where the dream's image lives between octaves; ``padded_shape`` says how the tile plan pads an octave."""
         ...
 
-    def tiled_stepper(
-        self,
-        gradient_fn: GradientFn,
-        layout: TileLayout,
-        batch: int,
-        params: DreamParams,
-        shape: tuple[int, int],
-        should_cancel: Callable[[], bool] | None,
-    ) -> Stepper:
-        """One octave's steps over the tiles of ``layout``, ``batch`` tiles at a time."""
+    def tiled_stepper(self, gradient_fn: GradientFn, octave: TiledOctave) -> Stepper:
+        """Steps over the tiles of ``octave``'s layout, ``batch`` tiles at a time."""
         ...
 
     def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> ChunkedStepper | None:

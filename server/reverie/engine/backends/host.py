@@ -3,15 +3,12 @@ shapes (TensorFlow), where the image stays a host array from the first octave to
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from reverie.engine.backends import GradientFn
+from reverie.engine.backends import GradientFn, TiledOctave
 from reverie.engine.laplacian import lap_normalize
 from reverie.engine.octaves import reinject_detail, resize
-from reverie.engine.params import DreamParams
-from reverie.engine.tiling import TileLayout, tiled_gradient
+from reverie.engine.tiling import tiled_gradient
 
 # Rows per slice when NumPy walks a whole image: temporaries stay megabytes, not an image's size.
 _ROWS = 256
@@ -37,28 +34,20 @@ class HostStepper:
 
     asynchronous = False
 
-    def __init__(
-        self,
-        gradient_fn: GradientFn,
-        layout: TileLayout,
-        batch: int,
-        params: DreamParams,
-        shape: tuple[int, int],
-        should_cancel: Callable[[], bool] | None,
-    ) -> None:
-        self.tiles = layout.count
-        self.shape = shape
+    def __init__(self, gradient_fn: GradientFn, octave: TiledOctave) -> None:
+        self.tiles = octave.layout.count
+        self.shape = octave.shape
         self._gradient_fn = gradient_fn
-        self._layout = layout
-        self._batch = batch
-        self._params = params
-        self._should_cancel = should_cancel
+        self._octave = octave
 
     def step(self, image: np.ndarray, shift: tuple[int, int]) -> tuple[float, np.ndarray]:
-        loss, gradient = tiled_gradient(image, self._layout, self._gradient_fn, self._batch, shift, self._should_cancel)
-        if self._params.normalization == "laplacian":  # then scaled by mean |g| like mean_abs, below
-            gradient = lap_normalize(gradient, self._params.lap_levels)
-        rate = self._params.step_size / _scale(gradient, self._params.normalization)
+        octave, params = self._octave, self._octave.params
+        loss, gradient = tiled_gradient(
+            image, octave.layout, self._gradient_fn, octave.batch, shift, octave.should_cancel
+        )
+        if params.normalization == "laplacian":  # then scaled by mean |g| like mean_abs, below
+            gradient = lap_normalize(gradient, params.lap_levels)
+        rate = params.step_size / _scale(gradient, params.normalization)
         for row in range(0, len(image), _ROWS):
             part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]
             move *= rate

@@ -15,11 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Backend, Device, GradientFn, TilePolicy, WholeOctave, jax_octave
+from reverie.engine.backends import Backend, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave, jax_octave
 from reverie.engine.backends import jax_padded as padded_image
 from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
-from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
 
 
@@ -211,18 +210,17 @@ class JaxBackend:
     def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> DeviceCanvas:
         return DeviceCanvas(source, padded_shape)
 
-    def tiled_stepper(
-        self,
-        gradient_fn: GradientFn,
-        layout: TileLayout,
-        batch: int,
-        params: DreamParams,
-        shape: tuple[int, int],
-        should_cancel: Callable[[], bool] | None,
-    ) -> DeviceStepper:
+    def tiled_stepper(self, gradient_fn: GradientFn, octave: TiledOctave) -> DeviceStepper:
         """Cancelling is asked between steps only: a step's dispatch never waits for the device."""
+        params = octave.params
         return DeviceStepper(
-            _compiled(gradient_fn), layout, batch, params.step_size, params.normalization, shape, params.lap_levels
+            _compiled(gradient_fn),
+            octave.layout,
+            octave.batch,
+            params.step_size,
+            params.normalization,
+            octave.shape,
+            params.lap_levels,
         )
 
     def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> jax_octave.OctaveStepper:

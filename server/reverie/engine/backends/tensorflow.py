@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TilePolicy, WholeOctave
+from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave
 from reverie.engine.backends.host import HostCanvas, HostStepper
-from reverie.engine.params import DreamParams
-from reverie.engine.tiling import TileLayout
 
 
 def _gradient_fn(extractor: Any, objective: Callable[..., Any]) -> GradientFn:
@@ -69,16 +67,8 @@ class TensorFlowBackend:
     def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> HostCanvas:
         return HostCanvas(source)
 
-    def tiled_stepper(
-        self,
-        gradient_fn: GradientFn,
-        layout: TileLayout,
-        batch: int,
-        params: DreamParams,
-        shape: tuple[int, int],
-        should_cancel: Callable[[], bool] | None,
-    ) -> HostStepper:
-        return HostStepper(gradient_fn, layout, batch, params, shape, should_cancel)
+    def tiled_stepper(self, gradient_fn: GradientFn, octave: TiledOctave) -> HostStepper:
+        return HostStepper(gradient_fn, octave)
 
     def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> ChunkedStepper | None:
         return None
