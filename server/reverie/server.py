@@ -360,7 +360,7 @@ class DreamServer:
             job.image.channels,
             position,
         )
-        self._send(route, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position, "ahead": ahead})
+        self._accepted(job, position, ahead)
 
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
         job = self._jobs.get((route, job_id))
@@ -441,7 +441,7 @@ class DreamServer:
         key = (job.envelope, job.job_id)
         if key not in self._jobs:
             return
-        behind = list(self._jobs)[list(self._jobs).index(key) + 1 :]
+        place = list(self._jobs).index(key)
         del self._jobs[key]
         self._serials.pop(job.serial, None)
         self._over_time.discard(job)
@@ -455,21 +455,22 @@ class DreamServer:
         )
         if notify and self._owned(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
-        self._moved_up(behind)
+        self._moved_up(place)
 
-    def _moved_up(self, keys: list[tuple[tuple[bytes, ...], str]]) -> None:
-        """Tell each of these jobs, still waiting, how many now run before it: ``accepted`` again, a smaller
-        ``ahead`` (every job not yet over runs before it, first in, first out)."""
+    def _moved_up(self, place: int) -> None:
+        """The jobs from ``place`` on moved up one: tell each still waiting how many now run before it
+        (``accepted`` again; every job not yet over runs before it, first in, first out)."""
         if self._state == "stopping":  # they are all about to end
             return
-        order = {key: ahead for ahead, key in enumerate(self._jobs)}
-        for key in keys:
-            waiting = self._jobs.get(key)  # a send may have found a client gone, and ended its jobs
-            if waiting is None or waiting is self._running or not self._owned(waiting):
+        for ahead, (key, waiting) in enumerate(list(self._jobs.items())):
+            # a send may have found a client gone and ended its jobs: those are skipped
+            if ahead < place or key not in self._jobs or waiting is self._running or not self._owned(waiting):
                 continue
-            ahead = order[key]
-            position = ahead - (self._running is not None)
-            self._send(key[0], {"type": protocol.ACCEPTED, "job": key[1], "position": position, "ahead": ahead})
+            self._accepted(waiting, ahead - (self._running is not None), ahead)
+
+    def _accepted(self, job: Job, position: int, ahead: int) -> None:
+        """Tell a job's client where it waits: ``position`` jobs queued before it, ``ahead`` run before it."""
+        self._send(job.envelope, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position, "ahead": ahead})
 
     # -- facts ----------------------------------------------------------------------------------
 
