@@ -46,3 +46,19 @@ def gpu_peak_bytes() -> int | None:
     if device.platform == "cpu":
         return None
     return int((device.memory_stats() or {}).get("peak_bytes_in_use", 0)) or None
+
+
+def trace_counter() -> list[str]:
+    """The names of the functions JAX traces from now on (none on other backends)."""
+    import keras
+
+    traces: list[str] = []
+    if keras.backend.backend() == "jax":
+        import jax
+
+        def traced(event: str, duration_secs: float, **details: str | int) -> None:
+            if event == "/jax/core/compile/jaxpr_trace_duration":
+                traces.append(str(details.get("fun_name", "")))
+
+        jax.monitoring.register_event_duration_secs_listener(traced)
+    return traces

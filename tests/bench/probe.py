@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size
+from bench_common import another_picture, dream_image, gpu_peak_bytes, parse_size, trace_counter
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mode == "memory":
         dream(image, params.replace(steps=1), model)
     else:
-        traces = _trace_counter()
+        traces = trace_counter()
         warm = warm_up(model, params)
         dreams = {
             "first_dream": image,
@@ -56,22 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["gpu_peak_bytes"] = gpu_peak_bytes()
     print(json.dumps(report))
     return 0
-
-
-def _trace_counter() -> list[str]:
-    """The names of the functions JAX traces from now on (none on other backends)."""
-    import keras
-
-    traces: list[str] = []
-    if keras.backend.backend() == "jax":
-        import jax
-
-        def traced(event: str, duration_secs: float, **details: str | int) -> None:
-            if event == "/jax/core/compile/jaxpr_trace_duration":
-                traces.append(str(details.get("fun_name", "")))
-
-        jax.monitoring.register_event_duration_secs_listener(traced)
-    return traces
 
 
 if __name__ == "__main__":

@@ -130,15 +130,10 @@ def test_the_dream_gradient_has_no_scatter(tmp_path: Path) -> None:
 FIRST_DREAMS = """
 import json, sys
 sys.modules["tensorflow"] = None
-import jax
-from bench_common import dream_image
+from bench_common import dream_image, trace_counter
 from reverie.engine import DreamParams, dream, load_model, warm_up
 
-traces = []
-jax.monitoring.register_event_duration_secs_listener(
-    lambda event, seconds, fun_name="", **_: traces.append(fun_name)
-    if event == "/jax/core/compile/jaxpr_trace_duration" else None
-)
+traces = trace_counter()
 model = load_model("mobilenet", "random")
 params = DreamParams(model="mobilenet", steps=1, seed=0)
 warm_up(model, params)
