@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -38,6 +39,14 @@ def test_normalising_gives_the_coarse_shapes_the_say_noise_had() -> None:
     normalised = lap_normalize(gradient, 4)
     assert normalised.shape == gradient.shape and normalised.dtype == np.float32
     assert high_share(normalised) < high_share(gradient) / 2
+
+
+def test_a_bfloat16_gradient_normalises_as_its_float32_values() -> None:
+    """A tiled host gradient is bfloat16: its bands' RMS must not be summed in bfloat16 (it stalls)."""
+    gradient = smooth_plus_noise((300, 410, 3), noise=1.0).astype(ml_dtypes.bfloat16)
+    normalised = lap_normalize(gradient, 4)
+    assert normalised.dtype == np.float32
+    np.testing.assert_allclose(normalised, lap_normalize(gradient.astype(np.float32), 4), atol=1e-5)
 
 
 def test_a_zero_gradient_stays_zero() -> None:

@@ -88,8 +88,13 @@ def merge(bands: list[Any], xp: ModuleType = np) -> Any:
 
 
 def lap_normalize(gradient: Any, levels: int, xp: ModuleType = np) -> Any:
-    """``gradient`` with each pyramid band scaled to unit RMS (bands of zeros stay zero), merged again."""
-    bands = pyramid(gradient, levels, xp)
+    """``gradient`` with each pyramid band scaled to unit RMS (bands of zeros stay zero), merged again, in
+    float32.
+
+    A tiled host gradient arrives in bfloat16 (``tiling``), and NumPy reduces an ml_dtypes array in its own
+    dtype: a bfloat16 sum stalls once it is 256 times its terms, so a band's mean came out hundreds of times
+    too small and the dream was another picture. The pyramid is taken in float32 instead."""
+    bands = pyramid(gradient.astype(xp.float32), levels, xp)
     scaled = [band / xp.maximum(xp.sqrt(xp.mean(xp.square(band))), 1e-10) for band in bands]
     return merge(scaled, xp)
 
