@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reverie import __version__, cli_doctor, cli_dream, cli_server, cli_zoom
+from reverie import __version__, cli_atlas, cli_doctor, cli_dream, cli_server, cli_zoom
 from reverie_wire.errors import ReverieError
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_zoom.register(commands)
     cli_server.register(commands)
     cli_doctor.register(commands)
+    cli_atlas.register(commands)
     return parser
 
 

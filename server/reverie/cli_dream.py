@@ -233,6 +233,10 @@ def _run_layers(args: argparse.Namespace) -> int:
         print(f"  {name}: {shape[1]}×{shape[2]}×{shape[3]}")
     for name, layers in spec.presets.items():
         print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
+    if args.input is not None:
+        from reverie.channel_activity import describe
+
+        print(describe(args.input, load_model(spec.name, args.weights or load_config().weights)))
     return 0
 
 
@@ -265,4 +269,6 @@ def register(commands: Any) -> None:
         "layers", help="list a model's dream layers (with their output size at 512×512) and presets"
     )
     layers.add_argument("--model", default=DreamParams().model, help=f"one of: {', '.join(MODELS)}")
+    layers.add_argument("input", nargs="?", metavar="IN", help="also list the channels most active on this picture")
+    layers.add_argument("--weights", help="weights for IN's channels (default: the config's [server] weights)")
     layers.set_defaults(func=_run_layers)
