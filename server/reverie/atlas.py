@@ -43,9 +43,10 @@ def make_atlas(
     channels: Sequence[int] | None,
     settings: AtlasSettings,
     columns: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Atlas:
-    """The sheet of ``channels`` (None: all of the layer's) of ``layer``; ``progress`` hears each tile dreamed."""
+    """The sheet of ``channels`` (None: all of the layer's) of ``layer``; ``progress`` hears (tiles dreamed, tiles
+    to dream) after each tile dreamed."""
     started = time.perf_counter()
     spec = get_spec(model_name)
     spec.resolve_layers("keras", {layer: 1.0})  # an unknown layer is one clear error listing the valid ones
@@ -64,11 +65,13 @@ def make_atlas(
     if missing:
         from reverie.engine.loading import load_model
 
-        for channel, tile in render_channels(load_model(spec.name, weights), layer, missing, settings):
+        for done, (channel, tile) in enumerate(
+            render_channels(load_model(spec.name, weights), layer, missing, settings)
+        ):
             cache.put(channel, tile)
             tiles[channel] = tile
             if progress is not None:
-                progress(channel)
+                progress(done + 1, len(missing))
     named = weights if weights in (IMAGENET, RANDOM) else Path(weights).name
     sheet = contact_sheet(
         [(channel, tiles[channel]) for channel in chosen], f"{spec.name} {layer}, {named} weights", columns

@@ -12,6 +12,9 @@ from reverie.atlas_render import AtlasSettings
 from reverie.config import load_config
 from reverie.engine.registry import MODELS
 
+# No layer of a model Reverie dreams with has more channels; a larger range is a typing error, not a sheet.
+MOST_CHANNELS = 65535
+
 
 def parse_channels(text: str) -> tuple[int, ...]:
     """``0-63``, ``12``, or a list of both, ``0-7,12,40-43``: the channels in the order given, each once."""
@@ -22,8 +25,10 @@ def parse_channels(text: str) -> tuple[int, ...]:
             low, high = int(first), int(last) if dash else int(first)
         except ValueError:
             raise argparse.ArgumentTypeError(f"channels must look like 0-63 or 0-7,12,40; got {text!r}") from None
-        if low < 0 or high < low:
-            raise argparse.ArgumentTypeError(f"{part!r} is not a range of channel numbers (0 or more, low-high)")
+        if low < 0 or high < low or high > MOST_CHANNELS:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not a range of channel numbers (low-high, from 0 to {MOST_CHANNELS})"
+            )
         channels.update(dict.fromkeys(range(low, high + 1)))
     return tuple(channels)
 
@@ -45,8 +50,12 @@ def _run_atlas(args: argparse.Namespace) -> int:
     output_format(args.output)  # a name that cannot be written fails before any work
     config = load_config()
     settings = AtlasSettings(size=args.size, steps=args.steps, octaves=args.octaves, seed=args.seed)
-    count = None if args.channels is None else len(args.channels)
-    with tqdm(total=count, unit="channel", disable=args.quiet or not sys.stderr.isatty(), leave=False) as bar:
+    with tqdm(unit="channel", disable=args.quiet or not sys.stderr.isatty(), leave=False) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
         atlas = make_atlas(
             args.model or config.model,
             args.weights or config.weights,
@@ -54,7 +63,7 @@ def _run_atlas(args: argparse.Namespace) -> int:
             args.channels,
             settings,
             args.columns,
-            lambda channel: bar.update(),
+            progress,
         )
     for note in write_image(atlas.sheet, args.output):
         print(f"reverie: note: {note}", file=sys.stderr)
