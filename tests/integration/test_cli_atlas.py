@@ -87,3 +87,28 @@ def test_layers_in_lists_the_most_active_channels(tmp_path: Path, capsys: pytest
     for line in listed[1:]:
         means = [float(item.split("(")[1].rstrip(")")) for item in line.split(":")[1].split(",")]
         assert len(means) == 5 and means == sorted(means, reverse=True)
+
+
+def test_a_tile_does_not_depend_on_the_channels_beside_it() -> None:
+    from reverie.atlas_render import AtlasSettings, render_channels
+    from reverie.engine.loading import load_model
+
+    model = load_model("mobilenet", "random")
+    settings = AtlasSettings(size=32, octaves=2, steps=2)
+    together = dict(render_channels(model, "conv_pw_1_relu", [5, 0, 9], settings))
+    alone = dict(render_channels(model, "conv_pw_1_relu", [9], settings))
+    assert list(together) == [5, 0, 9]
+    # the same up to rounding: a batch of three may sum in another order than a batch of one
+    assert np.abs(together[9].astype(int) - alone[9].astype(int)).max() <= 2
+    assert not np.array_equal(together[5], together[9])
+
+
+def test_each_batch_item_climbs_its_own_channel() -> None:
+    from keras import ops
+
+    from reverie.atlas_render import channel_objective
+
+    activation = np.random.default_rng(1).random((3, 7, 8, 5)).astype(np.float32)
+    losses = ops.convert_to_numpy(channel_objective([4, 0, 4])(activation))
+    expected = [np.mean(activation[i, 2:-2, 2:-2, channel] ** 2) for i, channel in enumerate([4, 0, 4])]
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
