@@ -23,6 +23,7 @@ from PIL import Image
 
 from reverie.atlas_render import AtlasSettings
 from reverie.engine.weights import IMAGENET, RANDOM
+from reverie_wire.errors import WeightsMissing
 
 # Raised whenever the way a tile is dreamed changes, so tiles dreamed the old way are not shown as new ones.
 RENDERING = 1
@@ -36,8 +37,11 @@ def weights_identity(weights: str) -> str:
     """``imagenet``, ``random``, or ``sha256:<digest>`` of a weights file's contents."""
     if weights in (IMAGENET, RANDOM):
         return weights
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsMissing(f"weights file {path} does not exist; pass an .h5 weights file, 'imagenet' or 'random'")
     digest = hashlib.sha256()
-    with Path(weights).expanduser().open("rb") as file:
+    with path.open("rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return f"sha256:{digest.hexdigest()}"

@@ -11,7 +11,7 @@ import pytest
 from reverie.atlas_cache import TileCache, weights_identity
 from reverie.atlas_render import AtlasSettings, render_side
 from reverie.cli_atlas import parse_channels
-from reverie_wire.errors import BadRequest
+from reverie_wire.errors import BadRequest, WeightsMissing
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,8 @@ def test_each_setting_weights_and_layer_have_their_own_tiles(cache_home: Path, t
     }
     assert len(folders) == 7
     assert weights_identity(str(first)) == weights_identity(str(same)) != weights_identity(str(other))
+
+
+def test_a_missing_weights_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WeightsMissing, match=r"nothing\.h5 does not exist"):
+        weights_identity(str(tmp_path / "nothing.h5"))
