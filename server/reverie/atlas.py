@@ -74,6 +74,6 @@ def make_atlas(
                 progress(done + 1, len(missing))
     named = weights if weights in (IMAGENET, RANDOM) else Path(weights).name
     sheet = contact_sheet(
-        [(channel, tiles[channel]) for channel in chosen], f"{spec.name} {layer}, {named} weights", columns
+        [(channel, tiles[channel]) for channel in chosen], f"{spec.name}: {layer} ({named} weights)", columns
     )
     return Atlas(sheet, chosen, len(missing), time.perf_counter() - started)
