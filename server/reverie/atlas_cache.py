@@ -26,7 +26,7 @@ from reverie.engine.weights import IMAGENET, RANDOM
 from reverie_wire.errors import WeightsMissing
 
 # Raised whenever the way a tile is dreamed changes, so tiles dreamed the old way are not shown as new ones.
-RENDERING = 1
+RENDERING = 2
 
 
 def cache_root() -> Path:

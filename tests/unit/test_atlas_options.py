@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reverie.atlas_cache import TileCache, weights_identity
-from reverie.atlas_render import AtlasSettings, render_side
+from reverie.atlas_render import AtlasSettings, render_side, starting_noise
 from reverie.cli_atlas import parse_channels
 from reverie_wire.errors import BadRequest, WeightsMissing
 
@@ -95,3 +95,13 @@ def test_each_setting_weights_and_layer_have_their_own_tiles(cache_home: Path, t
 def test_a_missing_weights_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(WeightsMissing, match=r"nothing\.h5 does not exist"):
         weights_identity(str(tmp_path / "nothing.h5"))
+
+
+def test_the_starting_noise_is_seeded_and_mostly_coarse() -> None:
+    noise = starting_noise(np.random.default_rng([0, 7]), (128, 96), 0.2)
+    np.testing.assert_array_equal(noise, starting_noise(np.random.default_rng([0, 7]), (128, 96), 0.2))
+    assert noise.shape == (128, 96, 3) and noise.dtype == np.float32
+    assert noise.std() == pytest.approx(0.2, rel=1e-4)
+    blocks = noise.reshape(16, 8, 12, 8, 3).mean(axis=(1, 3))
+    # white noise's 8×8 means keep 1/8 of its deviation; this keeps most of it
+    assert blocks.std() > 0.5 * noise.std()
