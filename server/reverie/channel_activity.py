@@ -6,14 +6,11 @@ channels that already answer most to a picture are the ones a dream of it grows 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import resize
 from reverie.engine.registry import ModelSpec
-from reverie.images import read_image
 from reverie.pixels import to_dream_input
 
 TOP = 5  # channels listed per layer
@@ -52,10 +49,11 @@ def most_active(
     return ranked
 
 
-def describe(path: str | Path, model: DreamModel) -> str:
-    """The lines ``reverie layers IN`` adds: each preset layer's most active channels on the picture."""
-    image = to_dream_input(read_image(path).pixels)
-    lines = [f"channels most active on {Path(path).name} (mean activation; try them with --channels LAYER:C,...):"]
+def describe(name: str, pixels: np.ndarray, model: DreamModel) -> str:
+    """The lines ``reverie layers IN`` adds: each preset layer's most active channels on the picture ``name``
+    (its ``pixels`` as read from the file)."""
+    image = to_dream_input(pixels)
+    lines = [f"channels most active on {name} (mean activation; try them with --channels LAYER:C,...):"]
     for layer, channels in most_active(model, image, preset_layers(model.spec)).items():
         lines.append(f"  {layer}: " + ", ".join(f"{channel} ({mean:.2f})" for channel, mean in channels))
     return "\n".join(lines)

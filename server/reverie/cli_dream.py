@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from reverie.config import load_config
@@ -224,6 +225,7 @@ def _run_layers(args: argparse.Namespace) -> int:
     from reverie.engine.weights import RANDOM
 
     spec = get_spec(args.model)
+    picture = None if args.input is None else read_image(args.input)  # an unreadable IN fails before any work
     print(f"{spec.name}: {spec.description}")
     # Output sizes depend on the architecture only: random weights need no download.
     extractor = load_model(spec.name, RANDOM).extractor(spec.dream_layers)
@@ -233,10 +235,11 @@ def _run_layers(args: argparse.Namespace) -> int:
         print(f"  {name}: {shape[1]}×{shape[2]}×{shape[3]}")
     for name, layers in spec.presets.items():
         print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
-    if args.input is not None:
+    if picture is not None:
         from reverie.channel_activity import describe
 
-        print(describe(args.input, load_model(spec.name, args.weights or load_config().weights)))
+        model = load_model(spec.name, args.weights or load_config().weights)
+        print(describe(Path(args.input).name, picture.pixels, model))
     return 0
 
 

@@ -89,6 +89,15 @@ def test_layers_in_lists_the_most_active_channels(tmp_path: Path, capsys: pytest
         assert len(means) == 5 and means == sorted(means, reverse=True)
 
 
+def test_layers_with_an_unreadable_picture_prints_nothing_but_the_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["layers", "--model", "mobilenet", str(tmp_path / "missing.png")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "missing.png" in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_tile_does_not_depend_on_the_channels_beside_it() -> None:
     from reverie.atlas_render import AtlasSettings, render_channels
     from reverie.engine.loading import load_model
