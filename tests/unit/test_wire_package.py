@@ -59,7 +59,8 @@ def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 
 def module_imports(root: Path, package: str) -> dict[str, set[str]]:
     """Each module of ``package`` under ``root`` (its subpackages too) and the modules of that package it
-    imports, at its top level or in its functions; importing a module runs its packages' ``__init__`` too."""
+    imports, at its top level or in its functions; importing a module runs its packages' ``__init__`` too, except
+    its own packages', which have begun before it runs (an ``__init__`` may import the package's modules)."""
     graph = {}
     for path in (root / package).rglob("*.py"):
         module = _module_name(root, path)
@@ -71,7 +72,8 @@ def module_imports(root: Path, package: str) -> dict[str, set[str]]:
             elif isinstance(node, ast.Import):
                 imported |= {alias.name for alias in node.names if _inside(alias.name, package)}
         with_packages = {".".join(name.split(".")[:end]) for name in imported for end in range(1, name.count(".") + 2)}
-        graph[module] = {name for name in with_packages if _is_module(root, name)} - {package, module}
+        own = {".".join(module.split(".")[:end]) for end in range(1, module.count(".") + 1)}
+        graph[module] = {name for name in with_packages if _is_module(root, name)} - {package, module} - own
     return graph
 
 
