@@ -5,10 +5,10 @@ Importing it loads NumPy and Pillow only: Keras and its backend's framework load
 """
 
 from reverie.engine.loading import DreamModel, load_model
+from reverie.engine.octave_ascent import dream
 from reverie.engine.params import DreamParams
 from reverie.engine.registry import MODELS, PRESETS, ModelSpec, get_spec
 from reverie.engine.results import DreamResult, Progress
-from reverie.engine.small_images import dream
 from reverie.engine.warming import warm_up
 
 __all__ = [
