@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reverie.engine.backends import TiledOctave
+from reverie.engine.backends.base import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import pyramid
 from reverie.engine.params import DreamParams

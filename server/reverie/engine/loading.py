@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from reverie.engine import backends
-from reverie.engine.backends import Backend, GradientFn
+from reverie.engine.backends.base import Backend, GradientFn
 from reverie.engine.compiled import CompiledCache
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec

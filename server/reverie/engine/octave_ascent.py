@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn, Stepper, TiledOctave, WholeOctave
+from reverie.engine.backends.base import GradientFn, Stepper, TiledOctave, WholeOctave
 from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_rooms, octave_shapes, resize

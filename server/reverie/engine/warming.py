@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn
+from reverie.engine.backends.base import GradientFn
 from reverie.engine.loading import DreamModel
 from reverie.engine.octave_ascent import dream
 from reverie.engine.params import DreamParams

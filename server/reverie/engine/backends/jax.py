@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Backend, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave, jax_octave
+from reverie.engine.backends import jax_octave
 from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.base import Backend, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave
 from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
 from reverie.engine.tiling import TileLayout
