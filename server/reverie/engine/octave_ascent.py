@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Generic
 
 import numpy as np
 
-from reverie.engine.backends.base import GradientFn, Stepper, TiledOctave, WholeOctave
+from reverie.engine.backends.base import GradientT, Stepper, TiledOctave, WholeOctave
 from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_rooms, octave_shapes, resize
@@ -63,11 +63,11 @@ class _Tally:
 
 
 @dataclass(frozen=True)
-class _Ascent:
+class _Ascent(Generic[GradientT]):
     """One dream's gradient ascent, an octave at a time."""
 
-    model: DreamModel
-    gradient_fn: GradientFn
+    model: DreamModel[GradientT]
+    gradient_fn: GradientT
     params: DreamParams
     min_side: int  # the layers' smallest input: no tile is smaller
     should_cancel: CancelFn | None
@@ -120,7 +120,7 @@ class _Ascent:
 def dream(
     image: np.ndarray,
     params: DreamParams,
-    model: DreamModel,
+    model: DreamModel[Any],
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     guide: np.ndarray | None = None,

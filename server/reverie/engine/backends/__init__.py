@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
+from typing import Any
 
 from reverie.engine.backends.base import Backend
 from reverie_wire.errors import ReverieError
@@ -35,10 +36,10 @@ def backend_name() -> str:
     return str(keras.backend.backend())
 
 
-def backend() -> Backend:
+def backend() -> Backend[Any]:
     """The backend Keras runs on."""
     name = backend_name()
     if name not in SUPPORTED:
         raise _unsupported(name)
-    found: Backend = import_module(f"reverie.engine.backends.{name}").BACKEND
+    found: Backend[Any] = import_module(f"reverie.engine.backends.{name}").BACKEND
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from reverie.engine.tiling import TileLayout
 
 # (tiles N×h×w×3 float32) -> (losses N, gradients N×h×w×3)
 GradientFn = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A backend's own gradient function: the engine calls it as a GradientFn, the backend's steppers as they like
+# (JAX's on device arrays).
+GradientT = TypeVar("GradientT", bound=GradientFn)
 
 
 class Canvas(Protocol):
@@ -113,8 +116,9 @@ class WholeOctave:
     number: int  # from 1
 
 
-class Backend(Protocol):
-    """What the engine asks of a Keras backend; the loop, the tile planner and the model know no other."""
+class Backend(Protocol[GradientT]):
+    """What the engine asks of a Keras backend; the loop, the tile planner and the model know no other. Its
+    steppers take the gradient function its ``make_gradient_fn`` made."""
 
     name: str  # Keras' name for it
     # Whether dream graphs take their max pools as slices (see ``pooling``).
@@ -132,7 +136,7 @@ class Backend(Protocol):
 
     def is_out_of_memory(self, error: BaseException) -> bool: ...
 
-    def make_gradient_fn(self, extractor: Any, objective: Callable[..., Any]) -> GradientFn:
+    def make_gradient_fn(self, extractor: Any, objective: Callable[..., Any]) -> GradientT:
         """The gradient of the objective with respect to the input tiles."""
         ...
 
@@ -140,10 +144,10 @@ class Backend(Protocol):
         """Where the dream's image lives between octaves; ``padded_shape`` says how the tile plan pads an octave."""
         ...
 
-    def tiled_stepper(self, gradient_fn: GradientFn, octave: TiledOctave) -> Stepper:
+    def tiled_stepper(self, gradient_fn: GradientT, octave: TiledOctave) -> Stepper:
         """Steps over the tiles of ``octave``'s layout, ``batch`` tiles at a time."""
         ...
 
-    def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> ChunkedStepper | None:
+    def octave_stepper(self, gradient_fn: GradientT, octave: WholeOctave) -> ChunkedStepper | None:
         """Steps on ``octave``'s whole image; None where there is no such loop."""
         ...

@@ -82,4 +82,4 @@ class TensorFlowBackend:
         return None
 
 
-BACKEND: Backend = TensorFlowBackend()  # mypy checks it against the interface
+BACKEND: Backend[GradientFn] = TensorFlowBackend()  # mypy checks it against the interface
