@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import reverie.engine
-from reverie.engine import loading, params
+from reverie.engine import loading, octave_ascent, params, warming
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
 
@@ -22,6 +22,8 @@ def test_importing_the_engine_starts_no_framework() -> None:
 
 
 def test_the_entry_exports_the_engine_s_own_functions() -> None:
+    # one dream(), the warm-up's too: small images are enlarged inside it, not by a wrapper around it
+    assert reverie.engine.dream is octave_ascent.dream is warming.dream
     assert reverie.engine.load_model is loading.load_model
     assert reverie.engine.DreamParams is params.DreamParams
     assert set(reverie.engine.__all__) <= set(vars(reverie.engine))
