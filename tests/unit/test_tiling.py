@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from reverie.engine.tiling import TileLayout, tile_starts, tiled_gradient
+from reverie.engine.backends.host_tiles import tiled_gradient
+from reverie.engine.tiling import TileLayout, tile_starts
 
 
 def pointwise_gradient(tiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
