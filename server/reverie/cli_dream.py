@@ -8,16 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from reverie.config import load_config
-from reverie.engine.params import NORMALIZATIONS, PRECISIONS, DreamParams
+from reverie.engine.params import DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.images import output_format, read_image
 from reverie.target import opened
-from reverie_wire.ranges import RANGES
-
-
-def _range(name: str) -> str:
-    low, high = RANGES[name]
-    return f"{low:g} to {high:g}"
+from reverie_wire import schema
 
 
 def _layer_weights(text: str) -> dict[str, float]:
@@ -43,158 +38,88 @@ def _channels(text: str) -> tuple[str, tuple[int, ...]]:
         raise argparse.ArgumentTypeError(f"channels must look like LAYER:1,2,3, got {text!r}") from None
 
 
-def _max_loss(text: str) -> float | None:
-    return None if text.lower() == "none" else float(text)
+def _or_none(kind: type) -> Any:
+    """An option's type for a field that JSON may set to null: 'none' is None."""
+
+    def parse(text: str) -> Any:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error messages
+    return parse
+
+
+def _generated(field: schema.Field) -> dict[str, Any]:
+    """``add_argument``'s keywords for a field, read from the schema."""
+    if field.kind == "bool":
+        action = "store_false" if field.default else "store_true"
+        return {
+            "action": action,
+            "help": field.help + (" (default on; this option turns it off)" if field.default else ""),
+        }
+    kind = {"int": int, "float": float}.get(field.kind, str)
+    if field.choices:
+        named = "; ".join(f"{value}: {text}" for value, text in field.choices)
+        return {
+            "choices": field.values,
+            "default": field.default,
+            "help": f"{field.help}: {named} (default %(default)s)",
+        }
+    accepted = field.bounds() + (", or none" if field.nullable else "")
+    return {
+        "type": _or_none(kind) if field.nullable else kind,
+        "default": field.default,
+        "help": f"{field.help} ({accepted}; default %(default)s)",
+    }
+
+
+def _own(field: schema.Field) -> dict[str, Any]:
+    """Options whose command-line form is not the schema's plain one: the model defaults to the config's,
+    presets are the registry's, layers and channels have a short syntax of their own."""
+    if field.name == "model":
+        return {
+            "help": f"model to dream with: {', '.join(MODELS)} (default: the config's [server] model, else "
+            f"{field.default}; with --server, the one it serves)"
+        }
+    if field.name == "preset":
+        return {"choices": PRESETS, "default": field.default, "help": f"{field.help} (default %(default)s)"}
+    if field.name == "layers":
+        return {
+            "type": _layer_weights,
+            "metavar": "LAYER=W,...",
+            "help": "layers and their weights, e.g. mixed4=1,mixed5=1.5; overrides --preset (`reverie layers` "
+            f"lists them; weights {schema.LAYER_WEIGHT[0]:g} to {schema.LAYER_WEIGHT[1]:g})",
+        }
+    return {
+        "type": _channels,
+        "action": "append",
+        "default": [],
+        "metavar": "LAYER:C,...",
+        "help": "dream only these channels of a layer, e.g. mixed4:12,40; repeatable",
+    }
+
+
+OWN_OPTIONS = ("model", "preset", "layers", "channels")
 
 
 def add_dream_options(parser: argparse.ArgumentParser) -> None:
-    """Every engine parameter as an option; shared by `reverie dream` and `reverie zoom`."""
-    defaults = DreamParams()
+    """Every dream parameter of the schema as an option, and the weights; shared by `reverie dream` and
+    `reverie zoom`."""
     group = parser.add_argument_group("dream parameters")
-    group.add_argument(
-        "--model",
-        help=f"model to dream with: {', '.join(MODELS)} (default: the config's [server] model, else "
-        f"{defaults.model}; with --server, the one it serves)",
-    )
     group.add_argument(
         "--weights",
         help="'imagenet' (downloaded once into the Keras cache), 'random' (seeded random weights, "
         "for trying things offline) or the path of an .h5 weights file (default: the config's [server] "
         "weights, else imagenet; with --server, the ones it serves)",
     )
-    group.add_argument(
-        "--preset",
-        default=defaults.preset,
-        choices=PRESETS,
-        help="layer preset: keras (the Keras example's mixed4-7), tutorial (the TensorFlow "
-        "tutorial's mixed3+5), shallow (fine patterns), deep (objects) (default %(default)s)",
-    )
-    group.add_argument(
-        "--layers",
-        type=_layer_weights,
-        metavar="LAYER=W,...",
-        help="layers and their weights, e.g. mixed4=1,mixed5=1.5; overrides --preset (`reverie layers` lists them)",
-    )
-    group.add_argument(
-        "--channels",
-        type=_channels,
-        action="append",
-        default=[],
-        metavar="LAYER:C,...",
-        help="dream only these channels of a layer, e.g. mixed4:12,40; repeatable",
-    )
-    group.add_argument(
-        "--octaves",
-        type=int,
-        default=defaults.octaves,
-        help=f"number of scales, smallest first ({_range('octaves')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--octave-scale",
-        type=float,
-        default=defaults.octave_scale,
-        help=f"size ratio between octaves ({_range('octave_scale')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--steps",
-        type=int,
-        default=defaults.steps,
-        help=f"gradient steps per octave ({_range('steps')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--step-size",
-        type=float,
-        default=defaults.step_size,
-        help=f"gradient ascent step ({_range('step_size')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--max-loss",
-        type=_max_loss,
-        default=defaults.max_loss,
-        help="stop an octave once the objective passes this ('none' never stops; default %(default)s)",
-    )
-    group.add_argument(
-        "--jitter",
-        type=int,
-        default=defaults.jitter,
-        help=f"random shift in pixels before each step, undone after ({_range('jitter')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--normalization",
-        choices=NORMALIZATIONS,
-        default=defaults.normalization,
-        help="gradient normalisation: mean_abs (Keras example), std (TensorFlow tutorial) or laplacian (the "
-        "DeepDream notebook's Laplacian pyramid: smoother, less noisy)",
-    )
-    group.add_argument(
-        "--lap-levels",
-        type=int,
-        default=defaults.lap_levels,
-        help=f"frequency bands of --normalization laplacian ({_range('lap_levels')}; default %(default)s)",
-    )
-    group.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=defaults.precision,
-        help="arithmetic of the model: auto (bfloat16 where measured faster: CPUs with AVX-512 BF16 or AMX, "
-        "GPUs on JAX; else float32), float32 or bfloat16 (default %(default)s)",
-    )
-    group.add_argument(
-        "--no-detail",
-        dest="detail_reinjection",
-        action="store_false",
-        help="do not re-inject the detail lost when shrinking between octaves",
-    )
-    group.add_argument(
-        "--keep-colors",
-        dest="keep_colors",
-        action="store_true",
-        help="keep the image's colours: the dream changes lightness only (chroma from the source, in CIELAB)",
-    )
-    group.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help=f"random seed ({_range('seed')}); the same seed, image and options give the same dream",
-    )
-    group.add_argument(
-        "--tile-size",
-        type=int,
-        default=defaults.tile_size,
-        help=f"largest piece sent through the model at once, bounding memory ({_range('tile_size')}; "
-        "default %(default)s)",
-    )
-    group.add_argument(
-        "--tile-overlap",
-        type=int,
-        default=defaults.tile_overlap,
-        help="overlap between tiles, blended so no seam shows (default %(default)s; on JAX, whose tiles are "
-        "fixed, tiles do not overlap and the roll moves their edges instead)",
-    )
+    for field in schema.FIELDS:
+        options = _own(field) if field.name in OWN_OPTIONS else _generated(field)
+        group.add_argument(field.flag, dest=field.name, **options)
 
 
 def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
     """The validated DreamParams the options describe, for ``model`` (the one chosen with the server)."""
-    return DreamParams(
-        model=get_spec(model).name,
-        preset=args.preset,
-        layers=args.layers,
-        channels=tuple(dict(args.channels).items()),
-        octaves=args.octaves,
-        octave_scale=args.octave_scale,
-        steps=args.steps,
-        step_size=args.step_size,
-        max_loss=args.max_loss,
-        jitter=args.jitter,
-        normalization=args.normalization,
-        detail_reinjection=args.detail_reinjection,
-        seed=args.seed,
-        tile_size=args.tile_size,
-        tile_overlap=args.tile_overlap,
-        precision=args.precision,
-        keep_colors=args.keep_colors,
-        lap_levels=args.lap_levels,
-    )
+    values = {field.name: getattr(args, field.name) for field in schema.FIELDS}
+    return DreamParams(**{**values, "model": get_spec(model).name, "channels": dict(args.channels)})
 
 
 def _run_dream(args: argparse.Namespace) -> int:

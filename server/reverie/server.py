@@ -329,7 +329,10 @@ class DreamServer:
         key = (route, request.job)
         assert request.image is not None  # parse_request gives every dream its image
         if key in self._jobs:
-            raise BadRequest(f"job {request.job} is already running; choose a new job id")
+            raise BadRequest(
+                f"job {request.job} is already queued or running for this client; choose a new job id "
+                "(an id is free again once its job's last message was sent)"
+            )
         params = self._check_params(request.params or {})
         check_work(params, request.image, self.limits)
         check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
