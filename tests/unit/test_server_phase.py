@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from reverie.config import ServerConfig
-from reverie.server import DreamServer
-from reverie.worker import Worker
+from reverie.serving.server import DreamServer
+from reverie.serving.worker import Worker
 
 
 @pytest.fixture
@@ -79,9 +79,9 @@ def test_the_worker_warms_up_on_the_configured_pictures(
     """``[server] warm_up`` reaches the engine's warm-up; unset, the engine's own pictures are used."""
     calls: list[tuple[object, ...]] = []
     model = SimpleNamespace(spec=SimpleNamespace(name="mobilenet"), device="CPU", backend=SimpleNamespace(name="jax"))
-    monkeypatch.setattr("reverie.worker.backends.backend", lambda: None)
-    monkeypatch.setattr("reverie.worker.load_model", lambda name, weights: model)
-    monkeypatch.setattr("reverie.worker.warm_up", lambda *args: calls.append(args) or 1.0)
+    monkeypatch.setattr("reverie.serving.worker.backends.backend", lambda: None)
+    monkeypatch.setattr("reverie.serving.worker.load_model", lambda name, weights: model)
+    monkeypatch.setattr("reverie.serving.worker.warm_up", lambda *args: calls.append(args) or 1.0)
     link = Link()
     worker = Worker(None, "", None, "mobilenet", "random", 8, pictures)  # type: ignore[arg-type]
     assert worker._load(link) is model  # type: ignore[arg-type]
@@ -100,7 +100,7 @@ def test_the_server_hands_its_warm_up_pictures_to_its_worker(monkeypatch: pytest
         def start(self) -> None:
             pass
 
-    monkeypatch.setattr("reverie.server.Worker", RecordingWorker)
+    monkeypatch.setattr("reverie.serving.server.Worker", RecordingWorker)
     pictures = ((600, 800),)
     server = DreamServer(
         ServerConfig(model="mobilenet", weights="random", endpoint="tcp://127.0.0.1:0", warm_up=pictures)

@@ -20,14 +20,15 @@ from typing import Any
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from reverie import __version__, keys, peers
+from reverie import __version__, keys
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
-from reverie.fairness import check_share, check_work, over_time_message
-from reverie.inflow import InflowGuard
-from reverie.outbox import GONE, Outbox
-from reverie.ratelog import PeerLog
-from reverie.worker import Job, JobQueue, Worker
+from reverie.serving import peers
+from reverie.serving.fairness import check_share, check_work, over_time_message
+from reverie.serving.inflow import InflowGuard
+from reverie.serving.outbox import GONE, Outbox
+from reverie.serving.ratelog import PeerLog
+from reverie.serving.worker import Job, JobQueue, Worker
 from reverie_wire import protocol, snapshots
 from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
 

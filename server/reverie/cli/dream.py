@@ -6,11 +6,11 @@ import argparse
 import sys
 from typing import Any
 
+from reverie.cli.target import opened
 from reverie.config import load_config
 from reverie.engine.params import NORMALIZATIONS, PRECISIONS, DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.images import output_format, read_image
-from reverie.target import opened
+from reverie.imaging.images import output_format, read_image
 from reverie_wire.ranges import RANGES
 
 
@@ -197,7 +197,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
 
 
 def _run_dream(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dream_file, dreaming_at
+    from reverie.cli.dreaming import dream_file, dreaming_at
 
     output_format(args.output)  # a name that cannot be written fails before any work
     with opened(args, load_config()) as target:

@@ -20,8 +20,8 @@ import zmq
 
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
-from reverie.live_images import LiveJob, kept_image
-from reverie.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.imaging.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.serving.live_images import LiveJob, kept_image
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
 from reverie_wire.protocol import ImageSpec
 from reverie_wire.ranges import MAX_SEED

@@ -7,7 +7,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from reverie import __version__, cli_doctor, cli_dream, cli_server, cli_zoom
+from reverie import __version__
+from reverie.cli import doctor as cli_doctor
+from reverie.cli import dream as cli_dream
+from reverie.cli import server as cli_server
+from reverie.cli import zoom as cli_zoom
 from reverie_wire.errors import ReverieError
 
 

@@ -17,8 +17,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reverie import daemon, keys
+from reverie import keys
 from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
+from reverie.daemon import control as daemon
 from reverie_wire.config import START_TIMEOUT
 from reverie_wire.errors import ReverieError
 from reverie_wire.keys import client_options
@@ -52,7 +53,7 @@ def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
     if args.log_file is None:
         logging.basicConfig(level=args.log_level, stream=sys.stderr, format=_LOG_FORMAT)
         return
-    from reverie.logfiles import OutputRotatingHandler
+    from reverie.daemon.logfiles import OutputRotatingHandler
 
     handler = OutputRotatingHandler(Path(args.log_file), config.log_max_mb * 1024 * 1024, config.log_backups)
     handler.setFormatter(logging.Formatter(_LOG_FORMAT))
@@ -64,7 +65,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     _log_to(args, config)
     choose_backend(config)
-    from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
+    from reverie.serving.server import DreamServer  # imports TensorFlow: only the server pays for it
 
     server = DreamServer(config)
     server.bind()

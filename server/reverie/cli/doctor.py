@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from reverie import daemon, doctor_checks
 from reverie.config import ServerConfig, choose_backend, load_config
-from reverie.doctor_checks import Check, GimpSetup
+from reverie.daemon import control as daemon
+from reverie.doctor import checks as doctor_checks
+from reverie.doctor.checks import Check, GimpSetup
 from reverie_wire.errors import ReverieError
 from reverie_wire.keys import client_options
 
