@@ -1,7 +1,7 @@
 """``reverie doctor``: everything a dream needs, checked and explained, one ✓ or ✗ line each with the fix.
 
 It gathers the real facts (installed packages, the device Keras finds, the configured server, GIMP 3)
-and hands them to ``doctor_checks``; the exit status is 1 when something blocks a dream.
+and hands them to ``reverie.doctor.checks``; the exit status is 1 when something blocks a dream.
 """
 
 from __future__ import annotations

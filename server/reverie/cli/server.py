@@ -1,6 +1,6 @@
 """``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
 
-``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli_server`` runs
+``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli.server`` runs
 them alone (``reverie start`` launches the background server that way, without the other commands'
 imports). Handlers return exit codes; ``status`` returns 3 when no server runs, as LSB tools do.
 """

@@ -1,7 +1,7 @@
 """Running the server in the background: start, stop, status and logs, with a pid file per endpoint.
 
 Nothing here imports TensorFlow: ``reverie status`` must answer in a blink. The background server is
-``python -m reverie.cli_server serve``, its output appended to the log file.
+``python -m reverie.cli.server serve``, its output appended to the log file.
 """
 
 from __future__ import annotations
