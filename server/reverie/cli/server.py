@@ -49,9 +49,14 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
-    """Log to stderr, or (a background server) to a rotated file that also takes stdout and stderr."""
+    """Log to stderr, or (a background server) to a rotated file that also takes stdout and stderr.
+
+    Either way the records have a descriptor of their own, so the worker can hold what the frameworks write to
+    descriptor 2 as they start (``reverie.framework_output``) and log it at DEBUG."""
     if args.log_file is None:
-        logging.basicConfig(level=args.log_level, stream=sys.stderr, format=_LOG_FORMAT)
+        own = os.dup(sys.stderr.fileno())
+        stream = open(own, "w", buffering=1, encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 (for good)
+        logging.basicConfig(level=args.log_level, stream=stream, format=_LOG_FORMAT)
         return
     from reverie.daemon.logfiles import OutputRotatingHandler
 
@@ -61,7 +66,7 @@ def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later chatter stays out of the log
     config = _config(args)
     _log_to(args, config)
     choose_backend(config)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from reverie import framework_output
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
 from reverie.imaging.pixels import DTYPES, from_dream_output, to_dream_input
@@ -39,6 +40,7 @@ from reverie_wire.ranges import MAX_SEED
 from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
+FRAMEWORKS_LOG = logging.getLogger("reverie.frameworks")
 
 # Progress goes out at most this often (the protocol promises about ten a second).
 PROGRESS_INTERVAL = 0.1
@@ -162,7 +164,8 @@ class Worker(threading.Thread):
     def run(self) -> None:
         link = self._link.sender()
         try:
-            model = self._load(link)
+            with framework_output.logged(FRAMEWORKS_LOG):  # TensorFlow's and XLA's start-up lines: DEBUG
+                model = self._load(link)
             if model is not None:
                 while (job := self._queue.take()) is not None:
                     self._run(link, model, job)
