@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie import atlas
-from reverie.atlas_sheet import layout
+from reverie.atlas import sheets as atlas
+from reverie.atlas.layout import layout
 from reverie.cli import main
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ def test_layers_with_an_unreadable_picture_prints_nothing_but_the_error(
 
 
 def test_a_tile_does_not_depend_on_the_channels_beside_it() -> None:
-    from reverie.atlas_render import AtlasSettings, render_channels
+    from reverie.atlas.render import AtlasSettings, render_channels
     from reverie.engine.loading import load_model
 
     model = load_model("mobilenet", "random")
@@ -115,7 +115,7 @@ def test_a_tile_does_not_depend_on_the_channels_beside_it() -> None:
 def test_each_batch_item_climbs_its_own_channel() -> None:
     from keras import ops
 
-    from reverie.atlas_render import channel_objective
+    from reverie.atlas.render import channel_objective
 
     activation = np.random.default_rng(1).random((3, 7, 8, 5)).astype(np.float32)
     losses = ops.convert_to_numpy(channel_objective([4, 0, 4])(activation))

@@ -31,7 +31,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
     # One server on TCP, one on a Unix socket: both transports serve, and the broker joins them.
     servers = [start_server(home, wait=False), start_server(home, endpoint=f"ipc://{home}/server.sock", wait=False)]
     front = free_endpoint()
-    command = [sys.executable, "-m", "reverie.cli_server", "broker", "--endpoint", front]
+    command = [sys.executable, "-m", "reverie.cli.server", "broker", "--endpoint", front]
     for server in servers:
         command += ["--backend", server.endpoint]
     broker = subprocess.Popen(command, env=user_env(home), stderr=subprocess.PIPE, text=True)
@@ -114,7 +114,7 @@ def test_the_broker_refuses_to_face_the_network_without_keys(tmp_path: Path) -> 
     command = [
         sys.executable,
         "-m",
-        "reverie.cli_server",
+        "reverie.cli.server",
         "broker",
         "--endpoint",
         f"tcp://0.0.0.0:{port}",

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reverie.atlas_cache import TileCache, weights_identity
-from reverie.atlas_render import AtlasSettings, render_side, starting_noise
-from reverie.cli_atlas import parse_channels
+from reverie.atlas.cache import TileCache, weights_identity
+from reverie.atlas.render import AtlasSettings, render_side, starting_noise
+from reverie.cli.atlas import parse_channels
 from reverie_wire.errors import BadRequest, WeightsMissing
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reverie.atlas_sheet import BACKGROUND, GAP, LABEL, TITLE, contact_sheet, layout
+from reverie.atlas.layout import BACKGROUND, GAP, LABEL, TITLE, contact_sheet, layout
 
 
 def test_a_whole_layer_lies_on_a_square_grid() -> None:

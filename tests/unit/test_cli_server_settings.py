@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reverie.cli_server import _config, register
+from reverie.cli.server import _config, register
 from reverie.config import ServerConfig, choose_backend
 
 

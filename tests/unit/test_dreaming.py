@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie.dreaming import Dreamer, dream_file
-from reverie.images import read_image
+from reverie.cli.dreaming import Dreamer, dream_file
+from reverie.imaging.images import read_image
 from reverie_wire.errors import ReverieError
 
 DREAMED = np.random.default_rng(5).integers(0, 256, (40, 60, 3), dtype=np.uint8)

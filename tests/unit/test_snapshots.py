@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reverie.engine import Progress
-from reverie.live_images import SourceSizes, fitted, formed, kept_image, snapshot_pixels
+from reverie.serving.live_images import SourceSizes, fitted, formed, kept_image, snapshot_pixels
 from reverie_wire.errors import BadRequest
 from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
@@ -72,7 +72,7 @@ def test_the_engines_image_view_crops_padding_strides_and_maps_to_0_1() -> None:
 
 
 def test_snapshots_between_octave_ends_stay_within_their_share_of_the_time() -> None:
-    from reverie.live_images import LiveJob
+    from reverie.serving.live_images import LiveJob
 
     sent: list[bool] = []
     image = np.full((256, 256, 3), 0.5, np.float32)

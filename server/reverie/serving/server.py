@@ -8,26 +8,28 @@ half second each client with a job gets a heartbeat, and a send to a vanished pe
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import logging
 import os
 import socket
 import time
-from importlib import metadata
 from typing import Any
 
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-from reverie import __version__, keys, peers
+from reverie import __version__, keys
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
-from reverie.fairness import check_share, check_work, over_time_message
-from reverie.inflow import InflowGuard
-from reverie.outbox import GONE, Outbox
-from reverie.ratelog import PeerLog
-from reverie.worker import Job, JobQueue, Worker
+from reverie.serving import events, peers
+from reverie.serving.events import EventLink
+from reverie.serving.fairness import check_share, check_work, over_time_message
+from reverie.serving.inflow import InflowGuard
+from reverie.serving.job_book import JobBook
+from reverie.serving.outbox import GONE, Outbox
+from reverie.serving.owners import Owners
+from reverie.serving.ratelog import PeerLog
+from reverie.serving.state import ServerState, package_version
+from reverie.serving.worker import Job, JobQueue, Worker
 from reverie_wire import protocol, snapshots
 from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
 
@@ -39,13 +41,6 @@ STOP_GRACE = 2.0
 CLOSE_LINGER_MS = 500
 # Messages handled per wake-up before the worker's reports get a turn.
 BATCH = 64
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 class DreamServer:
@@ -61,32 +56,18 @@ class DreamServer:
         peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
         self._authenticator: ThreadAuthenticator | None = None
-        self._link = self._context.socket(zmq.PAIR)
+        self._events = EventLink(self._context, f"inproc://reverie-worker-{id(self)}")
         # A socket pair, not a pipe: ZeroMQ's poller takes OS sockets on every platform, pipes only on POSIX.
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
-        self._queue = JobQueue(config.limits.max_queue, config.limits.max_queue_bytes)
-        self._jobs: dict[tuple[tuple[bytes, ...], str], Job] = {}
-        self._serials: dict[int, Job] = {}
-        self._next_serial = itertools.count(1)
-        self._running: Job | None = None
-        self._state = "loading"
-        self._phase: str | None = "starting"  # what loading waits for; None once ready
-        self._download: dict[str, Any] | None = None  # {"path", "bytes"} while the weights download
+        self._book = JobBook(JobQueue(config.limits.max_queue, config.limits.max_queue_bytes))
+        self._status = ServerState()
         self._last_activity = time.monotonic()  # for idle_exit
-        self._device: str | None = None
-        self._backend: str | None = None  # Keras' backend, known once the worker has loaded the model
-        self._started = time.monotonic()
-        self._counts = {"done": 0, "cancelled": 0, "failed": 0}
-        self._exit_code = 0
         self._worker: Worker | None = None
         self._inflow: InflowGuard | None = None
         self._outbox: Outbox | None = None
         self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
-        self._over_time: set[Job] = set()  # running jobs stopped for their time limit
-        # Each client's connection: what it is owed goes there and nowhere else, whatever routing id it had.
-        self._owners: dict[tuple[bytes, ...], peers.Connection | None] = {}
-        self._running_since = 0.0
+        self._owners = Owners()
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -115,14 +96,11 @@ class DreamServer:
             self.limits.max_unread_bytes,
             self.limits.unread_seconds,
             self._peer_log,
-            self._still_here,
+            self._owners.still_here,
         )
-        address = f"inproc://reverie-worker-{id(self)}"
-        self._link.bind(address)
         self._worker = Worker(
-            self._context,
-            address,
-            self._queue,
+            self._events,
+            self._book.queue,
             self.spec.name,
             self.config.weights,
             self.limits.max_compiled,
@@ -149,19 +127,19 @@ class DreamServer:
         """Answer requests until stopped; 0 after a clean stop, 1 if the model could not be loaded."""
         poller = zmq.Poller()
         poller.register(self._router, zmq.POLLIN)
-        poller.register(self._link, zmq.POLLIN)
+        poller.register(self._events.socket, zmq.POLLIN)
         poller.register(self._wake_read.fileno(), zmq.POLLIN)
         next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
-        while self._state != "stopping":
+        while self._status.state != "stopping":
             ready = dict(poller.poll(max(0, int((next_heartbeat - time.monotonic()) * 1000))))
             if self._wake_read.fileno() in ready:
                 self._wake_read.recv(64)
-                self._state = "stopping"
+                self._status.state = "stopping"
                 break
-            if self._link in ready:
-                self._drain(self._link, self._on_worker)
+            if self._events.socket in ready:
+                self._drain_events()
             if self._router in ready:
-                self._drain(self._router, self._on_client)
+                self._drain_router()
             if time.monotonic() >= next_heartbeat:
                 self._heartbeat()
                 next_heartbeat = time.monotonic() + protocol.HEARTBEAT_INTERVAL
@@ -169,58 +147,67 @@ class DreamServer:
                 log.info("no requests for %.0f s: exiting to free memory ([server] idle_exit)", self.config.idle_exit)
                 break
         self._shutdown()
-        return self._exit_code
+        return self._status.exit_code
 
     def _idle_too_long(self) -> bool:
         """Whether a ready server with no jobs has heard no request for ``idle_exit``."""
         idle_exit = self.config.idle_exit
         return (
             idle_exit is not None
-            and self._state == "ready"
-            and not self._jobs
+            and self._status.state == "ready"
+            and not self._book
             and time.monotonic() - self._last_activity >= idle_exit
         )
 
-    def _drain(self, source: zmq.Socket, handle: Any) -> None:
+    def _drain_router(self) -> None:
         for _ in range(BATCH):
             try:
-                frames = source.recv_multipart(zmq.NOBLOCK, copy=False)
+                frames = self._router.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            handle(frames)
-            if self._state == "stopping":
+            self._on_client(frames)
+            if self._status.state == "stopping":
+                return
+
+    def _drain_events(self) -> None:
+        for _ in range(BATCH):
+            event = self._events.receive()
+            if event is None:
+                return
+            self._on_worker(event)
+            if self._status.state == "stopping":
                 return
 
     def _shutdown(self) -> None:
         """Answer every job ``cancelled`` (the running one once it stops, at most STOP_GRACE later)."""
-        for job in self._jobs.values():
+        for job in self._book:
             job.cancel.set()  # also the one the worker may have taken but not yet reported
-        for job in self._queue.close():
+        for job in self._book.queue.close():
             self._finish(job, {"type": protocol.CANCELLED})
-        running = self._running
+        running = self._book.running
         if running is not None:
             running.cancel.set()
             deadline = time.monotonic() + STOP_GRACE
-            while self._running is running and self._link.poll(max(0, int((deadline - time.monotonic()) * 1000))):
-                self._drain(self._link, self._on_worker)
-            if self._running is running:
+            while self._book.running is running and self._events.wait(deadline - time.monotonic()):
+                self._drain_events()
+            if self._book.running is running:
                 log.warning(
                     "job %s did not reach a cancellation check in %.0f s; leaving it",
                     running.job_id,
                     STOP_GRACE,
                 )
                 self._finish(running, {"type": protocol.CANCELLED})
-        for job in list(self._jobs.values()):
+        for job in self._book:
             self._finish(job, {"type": protocol.CANCELLED})
         if self._inflow is not None and self._inflow.is_alive():
             self._inflow.stop()
         self._router.close()
-        self._link.close(linger=0)
+        self._events.close()
         if self._authenticator is not None:
             self._authenticator.stop()
         self._wake_read.close()
         self._wake_write.close()
-        log.info("stopped after %d jobs", self._counts["done"])
+        log.info("stopped after %d jobs", self._book.counts["done"])
 
     def close_context(self) -> None:
         """End ZeroMQ once the worker has finished (the worker's socket belongs to this context)."""
@@ -234,46 +221,31 @@ class DreamServer:
         if self._outbox is not None and self._outbox.send(envelope, header, payload) == GONE:
             self._client_gone(envelope)
 
-    def _still_here(self, envelope: tuple[bytes, ...]) -> bool:
-        """Whether the connection that sent this client's requests is still open (not one that took its id)."""
-        return envelope in self._owners and peers.still_open(self._owners[envelope])
-
-    def _owned(self, job: Job) -> bool:
-        """Whether the connection that submitted a job is still the one its client's id leads to."""
-        return self._owners.get(job.envelope) == job.connection and self._still_here(job.envelope)
-
     def _owes(self, envelope: tuple[bytes, ...]) -> bool:
         """Whether this client has jobs here or messages waiting for it."""
         waiting = self._outbox is not None and self._outbox.waiting_for(envelope)
-        return waiting or bool(self._jobs_of(envelope))
-
-    def _jobs_of(self, envelope: tuple[bytes, ...]) -> list[Job]:
-        """This client's jobs, queued or running."""
-        return [job for (owner, _), job in self._jobs.items() if owner == envelope]
+        return waiting or bool(self._book.of(envelope))
 
     def _client_gone(self, envelope: tuple[bytes, ...]) -> None:
-        self._owners.pop(envelope, None)
+        self._owners.forget(envelope)
         if self._outbox is not None:
             self._outbox.forget(envelope)
-        for job in self._jobs_of(envelope):
+        for job in self._book.of(envelope):
             self._peer_log.log(envelope, logging.INFO, "client of job %s disconnected; cancelling it", job.job_id)
             self._cancel(job, notify=False)
 
     def _heartbeat(self) -> None:
-        for envelope in list(self._owners):
-            if not self._still_here(envelope):
+        for envelope in self._owners.routes():
+            if not self._owners.still_here(envelope):
                 self._client_gone(envelope)
             elif not self._owes(envelope):
-                del self._owners[envelope]  # owed nothing: forgotten, so the table stays as small as the work
-        for envelope in {job.envelope for job in self._jobs.values() if self._owned(job)}:
+                self._owners.forget(envelope)  # owed nothing: forgotten, so the table stays as small as the work
+        for envelope in {job.envelope for job in self._book if self._owners.own(job)}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
-        running = self._running
-        if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
-            self._over_time.add(running)
-            running.cancel.set()
+        self._book.stop_over_time(self.limits.max_job_seconds)
         if self._outbox is not None:
             for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
-                for job in self._jobs_of(envelope):
+                for job in self._book.of(envelope):
                     self._cancel(job, notify=True)
 
     # -- client requests ------------------------------------------------------------------------
@@ -287,9 +259,9 @@ class DreamServer:
             return  # nothing to answer to: only possible from a misbehaving intermediary
         self._last_activity = time.monotonic()
         connection = peers.connection_of(frames[-1])
-        if self._owners.get(route, connection) != connection:  # the id's first connection is gone: not its owner
+        if self._owners.taken_over(route, connection):  # the id's first connection is gone: not its owner
             self._client_gone(route)
-        self._owners[route] = connection
+        self._owners.claim(route, connection)
         try:
             request = protocol.parse_request(body, self.limits)
             if request.type == protocol.HELLO:
@@ -326,18 +298,17 @@ class DreamServer:
         return params
 
     def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
-        key = (route, request.job)
         assert request.image is not None  # parse_request gives every dream its image
-        if key in self._jobs:
+        if self._book.get(route, request.job) is not None:
             raise BadRequest(
                 f"job {request.job} is already queued or running for this client; choose a new job id "
                 "(an id is free again once its job's last message was sent)"
             )
         params = self._check_params(request.params or {})
         check_work(params, request.image, self.limits)
-        check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
+        check_share(self._book.of_peer(route[0]), self.limits)
         job = Job(
-            next(self._next_serial),
+            self._book.next_serial(),
             route,
             request.job,
             params,
@@ -347,11 +318,8 @@ class DreamServer:
             guide=request.guide,
             guide_pixels=request.guide_pixels,
         )
-        job.connection = self._owners.get(route)
-        ahead = len(self._jobs)  # every job not yet over, running or queued, runs before it (first in, first out)
-        position = self._queue.put(job)
-        self._jobs[key] = job
-        self._serials[job.serial] = job
+        job.connection = self._owners.connection(route)
+        position, ahead = self._book.add(job)
         self._peer_log.log(
             route,
             logging.INFO,
@@ -366,7 +334,7 @@ class DreamServer:
         self._accepted(job, position, ahead)
 
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
-        job = self._jobs.get((route, job_id))
+        job = self._book.get(route, job_id)
         if job is None:
             raise UnknownJob(
                 f"there is no job {job_id} on this server for this client; it has finished or never arrived"
@@ -377,99 +345,83 @@ class DreamServer:
     def _cancel(self, job: Job, *, notify: bool) -> None:
         """Stop a job: a queued one is answered now, a running one when the worker reaches its next step."""
         job.cancel.set()
-        if self._queue.remove(job):
+        if self._book.queue.remove(job):
             self._finish(job, {"type": protocol.CANCELLED}, notify=notify)
 
     # -- worker reports -------------------------------------------------------------------------
 
-    def _on_worker(self, frames: list[zmq.Frame]) -> None:
-        header = json.loads(frames[0].bytes)
-        kind = header["type"]
-        if kind == "phase":
-            self._phase, self._download = header["phase"], header["download"]
-            log.info("loading: %s", self._phase)
-            return
-        if kind == "ready":
-            self._state, self._device, self._backend = "ready", header["device"], header["backend"]
-            self._phase, self._download, self._last_activity = None, None, time.monotonic()
-            return
-        if kind == "failed":
-            log.error("cannot serve: %s", header["message"])
-            for failed in list(self._jobs.values()):
-                self._finish(failed, protocol.error(header["code"], header["message"]))
-            self._exit_code, self._state = 1, "stopping"
-            return
-        job = self._serials.get(header["serial"])
-        if job is None:
-            return
-        if kind == "started":
-            self._running, self._running_since = job, time.monotonic()
-        elif kind == "progress":
-            if self._owned(job):
-                self._send(
-                    job.envelope,
-                    {
-                        "type": protocol.PROGRESS,
-                        "job": job.job_id,
-                        **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
-                    },
-                )
-        elif kind == snapshots.SNAPSHOT:
-            if self._owned(job):
-                self._send(job.envelope, snapshots.reply(job.job_id, header), frames[1])
-        elif kind == "result":
-            self._finish(
-                job,
-                {
+    def _on_worker(self, event: events.Event) -> None:
+        status = self._status
+        match event:
+            case events.Phase(phase, download):
+                status.phase, status.download = phase, download
+                log.info("loading: %s", phase)
+            case events.Ready(device, backend):
+                status.state, status.device, status.backend = "ready", device, backend
+                status.phase, status.download, self._last_activity = None, None, time.monotonic()
+            case events.LoadFailed(code, message):
+                log.error("cannot serve: %s", message)
+                for failed in self._book:
+                    self._finish(failed, protocol.error(code, message))
+                status.exit_code, status.state = 1, "stopping"
+            case _:
+                job = self._book.by_serial(event.serial)
+                if job is not None:
+                    self._on_job_event(job, event)
+
+    def _on_job_event(self, job: Job, event: events.Event) -> None:
+        match event:
+            case events.Started():
+                self._book.start(job)
+            case events.Stepped() if self._owners.own(job):
+                progress = {name: value for name, value in vars(event).items() if name != "serial"}
+                self._send(job.envelope, {"type": protocol.PROGRESS, "job": job.job_id, **progress})
+            case events.Snapshot(fields=fields, pixels=pixels) if self._owners.own(job):
+                self._send(job.envelope, snapshots.reply(job.job_id, fields), pixels)
+            case events.Dreamed():
+                header = {
                     "type": protocol.RESULT,
                     "image": job.image.to_dict(),
-                    "seed": header["seed"],
+                    "seed": event.seed,
                     "seconds": time.monotonic() - job.received,
-                    "engine_seconds": header["engine_seconds"],
-                    "notes": header["notes"],
-                    **snapshots.partial_field(header),
-                },
-                frames[1],
-            )
-        elif kind == "cancelled" and job in self._over_time:
-            seconds = time.monotonic() - self._running_since
-            self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
-        elif kind == "cancelled":
-            self._finish(job, {"type": protocol.CANCELLED})
-        else:
-            self._finish(job, protocol.error(header["code"], header["message"]))
+                    "engine_seconds": event.engine_seconds,
+                    "notes": event.notes,
+                    **snapshots.partial_field({"partial": event.partial}),
+                }
+                self._finish(job, header, event.pixels)
+            case events.Cancelled() if self._book.over_time(job):
+                seconds = time.monotonic() - self._book.running_since
+                self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
+            case events.Cancelled():
+                self._finish(job, {"type": protocol.CANCELLED})
+            case events.Failed(code=code, message=message):
+                self._finish(job, protocol.error(code, message))
 
     def _finish(self, job: Job, header: dict[str, Any], payload: Any = None, *, notify: bool = True) -> None:
         """Send a job's last message and forget it; the jobs behind it hear that they moved up."""
-        key = (job.envelope, job.job_id)
-        if key not in self._jobs:
-            return
-        place = list(self._jobs).index(key)
-        del self._jobs[key]
-        self._serials.pop(job.serial, None)
-        self._over_time.discard(job)
-        if self._running is job:
-            self._running = None
-        self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
-        self._counts[outcome] += 1
+        place = self._book.end(job, outcome)
+        if place is None:
+            return
+        self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
         self._peer_log.log(
             job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
         )
-        if notify and self._owned(job):
+        if notify and self._owners.own(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
         self._moved_up(place)
 
     def _moved_up(self, place: int) -> None:
         """The jobs from ``place`` on moved up one: tell each still waiting how many now run before it
         (``accepted`` again; every job not yet over runs before it, first in, first out)."""
-        if self._state == "stopping":  # they are all about to end
+        if self._status.state == "stopping":  # they are all about to end
             return
-        for ahead, (key, waiting) in enumerate(list(self._jobs.items())):
+        book = self._book
+        for ahead, waiting in enumerate(book):
             # a send may have found a client gone and ended its jobs: those are skipped
-            if ahead < place or key not in self._jobs or waiting is self._running or not self._owned(waiting):
+            if ahead < place or waiting not in book or waiting is book.running or not self._owners.own(waiting):
                 continue
-            self._accepted(waiting, ahead - (self._running is not None), ahead)
+            self._accepted(waiting, ahead - (book.running is not None), ahead)
 
     def _accepted(self, job: Job, position: int, ahead: int) -> None:
         """Tell a job's client where it waits: ``position`` jobs queued before it, ``ahead`` run before it."""
@@ -477,34 +429,25 @@ class DreamServer:
 
     # -- facts ----------------------------------------------------------------------------------
 
-    def _download_progress(self) -> dict[str, int] | None:
-        """Bytes of the weights downloaded so far (Keras writes them straight into its cache) and in all."""
-        if self._download is None:
-            return None
-        try:
-            done = os.stat(self._download["path"]).st_size
-        except FileNotFoundError:
-            done = 0
-        return {"done": done, "total": self._download["bytes"]}
-
     def facts(self) -> dict[str, Any]:
         """What ``hello`` and ``reverie status`` report."""
+        status, book = self._status, self._book
         return {
             "name": "reverie",
             "version": __version__,
             "protocol": protocol.PROTOCOL_VERSION,
             "pid": os.getpid(),
-            "state": self._state,
-            "phase": self._phase,
-            "download": self._download_progress(),
+            "state": status.state,
+            "phase": status.phase,
+            "download": status.download_progress(),
             "idle_exit": self.config.idle_exit,
             "endpoint": self.config.endpoint,
             "encrypted": self._authenticator is not None,
-            "tensorflow": _version("tensorflow"),
-            "keras": _version("keras"),
-            "backend": self._backend,
-            "backend_version": None if self._backend is None else _version(self._backend),
-            "device": self._device,
+            "tensorflow": package_version("tensorflow"),
+            "keras": package_version("keras"),
+            "backend": status.backend,
+            "backend_version": None if status.backend is None else package_version(status.backend),
+            "device": status.device,
             "model": self.spec.name,
             "weights": self.config.weights,
             "models": {
@@ -519,10 +462,10 @@ class DreamServer:
             "defaults": self._defaults,
             "limits": self.limits.to_dict(),
             "heartbeat_interval": protocol.HEARTBEAT_INTERVAL,
-            "queue": len(self._queue),
-            "running": self._running.job_id if self._running is not None else None,
-            "uptime": time.monotonic() - self._started,
-            "jobs_done": self._counts["done"],
-            "jobs_cancelled": self._counts["cancelled"],
-            "jobs_failed": self._counts["failed"],
+            "queue": len(book.queue),
+            "running": book.running.job_id if book.running is not None else None,
+            "uptime": time.monotonic() - status.started,
+            "jobs_done": book.counts["done"],
+            "jobs_cancelled": book.counts["cancelled"],
+            "jobs_failed": book.counts["failed"],
         }

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from reverie.cli_dream import add_dream_options, params_from_args
+from reverie.cli.dream import add_dream_options, params_from_args
+from reverie.cli.target import opened
 from reverie.config import load_config
-from reverie.images import read_image, write_image
-from reverie.target import opened
-from reverie.zoom import animation_format, save_animation, zoomed
+from reverie.imaging.images import read_image, write_image
+from reverie.imaging.zoom import animation_format, save_animation, zoomed
 from reverie_wire.errors import BadRequest
 from reverie_wire.ranges import MAX_SEED, ZOOM_RANGES
 
@@ -41,7 +41,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _run_zoom(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dreaming_at
+    from reverie.cli.dreaming import dreaming_at
 
     started = time.perf_counter()
     _check(args)

@@ -1,7 +1,7 @@
 """``reverie doctor``: everything a dream needs, checked and explained, one ✓ or ✗ line each with the fix.
 
 It gathers the real facts (installed packages, the device Keras finds, the configured server, GIMP 3)
-and hands them to ``doctor_checks``; the exit status is 1 when something blocks a dream.
+and hands them to ``reverie.doctor.checks``; the exit status is 1 when something blocks a dream.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from reverie import daemon, doctor_checks
 from reverie.config import ServerConfig, choose_backend, load_config
-from reverie.doctor_checks import Check, GimpSetup
+from reverie.daemon import control as daemon
+from reverie.doctor import checks as doctor_checks
+from reverie.doctor.checks import Check, GimpSetup
 from reverie_wire.errors import ReverieError
 from reverie_wire.keys import client_options
 

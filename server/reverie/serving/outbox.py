@@ -22,8 +22,8 @@ from typing import Any
 
 import zmq
 
-from reverie import peers
-from reverie.ratelog import PeerLog
+from reverie.serving import peers
+from reverie.serving.ratelog import PeerLog
 from reverie_wire import protocol
 
 Route = tuple[bytes, ...]

@@ -11,7 +11,7 @@ import numpy as np
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import resize
 from reverie.engine.registry import ModelSpec
-from reverie.pixels import to_dream_input
+from reverie.imaging.pixels import to_dream_input
 
 TOP = 5  # channels listed per layer
 # The picture is read at most this long a side: means barely change with size, and a large photo costs no more.

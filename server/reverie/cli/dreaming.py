@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from reverie.cli.target import Target
 from reverie.engine.params import DreamParams
-from reverie.images import output_format, read_image, rescue_image, write_image
-from reverie.pixels import dtype_name, from_dream_output, to_dream_input
-from reverie.target import Target
+from reverie.imaging.images import output_format, read_image, rescue_image, write_image
+from reverie.imaging.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie_wire.client import DreamClient, Guide, Queued, Result
 from reverie_wire.errors import ClientError, ReverieError
 

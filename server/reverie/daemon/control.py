@@ -1,7 +1,7 @@
 """Running the server in the background: start, stop, status and logs, with a pid file per endpoint.
 
 Nothing here imports TensorFlow: ``reverie status`` must answer in a blink. The background server is
-``python -m reverie.cli_server serve``, its output appended to the log file.
+``python -m reverie.cli.server serve``, its output appended to the log file.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from reverie import logfiles
 from reverie.config import BACKEND_NAMES, log_path, pid_path
-from reverie.start_report import StartReport
+from reverie.daemon import logfiles
+from reverie.daemon.start_report import StartReport
 from reverie_wire.client import DreamClient
 from reverie_wire.config import START_TIMEOUT
 from reverie_wire.errors import ReverieError, ServerNotRunning
@@ -220,7 +220,7 @@ def start(
     command = [
         sys.executable,
         "-m",
-        "reverie.cli_server",
+        "reverie.cli.server",
         "serve",
         "--endpoint",
         endpoint,

@@ -1,7 +1,7 @@
 """The checks behind ``reverie doctor``: each looks at one thing a dream needs and says how to fix it.
 
 Every check takes what it looks at (versions, the device found, a server's facts, GIMP's Python) as
-arguments, so each can be tested with the world faked; ``cli_doctor`` gathers the real ones.
+arguments, so each can be tested with the world faked; ``reverie.cli.doctor`` gathers the real ones.
 """
 
 from __future__ import annotations

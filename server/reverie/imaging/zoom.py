@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from reverie.images import _new_file_mode as new_file_mode
+from reverie.imaging.images import _new_file_mode as new_file_mode
 from reverie_wire.errors import BadRequest
 
 ANIMATIONS = {".webp": "WEBP", ".gif": "GIF"}

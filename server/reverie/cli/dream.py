@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reverie.cli.target import opened
 from reverie.config import load_config
 from reverie.engine.params import DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.images import output_format, read_image
-from reverie.target import opened
+from reverie.imaging.images import output_format, read_image
 from reverie_wire import schema
 
 
@@ -123,7 +123,7 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
 
 
 def _run_dream(args: argparse.Namespace) -> int:
-    from reverie.dreaming import dream_file, dreaming_at
+    from reverie.cli.dreaming import dream_file, dreaming_at
 
     output_format(args.output)  # a name that cannot be written fails before any work
     with opened(args, load_config()) as target:
@@ -161,7 +161,7 @@ def _run_layers(args: argparse.Namespace) -> int:
     for name, layers in spec.presets.items():
         print(f"preset {name}: " + ", ".join(f"{layer}={weight:g}" for layer, weight in layers.items()))
     if picture is not None:
-        from reverie.channel_activity import describe
+        from reverie.atlas.channel_activity import describe
 
         model = load_model(spec.name, args.weights or load_config().weights)
         print(describe(Path(args.input).name, picture.pixels, model))

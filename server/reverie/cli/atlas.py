@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from reverie.atlas_render import AtlasSettings
+from reverie.atlas.render import AtlasSettings
 from reverie.config import load_config
 from reverie.engine.registry import MODELS
 
@@ -44,8 +44,8 @@ def _columns(text: str) -> int:
 
 
 def _run_atlas(args: argparse.Namespace) -> int:
-    from reverie.atlas import make_atlas
-    from reverie.images import output_format, write_image
+    from reverie.atlas.sheets import make_atlas
+    from reverie.imaging.images import output_format, write_image
 
     output_format(args.output)  # a name that cannot be written fails before any work
     config = load_config()

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 
-from reverie import __version__, cli_atlas, cli_doctor, cli_dream, cli_server, cli_zoom
+from reverie import __version__, framework_output
+from reverie.cli import atlas as cli_atlas
+from reverie.cli import doctor as cli_doctor
+from reverie.cli import dream as cli_dream
+from reverie.cli import server as cli_server
+from reverie.cli import zoom as cli_zoom
 from reverie_wire.errors import ReverieError
+
+# Commands that keep the frameworks' start-up lines themselves: the server, in its log at DEBUG.
+OWN_OUTPUT = frozenset({"serve"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_server.register(commands)
     cli_doctor.register(commands)
     cli_atlas.register(commands)
+    for name, command in commands.choices.items():
+        if name not in OWN_OUTPUT:
+            command.add_argument(
+                "--verbose", action="store_true", help="show TensorFlow's, XLA's and absl's own start-up lines too"
+            )
     return parser
 
 
@@ -29,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one sub-command; a ReverieError becomes one clear line on stderr and exit status 1."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for artists
     args = build_parser().parse_args(argv)
+    quiet = not getattr(args, "verbose", True)
     try:
-        return int(args.func(args) or 0)
+        with framework_output.kept_from_terminal() if quiet else contextlib.nullcontext():
+            return int(args.func(args) or 0)
     except ReverieError as error:
         print(f"reverie: error: {error}", file=sys.stderr)
         return 1

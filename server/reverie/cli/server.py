@@ -1,6 +1,6 @@
 """``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
 
-``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli_server`` runs
+``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli.server`` runs
 them alone (``reverie start`` launches the background server that way, without the other commands'
 imports). Handlers return exit codes; ``status`` returns 3 when no server runs, as LSB tools do.
 """
@@ -17,8 +17,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reverie import daemon, keys
+from reverie import keys
 from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
+from reverie.daemon import control as daemon
 from reverie_wire.config import START_TIMEOUT
 from reverie_wire.errors import ReverieError
 from reverie_wire.keys import client_options
@@ -48,11 +49,16 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
-    """Log to stderr, or (a background server) to a rotated file that also takes stdout and stderr."""
+    """Log to stderr, or (a background server) to a rotated file that also takes stdout and stderr.
+
+    Either way the records have a descriptor of their own, so the worker can hold what the frameworks write to
+    descriptor 2 as they start (``reverie.framework_output``) and log it at DEBUG."""
     if args.log_file is None:
-        logging.basicConfig(level=args.log_level, stream=sys.stderr, format=_LOG_FORMAT)
+        own = os.dup(sys.stderr.fileno())
+        stream = open(own, "w", buffering=1, encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 (for good)
+        logging.basicConfig(level=args.log_level, stream=stream, format=_LOG_FORMAT)
         return
-    from reverie.logfiles import OutputRotatingHandler
+    from reverie.daemon.logfiles import OutputRotatingHandler
 
     handler = OutputRotatingHandler(Path(args.log_file), config.log_max_mb * 1024 * 1024, config.log_backups)
     handler.setFormatter(logging.Formatter(_LOG_FORMAT))
@@ -60,11 +66,11 @@ def _log_to(args: argparse.Namespace, config: ServerConfig) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the log
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later chatter stays out of the log
     config = _config(args)
     _log_to(args, config)
     choose_backend(config)
-    from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
+    from reverie.serving.server import DreamServer  # imports TensorFlow: only the server pays for it
 
     server = DreamServer(config)
     server.bind()

@@ -21,7 +21,7 @@ import numpy as np
 import platformdirs
 from PIL import Image
 
-from reverie.atlas_render import AtlasSettings
+from reverie.atlas.render import AtlasSettings
 from reverie.engine.weights import IMAGENET, RANDOM
 from reverie_wire.errors import WeightsMissing
 

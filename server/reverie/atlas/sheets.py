@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reverie.atlas_cache import TileCache
-from reverie.atlas_render import AtlasSettings, render_channels
-from reverie.atlas_sheet import contact_sheet
+from reverie.atlas.cache import TileCache
+from reverie.atlas.layout import contact_sheet
+from reverie.atlas.render import AtlasSettings, render_channels
 from reverie.engine.registry import get_spec
 from reverie.engine.weights import IMAGENET, RANDOM
 from reverie_wire.errors import BadRequest

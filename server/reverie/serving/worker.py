@@ -1,12 +1,10 @@
 """The one thread that owns the model: it loads it, then runs queued jobs one at a time.
 
-It never touches the client socket; it reports to the server's thread over an inproc PAIR socket
-(``[json]`` or ``[json, pixels]``), because ZeroMQ sockets must not be shared between threads.
+It never touches the client socket; it reports to the server's thread with ``events`` (one dataclass each).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -16,18 +14,33 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import zmq
 
+from reverie import framework_output
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
-from reverie.live_images import LiveJob, kept_image
-from reverie.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.imaging.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.serving.events import (
+    Cancelled,
+    Dreamed,
+    EventLink,
+    EventSender,
+    Failed,
+    LoadFailed,
+    Phase,
+    Ready,
+    Snapshot,
+    Started,
+    Stepped,
+    payload,
+)
+from reverie.serving.live_images import LiveJob, kept_image
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
 from reverie_wire.protocol import ImageSpec
 from reverie_wire.ranges import MAX_SEED
 from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
+FRAMEWORKS_LOG = logging.getLogger("reverie.frameworks")
 
 # Progress goes out at most this often (the protocol promises about ten a second).
 PROGRESS_INTERVAL = 0.1
@@ -128,20 +141,12 @@ class JobQueue:
             return left
 
 
-def _send(link: zmq.Socket, header: dict[str, Any], payload: Any = None) -> None:
-    frames: list[Any] = [json.dumps(header).encode()]
-    if payload is not None:
-        frames.append(payload)
-    link.send_multipart(frames, copy=payload is None)
-
-
 class Worker(threading.Thread):
     """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
 
     def __init__(
         self,
-        context: zmq.Context,
-        address: str,
+        link: EventLink,
         queue: JobQueue,
         model: str,
         weights: str,
@@ -151,58 +156,53 @@ class Worker(threading.Thread):
         super().__init__(name="reverie-worker", daemon=True)
         self._compiled_kept = compiled_kept
         self._warm_up_pictures = warm_up_pictures
-        self._context = context
-        self._address = address
+        self._link = link
         self._queue = queue
         self._model_name = model
         self._weights = weights
 
     def run(self) -> None:
-        link = self._context.socket(zmq.PAIR)
-        link.linger = 0
-        link.connect(self._address)
+        link = self._link.sender()
         try:
-            model = self._load(link)
+            with framework_output.logged(FRAMEWORKS_LOG):  # TensorFlow's and XLA's start-up lines: DEBUG
+                model = self._load(link)
             if model is not None:
                 while (job := self._queue.take()) is not None:
                     self._run(link, model, job)
         finally:
             link.close()
 
-    def _loading_phase(self, link: zmq.Socket) -> None:
+    def _loading_phase(self, link: EventSender) -> None:
         """Say what building the model waits for: a first run downloads the ImageNet weights."""
         spec = get_spec(self._model_name)
         if needs_download(spec, self._weights):
             download = {"path": str(keras_cache_dir() / spec.weights_file), "bytes": spec.weights_bytes}
             phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB), then building it"
-            _send(link, {"type": "phase", "phase": phase, "download": download})
+            link.send(Phase(phase, download))
         else:
-            _send(link, {"type": "phase", "phase": "building the model", "download": None})
+            link.send(Phase("building the model"))
 
-    def _load(self, link: zmq.Socket) -> DreamModel | None:
+    def _load(self, link: EventSender) -> DreamModel | None:
         started = time.monotonic()
         try:
-            _send(link, {"type": "phase", "phase": "loading Keras", "download": None})
+            link.send(Phase("loading Keras"))
             backends.backend()  # imports Keras and its backend: seconds, before any download starts
             self._loading_phase(link)
             model = load_model(self._model_name, weights=self._weights)
             model.compiled_kept = self._compiled_kept
             # Compile now, so the first artist's request does not wait for it.
-            _send(link, {"type": "phase", "phase": "warming up (compiling)", "download": None})
+            link.send(Phase("warming up (compiling)"))
             params = DreamParams(model=model.spec.name)
             if self._warm_up_pictures is None:
                 warm_up_seconds = warm_up(model, params)
             else:
                 warm_up_seconds = warm_up(model, params, self._warm_up_pictures)
         except ReverieError as error:
-            _send(link, {"type": "failed", "code": error.code, "message": str(error)})
+            link.send(LoadFailed(error.code, str(error)))
             return None
         except Exception as error:
             log.exception("loading %s failed", self._model_name)
-            _send(
-                link,
-                {"type": "failed", "code": "internal", "message": f"loading the model failed: {error!r}"},
-            )
+            link.send(LoadFailed("internal", f"loading the model failed: {error!r}"))
             return None
         log.info(
             "%s (%s weights) ready on %s in %.1f s (%.1f s of it compiling)",
@@ -212,14 +212,14 @@ class Worker(threading.Thread):
             time.monotonic() - started,
             warm_up_seconds,
         )
-        _send(link, {"type": "ready", "device": model.device, "backend": model.backend.name})
+        link.send(Ready(model.device, model.backend.name))
         return model
 
-    def _run(self, link: zmq.Socket, model: DreamModel, job: Job) -> None:
+    def _run(self, link: EventSender, model: DreamModel, job: Job) -> None:
         if job.cancel.is_set():
-            _send(link, {"type": "cancelled", "serial": job.serial})
+            link.send(Cancelled(job.serial))
             return
-        _send(link, {"type": "started", "serial": job.serial})
+        link.send(Started(job.serial))
         last = 0.0
         live: LiveJob | None = None
 
@@ -230,18 +230,8 @@ class Worker(threading.Thread):
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
-                _send(
-                    link,
-                    {
-                        "type": "progress",
-                        "serial": job.serial,
-                        "fraction": step.fraction,
-                        "octave": step.octave,
-                        "octaves": step.octaves,
-                        "step": step.step,
-                        "steps": step.steps,
-                        "tiles": step.tiles,
-                    },
+                link.send(
+                    Stepped(job.serial, step.fraction, step.octave, step.octaves, step.step, step.steps, step.tiles)
                 )
 
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
@@ -254,7 +244,7 @@ class Worker(threading.Thread):
             live = LiveJob(
                 job.snapshots,
                 source,
-                lambda fields, pixels: _send(link, {"type": "snapshot", "serial": job.serial, **fields}, pixels),
+                lambda fields, pixels: link.send(Snapshot(job.serial, fields, payload(np.ascontiguousarray(pixels)))),
             )
             result = dream(
                 source,  # the engine never writes into it, so a stopped job's kept image can start from it
@@ -269,43 +259,25 @@ class Worker(threading.Thread):
             if job.keep and live is not None:
                 self._send_kept(link, job, params.seed, original, live)
             else:
-                _send(link, {"type": "cancelled", "serial": job.serial})
+                link.send(Cancelled(job.serial))
             return
         except ReverieError as error:
-            _send(link, {"type": "error", "serial": job.serial, "code": error.code, "message": str(error)})
+            link.send(Failed(job.serial, error.code, str(error)))
             return
         except Exception as error:
             log.exception("job %s failed", job.job_id)
-            _send(
-                link,
-                {
-                    "type": "error",
-                    "serial": job.serial,
-                    "code": "internal",
-                    "message": f"the dream failed inside the server: {error!r}; see `reverie logs`",
-                },
-            )
+            message = f"the dream failed inside the server: {error!r}; see `reverie logs`"
+            link.send(Failed(job.serial, "internal", message))
             return
-        header = {
-            "type": "result",
-            "serial": job.serial,
-            "seed": result.seed,
-            "partial": None,
-            "engine_seconds": result.seconds,
-            "notes": list(result.notes),
-        }
-        _send(link, header, np.ascontiguousarray(pixels))
+        image = payload(np.ascontiguousarray(pixels))
+        link.send(Dreamed(job.serial, result.seed, None, result.seconds, list(result.notes), image))
 
-    def _send_kept(self, link: zmq.Socket, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
+    def _send_kept(self, link: EventSender, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
         """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
         started = time.monotonic()
         pixels = from_dream_output(kept_image(live.sources, live.last), original)
-        header = {
-            "type": "result",
-            "serial": job.serial,
-            "seed": seed,
-            "partial": live.partial(),
-            "engine_seconds": time.monotonic() - started,
-            "notes": ["stopped early: this is the dream as far as it had come"],
-        }
-        _send(link, header, np.ascontiguousarray(pixels))
+        notes = ["stopped early: this is the dream as far as it had come"]
+        engine_seconds = time.monotonic() - started
+        link.send(
+            Dreamed(job.serial, seed, live.partial(), engine_seconds, notes, payload(np.ascontiguousarray(pixels)))
+        )
