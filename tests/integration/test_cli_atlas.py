@@ -12,7 +12,7 @@ from PIL import Image
 
 from reverie.atlas import sheets as atlas
 from reverie.atlas.layout import layout
-from reverie.cli import main
+from reverie.cli.main import main
 
 pytestmark = pytest.mark.slow
 

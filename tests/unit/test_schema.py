@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reverie.cli import main
+from reverie.cli.main import main
 from reverie.engine.params import DreamParams
 from reverie_plugin import arguments
 from reverie_wire import protocol, schema
