@@ -331,7 +331,7 @@ class DreamServer:
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
-        check_work(params, request.image, self.limits)
+        check_work(params, request.image, self.limits, request.guide)
         check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
         job = Job(
             next(self._next_serial),

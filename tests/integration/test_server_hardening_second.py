@@ -4,10 +4,19 @@ configuration values out of range, guides, the refusal log, ``ipc://`` and messa
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_harness import start_server
+from attacks import memory, reset_peak
+from server_harness import TINY, Server, image, layout, start_server
+
+from reverie_wire.client import Guide, Result
+from reverie_wire.errors import ImageTooSmall, TooLarge
+
+MB = 1 << 20
+# Pixel-steps a job may be: a 64×64 one-step dream is 4096, a guide its pixels and up to 2 M for one look at it.
+PIXEL_STEPS = 10_000_000
 
 
 @pytest.mark.parametrize(
@@ -32,3 +41,42 @@ def test_a_setting_out_of_range_stops_the_start_with_one_line_naming_it(
     assert code == 1
     assert f"{config}: [limits] {named}" in log
     assert "Traceback" not in log
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("second")
+    config = home / "config.toml"
+    config.write_text(f"[limits]\nmax_pixel_steps = {PIXEL_STEPS}\n")
+    server = start_server(home, "--config", str(config))
+    yield server
+    assert server.stop() == 0
+    assert "Traceback" not in server.log.read_text()
+
+
+def guided(server: Server, guide_width: int, guide_height: int) -> Result:
+    """A 64×64 one-step dream with a guide of the given size."""
+    pixels, guide = image(64, 64, 3, "u8"), image(guide_width, guide_height, 3, "u8")
+    with server.client(timeout=120) as client:
+        return client.run(
+            pixels.tobytes(),
+            params={**TINY, "steps": 1, "seed": 1},
+            guide=Guide(guide.tobytes(), **layout(guide)),
+            **layout(pixels),
+        )
+
+
+def test_a_thin_guide_is_refused_before_it_is_enlarged(server: Server) -> None:
+    reset_peak(server.process.pid)
+    start = memory(server.process.pid)["VmRSS"]
+    with pytest.raises(ImageTooSmall, match=r"guide: the guide is 2048×1 pixels; .* enlarges at most 8×"):
+        guided(server, 2048, 1)
+    growth = memory(server.process.pid)["VmHWM"] - start
+    assert growth < 64 * MB, f"the server grew by {growth / MB:.0f} MiB"  # it was 1.8 GB
+    assert isinstance(guided(server, 256, 256), Result)
+
+
+def test_a_guides_pixels_count_in_the_jobs_work(server: Server) -> None:
+    with pytest.raises(TooLarge, match=r"pixel-steps .*and a 3000x3000 guide"):
+        guided(server, 3000, 3000)  # 9 M pixels: over the budget with its look
+    assert isinstance(guided(server, 1000, 1000), Result)

@@ -20,7 +20,7 @@ from reverie.engine.octaves import octave_rooms, octave_shapes
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
-from reverie_wire.errors import BadRequest
+from reverie_wire.errors import BadRequest, DreamCancelled
 from reverie_wire.ranges import MAX_SEED
 
 ProgressFn = Callable[[Progress], None]
@@ -143,6 +143,8 @@ def dream(
     shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
     if guide is not None:
         _check_image(guide)
+        if should_cancel is not None and should_cancel():  # stopped while its guide was read: never looked at
+            raise DreamCancelled("the dream was cancelled")
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
     def jitter(reach: int) -> tuple[int, int]:
