@@ -26,6 +26,9 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+from reverie import peers
+from reverie.ratelog import PeerLog
+
 log = logging.getLogger("reverie.server")
 
 # How often the connections are looked at: what a peer can send past its allowance before it is cut.
@@ -90,6 +93,7 @@ class InflowGuard(threading.Thread):
         self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
         self.cuts = 0
 
     def taken(self, frames: list[Any]) -> None:
@@ -138,7 +142,12 @@ class InflowGuard(threading.Thread):
             open_now = len(self._connections)
             self._connections[fd] = _Connection()
         if open_now >= self.max_connections:
-            log.warning("refused a connection: %d are open, the limit ([limits] max_connections)", self.max_connections)
+            self._log.log(
+                "refused",  # one stream: a refused peer may be gone before its address is read
+                logging.WARNING,
+                "refused a connection: %d are open, the limit ([limits] max_connections)",
+                self.max_connections,
+            )
             self._cut(fd)
 
     def _check(self) -> None:
@@ -153,7 +162,9 @@ class InflowGuard(threading.Thread):
                 held = received - connection.taken
             room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
             if held > room:
-                log.warning(
+                self._log.log(
+                    peers.address_of(fd),
+                    logging.WARNING,
                     "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
                     held / 1e6,
                     room / 1e6,

@@ -80,3 +80,13 @@ def refuse_taken_ipc(endpoint: str) -> None:
 def tag(route: tuple[bytes, ...]) -> str:
     """A short name for a client in the log that does not reveal its routing id."""
     return hashlib.blake2b(b"".join(route), key=_TAG_KEY, digest_size=4).hexdigest()
+
+
+def address_of(fd: int) -> str | None:
+    """The host a TCP connection comes from (its rate-limited log lines are counted per host); None for others."""
+    try:
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
+            address = duplicate.getpeername()
+    except OSError:
+        return None
+    return address[0] if isinstance(address, tuple) else None

@@ -3,7 +3,9 @@ configuration values out of range, guides, the refusal log, ``ipc://`` and messa
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from reverie_wire.errors import ImageTooSmall, TooLarge
 MB = 1 << 20
 # Pixel-steps a job may be: a 64×64 one-step dream is 4096, a guide its pixels and up to 2 M for one look at it.
 PIXEL_STEPS = 10_000_000
+MAX_CONNECTIONS = 8
 
 
 @pytest.mark.parametrize(
@@ -47,7 +50,7 @@ def test_a_setting_out_of_range_stops_the_start_with_one_line_naming_it(
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("second")
     config = home / "config.toml"
-    config.write_text(f"[limits]\nmax_pixel_steps = {PIXEL_STEPS}\n")
+    config.write_text(f"[limits]\nmax_pixel_steps = {PIXEL_STEPS}\nmax_connections = {MAX_CONNECTIONS}\n")
     server = start_server(home, "--config", str(config))
     yield server
     assert server.stop() == 0
@@ -80,3 +83,40 @@ def test_a_guides_pixels_count_in_the_jobs_work(server: Server) -> None:
     with pytest.raises(TooLarge, match=r"pixel-steps .*and a 3000x3000 guide"):
         guided(server, 3000, 3000)  # 9 M pixels: over the budget with its look
     assert isinstance(guided(server, 1000, 1000), Result)
+
+
+def reconnecting(endpoint: str, seconds: float) -> int:
+    """Connect and drop TCP connections over and over for ``seconds``, as 50 reconnecting sockets would; how many
+    connections were made."""
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    made, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        batch = [socket.create_connection((host, int(port))) for _ in range(50)]
+        made += len(batch)
+        for connection in batch:
+            connection.close()
+    return made
+
+
+def refusals(server: Server) -> list[str]:
+    return [line for line in server.log.read_text().splitlines() if "refused a connection" in line]
+
+
+def test_refusing_a_reconnecting_flood_writes_a_few_log_lines_and_says_how_many_it_held_back(server: Server) -> None:
+    host, port = server.endpoint.removeprefix("tcp://").rsplit(":", 1)
+    seconds = 4.0
+    before = len(refusals(server))
+    held = [socket.create_connection((host, int(port))) for _ in range(MAX_CONNECTIONS)]  # every slot taken
+    try:
+        made = reconnecting(server.endpoint, seconds)
+        deadline = time.monotonic() + 30
+        while not any("held back" in line for line in refusals(server)[before:]):
+            assert time.monotonic() < deadline, "a line must say how many refusals were held back"
+            socket.create_connection((host, int(port))).close()  # one more refusal, a second later
+            time.sleep(1)
+    finally:
+        for connection in held:
+            connection.close()
+    written = len(refusals(server)) - before
+    # The per-peer bucket: 20 at once, then one a second (the loop above waits at most 30 s more for one).
+    assert written <= 20 + seconds + 32, f"{written} lines for {made} refused connections"
