@@ -26,6 +26,8 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "max_job_seconds": (1, 7 * 24 * 3600),
     "max_unread_bytes": (1 << 20, 256 * GIB),
     "unread_seconds": (1, 24 * 3600),
+    # 0: a quarter of the machine's memory (reverie.budget); it must hold one connection's allowance (checked there).
+    "memory_budget": (0, 4096 * GIB),
     "log_max_mb": (1, 1024),
     "log_backups": (1, 100),
 }

@@ -27,6 +27,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from reverie import peers
+from reverie.budget import MemoryBudget
 from reverie.ratelog import PeerLog
 
 log = logging.getLogger("reverie.server")
@@ -83,9 +84,12 @@ class InflowGuard(threading.Thread):
     ``taken`` is called by the server's thread for every message it reads; everything else runs here.
     """
 
-    def __init__(self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool) -> None:
+    def __init__(
+        self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool, budget: MemoryBudget
+    ) -> None:
         super().__init__(name="reverie-inflow", daemon=True)
         self.allowance = allowance
+        self.budget = budget
         self.max_connections = max_connections
         self.encrypted = encrypted
         self._monitor = router.get_monitor_socket(_EVENTS)
@@ -108,6 +112,7 @@ class InflowGuard(threading.Thread):
             if connection is not None:
                 connection.taken += size
                 self._descriptors[frames[0].bytes] = fd
+                self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
     def acknowledged(self, routing_id: bytes) -> int | None:
         """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
@@ -154,14 +159,17 @@ class InflowGuard(threading.Thread):
         with self._lock:
             watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
         now = time.monotonic()
+        holding: dict[int, int] = {}
         for fd, connection in watched:
             received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
             if received is None:
                 continue
             with self._lock:
                 held = received - connection.taken
+            holding[fd] = held
             room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
             if held > room:
+                holding.pop(fd)
                 self._log.log(
                     peers.address_of(fd),
                     logging.WARNING,
@@ -170,6 +178,28 @@ class InflowGuard(threading.Thread):
                     room / 1e6,
                 )
                 self._cut(fd)
+        self._keep_within_budget(holding)
+
+    def _keep_within_budget(self, holding: dict[int, int]) -> None:
+        """Cut the connections holding the most until all together are within the server's memory budget. One is
+        always let through (its own allowance bounds it), so a job sent while the server is full is answered
+        ``busy`` rather than lost with its connection."""
+        sending = {fd: held for fd, held in holding.items() if held > HANDSHAKE_BYTES}
+        in_flight = sum(sending.values())
+        while len(sending) > 1 and self.budget.over_by(in_flight) > 0:
+            fd = max(sending, key=sending.__getitem__)
+            held = sending.pop(fd)
+            self._log.log(
+                peers.address_of(fd),
+                logging.WARNING,
+                "cut a connection holding %.0f MB of an unfinished message: the clients together would pass the "
+                "server's memory budget of %.0f MB ([limits] memory_budget)",
+                held / 1e6,
+                self.budget.total / 1e6,
+            )
+            self._cut(fd)
+            in_flight -= held
+        self.budget.in_flight = in_flight
 
     def _cut(self, fd: int) -> None:
         with self._lock:

@@ -74,6 +74,11 @@ class Outbox:
         acknowledged = self._acknowledged(route[0])
         return 0 if acknowledged is None else max(0, self._sent.get(route[0], 0) - acknowledged)
 
+    def held_total(self) -> int:
+        """Bytes held for every client: sent and not acknowledged, and waiting here."""
+        sent = sum(self.held((routing_id,)) for routing_id in self._sent)
+        return sent + sum(item.size for waiting in self._waiting.values() for item in waiting)
+
     def send(self, route: Route, header: dict[str, Any], payload: Any = None) -> str:
         """Send, or keep a job's last message for later; GONE when the client has disconnected."""
         if not self._still_here(route):

@@ -8,6 +8,7 @@ half second each client with a job gets a heartbeat, and a send to a vanished pe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -21,6 +22,7 @@ import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
 from reverie import __version__, keys, peers
+from reverie.budget import MemoryBudget, budget_bytes
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.fairness import check_share, check_work, over_time_message
@@ -56,7 +58,8 @@ class DreamServer:
         self.spec = get_spec(config.model)
         # What a job does not name: advertised by hello and applied to every job.
         self._defaults = DreamParams(model=self.spec.name).to_dict()
-        self.limits = config.limits
+        # hello announces the budget in bytes, also where the config leaves it to the machine's memory
+        self.limits = dataclasses.replace(config.limits, memory_budget=budget_bytes(config.limits))
         self._context = zmq.Context()
         peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
@@ -66,6 +69,7 @@ class DreamServer:
         self._wake_read, self._wake_write = socket.socketpair()
         self._wake_write.setblocking(False)
         self._queue = JobQueue(config.limits.max_queue, config.limits.max_queue_bytes)
+        self._budget = MemoryBudget(self.limits.memory_budget)
         self._jobs: dict[tuple[tuple[bytes, ...], str], Job] = {}
         self._serials: dict[int, Job] = {}
         self._next_serial = itertools.count(1)
@@ -101,7 +105,11 @@ class DreamServer:
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
         self._inflow = InflowGuard(
-            router, self.limits.max_inflight_bytes, self.limits.max_connections, self._authenticator is not None
+            router,
+            self.limits.max_inflight_bytes,
+            self.limits.max_connections,
+            self._authenticator is not None,
+            self._budget,
         )
         peers.refuse_taken_ipc(self.config.endpoint)
         try:
@@ -271,6 +279,7 @@ class DreamServer:
         if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
             self._over_time.add(running)
             running.cancel.set()
+        self._count_held()
         if self._outbox is not None:
             for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
                 for job in self._jobs_of(envelope):
@@ -333,6 +342,7 @@ class DreamServer:
         params = self._check_params(request.params or {})
         check_work(params, request.image, self.limits, request.guide)
         check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
+        self._budget.check_job(request.image.nbytes + (request.guide.nbytes if request.guide is not None else 0))
         job = Job(
             next(self._next_serial),
             route,
@@ -348,6 +358,7 @@ class DreamServer:
         ahead = len(self._jobs)  # every job not yet over, running or queued, runs before it (first in, first out)
         position = self._queue.put(job)
         self._jobs[key] = job
+        self._count_held()
         self._serials[job.serial] = job
         self._peer_log.log(
             route,
@@ -448,6 +459,7 @@ class DreamServer:
         if self._running is job:
             self._running = None
         self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
+        self._count_held()
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
         self._counts[outcome] += 1
         self._peer_log.log(
@@ -456,6 +468,11 @@ class DreamServer:
         if notify and self._owned(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
         self._moved_up(place)
+
+    def _count_held(self) -> None:
+        """What the server holds for clients, for the memory budget: its jobs' pixels and what they have not read."""
+        unread = self._outbox.held_total() if self._outbox is not None else 0
+        self._budget.held = sum(job.nbytes for job in self._jobs.values()) + unread
 
     def _moved_up(self, place: int) -> None:
         """The jobs from ``place`` on moved up one: tell each still waiting how many now run before it

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from attacks import memory, reset_peak
-from server_harness import TINY, Server, image, layout, start_server
+from attacks import memory, reset_peak, unfinished_message
+from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie_wire.client import Guide, Result
-from reverie_wire.errors import ImageTooSmall, TooLarge
+from reverie_wire.errors import Busy, ImageTooSmall, TooLarge
 
 MB = 1 << 20
 # Pixel-steps a job may be: a 64×64 one-step dream is 4096, a guide its pixels and up to 2 M for one look at it.
@@ -120,3 +121,51 @@ def test_refusing_a_reconnecting_flood_writes_a_few_log_lines_and_says_how_many_
     written = len(refusals(server)) - before
     # The per-peer bucket: 20 at once, then one a second (the loop above waits at most 30 s more for one).
     assert written <= 20 + seconds + 32, f"{written} lines for {made} refused connections"
+
+
+# -- one memory budget for the whole server -------------------------------------------------------------------------
+
+BUDGET_PIXELS = 1_000_000
+FRAME = BUDGET_PIXELS * 16  # the largest frame: one connection may hold two (32 MB) in flight
+BUDGET = 52 * MB  # three such frames, and a little
+
+
+@pytest.fixture(scope="module")
+def budgeted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("budget")
+    config = home / "config.toml"
+    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\nmemory_budget = {BUDGET}\n")
+    server = start_server(home, "--config", str(config))
+    yield server
+    assert server.stop() == 0
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_connections_together_are_cut_at_the_servers_memory_budget(budgeted: Server) -> None:
+    assert budgeted.facts()["limits"]["memory_budget"] == BUDGET
+    reset_peak(budgeted.process.pid)
+    start = memory(budgeted.process.pid)["VmRSS"]
+    threads = [threading.Thread(target=unfinished_message, args=(budgeted.endpoint, FRAME, 16)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    growth = memory(budgeted.process.pid)["VmHWM"] - start
+    # Each connection's own allowance would let the eight hold 8 × 32 MB.
+    assert growth < BUDGET + 48 * MB, f"the server grew by {growth / MB:.0f} MiB"
+    assert "memory budget" in budgeted.log.read_text()
+    pixels = image(96, 96, 3, "u8")
+    with budgeted.client(timeout=60) as client:
+        assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
+
+
+def test_jobs_pixels_count_against_the_budget(budgeted: Server) -> None:
+    pixels = image(1000, 1000, 4, "f32")  # 16 MB: three fit in the budget, a fourth does not
+    with budgeted.client(timeout=60) as client:
+        jobs = [client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels)) for _ in range(3)]
+        with pytest.raises(Busy, match="would pass its memory budget of 55 MB"):
+            client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        for job in jobs:
+            client.cancel(job)
+        for job in jobs:
+            list(client.events(job))
