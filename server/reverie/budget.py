@@ -5,7 +5,8 @@ multiply them: three connections each holding an unfinished 1 GiB message grew t
 make the server hold is also counted together: bytes in flight (``InflowGuard``), the pixels of the jobs it has
 taken (queued or running, guides included) and what it sent that its clients have not read. The guard cuts the
 connection holding the most in flight while the sum is over the budget, and a job that would take the sum over
-it is refused ``busy``. Results already computed are never dropped for it; they only leave less room.
+it is refused ``busy``, a snapshot that would is dropped. Results already computed are never dropped for it; they
+only leave less room.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class MemoryBudget:
     def over_by(self, in_flight: int) -> int:
         """How far ``in_flight`` and what is held pass the budget (0 or less: within it)."""
         return in_flight + self.held - self.total
+
+    def fits(self, nbytes: int) -> bool:
+        """Whether ``nbytes`` more (a snapshot) stay within the budget."""
+        return self.in_flight + self.held + nbytes <= self.total
 
     def check_job(self, nbytes: int) -> None:
         """Refuse a job whose pixels would take the server over its budget."""

@@ -166,7 +166,7 @@ class InflowGuard(threading.Thread):
                 continue
             with self._lock:
                 held = received - connection.taken
-            holding[fd] = held
+            holding[fd] = received
             room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
             if held > room:
                 holding.pop(fd)
@@ -180,11 +180,12 @@ class InflowGuard(threading.Thread):
                 self._cut(fd)
         self._keep_within_budget(holding)
 
-    def _keep_within_budget(self, holding: dict[int, int]) -> None:
+    def _keep_within_budget(self, received: dict[int, int]) -> None:
         """Cut the connections holding the most until all together are within the server's memory budget. One is
         always let through (its own allowance bounds it), so a job sent while the server is full is answered
-        ``busy`` rather than lost with its connection."""
-        sending = {fd: held for fd, held in holding.items() if held > HANDSHAKE_BYTES}
+        ``busy`` rather than lost with its connection. ``received``: each connection's count from the kernel."""
+        with self._lock:
+            sending = {fd: held for fd, held in self._held(received).items() if held > HANDSHAKE_BYTES}
         in_flight = sum(sending.values())
         while len(sending) > 1 and self.budget.over_by(in_flight) > 0:
             fd = max(sending, key=sending.__getitem__)
@@ -199,7 +200,15 @@ class InflowGuard(threading.Thread):
             )
             self._cut(fd)
             in_flight -= held
-        self.budget.in_flight = in_flight
+        with self._lock:  # what the server took meanwhile is not in flight any more
+            self.budget.in_flight = sum(self._held({fd: received[fd] for fd in sending}).values())
+
+    def _held(self, received: dict[int, int]) -> dict[int, int]:
+        """What each connection holds: received, less what the server has taken from it by now (the caller holds
+        the lock)."""
+        return {
+            fd: max(0, count - self._connections[fd].taken) for fd, count in received.items() if fd in self._connections
+        }
 
     def _cut(self, fd: int) -> None:
         with self._lock:

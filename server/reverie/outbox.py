@@ -4,10 +4,10 @@ ZeroMQ keeps everything sent to a connection until the peer reads it, so a clien
 would make the server hold every result. The outbox counts the bytes handed to ZeroMQ for each connection and the
 kernel's count of those the peer acknowledged (``InflowGuard.acknowledged``): what lies between is held for that
 client. A job's last message (result, cancelled or error) that would take a client over ``budget`` waits here
-instead, as does one ZeroMQ refuses (its queue full); anything else to such a client is dropped (progress and
-heartbeats say nothing a later message does not). Messages waiting longer than ``patience`` are given up: their
-client's jobs are cancelled (the server's part), it is logged once, and each lost result becomes an error saying
-so, which reaches the client whenever it reads again.
+instead, as does one ZeroMQ refuses (its queue full); anything else to such a client is dropped (snapshots,
+progress and heartbeats say nothing a later message does not). Messages waiting longer than ``patience`` are
+given up: their client's jobs are cancelled (the server's part), it is logged once, and each lost result becomes
+an error saying so, which reaches the client whenever it reads again.
 """
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ class Outbox:
         if not self._still_here(route):
             return GONE
         final = header["type"] in FINAL and "job" in header
+        if not final and not self._fits(route, payload):  # a snapshot to a client that has not read: dropped
+            self._peer_log.log(
+                route, logging.WARNING, "client %s is not reading; dropped a %s", peers.tag(route), header["type"]
+            )
+            return SENT
         waiting = self._waiting.get(route)
         if waiting or (final and not self._fits(route, payload)):
             if final:

@@ -423,7 +423,7 @@ class DreamServer:
                     },
                 )
         elif kind == snapshots.SNAPSHOT:
-            if self._owned(job):
+            if self._owned(job) and self._budget.fits(len(frames[1])):
                 self._send(job.envelope, snapshots.reply(job.job_id, header), frames[1])
         elif kind == "result":
             self._finish(

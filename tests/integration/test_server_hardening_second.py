@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from attacks import memory, reset_peak, unfinished_message
+from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie_wire.client import Guide, Result
@@ -128,13 +128,16 @@ def test_refusing_a_reconnecting_flood_writes_a_few_log_lines_and_says_how_many_
 BUDGET_PIXELS = 1_000_000
 FRAME = BUDGET_PIXELS * 16  # the largest frame: one connection may hold two (32 MB) in flight
 BUDGET = 52 * MB  # three such frames, and a little
+UNREAD_BYTES = 8 * MB
 
 
 @pytest.fixture(scope="module")
 def budgeted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("budget")
     config = home / "config.toml"
-    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\nmemory_budget = {BUDGET}\n")
+    config.write_text(
+        f"[limits]\nmax_pixels = {BUDGET_PIXELS}\nmemory_budget = {BUDGET}\nmax_unread_bytes = {UNREAD_BYTES}\n"
+    )
     server = start_server(home, "--config", str(config))
     yield server
     assert server.stop() == 0
@@ -169,3 +172,24 @@ def test_jobs_pixels_count_against_the_budget(budgeted: Server) -> None:
             client.cancel(job)
         for job in jobs:
             list(client.events(job))
+
+
+def test_snapshots_to_a_client_that_never_reads_stay_within_the_budget(budgeted: Server) -> None:
+    pixels = image(1000, 1000, 3, "u8")
+    fields = {"width": 1000, "height": 1000, "channels": 3, "dtype": "u8"}
+    snapshots = {"every_ms": 50, "max_side": 2048}
+    with raw_peer(budgeted.endpoint, receive_buffer=16 * 1024) as peer:
+        peer.send_frame(b"")
+        peer.send_frame(header(type="dream", job="snaps", params=ENDLESS, image=fields, snapshots=snapshots))
+        peer.send_frame(pixels.tobytes(), more=False)
+        deadline = time.monotonic() + 60
+        while "dropped a snapshot" not in budgeted.log.read_text():
+            assert time.monotonic() < deadline, "snapshots to a client that reads nothing must be dropped"
+            peer.ping()
+            time.sleep(0.3)
+        start, until = memory(budgeted.process.pid)["VmRSS"], time.monotonic() + 8
+        while time.monotonic() < until:  # 8 s more of a dream whose snapshots nobody reads
+            peer.ping()
+            time.sleep(0.3)
+        growth = memory(budgeted.process.pid)["VmRSS"] - start
+    assert growth < 24 * MB, f"the server grew by {growth / MB:.0f} MiB in 8 s"  # it was about 33 MiB a second
