@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import hashlib
+import ipaddress
 import os
 import secrets
 import socket
@@ -90,3 +91,16 @@ def address_of(fd: int) -> str | None:
     except OSError:
         return None
     return address[0] if isinstance(address, tuple) else None
+
+
+def peer_of(frame: Any, connection: Connection | None) -> object:
+    """Who sent a message, for each peer's share of the jobs: a CURVE client's key (however many connections it
+    opens), else a remote host, else (loopback, ipc: this machine's users) its connection."""
+    with contextlib.suppress(zmq.ZMQError, AttributeError, UnicodeDecodeError):
+        key = frame.get("User-Id")
+        if key:
+            return ("key", key)
+    host = None if connection is None else address_of(connection[0])
+    if host is not None and not ipaddress.ip_address(host).is_loopback:
+        return ("host", host)
+    return ("connection", connection)

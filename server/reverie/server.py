@@ -304,7 +304,7 @@ class DreamServer:
             if request.type == protocol.HELLO:
                 self._send(route, {"type": protocol.HELLO, "req": request.req, "server": self.facts()})
             elif request.type == protocol.DREAM:
-                self._accept(route, request)
+                self._accept(route, request, peers.peer_of(frames[-1], connection))
             else:
                 self._cancel_request(route, request.job, keep=request.keep)
         except ReverieError as error:
@@ -334,14 +334,14 @@ class DreamServer:
             params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
-    def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
+    def _accept(self, route: tuple[bytes, ...], request: protocol.Request, peer: object) -> None:
         key = (route, request.job)
         assert request.image is not None  # parse_request gives every dream its image
         if key in self._jobs:
             raise BadRequest(f"job {request.job} is already running; choose a new job id")
         params = self._check_params(request.params or {})
         check_work(params, request.image, self.limits, request.guide)
-        check_share(sum(1 for owner, _ in self._jobs if owner[0] == route[0]), self.limits)
+        check_share(sum(1 for queued in self._jobs.values() if queued.peer == peer), self.limits)
         self._budget.check_job(request.image.nbytes + (request.guide.nbytes if request.guide is not None else 0))
         job = Job(
             next(self._next_serial),
@@ -355,6 +355,7 @@ class DreamServer:
             guide_pixels=request.guide_pixels,
         )
         job.connection = self._owners.get(route)
+        job.peer = peer
         ahead = len(self._jobs)  # every job not yet over, running or queued, runs before it (first in, first out)
         position = self._queue.put(job)
         self._jobs[key] = job

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
-from server_harness import ENDLESS, TINY, Server, image, layout, start_server
+from server_harness import ENDLESS, TINY, Server, image, layout, reverie, start_server, user_env
 
-from reverie_wire.client import Guide, Result
+from reverie.config import load_config
+from reverie_wire.client import DreamClient, Guide, Result
 from reverie_wire.errors import Busy, ImageTooSmall, TooLarge
+from reverie_wire.keys import client_options
 
 MB = 1 << 20
 # Pixel-steps a job may be: a 64×64 one-step dream is 4096, a guide its pixels and up to 2 M for one look at it.
@@ -193,3 +195,29 @@ def test_snapshots_to_a_client_that_never_reads_stay_within_the_budget(budgeted:
             time.sleep(0.3)
         growth = memory(budgeted.process.pid)["VmRSS"] - start
     assert growth < 24 * MB, f"the server grew by {growth / MB:.0f} MiB in 8 s"  # it was about 33 MiB a second
+
+
+# -- shares per peer -----------------------------------------------------------------------------------------------
+
+
+def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_opens(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_jobs_per_client = 2\n")
+    options = client_options(load_config(config).keys)
+    server = start_server(tmp_path, "--config", str(config), env=env, client_options=options)
+    pixels = image(96, 96, 3, "u8")
+    clients = [DreamClient(server.endpoint, timeout=30, **options) for _ in range(3)]
+    try:
+        jobs = [(client, client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))) for client in clients[:2]]
+        with pytest.raises(Busy, match="share of the queue"):
+            clients[2].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))  # a third connection, same key
+        for client, job in jobs:
+            client.cancel(job)
+            list(client.events(job))
+    finally:
+        for client in clients:
+            client.close()
+        assert server.stop() == 0
