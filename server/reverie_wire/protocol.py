@@ -94,6 +94,8 @@ class Limits:
     # What the server keeps sent but unread for one connection, and for how long a job's last message may wait.
     max_unread_bytes: int = 1024**3
     unread_seconds: int = 60
+    # What all clients together may make the server hold (in flight, jobs' pixels, unread); 0: a quarter of its RAM.
+    memory_budget: int = 0
 
     @property
     def max_message_bytes(self) -> int:

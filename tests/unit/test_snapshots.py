@@ -81,4 +81,15 @@ def test_snapshots_between_octave_ends_stay_within_their_share_of_the_time() -> 
         live.offer(step_with(image))
     assert sent == [False]  # the first goes at once; then the budget holds them back
     live.offer(Progress(1, 2, 20, 20, 0.5, 1, 1.0, step_with(image).image, True))
-    assert sent == [False, True]  # an octave's end always goes
+    assert sent == [False, True]  # an octave's end has a share of its own
+
+
+def test_octave_ends_stay_within_their_own_share_of_the_time() -> None:
+    from reverie.serving.live_images import LiveJob
+
+    sent: list[int] = []
+    image = np.full((512, 512, 3), 0.5, np.float32)
+    live = LiveJob(SnapshotRequest(60_000, 512), image, lambda fields, _pixels: sent.append(fields["octave"]))
+    for octave in range(1, 13):  # octaves that take no time: every snapshot would be all of it
+        live.offer(Progress(octave, 12, 20, 20, octave / 12, 1, 1.0, step_with(image).image, True))
+    assert sent == [1]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from reverie import keys
 from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
+from reverie.config_bounds import bounded
 from reverie.daemon import control as daemon
 from reverie_wire.config import START_TIMEOUT
 from reverie_wire.errors import ReverieError
@@ -32,7 +33,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     for name in ("max_pixels", "max_side", "max_queue"):
         value = getattr(args, name, None)
         if value is not None:
-            limits = dataclasses.replace(limits, **{name: value})
+            limits = dataclasses.replace(limits, **{name: bounded(name, value, f"--{name.replace('_', '-')}:")})
     config = config.replace(
         endpoint=args.endpoint,
         model=getattr(args, "model", None),

@@ -21,7 +21,7 @@ from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
 from reverie.engine.small_images import brought_back, enlarged_note, enlarged_shape
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
-from reverie_wire.errors import BadRequest
+from reverie_wire.errors import BadRequest, DreamCancelled
 from reverie_wire.ranges import MAX_SEED
 
 ProgressFn = Callable[[Progress], None]
@@ -148,6 +148,8 @@ def dream(
     source = image if enlarged is None else resize(image, enlarged)
     full: tuple[int, int] = enlarged or (height, width)
     shapes, notes = octave_shapes(*full, params.octaves, params.octave_scale, min_side)
+    if guide is not None and should_cancel is not None and should_cancel():  # stopped while its guide was read
+        raise DreamCancelled("the dream was cancelled")
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
     def jitter(reach: int) -> tuple[int, int]:

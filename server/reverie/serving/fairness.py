@@ -4,24 +4,33 @@ long it may run. The limits come from ``[limits]``; a refusal says which one and
 from __future__ import annotations
 
 from reverie.engine import DreamParams
+from reverie.engine.guide import GUIDE_MAX_SIDE, GUIDE_SIDE
 from reverie_wire.errors import Busy, TooLarge
 from reverie_wire.protocol import ImageSpec, Limits
 
 
-def work(params: DreamParams, image: ImageSpec) -> int:
-    """A job's size in pixel-steps: each octave's pixels times the steps it takes (octaves shrink by the scale)."""
+def work(params: DreamParams, image: ImageSpec, guide: ImageSpec | None = None) -> int:
+    """A job's size in pixel-steps: each octave's pixels times the steps it takes (octaves shrink by the scale),
+    and a guide's (``guide_work``)."""
     pixels = sum(image.pixels / params.octave_scale ** (2 * octave) for octave in range(params.octaves))
-    return int(pixels * params.steps)
+    return int(pixels * params.steps) + guide_work(guide)
 
 
-def check_work(params: DreamParams, image: ImageSpec, limits: Limits) -> None:
+def guide_work(guide: ImageSpec | None) -> int:
+    """A guide's pixels (each read and converted once) and the most it can be seen at (one look at each)."""
+    return 0 if guide is None else guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
+
+
+def check_work(params: DreamParams, image: ImageSpec, limits: Limits, guide: ImageSpec | None = None) -> None:
     """Refuse a job larger than the server's pixel-step budget."""
-    size = work(params, image)
+    size = work(params, image, guide)
     if size > limits.max_pixel_steps:
+        guided = "" if guide is None else f" and a {guide.width}x{guide.height} guide"
         raise TooLarge(
-            f"this dream is {size / 1e9:.1f} billion pixel-steps ({image.width}x{image.height}, {params.octaves} "
-            f"octaves of {params.steps} steps); this server takes at most {limits.max_pixel_steps / 1e9:.1f} "
-            "billion. Use fewer steps or octaves, a smaller image, or raise [limits] max_pixel_steps"
+            f"this dream is {size / 1e9:.3g} billion pixel-steps ({image.width}x{image.height}, {params.octaves} "
+            f"octaves of {params.steps} steps{guided}); this server takes at most "
+            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image or guide, or "
+            "raise [limits] max_pixel_steps"
         )
 
 

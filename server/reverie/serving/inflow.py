@@ -26,6 +26,10 @@ from typing import Any
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+from reverie.serving import peers
+from reverie.serving.budget import MemoryBudget
+from reverie.serving.ratelog import PeerLog
+
 log = logging.getLogger("reverie.server")
 
 # How often the connections are looked at: what a peer can send past its allowance before it is cut.
@@ -80,9 +84,12 @@ class InflowGuard(threading.Thread):
     ``taken`` is called by the server's thread for every message it reads; everything else runs here.
     """
 
-    def __init__(self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool) -> None:
+    def __init__(
+        self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool, budget: MemoryBudget
+    ) -> None:
         super().__init__(name="reverie-inflow", daemon=True)
         self.allowance = allowance
+        self.budget = budget
         self.max_connections = max_connections
         self.encrypted = encrypted
         self._monitor = router.get_monitor_socket(_EVENTS)
@@ -90,6 +97,7 @@ class InflowGuard(threading.Thread):
         self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
         self.cuts = 0
 
     def taken(self, frames: list[Any]) -> None:
@@ -104,6 +112,7 @@ class InflowGuard(threading.Thread):
             if connection is not None:
                 connection.taken += size
                 self._descriptors[frames[0].bytes] = fd
+                self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
     def acknowledged(self, routing_id: bytes) -> int | None:
         """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
@@ -138,27 +147,68 @@ class InflowGuard(threading.Thread):
             open_now = len(self._connections)
             self._connections[fd] = _Connection()
         if open_now >= self.max_connections:
-            log.warning("refused a connection: %d are open, the limit ([limits] max_connections)", self.max_connections)
+            self._log.log(
+                "refused",  # one stream: a refused peer may be gone before its address is read
+                logging.WARNING,
+                "refused a connection: %d are open, the limit ([limits] max_connections)",
+                self.max_connections,
+            )
             self._cut(fd)
 
     def _check(self) -> None:
         with self._lock:
             watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
         now = time.monotonic()
+        holding: dict[int, int] = {}
         for fd, connection in watched:
             received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
             if received is None:
                 continue
             with self._lock:
                 held = received - connection.taken
+            holding[fd] = received
             room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
             if held > room:
-                log.warning(
+                holding.pop(fd)
+                self._log.log(
+                    peers.address_of(fd),
+                    logging.WARNING,
                     "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
                     held / 1e6,
                     room / 1e6,
                 )
                 self._cut(fd)
+        self._keep_within_budget(holding)
+
+    def _keep_within_budget(self, received: dict[int, int]) -> None:
+        """Cut the connections holding the most until all together are within the server's memory budget. One is
+        always let through (its own allowance bounds it), so a job sent while the server is full is answered
+        ``busy`` rather than lost with its connection. ``received``: each connection's count from the kernel."""
+        with self._lock:
+            sending = {fd: held for fd, held in self._held(received).items() if held > HANDSHAKE_BYTES}
+        in_flight = sum(sending.values())
+        while len(sending) > 1 and self.budget.over_by(in_flight) > 0:
+            fd = max(sending, key=sending.__getitem__)
+            held = sending.pop(fd)
+            self._log.log(
+                peers.address_of(fd),
+                logging.WARNING,
+                "cut a connection holding %.0f MB of an unfinished message: the clients together would pass the "
+                "server's memory budget of %.0f MB ([limits] memory_budget)",
+                held / 1e6,
+                self.budget.total / 1e6,
+            )
+            self._cut(fd)
+            in_flight -= held
+        with self._lock:  # what the server took meanwhile is not in flight any more
+            self.budget.in_flight = sum(self._held({fd: received[fd] for fd in sending}).values())
+
+    def _held(self, received: dict[int, int]) -> dict[int, int]:
+        """What each connection holds: received, less what the server has taken from it by now (the caller holds
+        the lock)."""
+        return {
+            fd: max(0, count - self._connections[fd].taken) for fd, count in received.items() if fd in self._connections
+        }
 
     def _cut(self, fd: int) -> None:
         with self._lock:

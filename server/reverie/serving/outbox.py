@@ -4,10 +4,10 @@ ZeroMQ keeps everything sent to a connection until the peer reads it, so a clien
 would make the server hold every result. The outbox counts the bytes handed to ZeroMQ for each connection and the
 kernel's count of those the peer acknowledged (``InflowGuard.acknowledged``): what lies between is held for that
 client. A job's last message (result, cancelled or error) that would take a client over ``budget`` waits here
-instead, as does one ZeroMQ refuses (its queue full); anything else to such a client is dropped (progress and
-heartbeats say nothing a later message does not). Messages waiting longer than ``patience`` are given up: their
-client's jobs are cancelled (the server's part), it is logged once, and each lost result becomes an error saying
-so, which reaches the client whenever it reads again.
+instead, as does one ZeroMQ refuses (its queue full); anything else to such a client is dropped (snapshots,
+progress and heartbeats say nothing a later message does not). Messages waiting longer than ``patience`` are
+given up: their client's jobs are cancelled (the server's part), it is logged once, and each lost result becomes
+an error saying so, which reaches the client whenever it reads again.
 """
 
 from __future__ import annotations
@@ -74,11 +74,21 @@ class Outbox:
         acknowledged = self._acknowledged(route[0])
         return 0 if acknowledged is None else max(0, self._sent.get(route[0], 0) - acknowledged)
 
+    def held_total(self) -> int:
+        """Bytes held for every client: sent and not acknowledged, and waiting here."""
+        sent = sum(self.held((routing_id,)) for routing_id in self._sent)
+        return sent + sum(item.size for waiting in self._waiting.values() for item in waiting)
+
     def send(self, route: Route, header: dict[str, Any], payload: Any = None) -> str:
         """Send, or keep a job's last message for later; GONE when the client has disconnected."""
         if not self._still_here(route):
             return GONE
         final = header["type"] in FINAL and "job" in header
+        if not final and not self._fits(route, payload):  # a snapshot to a client that has not read: dropped
+            self._peer_log.log(
+                route, logging.WARNING, "client %s is not reading; dropped a %s", peers.tag(route), header["type"]
+            )
+            return SENT
         waiting = self._waiting.get(route)
         if waiting or (final and not self._fits(route, payload)):
             if final:

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import hashlib
+import ipaddress
 import os
 import secrets
 import socket
@@ -80,3 +81,26 @@ def refuse_taken_ipc(endpoint: str) -> None:
 def tag(route: tuple[bytes, ...]) -> str:
     """A short name for a client in the log that does not reveal its routing id."""
     return hashlib.blake2b(b"".join(route), key=_TAG_KEY, digest_size=4).hexdigest()
+
+
+def address_of(fd: int) -> str | None:
+    """The host a TCP connection comes from (its rate-limited log lines are counted per host); None for others."""
+    try:
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
+            address = duplicate.getpeername()
+    except OSError:
+        return None
+    return address[0] if isinstance(address, tuple) else None
+
+
+def peer_of(frame: Any, connection: Connection | None) -> object:
+    """Who sent a message, for each peer's share of the jobs: a CURVE client's key (however many connections it
+    opens), else a remote host, else (loopback, ipc: this machine's users) its connection."""
+    with contextlib.suppress(zmq.ZMQError, AttributeError, UnicodeDecodeError):
+        key = frame.get("User-Id")
+        if key:
+            return ("key", key)
+    host = None if connection is None else address_of(connection[0])
+    if host is not None and not ipaddress.ip_address(host).is_loopback:
+        return ("host", host)
+    return ("connection", connection)

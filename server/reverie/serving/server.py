@@ -8,6 +8,7 @@ half second each client with a job gets a heartbeat, and a send to a vanished pe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -21,6 +22,7 @@ from reverie import __version__, keys
 from reverie.config import ServerConfig
 from reverie.engine import MODELS, PRESETS, DreamParams, get_spec
 from reverie.serving import events, peers
+from reverie.serving.budget import MemoryBudget, budget_bytes
 from reverie.serving.events import EventLink
 from reverie.serving.fairness import check_share, check_work, over_time_message
 from reverie.serving.inflow import InflowGuard
@@ -51,7 +53,8 @@ class DreamServer:
         self.spec = get_spec(config.model)
         # What a job does not name: advertised by hello and applied to every job.
         self._defaults = DreamParams(model=self.spec.name).to_dict()
-        self.limits = config.limits
+        # hello announces the budget in bytes, also where the config leaves it to the machine's memory
+        self.limits = dataclasses.replace(config.limits, memory_budget=budget_bytes(config.limits))
         self._context = zmq.Context()
         peers.seed_routing_ids()  # before the ROUTER draws the first routing id it will hand out
         self._router = self._context.socket(zmq.ROUTER)
@@ -62,6 +65,7 @@ class DreamServer:
         self._wake_write.setblocking(False)
         self._book = JobBook(JobQueue(config.limits.max_queue, config.limits.max_queue_bytes))
         self._status = ServerState()
+        self._budget = MemoryBudget(self.limits.memory_budget)
         self._last_activity = time.monotonic()  # for idle_exit
         self._worker: Worker | None = None
         self._inflow: InflowGuard | None = None
@@ -82,7 +86,11 @@ class DreamServer:
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
         self._inflow = InflowGuard(
-            router, self.limits.max_inflight_bytes, self.limits.max_connections, self._authenticator is not None
+            router,
+            self.limits.max_inflight_bytes,
+            self.limits.max_connections,
+            self._authenticator is not None,
+            self._budget,
         )
         peers.refuse_taken_ipc(self.config.endpoint)
         try:
@@ -243,6 +251,7 @@ class DreamServer:
         for envelope in {job.envelope for job in self._book if self._owners.own(job)}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
         self._book.stop_over_time(self.limits.max_job_seconds)
+        self._count_held()
         if self._outbox is not None:
             for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
                 for job in self._book.of(envelope):
@@ -267,7 +276,7 @@ class DreamServer:
             if request.type == protocol.HELLO:
                 self._send(route, {"type": protocol.HELLO, "req": request.req, "server": self.facts()})
             elif request.type == protocol.DREAM:
-                self._accept(route, request)
+                self._accept(route, request, peers.peer_of(frames[-1], connection))
             else:
                 self._cancel_request(route, request.job, keep=request.keep)
         except ReverieError as error:
@@ -297,7 +306,7 @@ class DreamServer:
             params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
-    def _accept(self, route: tuple[bytes, ...], request: protocol.Request) -> None:
+    def _accept(self, route: tuple[bytes, ...], request: protocol.Request, peer: object) -> None:
         assert request.image is not None  # parse_request gives every dream its image
         if self._book.get(route, request.job) is not None:
             raise BadRequest(
@@ -305,8 +314,9 @@ class DreamServer:
                 "(an id is free again once its job's last message was sent)"
             )
         params = self._check_params(request.params or {})
-        check_work(params, request.image, self.limits)
-        check_share(self._book.of_peer(route[0]), self.limits)
+        check_work(params, request.image, self.limits, request.guide)
+        check_share(sum(1 for queued in self._book if queued.peer == peer), self.limits)
+        self._budget.check_job(request.image.nbytes + (request.guide.nbytes if request.guide is not None else 0))
         job = Job(
             self._book.next_serial(),
             route,
@@ -319,7 +329,9 @@ class DreamServer:
             guide_pixels=request.guide_pixels,
         )
         job.connection = self._owners.connection(route)
+        job.peer = peer
         position, ahead = self._book.add(job)
+        self._count_held()
         self._peer_log.log(
             route,
             logging.INFO,
@@ -376,7 +388,9 @@ class DreamServer:
             case events.Stepped() if self._owners.own(job):
                 progress = {name: value for name, value in vars(event).items() if name != "serial"}
                 self._send(job.envelope, {"type": protocol.PROGRESS, "job": job.job_id, **progress})
-            case events.Snapshot(fields=fields, pixels=pixels) if self._owners.own(job):
+            case events.Snapshot(fields=fields, pixels=pixels) if self._owners.own(job) and self._budget.fits(
+                memoryview(pixels).nbytes
+            ):
                 self._send(job.envelope, snapshots.reply(job.job_id, fields), pixels)
             case events.Dreamed():
                 header = {
@@ -404,12 +418,18 @@ class DreamServer:
         if place is None:
             return
         self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
+        self._count_held()
         self._peer_log.log(
             job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
         )
         if notify and self._owners.own(job):
             self._send(job.envelope, {**header, "job": job.job_id}, payload)
         self._moved_up(place)
+
+    def _count_held(self) -> None:
+        """What the server holds for clients, for the memory budget: its jobs' pixels and what they have not read."""
+        unread = self._outbox.held_total() if self._outbox is not None else 0
+        self._budget.held = sum(job.nbytes for job in self._book) + unread
 
     def _moved_up(self, place: int) -> None:
         """The jobs from ``place`` on moved up one: tell each still waiting how many now run before it

@@ -61,6 +61,7 @@ class Job:
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
     connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
+    peer: Any = None  # who sent it, for its share of the queue (``reverie.peers.peer_of``)
     snapshots: SnapshotRequest | None = None
     # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
     keep: bool = False
