@@ -71,7 +71,10 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     _log_to(args, config)
     choose_backend(config)
-    from reverie.serving.server import DreamServer  # imports TensorFlow: only the server pays for it
+    from reverie import framework_output
+
+    with framework_output.logged(logging.getLogger("reverie.frameworks")):  # TensorFlow's start-up lines: DEBUG
+        from reverie.serving.server import DreamServer  # imports TensorFlow: only the server pays for it
 
     server = DreamServer(config)
     server.bind()
