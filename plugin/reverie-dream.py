@@ -8,6 +8,7 @@ keys, config) and ``reverie_plugin`` (everything that does not need GIMP) sit be
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -49,6 +50,8 @@ FLAGS = GObject.ParamFlags.READWRITE
 # is the dialog's own Reset.
 PREVIEW_RESPONSE = 100
 STOP_RESPONSE = 101
+# Where the dialog writes its on-screen layout once shown, when set (for the e2e tests).
+LAYOUT_REPORT = "REVERIE_LAYOUT_REPORT"
 
 
 class GimpProgress:
@@ -198,16 +201,20 @@ def run_dialog(
     """The generated dialog with the live preview pane, Preview and Stop; (True, a preview that already is
     the full run or None) when the artist pressed OK."""
     GimpUi.init("reverie-dream")
+    from reverie_plugin import dialog_layout
     from reverie_plugin.live_dialog import LiveDialog
 
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
     dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
     dialog.add_button(messages.STOP_BUTTON, STOP_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
-    dialog.fill([a.name for a in arguments.ARGUMENTS if a.name != "preview"])
+    settings = dialog_layout.fill_settings(dialog, config)
     live = LiveDialog(dialog, image, drawables, config, HERE)
-    dialog.get_content_area().pack_start(live.pane, False, False, 0)
-    live.pane.show_all()
+    dialog_layout.side_by_side(dialog, live.pane, settings)
+    if os.environ.get(LAYOUT_REPORT):
+        from reverie_plugin.live_widgets import report_layout
+
+        report_layout(dialog, os.environ[LAYOUT_REPORT])
     responses: list[int] = []
     dialog.connect("response", lambda _dialog, response: responses.append(response))
     config.connect("notify", lambda *_: live.settings_changed())

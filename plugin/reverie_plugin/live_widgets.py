@@ -3,6 +3,9 @@ main thread only)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gi
 
 gi.require_version("Gtk", "3.0")
@@ -68,3 +71,37 @@ class ProgressWindow(Gtk.Dialog):
 
     def pulse(self) -> None:
         self.bar.pulse()
+
+
+def _buttons(widget: Gtk.Widget) -> list[Gtk.Button]:
+    """Every button inside ``widget``, at any depth."""
+    if isinstance(widget, Gtk.Button):
+        return [widget]
+    if isinstance(widget, Gtk.Container):
+        return [button for child in widget.get_children() for button in _buttons(child)]
+    return []
+
+
+def layout(dialog: Gtk.Window) -> dict:
+    """Where the dialog and each of its buttons on screen lie, in screen pixels as [x, y, width, height]:
+    what the e2e tests check against a small screen (GTK's own allocation, so it needs no image search)."""
+    frame = dialog.get_window().get_frame_extents()
+    _, left, top = dialog.get_window().get_origin()
+    buttons = {}
+    for button in _buttons(dialog):
+        if button.get_mapped():
+            x, y = button.translate_coordinates(dialog, 0, 0)
+            name = button.get_label() or button.get_tooltip_text() or type(button).__name__
+            buttons[name] = [left + x, top + y, button.get_allocated_width(), button.get_allocated_height()]
+    return {"window": [frame.x, frame.y, frame.width, frame.height], "buttons": buttons}
+
+
+def report_layout(dialog: Gtk.Window, path: str) -> None:
+    """Once the dialog is on screen, write its ``layout`` to ``path`` as JSON (REVERIE_LAYOUT_REPORT: the e2e
+    tests' view of what an artist's screen shows)."""
+
+    def write() -> bool:
+        Path(path).write_text(json.dumps(layout(dialog)))
+        return False
+
+    dialog.connect("map-event", lambda *_: GLib.idle_add(write) and False)

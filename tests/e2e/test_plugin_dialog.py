@@ -7,10 +7,11 @@ and complains on stderr; the run's output must hold no such complaint and no wid
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
-from gimp_harness import Record
+from gimp_harness import COMMAND_STEP, Record, Workspace
 
 pytestmark = pytest.mark.gimp
 
@@ -83,3 +84,40 @@ def test_one_undo_removes_the_dream_and_brings_back_the_preview(
     assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #4", "artwork"]
     assert record.values["undone"] == ["Deep Dream preview #4", "artwork"]
     assert (record.pixels["after"] == record.pixels["before"]).all()
+
+
+@pytest.mark.parametrize("screen", ["1366x768", "1920x1080"])
+def test_the_dialog_and_its_buttons_lie_inside_the_screen(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace, screen: str
+) -> None:
+    # The plug-in writes its GTK layout once shown (REVERIE_LAYOUT_REPORT); xdotool reads the window's X geometry.
+    report, geometry = work.inside / "layout.json", work.inside / "geometry.txt"
+    measure = (
+        f"w=$(xdotool search --sync --name {DIALOG!r} | head -n1); "
+        f"while [ ! -s {report} ]; do sleep 0.05; done; xdotool getwindowgeometry --shell $w > {geometry}"
+    )
+    record = run_gimp_ui(
+        interactive(endpoint),
+        [(COMMAND_STEP, measure), (DIALOG, "alt+c")],
+        screen=screen,
+        extra_env={"REVERIE_LAYOUT_REPORT": str(report)},
+    )
+    assert record.values["status"] == "cancel"
+    layout = json.loads((work.host / "layout.json").read_text())
+    shell = dict(line.split("=", 1) for line in (work.host / "geometry.txt").read_text().split())
+    width, height = (int(side) for side in screen.split("x"))
+    x, y, w, h = (int(shell[key]) for key in ("X", "Y", "WIDTH", "HEIGHT"))
+    print(f"{screen}: the dialog is {w}×{h} at ({x}, {y}); GTK: {layout['window']}")
+    assert w <= 1280 and h <= 720, (w, h)
+    assert inside([x, y, w, h], width, height) and inside(layout["window"], width, height), (x, y, w, h, layout)
+    for label in ("_OK", "_Cancel", "Previe_w", "Stop and _keep"):
+        assert label in layout["buttons"], layout["buttons"]
+    for label, rect in layout["buttons"].items():
+        assert inside(rect, width, height), (label, rect)
+    assert_clean_dialog(record)
+
+
+def inside(rect: list[int], width: int, height: int) -> bool:
+    """Whether [x, y, w, h] lies wholly on a ``width``×``height`` screen."""
+    x, y, w, h = rect
+    return x >= 0 and y >= 0 and x + w <= width and y + h <= height
