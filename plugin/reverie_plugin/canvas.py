@@ -44,10 +44,11 @@ def layer_details(
     return details
 
 
-def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> bytes:
-    """The region's pixels in ``wire``'s format."""
+def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat, scale: float = 1.0) -> bytes:
+    """The region's pixels in ``wire``'s format; with ``scale`` below 1, shrunk (``region`` is then in the
+    shrunk drawable's pixels)."""
     rect = Gegl.Rectangle.new(region.x, region.y, region.width, region.height)
-    return drawable.get_buffer().get(rect, 1.0, wire.babl, Gegl.AbyssPolicy.CLAMP)
+    return drawable.get_buffer().get(rect, scale, wire.babl, Gegl.AbyssPolicy.CLAMP)
 
 
 def layer_wire(drawable: Gimp.Drawable) -> WireFormat:

@@ -21,6 +21,7 @@ from gi.repository import Gimp, GLib  # noqa: E402
 
 from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
+from reverie_plugin.geometry import Rect  # noqa: E402
 from reverie_plugin.live_widgets import DONE_RESPONSE, STOP_RESPONSE, PreviewPane, ProgressWindow  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
@@ -33,6 +34,8 @@ CLOSE_WAIT = 5.0
 # What the pane shows: 8-bit RGB, as snapshots come.
 PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
 SNAPSHOT_EVERY_MS = 250
+# The most pixels of the region the pane holds (RGB, 48 MB); a larger region shows shrunk.
+PANE_MAX_PIXELS = 16_000_000
 
 
 class PaneSink:
@@ -76,7 +79,7 @@ class LiveDialog:
     def __init__(
         self, dialog: Any, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path
     ) -> None:
-        self.pane = PreviewPane()
+        self.pane = PreviewPane(self.crop_moved)
         self._dialog, self._title = dialog, dialog.get_title()
         self._image, self._drawables, self._config, self._here = image, drawables, config, here
         self._client: Any = None
@@ -97,9 +100,22 @@ class LiveDialog:
         except ReverieError as error:
             self.pane.say(messages.failure_text(error))
             return
-        shown = plan.shown
-        self.pane.show_pixels(canvas.read_pixels(plan.drawable, shown, PANE_FORMAT), shown.width, shown.height)
-        self.pane.say(messages.pane_idle_text(shown.width, shown.height))
+        region = plan.region
+        # A large region shows shrunk (its crop's dream still comes at full size).
+        scale = min(1.0, (PANE_MAX_PIXELS / (region.width * region.height)) ** 0.5)
+        shrunk = Rect(
+            int(region.x * scale), int(region.y * scale), int(region.width * scale), int(region.height * scale)
+        )
+        rgb = canvas.read_pixels(plan.drawable, shrunk, PANE_FORMAT, scale)
+        self.pane.set_source(region, plan.shown, rgb, shrunk.width, shrunk.height)
+        self.pane.say(messages.pane_idle_text(plan.shown.width, plan.shown.height))
+
+    def crop_moved(self, crop: Rect) -> None:
+        """The artist dragged the picture: the next preview dreams the new crop; a running one stops."""
+        if self._job is not None and self._job.running:
+            self._job.cancel()
+        self._done = None
+        self.pane.say(messages.pane_idle_text(crop.width, crop.height))
 
     def snapshot(self, event: Any) -> None:
         plan = self._plan
@@ -107,9 +123,9 @@ class LiveDialog:
             return
         sent, shown = plan.sent, plan.shown
         if (event.width, event.height) == (sent.width, sent.height):
-            self.pane.show_pixels(cut(event.pixels, sent, shown, PANE_FORMAT), shown.width, shown.height)
+            self.pane.show_dream(cut(event.pixels, sent, shown, PANE_FORMAT), shown.width, shown.height)
         else:  # a server that shrank it: show it whole
-            self.pane.show_pixels(event.pixels, event.width, event.height)
+            self.pane.show_dream(event.pixels, event.width, event.height)
         self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
 
     def queued(self, event: Any) -> None:
@@ -153,7 +169,7 @@ class LiveDialog:
         from reverie_wire.snapshots import SnapshotRequest
 
         values = runs.values_of(self._config)
-        plan = runs.plan_run(self._image, self._drawables, preview=True)
+        plan = runs.plan_run(self._image, self._drawables, preview=True, focus=self.pane.crop)
         params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
         client, facts = self._connect(values)
         params = arguments.with_server_model(params, facts)

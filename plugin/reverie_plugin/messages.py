@@ -28,7 +28,7 @@ def previewing_title(title: str) -> str:
 
 def pane_idle_text(width: int, height: int) -> str:
     """Under the pane before any preview: what Preview will dream."""
-    return f"Preview dreams this {width}×{height} crop, at full scale, with these settings."
+    return f"Preview dreams this {width}×{height} crop at full scale; drag the picture to choose another."
 
 
 def pane_done_text(seed: int, whole: bool) -> str:

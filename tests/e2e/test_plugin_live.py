@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from dream_server import facts
 from gimp_harness import COMMAND_STEP, Record, Workspace
 from PIL import Image
 
+from reverie_plugin.geometry import Rect, preview_crop
+from reverie_plugin.pane_view import dragged_crop
 from reverie_wire.client import DreamClient, Snapshot
 from reverie_wire.snapshots import SnapshotRequest
 
@@ -193,3 +196,39 @@ def test_stop_during_a_preview_ends_its_job_and_keeps_the_dialog_open(
     assert watch["idle"] is not None and watch["idle"] - watch["then"][0] < 2.0
     assert record.values["status"] == "cancel"
     assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
+
+
+def test_dragging_the_picture_moves_the_previewed_crop(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # A 900×700 layer of noise (no repeats, so a crop shows in one place only): its preview crop is 512×512,
+    # centred. Dragging the picture right and down at 1:1 moves the crop left and up under the pane's centre;
+    # Preview then dreams there.
+    width, height, drag = 900, 700, (120, 60)
+    region = Rect(0, 0, width, height)
+    before = preview_crop(region, None)
+    after = dragged_crop(region, before, *drag, False, 1.0)
+    assert after != before
+    shutil.copy(HERE / "pane_watch.py", work.host / "pane_watch.py")
+    shutil.copy(HERE / "pan_watch.py", work.host / "pan_watch.py")
+    meta = {"width": width, "height": height, "before": list(astuple(before))}
+    meta |= {"after": list(astuple(after)), "drag": list(drag)}
+    record = run_gimp_ui(
+        "import json, random\n"
+        f"image, layer = g.new_image({width}, {height}, alpha=False)\n"
+        f"rect = g.Gegl.Rectangle.new(0, 0, {width}, {height})\n"
+        f"noise = random.Random(5).randbytes({width * height * 3})\n"
+        "layer.get_buffer().set(rect, \"R'G'B' u8\", noise); layer.get_buffer().flush()\n"
+        "g.Gimp.Display.new(image)\n"
+        f"open({str(work.inside / 'source.rgb')!r}, 'wb').write(noise)\n"
+        f"open({str(work.inside / 'source.json')!r}, 'w').write(json.dumps({meta!r}))\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n",
+        [(COMMAND_STEP, f"python3 {work.inside / 'pan_watch.py'} {work.inside}")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert watch["pane"] is not None, "the dialog does not show the centred crop 1:1"
+    assert "moved" in watch, "dragging the picture did not bring the moved crop under the pane's centre"
+    assert "dreamed" in watch, "Preview did not dream the moved crop"
+    assert record.values["status"] == "cancel"
