@@ -5,7 +5,7 @@ gi only: it runs beside GIMP on the test's Xvfb).
 before it opens the dialog), finds the dialog, grabs its window until the source shows in it, presses
 Preview, grabs until the pane's pixels differ from the source, saves that frame, presses the keys in
 source.json's "then" (e.g. Cancel), with "endpoint" waits until that server runs nothing, with "until_done" grabs
-the dialog once more when its preview is done (FOLDER/done.raw), and writes
+the dialog (the whole screen with "whole_screen") once more when its preview is done (FOLDER/done.raw), and writes
 FOLDER/watch.json with the times (wall clock) of each step.
 """
 
@@ -99,7 +99,8 @@ def main(folder: Path) -> None:
         if meta.get("until_done"):  # the dialog's title loses "(previewing)" when the preview is done
             while time.monotonic() < deadline and window_name(xid) != "Deep Dream":
                 time.sleep(0.05)
-            pixels, frame_width, frame_height, stride, channels = grab(window)
+            shown = Gdk.get_default_root_window() if meta.get("whole_screen") else window
+            pixels, frame_width, frame_height, stride, channels = grab(shown)
             (folder / "done.raw").write_bytes(pixels)
             report["done"] = time.time()
             report["done_frame"] = [frame_width, frame_height, stride, channels]
