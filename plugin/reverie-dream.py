@@ -67,20 +67,6 @@ class GimpProgress:
         Gimp.progress_pulse()
 
 
-class QuietProgress:
-    """session.ProgressSink that starts no GIMP progress: GIMP 3.0 answers a click on its progress bar's cancel
-    by closing the plug-in (gimp_plug_in_progress_cancel_callback), which a plug-in cannot catch from Python."""
-
-    def text(self, text: str) -> None:
-        pass
-
-    def fraction(self, value: float) -> None:
-        pass
-
-    def pulse(self) -> None:
-        pass
-
-
 def follow_in_window(
     client: DreamClient,
     pixels: Pixels,
@@ -89,10 +75,11 @@ def follow_in_window(
     preview: bool,
     guide: Pixels | None = None,
 ) -> Result:
-    """An interactive run's wait: a progress window with Stop (keeps what has formed) and Cancel."""
+    """An interactive run's wait: a progress window with the dream forming, Stop (keeps what has formed) and
+    Cancel; GIMP's progress bar moves with it."""
     from reverie_plugin.live_dialog import dream_in_window
 
-    return dream_in_window(client, pixels, params, guide)
+    return dream_in_window(client, pixels, params, guide, progress)
 
 
 def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
@@ -179,9 +166,7 @@ def dream_on(
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
-    progress = GimpProgress() if follow is None else QuietProgress()
-    with connected(endpoint, config, progress) as connection:
+    with connected(endpoint, config, GimpProgress()) as connection:
         result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]))
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
@@ -254,8 +239,7 @@ def run(
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
     values = runs.values_of(config)
-    if not interactive:  # an interactive run's progress window has Stop and Cancel; see QuietProgress
-        Gimp.progress_init("Deep Dream")
+    Gimp.progress_init("Deep Dream")
     try:
         if reusable is not None:  # the preview already dreamed the whole region with these settings
             plan, result, details = reusable

@@ -34,6 +34,8 @@ CLOSE_WAIT = 5.0
 # What the pane shows: 8-bit RGB, as snapshots come.
 PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
 SNAPSHOT_EVERY_MS = 250
+# The full run's snapshots: small, for its progress window (the server shrinks them).
+WINDOW_SNAPSHOT_SIDE = 320
 # The most pixels of the region the pane holds (RGB, 48 MB); a larger region shows shrunk.
 PANE_MAX_PIXELS = 16_000_000
 
@@ -248,40 +250,45 @@ class LiveDialog:
 
 
 class WindowListener:
-    """The full run's events on its progress window."""
+    """The full run's events on its progress window and on GIMP's progress bar (``gimp``)."""
 
-    def __init__(self, window: ProgressWindow) -> None:
-        self.window = window
+    def __init__(self, window: ProgressWindow, gimp: Any) -> None:
+        self.window, self.gimp = window, gimp
 
     def queued(self, event: Any) -> None:
         self.window.say(messages.queued_text(event.ahead))
+        self.gimp.text(messages.queued_text(event.ahead))
 
     def snapshot(self, event: Any) -> None:
-        pass
+        self.window.show_dream(event.pixels, event.width, event.height)
 
     def progress(self, event: Any) -> None:
         text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
         self.window.fraction(event.fraction)
         self.window.say(text)
         self.window.set_title(text)
+        self.gimp.text(text)
+        self.gimp.fraction(event.fraction)
 
     def finished(self, outcome: Any) -> None:
         self.window.response(DONE_RESPONSE)
 
 
-def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any = None) -> Any:
-    """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
-    Cancel or closing the window ends the job on the server and raises DreamStopped."""
+def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any, gimp: Any) -> Any:
+    """Submit the full run and follow it in a progress window that shows the dream forming, and on GIMP's
+    progress bar (``gimp``, a session.ProgressSink): Stop keeps what has formed (a partial result), Cancel or
+    closing the window ends the job on the server and raises DreamStopped."""
     from reverie_plugin.live import FollowedJob
     from reverie_plugin.session import check_layout, submit
     from reverie_wire.client import Result
+    from reverie_wire.snapshots import SnapshotRequest
 
     window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
     timer: list[int | None] = [None]
     try:
-        job_id = submit(client, pixels, params, guide)
-        job = FollowedJob(client, job_id, WindowListener(window))
+        job_id = submit(client, pixels, params, guide, SnapshotRequest(SNAPSHOT_EVERY_MS, WINDOW_SNAPSHOT_SIDE))
+        job = FollowedJob(client, job_id, WindowListener(window, gimp))
 
         def pump() -> bool:
             alive = job.pump()

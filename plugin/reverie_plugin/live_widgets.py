@@ -21,6 +21,8 @@ from reverie_plugin.geometry import Rect  # noqa: E402
 MIN_SIDE = 256
 BACKGROUND = 0x303030FF
 FRAME = 0xFFFFFFFF
+# The progress window's picture of the dream forming: its long side at most.
+WINDOW_SIDE = 320
 # The progress window's responses.
 STOP_RESPONSE = 200
 DONE_RESPONSE = 201
@@ -219,10 +221,24 @@ class ProgressWindow(Gtk.Dialog):
         box = self.get_content_area()
         box.set_spacing(6)
         box.set_border_width(12)
+        self.picture = Gtk.Image()
+        box.pack_start(self.picture, False, False, 0)
         self.bar = Gtk.ProgressBar()
         self.bar.set_show_text(True)
         box.pack_start(self.bar, False, False, 0)
         self.show_all()
+        self.picture.hide()  # until the first snapshot
+
+    def show_dream(self, rgb: bytes, width: int, height: int) -> None:
+        """A snapshot of the dream (8-bit RGB), shown at most WINDOW_SIDE on its long side."""
+        scale = min(1.0, WINDOW_SIDE / max(width, height))
+        shown = pixbuf(rgb, width, height)
+        if scale < 1.0:
+            shown = shown.scale_simple(
+                max(1, round(width * scale)), max(1, round(height * scale)), GdkPixbuf.InterpType.BILINEAR
+            )
+        self.picture.set_from_pixbuf(shown)
+        self.picture.show()
 
     def say(self, text: str) -> None:
         self.bar.set_text(text)
