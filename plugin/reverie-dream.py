@@ -50,6 +50,7 @@ FLAGS = GObject.ParamFlags.READWRITE
 # is the dialog's own Reset.
 PREVIEW_RESPONSE = 100
 STOP_RESPONSE = 101
+COPY_RESPONSE = 102
 # Where the dialog writes its on-screen layout once shown, when set (for the e2e tests).
 LAYOUT_REPORT = "REVERIE_LAYOUT_REPORT"
 
@@ -192,6 +193,7 @@ def run_dialog(
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
     dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
     dialog.add_button(messages.STOP_BUTTON, STOP_RESPONSE)
+    dialog.add_button(messages.COPY_BUTTON, COPY_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
     settings = dialog_layout.fill_settings(dialog, config)
     live = LiveDialog(dialog, image, drawables, config, HERE)
@@ -212,6 +214,8 @@ def run_dialog(
                 live.preview()
             elif responses and responses[-1] == STOP_RESPONSE:
                 live.stop()
+            elif responses and responses[-1] == COPY_RESPONSE:
+                live.copy_command()
             else:
                 return False, None
     finally:

@@ -19,10 +19,16 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib  # noqa: E402
 
-from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, command_line, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
-from reverie_plugin.live_widgets import DONE_RESPONSE, STOP_RESPONSE, PreviewPane, ProgressWindow  # noqa: E402
+from reverie_plugin.live_widgets import (  # noqa: E402
+    DONE_RESPONSE,
+    STOP_RESPONSE,
+    PreviewPane,
+    ProgressWindow,
+    copy_to_clipboard,
+)
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
@@ -36,6 +42,9 @@ PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
 SNAPSHOT_EVERY_MS = 250
 # The full run's snapshots: small, for its progress window (the server shrinks them).
 WINDOW_SNAPSHOT_SIDE = 320
+# The files "Copy as command" names for an image never saved, and for the guide layer (exported by the artist).
+SOURCE_NAME = "source.png"
+GUIDE_NAME = "guide.png"
 # The most pixels of the region the pane holds (RGB, 48 MB); a larger region shows shrunk.
 PANE_MAX_PIXELS = 16_000_000
 
@@ -221,6 +230,30 @@ class LiveDialog:
         if self._job is not None and self._job.running:
             self._job.cancel()
             self.pane.say(messages.PANE_SETTINGS_CHANGED)
+
+    def copy_command(self) -> None:
+        """Put the ``reverie dream`` line that dreams these settings on the clipboard, and show it. A random
+        seed (0) becomes a fixed one in the dialog too, so OK dreams what the line does."""
+        values = runs.values_of(self._config)
+        if not values["seed"]:
+            values["seed"] = arguments.resolve_seed(0, random.SystemRandom())
+            self._config.set_property("seed", values["seed"])
+        try:
+            params = arguments.dream_params(values, values["seed"])
+            endpoint = settings.resolve_endpoint(values["endpoint"], settings.load(self._here))
+        except ReverieError as error:
+            self.pane.say(messages.failure_text(error))
+            return
+        source = self._image.get_file()
+        line = command_line.dream_command(
+            params,
+            endpoint,
+            source.get_basename() if source is not None else SOURCE_NAME,
+            f"deep-dream-{values['seed']}.png",
+            None if values["guide"] is None else GUIDE_NAME,
+        )
+        copy_to_clipboard(line)
+        self.pane.say(messages.copied_text(line))
 
     def reusable(self) -> tuple[runs.Plan, Any, dict[str, Any]] | None:
         """The finished preview when it already is the full run: the whole region, these very settings."""

@@ -250,6 +250,13 @@ class ProgressWindow(Gtk.Dialog):
         self.bar.pulse()
 
 
+def copy_to_clipboard(text: str) -> None:
+    """Put ``text`` on the clipboard (and hand it to a clipboard manager, if one runs, to outlive the plug-in)."""
+    clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)
+    clipboard.set_text(text, -1)
+    clipboard.store()
+
+
 def _buttons(widget: Gtk.Widget) -> list[Gtk.Button]:
     """Every button inside ``widget``, at any depth."""
     if isinstance(widget, Gtk.Button):

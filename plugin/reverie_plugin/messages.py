@@ -12,6 +12,8 @@ PLACING = "Placing the dream…"
 PREVIEW_BUTTON = "Previe_w"
 # Stops the preview and keeps what has formed in the pane; Alt+S is GIMP's own "Save Settings".
 STOP_BUTTON = "Stop and _keep"
+# Puts the equivalent `reverie dream` line on the clipboard (every fitting mnemonic is taken).
+COPY_BUTTON = "Copy as command"
 
 
 # The full run's progress window, until the first step reports.
@@ -29,6 +31,11 @@ def previewing_title(title: str) -> str:
 def pane_idle_text(width: int, height: int) -> str:
     """Under the pane before any preview: what Preview will dream."""
     return f"Preview dreams this {width}×{height} crop at full scale; drag the picture to choose another."
+
+
+def copied_text(line: str) -> str:
+    """Under the pane once "Copy as command" put ``line`` on the clipboard."""
+    return f"Copied to the clipboard (it dreams the whole file): {line}"
 
 
 def pane_done_text(seed: int, whole: bool) -> str:

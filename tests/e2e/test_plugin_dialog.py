@@ -8,10 +8,16 @@ and complains on stderr; the run's output must hold no such complaint and no wid
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import pytest
+from dream_server import REVERIE
 from gimp_harness import COMMAND_STEP, Record, Workspace
+from PIL import Image
 
 pytestmark = pytest.mark.gimp
 
@@ -110,7 +116,7 @@ def test_the_dialog_and_its_buttons_lie_inside_the_screen(
     print(f"{screen}: the dialog is {w}×{h} at ({x}, {y}); GTK: {layout['window']}")
     assert w <= 1280 and h <= 720, (w, h)
     assert inside([x, y, w, h], width, height) and inside(layout["window"], width, height), (x, y, w, h, layout)
-    for label in ("_OK", "_Cancel", "Previe_w", "Stop and _keep"):
+    for label in ("_OK", "_Cancel", "Previe_w", "Stop and _keep", "Copy as command"):
         assert label in layout["buttons"], layout["buttons"]
     for label, rect in layout["buttons"].items():
         assert inside(rect, width, height), (label, rect)
@@ -121,3 +127,63 @@ def inside(rect: list[int], width: int, height: int) -> bool:
     """Whether [x, y, w, h] lies wholly on a ``width``×``height`` screen."""
     x, y, w, h = rect
     return x >= 0 and y >= 0 and x + w <= width and y + h <= height
+
+
+# Run beside GIMP (its Python, gi): click a dialog button where the layout report puts it, then write the
+# clipboard's text to a file.
+CLICK_AND_READ_CLIPBOARD = """
+import json, subprocess, sys, time
+import gi
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gdk, Gtk
+report, label, out = sys.argv[1:]
+while True:
+    try:
+        x, y, w, h = json.load(open(report))["buttons"][label]
+        break
+    except (OSError, ValueError):
+        time.sleep(0.05)
+subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "1"], check=True)
+text = ""
+deadline = time.monotonic() + 30
+while not text.startswith("reverie dream") and time.monotonic() < deadline:
+    text = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or ""
+open(out, "w").write(text)
+"""
+
+
+def test_the_copied_command_dreams_the_layers_pixels(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace, tmp_path: Path
+) -> None:
+    # The seed is 0 (random): copying fixes one in the dialog, so OK dreams what the copied line does.
+    (work.host / "click.py").write_text(CLICK_AND_READ_CLIPBOARD)
+    report, copied = work.inside / "layout.json", work.inside / "copied.txt"
+    record = run_gimp_ui(
+        "image, layer = g.new_image(160, 120, alpha=False)\n"
+        "g.Gimp.Display.new(image)\n"
+        f"g.Gimp.file_save(g.Gimp.RunMode.NONINTERACTIVE, image, g.Gio.File.new_for_path("
+        f"{str(work.inside / 'source.png')!r}), None)\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, seed=0, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=2, steps=3, jitter=8)\n"
+        "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
+        "rec.value('seed', out.get('seed'))\n"
+        "rec.pixels('dream', image.get_layers()[0], \"R'G'B' u8\")\n"
+        "rec.pixels('source', layer, \"R'G'B' u8\")\n",
+        [
+            (COMMAND_STEP, f"python3 {work.inside / 'click.py'} {report} 'Copy as command' {copied}"),
+            (DIALOG, "alt+o"),
+        ],
+        extra_env={"REVERIE_LAYOUT_REPORT": str(report)},
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    words = shlex.split((work.host / "copied.txt").read_text())
+    assert words[:2] == ["reverie", "dream"] and words[-2:] == ["--seed", str(record.values["seed"])], words
+    assert words[words.index("--server") + 1] == endpoint
+    words[2], words[words.index("-o") + 1] = str(work.host / "source.png"), str(tmp_path / "dream.png")
+    completed = subprocess.run([*REVERIE, *words[1:]], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    with Image.open(tmp_path / "dream.png") as dreamed:
+        cli = np.asarray(dreamed.convert("RGB")).astype(int)
+    dream = record.pixels["dream"].astype(int)
+    assert np.abs(dream - record.pixels["source"].astype(int)).mean() > 0.5  # a dream, not the source
+    assert np.abs(cli - dream).max() <= 1
