@@ -30,7 +30,16 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
-from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
+from reverie_plugin import (  # noqa: E402
+    arguments,
+    canvas,
+    dream_again,
+    geometry,
+    messages,
+    runs,
+    settings,
+    zoom_frames,
+)
 from reverie_plugin.formats import cut  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
@@ -141,6 +150,7 @@ def fetch_dream(
     params: dict[str, Any],
     follow: Follow | None,
     guide: Pixels | None,
+    settings: dict[str, Any],
 ) -> tuple[Result, dict[str, Any]]:
     """Send the plan's pixels, wait for the dream (through ``follow``, e.g. a progress window with Stop, or on
     GIMP's progress bar when None).
@@ -156,7 +166,11 @@ def fetch_dream(
     pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
     result = (follow or session.dream)(connection.client, pixels, params, connection.progress, plan.preview, guide)
     finished = time.monotonic()
-    return result, canvas.layer_details(params, connection.endpoint, result, read - started, finished - read)
+    server = dream_again.server_record(connection.facts)
+    details = canvas.layer_details(
+        params, connection.endpoint, result, read - started, finished - read, settings, server
+    )
+    return result, details
 
 
 def dream_on(
@@ -168,7 +182,8 @@ def dream_on(
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
     with connected(endpoint, config, GimpProgress()) as connection:
-        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]))
+        recorded = dream_again.settings_record(values, params["seed"])
+        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]), recorded)
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 
@@ -182,7 +197,11 @@ def place(image: Gimp.Image, plan: runs.Plan, result: Result, details: dict[str,
 
 
 def run_dialog(
-    procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, image: Gimp.Image, drawables: list[Gimp.Drawable]
+    procedure: Gimp.Procedure,
+    config: Gimp.ProcedureConfig,
+    image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    recalled: Any,
 ) -> tuple[bool, Any]:
     """The generated dialog with the live preview pane, Preview and Stop; (True, a preview that already is
     the full run or None) when the artist pressed OK."""
@@ -196,7 +215,7 @@ def run_dialog(
     dialog.add_button(messages.COPY_BUTTON, COPY_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
     settings = dialog_layout.fill_settings(dialog, config)
-    live = LiveDialog(dialog, image, drawables, config, HERE)
+    live = LiveDialog(dialog, image, drawables, config, HERE, recalled)
     dialog_layout.side_by_side(dialog, live.pane, settings)
     if os.environ.get(LAYOUT_REPORT):
         from reverie_plugin.live_widgets import report_layout
@@ -238,7 +257,14 @@ def run(
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     reusable = None
     if interactive:
-        accepted, reusable = run_dialog(procedure, config, image, drawables)
+        from reverie_plugin import recall
+
+        # Dream again: a dream layer's settings, on the layer it was dreamed from.
+        recalled = recall.recall(image, drawables)
+        if recalled is not None:
+            recall.restore(config, recalled, image)
+            drawables = drawables if recalled.source is None else [recalled.source]
+        accepted, reusable = run_dialog(procedure, config, image, drawables, recalled)
         if not accepted:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
@@ -295,7 +321,7 @@ def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callab
                     source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
                 plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
                 try:
-                    result, _ = fetch_dream(connection, plan, params, None, guide)
+                    result, _ = fetch_dream(connection, plan, params, None, guide, {})
                 finally:
                     if frame is not None:
                         animation.remove_layer(source)

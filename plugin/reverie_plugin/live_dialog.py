@@ -19,7 +19,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib  # noqa: E402
 
-from reverie_plugin import arguments, canvas, command_line, messages, runs, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, command_line, dream_again, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
 from reverie_plugin.live_widgets import (  # noqa: E402
@@ -88,9 +88,20 @@ class LiveDialog:
     """The dialog's pane and its preview jobs; one client for the dialog's life."""
 
     def __init__(
-        self, dialog: Any, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path
+        self,
+        dialog: Any,
+        image: Gimp.Image,
+        drawables: list[Gimp.Drawable],
+        config: Gimp.ProcedureConfig,
+        here: Path,
+        recalled: Any = None,
     ) -> None:
+        """``recalled``: the dream layer being dreamed again (recall.Recalled), or None."""
         self.pane = PreviewPane(self.crop_moved)
+        self._recalled = recalled
+        self._facts: dict[str, Any] = {}
+        if recalled is not None:
+            self.pane.notice(messages.dreaming_again_text(recalled.dream, drawables[0].get_name()))
         self._dialog, self._title = dialog, dialog.get_title()
         self._image, self._drawables, self._config, self._here = image, drawables, config, here
         self._client: Any = None
@@ -151,7 +162,11 @@ class LiveDialog:
         self._dialog.set_title(self._title)
         if isinstance(outcome, Result):
             if outcome.partial is None and self._plan is not None:
-                details = canvas.layer_details(self._params, self._endpoint, outcome, 0.0, outcome.seconds)
+                settings = dream_again.settings_record(self._values, outcome.seed)
+                server = dream_again.server_record(self._facts)
+                details = canvas.layer_details(
+                    self._params, self._endpoint, outcome, 0.0, outcome.seconds, settings, server
+                )
                 self._done = Previewed(self._values, self._plan, outcome, details)
                 self.pane.say(messages.pane_done_text(outcome.seed, self._plan.covers_region))
             else:
@@ -210,6 +225,11 @@ class LiveDialog:
             self._client = session.open_client(endpoint, config.client.keys)
             self._endpoint = endpoint
         facts = session.connect(self._client, endpoint, config.launcher, PaneSink(self.pane))
+        self._facts = facts
+        if self._recalled is not None:
+            changed = dream_again.differences(self._recalled.server, facts)
+            again = messages.dreaming_again_text(self._recalled.dream, self._drawables[0].get_name())
+            self.pane.notice(again + messages.server_differs_text(changed))
         return self._client, facts
 
     def _pump(self) -> bool:

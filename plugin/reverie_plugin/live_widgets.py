@@ -80,6 +80,12 @@ class PreviewPane(Gtk.Box):
         for toggle in (self.one_to_one, self.before):
             toggle.connect("toggled", lambda *_: self._redraw())
             controls.pack_start(toggle, False, False, 0)
+        self._notice = Gtk.Label(label="")
+        self._notice.set_xalign(0.0)
+        self._notice.set_line_wrap(True)
+        self._notice.set_max_width_chars(60)
+        self._notice.set_no_show_all(True)
+        self.pack_start(self._notice, False, False, 0)
         self.caption = Gtk.Label(label="")
         self.caption.set_xalign(0.0)
         self.caption.set_line_wrap(True)
@@ -108,6 +114,11 @@ class PreviewPane(Gtk.Box):
 
     def say(self, text: str) -> None:
         self.caption.set_text(text)
+
+    def notice(self, text: str) -> None:
+        """A standing line above the pane's controls (dreaming again, and on which server)."""
+        self._notice.set_text(text)
+        self._notice.set_visible(bool(text))
 
     # -- drawing -----------------------------------------------------------------------------------
 

@@ -187,3 +187,38 @@ def test_the_copied_command_dreams_the_layers_pixels(
     dream = record.pixels["dream"].astype(int)
     assert np.abs(dream - record.pixels["source"].astype(int)).mean() > 0.5  # a dream, not the source
     assert np.abs(cli - dream).max() <= 1
+
+
+def test_dreaming_a_dream_layer_again_restores_its_settings_and_dreams_its_source(
+    run_gimp_ui: Callable[..., Record], endpoint: str
+) -> None:
+    # A script dreams the artwork; the dialog then opens on that dream layer with other values set, and OK
+    # dreams again: the recorded settings (seed 77 …) on the artwork, so the same server gives the same pixels.
+    made = f"endpoint={endpoint!r}, model='mobilenet', preset='shallow', octaves=1, steps=3, step_size=0.02, jitter=8"
+    record = run_gimp_ui(
+        "import json\n"
+        "image, layer = g.new_image(160, 120, alpha=False)\n"
+        "g.Gimp.Display.new(image)\n"
+        f"first = g.dream(image, layer, seed=77, {made})\n"
+        "rec.pixels('first', first['layer'], \"R'G'B' u8\")\n"
+        "again = g.dream(image, first['layer'], run_mode=g.Gimp.RunMode.INTERACTIVE, seed=5, steps=9, "
+        "preset='deep')\n"
+        "rec.value('status', again['status']); rec.value('message', again.get('message'))\n"
+        "rec.value('seed', again.get('seed'))\n"
+        "rec.layers('after', image)\n"
+        "rec.pixels('again', again['layer'], \"R'G'B' u8\")\n"
+        "parasite = lambda l: json.loads(bytes(l.get_parasite('reverie-dream').get_data()).decode())\n"
+        "rec.value('details', [parasite(first['layer']), parasite(again['layer'])])\n",
+        [(DIALOG, "alt+o")],
+    )
+    assert record.values["status"] == "success", record.values["message"]
+    assert record.values["seed"] == 77
+    names = [entry["name"] for entry in record.values["after"]]
+    assert names == ["Deep Dream #77", "Deep Dream #77 (2)", "artwork"], names
+    first, again = record.values["details"]
+    assert again["settings"] == first["settings"] and again["params"] == first["params"]
+    assert first["settings"]["steps"] == 3 and first["settings"]["preset"] == "shallow"
+    assert first["source"]["name"] == again["source"]["name"] == "artwork"
+    assert set(first["server"]) == {"model", "weights", "version", "backend"}
+    assert first["server"]["model"] == "mobilenet" and first["server"]["weights"] == "random"
+    assert (record.pixels["again"] == record.pixels["first"]).all()
