@@ -102,8 +102,16 @@ def test_the_dialog_and_its_buttons_lie_inside_the_screen(
         f"w=$(xdotool search --sync --name {DIALOG!r} | head -n1); "
         f"while [ ! -s {report} ]; do sleep 0.05; done; xdotool getwindowgeometry --shell $w > {geometry}"
     )
+    # The case: a 2048×1536 photo with an elliptical selection, so the pane holds a 512×512 crop.
+    photo = (
+        "image, layer = g.new_image(2048, 1536)\n"
+        "g.Gimp.Display.new(image)\n"
+        "image.select_ellipse(g.Gimp.ChannelOps.REPLACE, 600, 400, 800, 700)\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r})\n"
+        "rec.value('status', out['status'])\n"
+    )
     record = run_gimp_ui(
-        interactive(endpoint),
+        photo,
         [(COMMAND_STEP, measure), (DIALOG, "alt+c")],
         screen=screen,
         extra_env={"REVERIE_LAYOUT_REPORT": str(report)},
