@@ -12,7 +12,8 @@ import gi
 gi.require_version("Gtk", "3.0")
 gi.require_version("Gdk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
-from gi.repository import Gdk, GdkPixbuf, GLib, Gtk  # noqa: E402
+gi.require_version("Pango", "1.0")
+from gi.repository import Gdk, GdkPixbuf, GLib, Gtk, Pango  # noqa: E402
 
 from reverie_plugin import pane_view  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
@@ -72,10 +73,10 @@ class PreviewPane(Gtk.Box):
         self._scrolled.connect("size-allocate", self._allocated)
         self.pack_start(self._scrolled, True, True, 0)
         controls = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
-        self.one_to_one = Gtk.ToggleButton.new_with_mnemonic("_1:1")
+        self.one_to_one = Gtk.CheckButton.new_with_mnemonic("_1:1")
         self.one_to_one.set_active(True)
         self.one_to_one.set_tooltip_text("Show the picture at full size (on), or all of it fitted to the pane (off)")
-        self.before = Gtk.ToggleButton.new_with_mnemonic("Be_fore")
+        self.before = Gtk.CheckButton.new_with_mnemonic("Be_fore")
         self.before.set_tooltip_text("Show the picture before the dream")
         for toggle in (self.one_to_one, self.before):
             toggle.connect("toggled", lambda *_: self._redraw())
@@ -86,10 +87,12 @@ class PreviewPane(Gtk.Box):
         self._notice.set_max_width_chars(60)
         self._notice.set_no_show_all(True)
         self.pack_start(self._notice, False, False, 0)
+        # One line, whatever it says (the whole text in its tooltip): a caption that grew a line would shrink
+        # the pane and move the picture under the artist's eyes.
         self.caption = Gtk.Label(label="")
         self.caption.set_xalign(0.0)
-        self.caption.set_line_wrap(True)
-        self.caption.set_max_width_chars(40)
+        self.caption.set_ellipsize(Pango.EllipsizeMode.END)
+        self.caption.set_max_width_chars(50)
         controls.pack_start(self.caption, True, True, 0)
         self.pack_start(controls, False, False, 0)
 
@@ -114,6 +117,7 @@ class PreviewPane(Gtk.Box):
 
     def say(self, text: str) -> None:
         self.caption.set_text(text)
+        self.caption.set_tooltip_text(text)
 
     def notice(self, text: str) -> None:
         """A standing line above the pane's controls (dreaming again, and on which server)."""

@@ -56,7 +56,8 @@ def main(out: Path) -> None:
                 f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {PARAMS})\n"
             )
             watch_step = (COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}")
-            away = (COMMAND_STEP, "xdotool mousemove 1365 767")  # no pointer, no tooltip in the picture
+            # Once the dialog shows, the pointer leaves it: no tooltip in the picture.
+            away = (COMMAND_STEP, "xdotool search --sync --name '^Deep Dream$' >/dev/null; xdotool mousemove 1365 767")
             steps = [away, watch_step, ("^Deep Dream$", "alt+c")]
             run_gui_batch(gimp, config, work, code, GIMP_PATH, steps, screen=SCREEN)
         watch = json.loads((work.host / "watch.json").read_text())
