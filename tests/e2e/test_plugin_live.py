@@ -77,7 +77,9 @@ def watcher(work: Workspace) -> tuple[str, str]:
     return COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}"
 
 
-def watched_dialog(work: Workspace, endpoint: str, then: list[str], idle: str = "", **settings: object) -> str:
+def watched_dialog(
+    work: Workspace, endpoint: str, then: list[str], idle: str = "", until_done: bool = False, **settings: object
+) -> str:
     """Batch code: a WIDTH×HEIGHT image on a display, its source for pane_watch.py (which presses ``then`` once
     the pane has changed, then waits for the server at ``idle`` to go idle), and an interactive dream with
     ``settings``; records its status, message and seed, and the layers after it."""
@@ -85,7 +87,7 @@ def watched_dialog(work: Workspace, endpoint: str, then: list[str], idle: str = 
     return (
         f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
         "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, {then!r}, {idle!r})\n"
+        f"g.write_source({str(work.inside)!r}, layer, {then!r}, {idle!r}, {until_done!r})\n"
         f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {values})\n"
         "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
         "rec.value('seed', out.get('seed'))\n"
@@ -176,7 +178,8 @@ def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
     # The layer is within the preview's 512×512, so the preview is the full run: OK places it (one job only).
     done_before = facts(endpoint)["jobs_done"]
     record = run_gimp_ui(
-        watched_dialog(work, endpoint, [], model="mobilenet", octaves=1, steps=3, seed=0),
+        # OK once the preview is done (the watcher waits for the title to lose "(previewing)").
+        watched_dialog(work, endpoint, [], until_done=True, model="mobilenet", octaves=1, steps=3, seed=0),
         [watcher(work), (DIALOG, "alt+o")],
     )
     assert record.values["status"] == "success", record.values["message"]
