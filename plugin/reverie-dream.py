@@ -8,6 +8,7 @@ keys, config) and ``reverie_plugin`` (everything that does not need GIMP) sit be
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -29,7 +30,16 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 
 # Only what needs nothing but GIMP: GIMP imports this file to register the menu entry, and a failed import
 # would drop it silently. pyzmq, the client and the config are loaded when a dream runs.
-from reverie_plugin import arguments, canvas, geometry, messages, runs, settings, zoom_frames  # noqa: E402
+from reverie_plugin import (  # noqa: E402
+    arguments,
+    canvas,
+    dream_again,
+    geometry,
+    messages,
+    runs,
+    settings,
+    zoom_frames,
+)
 from reverie_plugin.formats import cut  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
@@ -49,6 +59,9 @@ FLAGS = GObject.ParamFlags.READWRITE
 # is the dialog's own Reset.
 PREVIEW_RESPONSE = 100
 STOP_RESPONSE = 101
+COPY_RESPONSE = 102
+# Where the dialog writes its on-screen layout once shown, when set (for the e2e tests).
+LAYOUT_REPORT = "REVERIE_LAYOUT_REPORT"
 
 
 class GimpProgress:
@@ -64,20 +77,6 @@ class GimpProgress:
         Gimp.progress_pulse()
 
 
-class QuietProgress:
-    """session.ProgressSink that starts no GIMP progress: GIMP 3.0 answers a click on its progress bar's cancel
-    by closing the plug-in (gimp_plug_in_progress_cancel_callback), which a plug-in cannot catch from Python."""
-
-    def text(self, text: str) -> None:
-        pass
-
-    def fraction(self, value: float) -> None:
-        pass
-
-    def pulse(self) -> None:
-        pass
-
-
 def follow_in_window(
     client: DreamClient,
     pixels: Pixels,
@@ -86,10 +85,11 @@ def follow_in_window(
     preview: bool,
     guide: Pixels | None = None,
 ) -> Result:
-    """An interactive run's wait: a progress window with Stop (keeps what has formed) and Cancel."""
+    """An interactive run's wait: a progress window with the dream forming, Stop (keeps what has formed) and
+    Cancel; GIMP's progress bar moves with it."""
     from reverie_plugin.live_dialog import dream_in_window
 
-    return dream_in_window(client, pixels, params, guide)
+    return dream_in_window(client, pixels, params, guide, progress)
 
 
 def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
@@ -150,6 +150,7 @@ def fetch_dream(
     params: dict[str, Any],
     follow: Follow | None,
     guide: Pixels | None,
+    settings: dict[str, Any],
 ) -> tuple[Result, dict[str, Any]]:
     """Send the plan's pixels, wait for the dream (through ``follow``, e.g. a progress window with Stop, or on
     GIMP's progress bar when None).
@@ -165,7 +166,11 @@ def fetch_dream(
     pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
     result = (follow or session.dream)(connection.client, pixels, params, connection.progress, plan.preview, guide)
     finished = time.monotonic()
-    return result, canvas.layer_details(params, connection.endpoint, result, read - started, finished - read)
+    server = dream_again.server_record(connection.facts)
+    details = canvas.layer_details(
+        params, connection.endpoint, result, read - started, finished - read, settings, server
+    )
+    return result, details
 
 
 def dream_on(
@@ -176,10 +181,9 @@ def dream_on(
     config = settings.load(HERE)
     endpoint = settings.resolve_endpoint(values["endpoint"], config)
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
-    # A run with its own window stays off GIMP's progress bar: GIMP's cancel there would end the plug-in.
-    progress = GimpProgress() if follow is None else QuietProgress()
-    with connected(endpoint, config, progress) as connection:
-        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]))
+    with connected(endpoint, config, GimpProgress()) as connection:
+        recorded = dream_again.settings_record(values, params["seed"])
+        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]), recorded)
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 
@@ -193,21 +197,30 @@ def place(image: Gimp.Image, plan: runs.Plan, result: Result, details: dict[str,
 
 
 def run_dialog(
-    procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, image: Gimp.Image, drawables: list[Gimp.Drawable]
+    procedure: Gimp.Procedure,
+    config: Gimp.ProcedureConfig,
+    image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    recalled: Any,
 ) -> tuple[bool, Any]:
     """The generated dialog with the live preview pane, Preview and Stop; (True, a preview that already is
     the full run or None) when the artist pressed OK."""
     GimpUi.init("reverie-dream")
+    from reverie_plugin import dialog_layout
     from reverie_plugin.live_dialog import LiveDialog
 
     dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream")
     dialog.add_button(messages.PREVIEW_BUTTON, PREVIEW_RESPONSE)
     dialog.add_button(messages.STOP_BUTTON, STOP_RESPONSE)
+    dialog.add_button(messages.COPY_BUTTON, COPY_RESPONSE)
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
-    dialog.fill([a.name for a in arguments.ARGUMENTS if a.name != "preview"])
-    live = LiveDialog(dialog, image, drawables, config, HERE)
-    dialog.get_content_area().pack_start(live.pane, False, False, 0)
-    live.pane.show_all()
+    settings = dialog_layout.fill_settings(dialog, config)
+    live = LiveDialog(dialog, image, drawables, config, HERE, recalled)
+    dialog_layout.side_by_side(dialog, live.pane, settings)
+    if os.environ.get(LAYOUT_REPORT):
+        from reverie_plugin.live_widgets import report_layout
+
+        report_layout(dialog, os.environ[LAYOUT_REPORT])
     responses: list[int] = []
     dialog.connect("response", lambda _dialog, response: responses.append(response))
     config.connect("notify", lambda *_: live.settings_changed())
@@ -220,6 +233,8 @@ def run_dialog(
                 live.preview()
             elif responses and responses[-1] == STOP_RESPONSE:
                 live.stop()
+            elif responses and responses[-1] == COPY_RESPONSE:
+                live.copy_command()
             else:
                 return False, None
     finally:
@@ -242,13 +257,19 @@ def run(
     interactive = run_mode == Gimp.RunMode.INTERACTIVE
     reusable = None
     if interactive:
-        accepted, reusable = run_dialog(procedure, config, image, drawables)
+        from reverie_plugin import recall
+
+        # Dream again: a dream layer's settings, on the layer it was dreamed from.
+        recalled = recall.recall(image, drawables)
+        if recalled is not None:
+            recall.restore(config, recalled, image)
+            drawables = drawables if recalled.source is None else [recalled.source]
+        accepted, reusable = run_dialog(procedure, config, image, drawables, recalled)
         if not accepted:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         config.set_property("preview", False)  # OK dreams (its Preview button previews), and so does Repeat
     values = runs.values_of(config)
-    if not interactive:  # an interactive run's progress window has Stop and Cancel; see QuietProgress
-        Gimp.progress_init("Deep Dream")
+    Gimp.progress_init("Deep Dream")
     try:
         if reusable is not None:  # the preview already dreamed the whole region with these settings
             plan, result, details = reusable
@@ -300,7 +321,7 @@ def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callab
                     source, region = zoom_frames.zoomed_copy(animation, frame, values["zoom"], values["rotate"])
                 plan = runs.Plan(source, region, region, region, wire, masked=False, preview=False)
                 try:
-                    result, _ = fetch_dream(connection, plan, params, None, guide)
+                    result, _ = fetch_dream(connection, plan, params, None, guide, {})
                 finally:
                     if frame is not None:
                         animation.remove_layer(source)

@@ -26,10 +26,20 @@ DETAILS_PARASITE = "reverie-dream"
 
 
 def layer_details(
-    params: dict[str, Any], endpoint: str, result: Any, read_seconds: float, round_trip_seconds: float
+    params: dict[str, Any],
+    endpoint: str,
+    result: Any,
+    read_seconds: float,
+    round_trip_seconds: float,
+    settings: dict[str, Any] | None = None,
+    server: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What goes with a dream layer (its parasite): params, seed, timings, notes, and how far a stopped dream got."""
+    """What goes with a dream layer (its parasite): params, seed, timings, notes, and how far a stopped dream got;
+    the dialog's ``settings`` and the ``server``'s identity, so the layer can be dreamed again
+    (``dream_again``)."""
     details = {
+        "settings": settings or {},
+        "server": server or {},
         "params": params,
         "seed": result.seed,
         "endpoint": endpoint,
@@ -44,10 +54,11 @@ def layer_details(
     return details
 
 
-def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat) -> bytes:
-    """The region's pixels in ``wire``'s format."""
+def read_pixels(drawable: Gimp.Drawable, region: Rect, wire: WireFormat, scale: float = 1.0) -> bytes:
+    """The region's pixels in ``wire``'s format; with ``scale`` below 1, shrunk (``region`` is then in the
+    shrunk drawable's pixels)."""
     rect = Gegl.Rectangle.new(region.x, region.y, region.width, region.height)
-    return drawable.get_buffer().get(rect, 1.0, wire.babl, Gegl.AbyssPolicy.CLAMP)
+    return drawable.get_buffer().get(rect, scale, wire.babl, Gegl.AbyssPolicy.CLAMP)
 
 
 def layer_wire(drawable: Gimp.Drawable) -> WireFormat:
@@ -126,8 +137,12 @@ def place_layer(
         buffer.flush()
         dx, dy = drawable.get_offsets()[1:]
         layer.set_offsets(region.x + dx, region.y + dy)
+        # The layer dreamed, so that dreaming this layer again dreams that one (``recall``).
+        source = {"id": drawable.get_id(), "name": drawable.get_name()}
         layer.attach_parasite(
-            Gimp.Parasite.new(DETAILS_PARASITE, Gimp.PARASITE_PERSISTENT, json.dumps(details).encode())
+            Gimp.Parasite.new(
+                DETAILS_PARASITE, Gimp.PARASITE_PERSISTENT, json.dumps({**details, "source": source}).encode()
+            )
         )
         if preview:
             layer.attach_parasite(Gimp.Parasite.new(PREVIEW_PARASITE, Gimp.PARASITE_PERSISTENT, b"1"))

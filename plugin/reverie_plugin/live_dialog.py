@@ -19,9 +19,16 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib  # noqa: E402
 
-from reverie_plugin import arguments, canvas, messages, runs, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, command_line, dream_again, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
-from reverie_plugin.live_widgets import DONE_RESPONSE, STOP_RESPONSE, PreviewPane, ProgressWindow  # noqa: E402
+from reverie_plugin.geometry import Rect  # noqa: E402
+from reverie_plugin.live_widgets import (  # noqa: E402
+    DONE_RESPONSE,
+    STOP_RESPONSE,
+    PreviewPane,
+    ProgressWindow,
+    copy_to_clipboard,
+)
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
@@ -33,6 +40,13 @@ CLOSE_WAIT = 5.0
 # What the pane shows: 8-bit RGB, as snapshots come.
 PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
 SNAPSHOT_EVERY_MS = 250
+# The full run's snapshots: small, for its progress window (the server shrinks them).
+WINDOW_SNAPSHOT_SIDE = 320
+# The files "Copy as command" names for an image never saved, and for the guide layer (exported by the artist).
+SOURCE_NAME = "source.png"
+GUIDE_NAME = "guide.png"
+# The most pixels of the region the pane holds (RGB, 48 MB); a larger region shows shrunk.
+PANE_MAX_PIXELS = 16_000_000
 
 
 class PaneSink:
@@ -74,9 +88,20 @@ class LiveDialog:
     """The dialog's pane and its preview jobs; one client for the dialog's life."""
 
     def __init__(
-        self, dialog: Any, image: Gimp.Image, drawables: list[Gimp.Drawable], config: Gimp.ProcedureConfig, here: Path
+        self,
+        dialog: Any,
+        image: Gimp.Image,
+        drawables: list[Gimp.Drawable],
+        config: Gimp.ProcedureConfig,
+        here: Path,
+        recalled: Any = None,
     ) -> None:
-        self.pane = PreviewPane()
+        """``recalled``: the dream layer being dreamed again (recall.Recalled), or None."""
+        self.pane = PreviewPane(self.crop_moved)
+        self._recalled = recalled
+        self._facts: dict[str, Any] = {}
+        if recalled is not None:
+            self.pane.notice(messages.dreaming_again_text(recalled.dream, drawables[0].get_name()))
         self._dialog, self._title = dialog, dialog.get_title()
         self._image, self._drawables, self._config, self._here = image, drawables, config, here
         self._client: Any = None
@@ -97,9 +122,22 @@ class LiveDialog:
         except ReverieError as error:
             self.pane.say(messages.failure_text(error))
             return
-        shown = plan.shown
-        self.pane.show_pixels(canvas.read_pixels(plan.drawable, shown, PANE_FORMAT), shown.width, shown.height)
-        self.pane.say(messages.pane_idle_text(shown.width, shown.height))
+        region = plan.region
+        # A large region shows shrunk (its crop's dream still comes at full size).
+        scale = min(1.0, (PANE_MAX_PIXELS / (region.width * region.height)) ** 0.5)
+        shrunk = Rect(
+            int(region.x * scale), int(region.y * scale), int(region.width * scale), int(region.height * scale)
+        )
+        rgb = canvas.read_pixels(plan.drawable, shrunk, PANE_FORMAT, scale)
+        self.pane.set_source(region, plan.shown, rgb, shrunk.width, shrunk.height)
+        self.pane.say(messages.pane_idle_text(plan.shown.width, plan.shown.height))
+
+    def crop_moved(self, crop: Rect) -> None:
+        """The artist dragged the picture: the next preview dreams the new crop; a running one stops."""
+        if self._job is not None and self._job.running:
+            self._job.cancel()
+        self._done = None
+        self.pane.say(messages.pane_idle_text(crop.width, crop.height))
 
     def snapshot(self, event: Any) -> None:
         plan = self._plan
@@ -107,9 +145,9 @@ class LiveDialog:
             return
         sent, shown = plan.sent, plan.shown
         if (event.width, event.height) == (sent.width, sent.height):
-            self.pane.show_pixels(cut(event.pixels, sent, shown, PANE_FORMAT), shown.width, shown.height)
+            self.pane.show_dream(cut(event.pixels, sent, shown, PANE_FORMAT), shown.width, shown.height)
         else:  # a server that shrank it: show it whole
-            self.pane.show_pixels(event.pixels, event.width, event.height)
+            self.pane.show_dream(event.pixels, event.width, event.height)
         self.pane.say(messages.progress_text(event.octave, event.octaves, event.step, event.steps, True))
 
     def queued(self, event: Any) -> None:
@@ -124,7 +162,11 @@ class LiveDialog:
         self._dialog.set_title(self._title)
         if isinstance(outcome, Result):
             if outcome.partial is None and self._plan is not None:
-                details = canvas.layer_details(self._params, self._endpoint, outcome, 0.0, outcome.seconds)
+                settings = dream_again.settings_record(self._values, outcome.seed)
+                server = dream_again.server_record(self._facts)
+                details = canvas.layer_details(
+                    self._params, self._endpoint, outcome, 0.0, outcome.seconds, settings, server
+                )
                 self._done = Previewed(self._values, self._plan, outcome, details)
                 self.pane.say(messages.pane_done_text(outcome.seed, self._plan.covers_region))
             else:
@@ -153,7 +195,7 @@ class LiveDialog:
         from reverie_wire.snapshots import SnapshotRequest
 
         values = runs.values_of(self._config)
-        plan = runs.plan_run(self._image, self._drawables, preview=True)
+        plan = runs.plan_run(self._image, self._drawables, preview=True, focus=self.pane.crop)
         params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
         client, facts = self._connect(values)
         params = arguments.with_server_model(params, facts)
@@ -183,6 +225,11 @@ class LiveDialog:
             self._client = session.open_client(endpoint, config.client.keys)
             self._endpoint = endpoint
         facts = session.connect(self._client, endpoint, config.launcher, PaneSink(self.pane))
+        self._facts = facts
+        if self._recalled is not None:
+            changed = dream_again.differences(self._recalled.server, facts)
+            again = messages.dreaming_again_text(self._recalled.dream, self._drawables[0].get_name())
+            self.pane.notice(again + messages.server_differs_text(changed))
         return self._client, facts
 
     def _pump(self) -> bool:
@@ -203,6 +250,30 @@ class LiveDialog:
         if self._job is not None and self._job.running:
             self._job.cancel()
             self.pane.say(messages.PANE_SETTINGS_CHANGED)
+
+    def copy_command(self) -> None:
+        """Put the ``reverie dream`` line that dreams these settings on the clipboard, and show it. A random
+        seed (0) becomes a fixed one in the dialog too, so OK dreams what the line does."""
+        values = runs.values_of(self._config)
+        if not values["seed"]:
+            values["seed"] = arguments.resolve_seed(0, random.SystemRandom())
+            self._config.set_property("seed", values["seed"])
+        try:
+            params = arguments.dream_params(values, values["seed"])
+            endpoint = settings.resolve_endpoint(values["endpoint"], settings.load(self._here))
+        except ReverieError as error:
+            self.pane.say(messages.failure_text(error))
+            return
+        source = self._image.get_file()
+        line = command_line.dream_command(
+            params,
+            endpoint,
+            source.get_basename() if source is not None else SOURCE_NAME,
+            f"deep-dream-{values['seed']}.png",
+            None if values["guide"] is None else GUIDE_NAME,
+        )
+        copy_to_clipboard(line)
+        self.pane.say(messages.copied_text(line))
 
     def reusable(self) -> tuple[runs.Plan, Any, dict[str, Any]] | None:
         """The finished preview when it already is the full run: the whole region, these very settings."""
@@ -232,40 +303,45 @@ class LiveDialog:
 
 
 class WindowListener:
-    """The full run's events on its progress window."""
+    """The full run's events on its progress window and on GIMP's progress bar (``gimp``)."""
 
-    def __init__(self, window: ProgressWindow) -> None:
-        self.window = window
+    def __init__(self, window: ProgressWindow, gimp: Any) -> None:
+        self.window, self.gimp = window, gimp
 
     def queued(self, event: Any) -> None:
         self.window.say(messages.queued_text(event.ahead))
+        self.gimp.text(messages.queued_text(event.ahead))
 
     def snapshot(self, event: Any) -> None:
-        pass
+        self.window.show_dream(event.pixels, event.width, event.height)
 
     def progress(self, event: Any) -> None:
         text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
         self.window.fraction(event.fraction)
         self.window.say(text)
         self.window.set_title(text)
+        self.gimp.text(text)
+        self.gimp.fraction(event.fraction)
 
     def finished(self, outcome: Any) -> None:
         self.window.response(DONE_RESPONSE)
 
 
-def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any = None) -> Any:
-    """Submit the full run and follow it in a progress window: Stop keeps what has formed (a partial result),
-    Cancel or closing the window ends the job on the server and raises DreamStopped."""
+def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any, gimp: Any) -> Any:
+    """Submit the full run and follow it in a progress window that shows the dream forming, and on GIMP's
+    progress bar (``gimp``, a session.ProgressSink): Stop keeps what has formed (a partial result), Cancel or
+    closing the window ends the job on the server and raises DreamStopped."""
     from reverie_plugin.live import FollowedJob
     from reverie_plugin.session import check_layout, submit
     from reverie_wire.client import Result
+    from reverie_wire.snapshots import SnapshotRequest
 
     window = ProgressWindow(messages.DREAMING_TITLE)
     window.say(messages.SENDING)
     timer: list[int | None] = [None]
     try:
-        job_id = submit(client, pixels, params, guide)
-        job = FollowedJob(client, job_id, WindowListener(window))
+        job_id = submit(client, pixels, params, guide, SnapshotRequest(SNAPSHOT_EVERY_MS, WINDOW_SNAPSHOT_SIDE))
+        job = FollowedJob(client, job_id, WindowListener(window, gimp))
 
         def pump() -> bool:
             alive = job.pump()

@@ -12,6 +12,8 @@ PLACING = "Placing the dream…"
 PREVIEW_BUTTON = "Previe_w"
 # Stops the preview and keeps what has formed in the pane; Alt+S is GIMP's own "Save Settings".
 STOP_BUTTON = "Stop and _keep"
+# Puts the equivalent `reverie dream` line on the clipboard (every fitting mnemonic is taken).
+COPY_BUTTON = "Copy as command"
 
 
 # The full run's progress window, until the first step reports.
@@ -28,7 +30,26 @@ def previewing_title(title: str) -> str:
 
 def pane_idle_text(width: int, height: int) -> str:
     """Under the pane before any preview: what Preview will dream."""
-    return f"Preview dreams this {width}×{height} crop, at full scale, with the settings above."
+    return f"Preview dreams this {width}×{height} crop at full scale; drag the picture to choose another."
+
+
+def dreaming_again_text(dream: str, source: str) -> str:
+    """Above the pane when the dialog opened on a dream layer: whose settings, and which layer it dreams."""
+    if dream == source:  # the layer it was dreamed from is gone
+        return f"Settings of '{dream}'; the layer it was dreamed from is gone, so this dreams '{dream}' itself."
+    return f"Dreaming again with the settings of '{dream}', on '{source}'."
+
+
+def server_differs_text(differences: list[str]) -> str:
+    """After ``dreaming_again_text`` when the server is not the one that made the dream (empty when it is)."""
+    if not differences:
+        return ""
+    return f" The server differs: {'; '.join(differences)}, so the dream may come out otherwise."
+
+
+def copied_text(line: str) -> str:
+    """Under the pane once "Copy as command" put ``line`` on the clipboard."""
+    return f"Copied to the clipboard (it dreams the whole file): {line}"
 
 
 def pane_done_text(seed: int, whole: bool) -> str:

@@ -61,12 +61,15 @@ def single_layer(drawables: list[Gimp.Drawable]) -> Gimp.Drawable:
     return drawables[0]
 
 
-def plan_run(image: Gimp.Image, drawables: list[Gimp.Drawable], preview: bool) -> Plan:
-    """Where a run (a preview or the full dream) reads and writes; a failure says what to change."""
+def plan_run(
+    image: Gimp.Image, drawables: list[Gimp.Drawable], preview: bool, focus: geometry.Rect | None = None
+) -> Plan:
+    """Where a run (a preview or the full dream) reads and writes; a failure says what to change. A preview's
+    crop is centred on ``focus`` (where the artist dragged it), else on the selection."""
     drawable = single_layer(drawables)
     selected = selected_rect(image, drawable)
     region = geometry.dream_region(drawable.get_width(), drawable.get_height(), selected)
     # A preview shows a crop of what the full run dreams, dreamed the same way, with context around it.
-    shown = geometry.preview_crop(region, selected) if preview else region
+    shown = geometry.preview_crop(region, focus or selected) if preview else region
     sent = geometry.with_context(shown, region) if preview else region
     return Plan(drawable, region, shown, sent, canvas.layer_wire(drawable), selected is not None, preview)

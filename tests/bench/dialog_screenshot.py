@@ -1,8 +1,9 @@
-"""The screenshot in plugin/README.md: the Deep Dream dialog after a preview of a photo, in a real GIMP 3 on
-Xvfb, dreamed by a real server with MobileNet's ImageNet weights.
+"""The screenshot in plugin/README.md: a 1366×768 screen with GIMP and the Deep Dream dialog after a preview
+of a photo, in a real GIMP 3 on Xvfb, dreamed by a real server with MobileNet's ImageNet weights (they ship
+in the package).
 
-Run by hand as root (GIMP's chroot): ``KERAS_HOME=DIR python tests/bench/dialog_screenshot.py [OUT.png]``,
-where DIR/models/ holds mobilenet_2_5_224_tf_no_top.h5. Writes docs/live-dialog.png by default.
+Run by hand as root (GIMP's chroot): ``python tests/bench/dialog_screenshot.py [OUT.png]``. Writes
+docs/live-dialog.png by default.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ sys.path.insert(0, str(E2E))
 from dream_server import serving  # noqa: E402
 from gimp_harness import COMMAND_STEP, GIMP_PATH, Workspace, find_gimp, run_batch, run_gui_batch  # noqa: E402
 
-SIDE = 320
+SIDE = 512
+SCREEN = "1366x768"
 PARAMS = "model='mobilenet', octaves=3, steps=20, seed=701028867, step_size=0.02"
 
 
@@ -49,12 +51,15 @@ def main(out: Path) -> None:
                 "g.Gimp.Display.new(image)\n"
                 f"g.write_source({str(work.inside)!r}, layer, [])\n"
                 "import json; meta = json.load(open(" + repr(str(work.inside / "source.json")) + "))\n"
-                "meta['until_done'] = True\n"
+                "meta['until_done'] = meta['whole_screen'] = True\n"
                 "open(" + repr(str(work.inside / "source.json")) + ", 'w').write(json.dumps(meta))\n"
                 f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {PARAMS})\n"
             )
             watch_step = (COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}")
-            run_gui_batch(gimp, config, work, code, GIMP_PATH, [watch_step, ("^Deep Dream$", "alt+c")])
+            # Once the dialog shows, the pointer leaves it: no tooltip in the picture.
+            away = (COMMAND_STEP, "xdotool search --sync --name '^Deep Dream$' >/dev/null; xdotool mousemove 1365 767")
+            steps = [away, watch_step, ("^Deep Dream$", "alt+c")]
+            run_gui_batch(gimp, config, work, code, GIMP_PATH, steps, screen=SCREEN)
         watch = json.loads((work.host / "watch.json").read_text())
         width, height, stride, channels = watch["done_frame"]
         raw = np.frombuffer((work.host / "done.raw").read_bytes(), np.uint8)

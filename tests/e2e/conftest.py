@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dream_server import REVERIE, SERVER_FLAGS, serving
@@ -105,10 +106,11 @@ def run_gimp(gimp: GimpInstall, gimp_dir: Workspace, work: Workspace) -> Callabl
 
 @pytest.fixture
 def run_gimp_ui(gimp: GimpInstall, gimp_dir: Workspace, work: Workspace) -> Callable[..., Record]:
-    """``run_gimp_ui(code, steps)``: one GIMP batch with its UI on Xvfb, xdotool playing ``steps``."""
+    """``run_gimp_ui(code, steps, screen=..., extra_env=...)``: one GIMP batch with its UI on Xvfb, xdotool
+    playing ``steps``."""
 
-    def run(code: str, steps: list[tuple[str, str]]) -> Record:
-        return run_gui_batch(gimp, gimp_dir, work, code, GIMP_PATH, steps)
+    def run(code: str, steps: list[tuple[str, str]], **display: Any) -> Record:
+        return run_gui_batch(gimp, gimp_dir, work, code, GIMP_PATH, steps, **display)
 
     return run
 

@@ -195,17 +195,25 @@ def _xdotool_step(window: str, keys: str) -> str:
 
 
 def run_gui_batch(
-    gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str, path: str, steps: list[tuple[str, str]]
+    gimp: GimpInstall,
+    config_dir: Workspace,
+    work: Workspace,
+    code: str,
+    path: str,
+    steps: list[tuple[str, str]],
+    screen: str = "1280x1024",
+    extra_env: dict[str, str] | None = None,
 ) -> Record:
     """Run ``code`` in GIMP with its UI on a private Xvfb display while xdotool plays ``steps``.
 
     Each step is ``(window title pattern, keys)``: wait until such a window exists, then (keys not
     empty) focus it and press the keys. Xvfb picks a free display and reports it (-displayfd) and
     xdotool waits for windows and focus (--sync), so nothing here guesses how long anything takes.
+    ``screen`` is the display's size (e.g. "1366x768"); ``extra_env`` goes to GIMP and its plug-ins.
     """
     display = subprocess.Popen(
         gimp.command(
-            {"PATH": "/usr/bin:/bin"}, ["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1280x1024x24"]
+            {"PATH": "/usr/bin:/bin"}, ["Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", f"{screen}x24"]
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -217,6 +225,7 @@ def run_gui_batch(
             raise AssertionError("Xvfb did not start")
         env, args = _batch(gimp, config_dir, work, code, path)
         env["DISPLAY"] = f":{number}"
+        env.update(extra_env or {})
         script = " && ".join(_xdotool_step(window, keys) for window, keys in steps)
         driver = subprocess.Popen(
             gimp.command({"PATH": "/usr/bin:/bin", "DISPLAY": env["DISPLAY"]}, ["sh", "-c", script]),

@@ -106,14 +106,16 @@ def wait_for_layers(image: Gimp.Image, names: list[str], timeout: float = 60.0) 
     return seen
 
 
-def write_source(folder: str, layer: Gimp.Layer, then: list[str], endpoint: str = "") -> None:
+def write_source(folder: str, layer: Gimp.Layer, then: list[str], endpoint: str = "", until_done: bool = False) -> None:
     """The layer's pixels as the preview pane shows them (8-bit RGB) for pane_watch.py, the keys it presses
-    once the pane has changed, and the server it then waits to see idle (none when empty)."""
+    once the pane has changed, the server it then waits to see idle (none when empty), and whether it waits
+    until the preview is done."""
     width, height = layer.get_width(), layer.get_height()
     rect = Gegl.Rectangle.new(0, 0, width, height)
     data = layer.get_buffer().get(rect, 1.0, "R'G'B' u8", Gegl.AbyssPolicy.CLAMP)
     (Path(folder) / "source.rgb").write_bytes(data)
     meta = {"width": width, "height": height, "title": "^Deep Dream$", "then": then, "endpoint": endpoint}
+    meta["until_done"] = until_done
     (Path(folder) / "source.json").write_text(json.dumps(meta))
 
 

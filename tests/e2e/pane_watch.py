@@ -3,9 +3,9 @@ gi only: it runs beside GIMP on the test's Xvfb).
 
 ``pane_watch.py FOLDER`` waits for FOLDER/source.json and .rgb (the pane's source crop, written by the batch
 before it opens the dialog), finds the dialog, grabs its window until the source shows in it, presses
-Preview, grabs until the pane's pixels differ from the source, saves that frame, presses the keys in
+Preview, grabs until the source shows nowhere in the dialog, saves that frame, presses the keys in
 source.json's "then" (e.g. Cancel), with "endpoint" waits until that server runs nothing, with "until_done" grabs
-the dialog once more when its preview is done (FOLDER/done.raw), and writes
+the dialog (the whole screen with "whole_screen") once more when its preview is done (FOLDER/done.raw), and writes
 FOLDER/watch.json with the times (wall clock) of each step.
 """
 
@@ -82,14 +82,14 @@ def main(folder: Path) -> None:
         place = locate(grab(window), source, width, height)
     report["pane"] = place
     if place is not None:
-        x, y = place
         subprocess.run(["xdotool", "windowfocus", "--sync", str(xid), "key", "alt+w"], check=True)
         report["pressed"] = time.time()
         frames = 0
         while time.monotonic() < deadline:
             frame = grab(window)
             frames += 1
-            if locate_at(frame, source, width, height, x, y) is False:
+            # Shown nowhere any more (not merely moved: the pane re-centres its picture when it is resized).
+            if locate(frame, source, width, height) is None:
                 report["changed"] = time.time()
                 pixels, frame_width, frame_height, stride, channels = frame
                 (folder / "changed.raw").write_bytes(pixels)
@@ -99,7 +99,8 @@ def main(folder: Path) -> None:
         if meta.get("until_done"):  # the dialog's title loses "(previewing)" when the preview is done
             while time.monotonic() < deadline and window_name(xid) != "Deep Dream":
                 time.sleep(0.05)
-            pixels, frame_width, frame_height, stride, channels = grab(window)
+            shown = Gdk.get_default_root_window() if meta.get("whole_screen") else window
+            pixels, frame_width, frame_height, stride, channels = grab(shown)
             (folder / "done.raw").write_bytes(pixels)
             report["done"] = time.time()
             report["done_frame"] = [frame_width, frame_height, stride, channels]

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from dream_server import facts
 from gimp_harness import COMMAND_STEP, Record, Workspace
 from PIL import Image
 
+from reverie_plugin.geometry import Rect, preview_crop
+from reverie_plugin.pane_view import dragged_crop
 from reverie_wire.client import DreamClient, Snapshot
 from reverie_wire.snapshots import SnapshotRequest
 
@@ -74,7 +77,9 @@ def watcher(work: Workspace) -> tuple[str, str]:
     return COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}"
 
 
-def watched_dialog(work: Workspace, endpoint: str, then: list[str], idle: str = "", **settings: object) -> str:
+def watched_dialog(
+    work: Workspace, endpoint: str, then: list[str], idle: str = "", until_done: bool = False, **settings: object
+) -> str:
     """Batch code: a WIDTH×HEIGHT image on a display, its source for pane_watch.py (which presses ``then`` once
     the pane has changed, then waits for the server at ``idle`` to go idle), and an interactive dream with
     ``settings``; records its status, message and seed, and the layers after it."""
@@ -82,7 +87,7 @@ def watched_dialog(work: Workspace, endpoint: str, then: list[str], idle: str = 
     return (
         f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
         "g.Gimp.Display.new(image)\n"
-        f"g.write_source({str(work.inside)!r}, layer, {then!r}, {idle!r})\n"
+        f"g.write_source({str(work.inside)!r}, layer, {then!r}, {idle!r}, {until_done!r})\n"
         f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, {values})\n"
         "rec.value('status', out['status']); rec.value('message', out.get('message'))\n"
         "rec.value('seed', out.get('seed'))\n"
@@ -121,10 +126,23 @@ def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server
     assert "LibGimpWidgets-CRITICAL" not in record.output and "duplicate mnemonic" not in record.output
 
 
+def snapshot_shown(work: Workspace) -> tuple[str, str]:
+    """A step that waits (up to a minute) until the full run's progress window has grown a picture of the dream
+    (the window is 60-odd pixels tall with its bar alone), writes its X geometry to progress.txt, then presses
+    Stop and keep."""
+    geometry = work.inside / "progress.txt"
+    return COMMAND_STEP, (
+        "w=$(xdotool search --sync --name '^Dreaming: octave' | head -n1); i=0; "
+        "while [ $i -lt 1200 ] && [ $(xdotool getwindowgeometry --shell $w | sed -n 's/^HEIGHT=//p') -lt 200 ]; "
+        f"do sleep 0.05; i=$((i+1)); done; xdotool getwindowgeometry --shell $w > {geometry}; "
+        "xdotool windowfocus --sync $w key alt+s"
+    )
+
+
 def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
-    run_gimp_ui: Callable[..., Record], endpoint: str
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
 ) -> None:
-    # OK starts an endless dream; once its progress window reports a step, Stop keeps what has formed.
+    # OK starts an endless dream; once its progress window shows the dream forming, Stop keeps what has formed.
     record = run_gimp_ui(
         "import json\n"
         f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
@@ -140,8 +158,10 @@ def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
         "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
         "g.Gimp.displays_flush()\n"
         "rec.value('undone', g.wait_for_layers(image, ['artwork']))\n",
-        [(DIALOG, "alt+o"), ("^Dreaming: octave", "alt+s"), ("dreamed", "ctrl+z")],
+        [(DIALOG, "alt+o"), snapshot_shown(work), ("dreamed", "ctrl+z")],
     )
+    shell = dict(line.split("=", 1) for line in (work.host / "progress.txt").read_text().split())
+    assert int(shell["HEIGHT"]) >= 200, f"no snapshot showed in the progress window: {shell}"
     assert record.values["status"] == "success", record.values["message"]
     assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #8", "artwork"]
     partial = record.values["details"]["partial"]
@@ -158,7 +178,8 @@ def test_ok_after_a_preview_of_the_whole_layer_keeps_it_without_a_second_dream(
     # The layer is within the preview's 512×512, so the preview is the full run: OK places it (one job only).
     done_before = facts(endpoint)["jobs_done"]
     record = run_gimp_ui(
-        watched_dialog(work, endpoint, [], model="mobilenet", octaves=1, steps=3, seed=0),
+        # OK once the preview is done (the watcher waits for the title to lose "(previewing)").
+        watched_dialog(work, endpoint, [], until_done=True, model="mobilenet", octaves=1, steps=3, seed=0),
         [watcher(work), (DIALOG, "alt+o")],
     )
     assert record.values["status"] == "success", record.values["message"]
@@ -193,3 +214,39 @@ def test_stop_during_a_preview_ends_its_job_and_keeps_the_dialog_open(
     assert watch["idle"] is not None and watch["idle"] - watch["then"][0] < 2.0
     assert record.values["status"] == "cancel"
     assert [entry["name"] for entry in record.values["after"]] == ["artwork"]
+
+
+def test_dragging_the_picture_moves_the_previewed_crop(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    # A 900×700 layer of noise (no repeats, so a crop shows in one place only): its preview crop is 512×512,
+    # centred. Dragging the picture right and down at 1:1 moves the crop left and up under the pane's centre;
+    # Preview then dreams there.
+    width, height, drag = 900, 700, (120, 60)
+    region = Rect(0, 0, width, height)
+    before = preview_crop(region, None)
+    after = dragged_crop(region, before, *drag, False, 1.0)
+    assert after != before
+    shutil.copy(HERE / "pane_watch.py", work.host / "pane_watch.py")
+    shutil.copy(HERE / "pan_watch.py", work.host / "pan_watch.py")
+    meta = {"width": width, "height": height, "before": list(astuple(before))}
+    meta |= {"after": list(astuple(after)), "drag": list(drag)}
+    record = run_gimp_ui(
+        "import json, random\n"
+        f"image, layer = g.new_image({width}, {height}, alpha=False)\n"
+        f"rect = g.Gegl.Rectangle.new(0, 0, {width}, {height})\n"
+        f"noise = random.Random(5).randbytes({width * height * 3})\n"
+        "layer.get_buffer().set(rect, \"R'G'B' u8\", noise); layer.get_buffer().flush()\n"
+        "g.Gimp.Display.new(image)\n"
+        f"open({str(work.inside / 'source.rgb')!r}, 'wb').write(noise)\n"
+        f"open({str(work.inside / 'source.json')!r}, 'w').write(json.dumps({meta!r}))\n"
+        f"out = g.dream(image, layer, run_mode=g.Gimp.RunMode.INTERACTIVE, endpoint={endpoint!r}, "
+        "model='mobilenet', octaves=1, steps=300, seed=3)\n"
+        "rec.value('status', out['status'])\n",
+        [(COMMAND_STEP, f"python3 {work.inside / 'pan_watch.py'} {work.inside}")],
+    )
+    watch = json.loads((work.host / "watch.json").read_text())
+    assert watch["pane"] is not None, "the dialog does not show the centred crop 1:1"
+    assert "moved" in watch, "dragging the picture did not bring the moved crop under the pane's centre"
+    assert "dreamed" in watch, "Preview did not dream the moved crop"
+    assert record.values["status"] == "cancel"
