@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from reverie.cli_dream import params_from_args, register
+from reverie.cli.dream import params_from_args, register
 from reverie_plugin.arguments import dream_params
 from reverie_plugin.command_line import dream_command
 
