@@ -38,6 +38,11 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         weights=getattr(args, "weights", None),
         limits=limits,
     )
+    cluster = getattr(args, "cluster", None)
+    if cluster is not None:
+        from reverie.cluster.settings import parse_address
+
+        config = dataclasses.replace(config, cluster=parse_address(cluster))
     idle_exit = getattr(args, "idle_exit", None)
     if idle_exit is not None:  # "off" (None) must override the file too
         config = dataclasses.replace(config, idle_exit=parse_duration(idle_exit))
@@ -66,7 +71,12 @@ def _serve(args: argparse.Namespace) -> int:
     choose_backend(config)
     from reverie.server import DreamServer  # imports TensorFlow: only the server pays for it
 
-    server = DreamServer(config)
+    if config.cluster is not None:
+        from reverie.cluster.launch import serving  # imports Ray: only a cluster's front pays for it
+
+        server: DreamServer = serving(config)
+    else:
+        server = DreamServer(config)
     server.bind()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: server.stop())
@@ -89,7 +99,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_args(args: argparse.Namespace) -> list[str]:
     """The flags ``start`` passes on to the background ``serve``."""
     passed = []
-    for flag in ("config", "model", "weights", "idle_exit", "max_pixels", "max_side", "max_queue"):
+    for flag in ("config", "model", "weights", "idle_exit", "max_pixels", "max_side", "max_queue", "cluster"):
         value = getattr(args, flag)
         if value is not None:
             passed += [f"--{flag.replace('_', '-')}", str(value)]
@@ -157,6 +167,12 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pixels", type=int, help="largest image accepted, in pixels")
     parser.add_argument("--max-side", type=int, help="largest width or height accepted")
     parser.add_argument("--max-queue", type=int, help="jobs that may wait; beyond it clients are told 'busy'")
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="dream on a Ray cluster's dreamers: its address ('auto', HOST:PORT, ray://HOST:PORT), or local:N "
+        "to start one here with N dreamers (needs reverie[cluster]; docs/cluster.md)",
+    )
 
 
 def _log_level(parser: argparse.ArgumentParser) -> None:

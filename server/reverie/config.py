@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from reverie.cluster.settings import KEYS as CLUSTER_KEYS
+from reverie.cluster.settings import ClusterSettings, parse_cluster
 from reverie_wire.config import KEY_NAMES, KeyFiles, key_files, read_toml, table
 from reverie_wire.errors import ConfigError
 from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
@@ -50,6 +52,8 @@ class ServerConfig:
     warm_up: tuple[tuple[int, int], ...] | None = None
     limits: Limits = field(default_factory=Limits)
     keys: KeyFiles = field(default_factory=KeyFiles)
+    # Dream on a Ray cluster's dreamers behind this server's endpoint (``[cluster]``, ``--cluster``); None: here.
+    cluster: ClusterSettings | None = None
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with the given fields changed; None values are ignored (unset flags)."""
@@ -106,6 +110,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups", "warm_up"),
     "limits": tuple(f.name for f in dataclasses.fields(Limits)),
     "keys": KEY_NAMES,
+    "cluster": CLUSTER_KEYS,
 }
 
 
@@ -173,7 +178,8 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
     for name in _section(data, "limits", source):
         limits.update(_positive(data["limits"], name, source))
     keys = key_files(_section(data, "keys", source), source)
-    return ServerConfig(limits=Limits(**limits), keys=keys, **server)
+    cluster = parse_cluster(_section(data, "cluster", source), source)
+    return ServerConfig(limits=Limits(**limits), keys=keys, cluster=cluster, **server)
 
 
 def choose_backend(config: ServerConfig) -> None:

@@ -69,7 +69,7 @@ class DreamServer:
         self._jobs: dict[tuple[tuple[bytes, ...], str], Job] = {}
         self._serials: dict[int, Job] = {}
         self._next_serial = itertools.count(1)
-        self._running: Job | None = None
+        self._running: dict[Job, float] = {}  # the jobs dreaming now (one, or one per cluster dreamer): since when
         self._state = "loading"
         self._phase: str | None = "starting"  # what loading waits for; None once ready
         self._download: dict[str, Any] | None = None  # {"path", "bytes"} while the weights download
@@ -86,7 +86,6 @@ class DreamServer:
         self._over_time: set[Job] = set()  # running jobs stopped for their time limit
         # Each client's connection: what it is owed goes there and nowhere else, whatever routing id it had.
         self._owners: dict[tuple[bytes, ...], peers.Connection | None] = {}
-        self._running_since = 0.0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -119,7 +118,18 @@ class DreamServer:
         )
         address = f"inproc://reverie-worker-{id(self)}"
         self._link.bind(address)
-        self._worker = Worker(
+        self._worker = self._make_worker(address)
+        self._worker.start()
+        log.info(
+            "listening on %s (protocol %d, pid %d)",
+            self.config.endpoint,
+            protocol.PROTOCOL_VERSION,
+            os.getpid(),
+        )
+
+    def _make_worker(self, address: str) -> Worker:
+        """The thread that dreams the queued jobs and reports on ``address`` (a cluster's front hands them on)."""
+        return Worker(
             self._context,
             address,
             self._queue,
@@ -127,13 +137,6 @@ class DreamServer:
             self.config.weights,
             self.limits.max_compiled,
             self.config.warm_up,
-        )
-        self._worker.start()
-        log.info(
-            "listening on %s (protocol %d, pid %d)",
-            self.config.endpoint,
-            protocol.PROTOCOL_VERSION,
-            os.getpid(),
         )
 
     def stop(self) -> None:
@@ -197,19 +200,12 @@ class DreamServer:
             job.cancel.set()  # also the one the worker may have taken but not yet reported
         for job in self._queue.close():
             self._finish(job, {"type": protocol.CANCELLED})
-        running = self._running
-        if running is not None:
-            running.cancel.set()
-            deadline = time.monotonic() + STOP_GRACE
-            while self._running is running and self._link.poll(max(0, int((deadline - time.monotonic()) * 1000))):
-                self._drain(self._link, self._on_worker)
-            if self._running is running:
-                log.warning(
-                    "job %s did not reach a cancellation check in %.0f s; leaving it",
-                    running.job_id,
-                    STOP_GRACE,
-                )
-                self._finish(running, {"type": protocol.CANCELLED})
+        deadline = time.monotonic() + STOP_GRACE
+        while self._running and self._link.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+            self._drain(self._link, self._on_worker)
+        for running in list(self._running):
+            log.warning("job %s did not reach a cancellation check in %.0f s; leaving it", running.job_id, STOP_GRACE)
+            self._finish(running, {"type": protocol.CANCELLED})
         for job in list(self._jobs.values()):
             self._finish(job, {"type": protocol.CANCELLED})
         if self._inflow is not None and self._inflow.is_alive():
@@ -267,10 +263,10 @@ class DreamServer:
                 del self._owners[envelope]  # owed nothing: forgotten, so the table stays as small as the work
         for envelope in {job.envelope for job in self._jobs.values() if self._owned(job)}:
             self._send(envelope, {"type": protocol.HEARTBEAT})
-        running = self._running
-        if running is not None and time.monotonic() - self._running_since > self.limits.max_job_seconds:
-            self._over_time.add(running)
-            running.cancel.set()
+        for running, since in self._running.items():
+            if time.monotonic() - since > self.limits.max_job_seconds:
+                self._over_time.add(running)
+                running.cancel.set()
         if self._outbox is not None:
             for envelope in self._outbox.flush():  # clients that read nothing for too long: their jobs stop
                 for job in self._jobs_of(envelope):
@@ -400,7 +396,7 @@ class DreamServer:
         if job is None:
             return
         if kind == "started":
-            self._running, self._running_since = job, time.monotonic()
+            self._running[job] = time.monotonic()
         elif kind == "progress":
             if self._owned(job):
                 self._send(
@@ -429,7 +425,7 @@ class DreamServer:
                 frames[1],
             )
         elif kind == "cancelled" and job in self._over_time:
-            seconds = time.monotonic() - self._running_since
+            seconds = time.monotonic() - self._running[job]
             self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
         elif kind == "cancelled":
             self._finish(job, {"type": protocol.CANCELLED})
@@ -445,8 +441,7 @@ class DreamServer:
         del self._jobs[key]
         self._serials.pop(job.serial, None)
         self._over_time.discard(job)
-        if self._running is job:
-            self._running = None
+        self._running.pop(job, None)
         self._last_activity = time.monotonic()  # idle_exit counts from the last job's end
         outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
         self._counts[outcome] += 1
@@ -464,9 +459,9 @@ class DreamServer:
             return
         for ahead, (key, waiting) in enumerate(list(self._jobs.items())):
             # a send may have found a client gone and ended its jobs: those are skipped
-            if ahead < place or key not in self._jobs or waiting is self._running or not self._owned(waiting):
+            if ahead < place or key not in self._jobs or waiting in self._running or not self._owned(waiting):
                 continue
-            self._accepted(waiting, ahead - (self._running is not None), ahead)
+            self._accepted(waiting, ahead - len(self._running), ahead)
 
     def _accepted(self, job: Job, position: int, ahead: int) -> None:
         """Tell a job's client where it waits: ``position`` jobs queued before it, ``ahead`` run before it."""
@@ -517,7 +512,7 @@ class DreamServer:
             "limits": self.limits.to_dict(),
             "heartbeat_interval": protocol.HEARTBEAT_INTERVAL,
             "queue": len(self._queue),
-            "running": self._running.job_id if self._running is not None else None,
+            "running": next((job.job_id for job in self._running), None),
             "uptime": time.monotonic() - self._started,
             "jobs_done": self._counts["done"],
             "jobs_cancelled": self._counts["cancelled"],

@@ -1,0 +1,287 @@
+"""The front's side of the cluster: it starts the dreamers, gives each queued job to a free one and relays the job's
+reports to the server's thread exactly as its own worker thread would (``reverie.worker``'s messages).
+
+A job lost with its dreamer (its node gone, its process killed) runs again from the start on another dreamer, with
+the seed it was given here, so it comes out the same; after ``MAX_RUNS`` it ends with an error that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import ray
+import zmq
+
+from reverie.cluster.dreamer import FINAL, Dreamer, Order
+from reverie.cluster.pool import Dreamer as Placed
+from reverie.cluster.pool import Pool
+from reverie.cluster.settings import LOCAL, ClusterSettings
+from reverie.server import STOP_GRACE
+from reverie.worker import Job, JobQueue
+from reverie_wire.ranges import MAX_SEED
+
+log = logging.getLogger("reverie.cluster")
+
+# How many times a job may start on a dreamer that is then lost, before it ends in an error.
+MAX_RUNS = 3
+# How often running jobs are checked for a cancel to forward to their dreamer (well within the 0.5 s promised).
+CANCEL_CHECK_SECONDS = 0.02
+
+
+class AgainQueue(JobQueue):
+    """The job queue, where a job whose dreamer was lost goes back to the front; closing it also stops the
+    dispatcher's wait for a free dreamer."""
+
+    on_close: Any = None
+
+    def again(self, job: Job) -> None:
+        with self._ready:
+            self._jobs.appendleft(job)
+            self._ready.notify()
+
+    def close(self) -> list[Job]:
+        if self.on_close is not None:
+            self.on_close()
+        return super().close()
+
+
+class _Link:
+    """The PAIR socket to the server's thread, shared by the jobs' threads (one send at a time)."""
+
+    def __init__(self, socket: zmq.Socket) -> None:
+        self._socket = socket
+        self._lock = threading.Lock()
+
+    def send(self, header: dict[str, Any], payload: Any = None) -> None:
+        frames: list[Any] = [json.dumps(header).encode()]
+        if payload is not None:
+            frames.append(payload)
+        with self._lock:
+            if not self._socket.closed:
+                self._socket.send_multipart(frames, copy=payload is None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._socket.close()
+
+
+def _array(frame: Any) -> np.ndarray | None:
+    """A received frame as bytes Ray can place in its object store without copying it first."""
+    return None if frame is None else np.frombuffer(frame, dtype=np.uint8)
+
+
+class ClusterWorker(threading.Thread):
+    """Stands where the single server's worker thread stands: same queue, same link, same reports."""
+
+    def __init__(
+        self,
+        context: zmq.Context,
+        address: str,
+        queue: AgainQueue,
+        settings: ClusterSettings,
+        dreamer_args: tuple[Any, ...],
+        backend: str | None,
+    ) -> None:
+        super().__init__(name="reverie-cluster", daemon=True)
+        self._context = context
+        self._address = address
+        self._queue = queue
+        self.settings = settings
+        self._dreamer_args = dreamer_args
+        self._backend = backend
+        self.pool: Pool | None = None
+        self._running: dict[int, tuple[Job, Placed]] = {}
+        self._forwarded: set[int] = set()
+        self._runs: dict[int, list[str]] = {}  # per job: the dreamers lost under it
+        self._lock = threading.Condition()  # guards the three above; notified when a job ends
+        self._closed = threading.Event()  # the queue is closed: the server stops
+        self._ended = threading.Event()  # the dispatcher is done, its running jobs over or given up
+
+    def run(self) -> None:
+        socket = self._context.socket(zmq.PAIR)
+        socket.linger = 0
+        socket.connect(self._address)
+        link = _Link(socket)
+        try:
+            if self._start(link):
+                threading.Thread(target=self._forward_cancels, name="reverie-cancels", daemon=True).start()
+                self._dispatch(link)
+                with self._lock:  # the server cancelled them all: let their dreamers say so
+                    self._lock.wait_for(lambda: not self._running, STOP_GRACE)
+        finally:
+            self._ended.set()
+            if self.pool is not None:
+                self.pool.close()
+            link.close()
+            ray.shutdown()
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def _start(self, link: _Link) -> bool:
+        """Join (or start) the Ray cluster and start the dreamers; the server hears ``ready`` when the first is."""
+        settings = self.settings
+        link.send({"type": "phase", "phase": f"joining the Ray cluster at {settings.address}", "download": None})
+        try:
+            if settings.address == LOCAL:
+                assert settings.dreamers is not None  # local:N names its count
+                ray.init(num_cpus=max(1, round(settings.dreamers * settings.cpus_per_dreamer)), include_dashboard=False)
+            else:
+                ray.init(address=settings.address)
+        except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError for a bad address
+            message = f"cannot join the Ray cluster at {settings.address}: {error}"
+            link.send({"type": "failed", "code": "internal", "message": message})
+            return False
+        count, gpus = self._shape()
+        options: dict[str, Any] = {
+            "num_cpus": settings.cpus_per_dreamer,
+            "num_gpus": gpus,
+            "max_restarts": -1,  # Ray brings a lost dreamer back, on another node if its own is gone
+            "max_task_retries": 0,  # a lost job is run again here, where its client is told
+            "max_concurrency": 4,  # a running dream, and a cancel or facts beside it
+            "scheduling_strategy": "SPREAD",
+        }
+        if self._backend is not None:
+            options["runtime_env"] = {"env_vars": {"KERAS_BACKEND": self._backend}}
+        actors = [ray.remote(Dreamer).options(**options).remote(*self._dreamer_args) for _ in range(count)]
+        phase = f"loading the model on {count} dreamer{'' if count == 1 else 's'} ({gpus:g} GPU each)"
+        link.send({"type": "phase", "phase": phase, "download": None})
+        log.info("%s on the Ray cluster at %s", phase, settings.address)
+
+        def first_ready(dreamer: Placed) -> None:
+            link.send({"type": "ready", "device": dreamer.facts["device"], "backend": dreamer.facts["backend"]})
+
+        def all_failed(facts: dict[str, Any]) -> None:
+            link.send({"type": "failed", "code": facts.get("code", "internal"), "message": facts["message"]})
+            self._queue.close()
+
+        self.pool = Pool(actors, first_ready, all_failed)
+        if self._closed.is_set():  # the server stopped while Ray started
+            self.pool.close()
+        return True
+
+    def _shape(self) -> tuple[int, float]:
+        """How many dreamers, and GPUs each: as configured, else one per GPU, else one per node on CPU."""
+        settings = self.settings
+        gpus_there = ray.cluster_resources().get("GPU", 0.0)
+        gpus = settings.gpus_per_dreamer if settings.gpus_per_dreamer is not None else (1.0 if gpus_there else 0.0)
+        if settings.dreamers is not None:
+            return settings.dreamers, gpus
+        if gpus:
+            return max(1, int(gpus_there / gpus)), gpus
+        return max(1, sum(1 for node in ray.nodes() if node["Alive"])), gpus
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def _dispatch(self, link: _Link) -> None:
+        """Each free dreamer takes the next job in line (a job waits in the queue, cancellable, until one is free)."""
+        assert self.pool is not None
+        while self.pool.wait_free():
+            job = self._queue.take()
+            if job is None:
+                return
+            dreamer = None if job.cancel.is_set() else self.pool.take(job.job_id)
+            if dreamer is None:  # cancelled, or the server stops
+                link.send({"type": "cancelled", "serial": job.serial})
+                continue
+            if job.params.seed is None:  # chosen here, so a run again on another dreamer dreams the same
+                job.params = replace(job.params, seed=secrets.randbelow(MAX_SEED + 1))
+            with self._lock:
+                self._running[job.serial] = (job, dreamer)
+            threading.Thread(target=self._follow, args=(link, job, dreamer), daemon=True).start()
+
+    def _follow(self, link: _Link, job: Job, dreamer: Placed) -> None:
+        """Relay one run of a job on one dreamer; a lost dreamer sends the job back to the queue."""
+        assert self.pool is not None
+        order = Order(
+            job.serial,
+            job.job_id,
+            job.params,
+            job.image,
+            _array(job.pixels),
+            job.guide,
+            _array(job.guide_pixels),
+            job.snapshots,
+        )
+        try:
+            for reference in dreamer.actor.dream.remote(order):
+                header, payload = ray.get(reference)
+                if header["type"] in FINAL:
+                    self._end(link, job, dreamer, header, payload)
+                    return
+                link.send(header, payload)
+        except ray.exceptions.RayTaskError as error:  # not the dream's failure (the worker reports those): ours
+            log.error("job %s failed on %s: %s", job.job_id, dreamer.name, error)
+            message = f"the dream failed on {dreamer.name}: {error.cause!r}; see the server's log"
+            self._end(link, job, dreamer, {"type": "error", "code": "internal", "message": message}, None)
+        except ray.exceptions.RayError as error:  # the actor died, its node went, or Ray restarts it now
+            self._lost(link, job, dreamer, error)
+
+    def _end(self, link: _Link, job: Job, dreamer: Placed, header: dict[str, Any], payload: Any) -> None:
+        assert self.pool is not None
+        with self._lock:
+            self._running.pop(job.serial, None)
+            self._forwarded.discard(job.serial)
+            lost = self._runs.pop(job.serial, [])
+            self._lock.notify_all()
+        if header["type"] == "result" and lost:
+            again = f"{', '.join(lost)} {'was' if len(lost) == 1 else 'were'} lost mid-dream"
+            header["notes"] = [*header["notes"], f"{again}; {dreamer.name} dreamed it again, with the same seed"]
+        self.pool.free(dreamer)
+        link.send({**header, "serial": job.serial}, payload)
+
+    def _lost(self, link: _Link, job: Job, dreamer: Placed, error: Exception) -> None:
+        assert self.pool is not None
+        self.pool.lost(dreamer)
+        with self._lock:
+            self._running.pop(job.serial, None)
+            self._forwarded.discard(job.serial)
+            lost = self._runs.setdefault(job.serial, [])
+            lost.append(f"{dreamer.name} (on {dreamer.facts.get('host')})")
+            runs = len(lost)
+            self._lock.notify_all()
+        log.warning("job %s lost with %s (%s)", job.job_id, dreamer.name, type(error).__name__)
+        if job.cancel.is_set():
+            with self._lock:
+                self._runs.pop(job.serial, None)
+            link.send({"type": "cancelled", "serial": job.serial})
+        elif runs >= MAX_RUNS:
+            with self._lock:
+                self._runs.pop(job.serial, None)
+            message = (
+                f"the job was started {runs} times and each time its dreamer was lost ({', '.join(lost)}); "
+                "the cluster's nodes may be failing (see `ray status` and the server's log)"
+            )
+            link.send({"type": "error", "serial": job.serial, "code": "internal", "message": message})
+        else:
+            self._queue.again(job)
+
+    def _forward_cancels(self) -> None:
+        """Pass each running job's cancel (and keep) to its dreamer, once."""
+        while not self._ended.wait(CANCEL_CHECK_SECONDS):
+            with self._lock:
+                asked = [
+                    (job, dreamer)
+                    for serial, (job, dreamer) in self._running.items()
+                    if job.cancel.is_set() and serial not in self._forwarded
+                ]
+                self._forwarded.update(job.serial for job, _ in asked)
+            for job, dreamer in asked:
+                dreamer.actor.cancel.remote(job.serial, job.keep)
+
+    def pool_closed(self) -> None:
+        """The server closed the queue (it stops): no more waiting for a free dreamer."""
+        self._closed.set()
+        if self.pool is not None:
+            self.pool.close()
+
+    def describe(self) -> dict[str, Any]:
+        """``hello``'s view of the cluster: its address and each dreamer."""
+        dreamers = [] if self.pool is None else self.pool.describe()
+        devices = sorted({str(each["device"]) for each in dreamers if each["device"]})
+        return {"cluster": self.settings.address, "dreamers": dreamers, "devices": devices}
