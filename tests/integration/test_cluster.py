@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, start_server
+from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, start_server, wait_ready
 
 from reverie_wire.client import Cancelled, DreamClient, Progress, Result
 from reverie_wire.errors import Busy
@@ -55,6 +55,7 @@ class Studio:
 
 def _wait_for_dreamers(front: Server, count: int, timeout: float = 300) -> None:
     """Until ``count`` dreamers are ready (each loads its model in its own Ray worker)."""
+    wait_ready(front.endpoint, front.process, front.log, timeout)  # the first dreamer is
     deadline = time.monotonic() + timeout
     with DreamClient(front.endpoint, timeout=2, retries=1) as client:
         while time.monotonic() < deadline:
