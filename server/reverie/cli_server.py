@@ -1,4 +1,4 @@
-"""``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
+"""``reverie serve | start | stop | status | logs | keys``: the server's command line.
 
 ``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli_server`` runs
 them alone (``reverie start`` launches the background server that way, without the other commands'
@@ -144,17 +144,6 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _broker(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from reverie.broker import run_broker
-
-    config = _config(args)
-    run_broker(config.endpoint, args.backend, config.keys, config.limits)
-    return 0
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="ZeroMQ endpoint (default from the config, else tcp://127.0.0.1:5555)")
     parser.add_argument("--config", type=Path, help="TOML config file (default: the user config dir's config.toml)")
@@ -214,12 +203,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keys_parser.add_argument("--dir", help="where to put them (default: the config dir's keys/)")
     keys_parser.add_argument("--force", action="store_true", help="replace existing keys")
     keys_parser.set_defaults(func=_keys)
-
-    broker = subparsers.add_parser("broker", help="one endpoint in front of several dream servers")
-    _common(broker)
-    broker.add_argument("--backend", action="append", required=True, help="a server's endpoint (repeat)")
-    _log_level(broker)
-    broker.set_defaults(func=_broker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
