@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -168,6 +169,28 @@ def test_each_real_client_has_its_own_share(studio: Studio) -> None:
         for job in jobs:
             greedy.cancel(job)
         assert [list(greedy.events(job))[-1] for job in jobs] == [Cancelled(job) for job in jobs]
+
+
+def test_reverie_dream_spreads_a_batch_of_files_over_the_dreamers(studio: Studio, tmp_path: Path) -> None:
+    from PIL import Image
+
+    sources = []
+    for number in range(4):
+        sources.append(tmp_path / f"picture-{number}.png")
+        Image.fromarray(image(96, 80, 3, "u8", seed=number)).save(sources[-1])
+    folder = tmp_path / "dreams"
+    folder.mkdir()
+    before = {dreamer["name"]: dreamer["jobs_done"] for dreamer in studio.dreamers()}
+    dream = [*("--model", "mobilenet", "--weights", "random", "--octaves", "1", "--steps", "20", "--seed", "4")]
+    command = [sys.executable, "-m", "reverie.cli", "dream", *map(str, sources), "-o", f"{folder}/"]
+    run = subprocess.run(
+        [*command, "--server", studio.front.endpoint, *dream], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert sorted(path.name for path in folder.iterdir()) == [source.name for source in sources], run.stderr
+    assert "dreamt 4 of 4 files over 2 dreamers" in run.stdout
+    done = {dreamer["name"]: dreamer["jobs_done"] - before[dreamer["name"]] for dreamer in studio.dreamers()}
+    assert sum(done.values()) == 4 and all(done.values()), f"both dreamers dreamt some of the files: {done}"
 
 
 def test_a_job_whose_node_is_removed_runs_again_elsewhere_and_the_front_serves_on(studio: Studio) -> None:

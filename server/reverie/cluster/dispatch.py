@@ -280,6 +280,10 @@ class ClusterWorker(threading.Thread):
         if self.pool is not None:
             self.pool.close()
 
+    def working(self) -> int:
+        """How many dreamers take jobs now (ready or busy)."""
+        return 0 if self.pool is None else self.pool.working()
+
     def describe(self) -> dict[str, Any]:
         """``hello``'s view of the cluster: its address and each dreamer."""
         dreamers = [] if self.pool is None else self.pool.describe()

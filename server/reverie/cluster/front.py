@@ -8,6 +8,7 @@ from typing import Any
 from reverie.cluster.dispatch import AgainQueue, ClusterWorker
 from reverie.config import ServerConfig
 from reverie.server import STOP_GRACE, DreamServer
+from reverie.worker import Job
 
 # How long a stopping front waits for Ray to let go of the dreamers (a local cluster's processes end with it).
 RAY_SHUTDOWN_SECONDS = 20.0
@@ -35,6 +36,11 @@ class ClusterServer(DreamServer):
         if self._cluster is not None:
             self._cluster.join(STOP_GRACE + RAY_SHUTDOWN_SECONDS)
         return code
+
+    def _accepted(self, job: Job, position: int, ahead: int) -> None:
+        """``ahead``: the jobs this one waits for, which are fewer than those before it by the dreamers at work."""
+        dreamers = 0 if self._cluster is None else self._cluster.working()
+        super()._accepted(job, position, max(0, ahead - dreamers + 1) if dreamers else ahead)
 
     def facts(self) -> dict[str, Any]:
         facts = super().facts()

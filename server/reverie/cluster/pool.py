@@ -113,6 +113,10 @@ class Pool:
         log.warning("%s on %s was lost; waiting for Ray to restart it", dreamer.name, dreamer.facts.get("host"))
         self._await(dreamer)
 
+    def working(self) -> int:
+        with self._changed:
+            return sum(dreamer.state in (READY, BUSY) for dreamer in self.dreamers)
+
     def close(self) -> None:
         with self._changed:
             self._closed = True
