@@ -80,6 +80,13 @@ def test_warm_up_pictures_are_width_by_height() -> None:
         ('[server]\nwarm_up = ["200x1080"]\n', "each side 256 to 16384 pixels; got '200x1080'"),
         ("[server]\nwarm_up = [1920]\n", "warm_up must be a list of picture sizes"),
         ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a positive whole number"),
+        # a cluster's settings name the key that is wrong
+        ("[cluster]\ndreamers = 2\n", r"\[cluster\] address must be a Ray address"),
+        ('[cluster]\naddress = "local:0"\n', r"\[cluster\] .*dreamer count N of at least 1"),
+        ('[cluster]\naddress = "auto"\ndreamers = 0\n', r"\[cluster\] dreamers must be a positive whole number"),
+        ('[cluster]\naddress = "auto"\ngpus_per_dreamer = -1\n', r"\[cluster\] gpus_per_dreamer must be a number"),
+        ('[cluster]\naddress = "auto"\ncpus_per_dreamer = "1"\n', r"\[cluster\] cpus_per_dreamer must be a number"),
+        ('[cluster]\naddress = "auto"\nnodes = 2\n', r"unknown setting\(s\) nodes in \[cluster\]"),
     ],
 )
 def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, match: str) -> None:
@@ -88,6 +95,37 @@ def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, mat
     with pytest.raises(ConfigError, match=match) as caught:
         config.load_config(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_cluster_table_and_the_cluster_flag() -> None:
+    from reverie.cluster.settings import ClusterSettings, parse_address
+
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('[cluster]\naddress = "auto"\ndreamers = 4\ngpus_per_dreamer = 0.5\n')
+    assert config.load_config().cluster == ClusterSettings("auto", 4, 0.5, 1.0)
+    assert config.ServerConfig().cluster is None  # dreaming here, on this server's own worker thread
+    assert parse_address("local:3") == ClusterSettings("local", 3)
+    assert parse_address("ray://head:10001") == ClusterSettings("ray://head:10001")
+
+
+def test_the_desktop_never_loads_ray() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, reverie.cli, reverie.server, reverie.config; sys.exit('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_cluster_without_ray_installed_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from reverie.cluster.launch import serving
+    from reverie.cluster.settings import parse_address
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'reverie\[cluster\]'"):
+        serving(config.ServerConfig(cluster=parse_address("local:2")))
 
 
 def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
