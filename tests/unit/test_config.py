@@ -150,3 +150,11 @@ def test_server_settings_for_a_desktop(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90.0), ("1.5h", 5400.0), ("10 m", 600.0), ("off", None)])
 def test_idle_exit_durations(text: str, seconds: float | None) -> None:
     assert config.parse_duration(text) == seconds
+
+
+def test_dreamers_sharing_a_gpu_keep_to_their_part_under_both_backends() -> None:
+    pytest.importorskip("ray", reason="the cluster's dispatcher imports Ray")
+    from reverie.cluster.dispatch import sharing_variables
+
+    assert sharing_variables(1.0) == {} and sharing_variables(0.0) == {}
+    assert sharing_variables(0.5) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.45"}

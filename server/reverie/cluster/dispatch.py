@@ -32,6 +32,16 @@ log = logging.getLogger("reverie.cluster")
 MAX_RUNS = 3
 # How often running jobs are checked for a cancel to forward to their dreamer (well within the 0.5 s promised).
 CANCEL_CHECK_SECONDS = 0.02
+# Of a dreamer's part of a shared GPU, what JAX may take (the rest is CUDA's context and the other's margin).
+JAX_SHARE_OF_PART = 0.9
+
+
+def sharing_variables(gpus: float) -> dict[str, str]:
+    """What lets a dreamer with part of a GPU share it: TensorFlow and JAX each take nearly all of a GPU's memory
+    at their first use unless told to grow (TensorFlow) or to keep to a fraction (JAX, with room for CUDA's own)."""
+    if not 0 < gpus < 1:
+        return {}
+    return {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_MEM_FRACTION": f"{gpus * JAX_SHARE_OF_PART:.2f}"}
 
 
 class AgainQueue(JobQueue):
@@ -146,8 +156,11 @@ class ClusterWorker(threading.Thread):
             "max_concurrency": 4,  # a running dream, and a cancel or facts beside it
             "scheduling_strategy": "SPREAD",
         }
+        variables = sharing_variables(gpus)
         if self._backend is not None:
-            options["runtime_env"] = {"env_vars": {"KERAS_BACKEND": self._backend}}
+            variables["KERAS_BACKEND"] = self._backend
+        if variables:
+            options["runtime_env"] = {"env_vars": variables}
         actors = [ray.remote(Dreamer).options(**options).remote(*self._dreamer_args) for _ in range(count)]
         phase = f"loading the model on {count} dreamer{'' if count == 1 else 's'} ({gpus:g} GPU each)"
         link.send({"type": "phase", "phase": phase, "download": None})
