@@ -24,8 +24,9 @@ from reverie_wire.errors import BadRequest
 
 
 def is_batch(inputs: Sequence[str], output: str) -> bool:
-    """Several files, or one written into a folder (``-o DIR/``)."""
-    return len(inputs) > 1 or output.endswith(("/", os.sep)) or Path(output).is_dir()
+    """Several files, or one written into a folder named as one (``-o DIR/``; ``-o DIR`` is refused, as a file
+    name that is a folder)."""
+    return len(inputs) > 1 or output.endswith(("/", os.sep))
 
 
 def outputs(inputs: Sequence[str], folder: str) -> list[Path]:
