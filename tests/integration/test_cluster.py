@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -54,7 +55,7 @@ class Studio:
         return self.facts()["dreamers"]
 
 
-def _wait_for_dreamers(front: Server, count: int, timeout: float = 300) -> None:
+def _wait_for_dreamers(front: Server, count: int, timeout: float = 180) -> None:
     """Until ``count`` dreamers are ready (each loads its model in its own Ray worker)."""
     wait_ready(front.endpoint, front.process, front.log, timeout)  # the first dreamer is
     deadline = time.monotonic() + timeout
@@ -191,6 +192,23 @@ def test_reverie_dream_spreads_a_batch_of_files_over_the_dreamers(studio: Studio
     assert "dreamt 4 of 4 files over 2 dreamers" in run.stdout
     done = {dreamer["name"]: dreamer["jobs_done"] - before[dreamer["name"]] for dreamer in studio.dreamers()}
     assert sum(done.values()) == 4 and all(done.values()), f"both dreamers dreamt some of the files: {done}"
+
+
+def test_a_job_whose_dreamer_dies_runs_again_and_ray_brings_the_dreamer_back(studio: Studio) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with DreamClient(studio.front.endpoint) as client:
+        reference = client.run(pixels.tobytes(), params=LONG, **layout(pixels))
+        job = client.submit(pixels.tobytes(), params=LONG, **layout(pixels))
+        events = client.events(job)
+        assert isinstance(next(events), Progress)
+        killed = _running(studio, job)
+        os.kill(killed["pid"], signal.SIGKILL)
+        result = list(events)[-1]
+    assert isinstance(result, Result) and result.pixels == reference.pixels, "the same seed, the same dream"
+    assert any(killed["name"] in note and "lost" in note for note in result.notes), result.notes
+    _wait_for_dreamers(studio.front, 2)  # Ray restarted it, and it loaded its model again
+    (back,) = [dreamer for dreamer in studio.dreamers() if dreamer["name"] == killed["name"]]
+    assert back["pid"] != killed["pid"]
 
 
 def test_a_job_whose_node_is_removed_runs_again_elsewhere_and_the_front_serves_on(studio: Studio) -> None:

@@ -14,6 +14,8 @@ log = logging.getLogger("reverie.cluster")
 
 # What a dreamer is doing, as ``hello`` shows it.
 LOADING, READY, BUSY, LOST, FAILED = "loading", "ready", "busy", "lost", "failed"
+# How often a dreamer Ray is restarting is asked whether it is back.
+RESTART_POLL_SECONDS = 1.0
 
 
 @dataclass(eq=False)
@@ -38,6 +40,7 @@ class Dreamer:
             "state": self.state,
             "host": self.facts.get("host"),
             "node": self.facts.get("node"),
+            "pid": self.facts.get("pid"),
             "device": self.facts.get("device"),
             "running": self.job,
             "jobs_done": self.jobs_done,
@@ -52,6 +55,7 @@ class Pool:
         self.dreamers = [Dreamer(number, actor) for number, actor in enumerate(actors)]
         self._changed = threading.Condition()
         self._closed = False
+        self._stopping = threading.Event()  # set with _closed, for the threads that wait on Ray
         self._on_first_ready = on_first_ready
         self._on_all_failed = on_all_failed
         self._told_ready = False
@@ -62,10 +66,16 @@ class Pool:
         """Wait, on a thread of its own, for the dreamer's model to be loaded (at start, or after Ray restarted it)."""
 
         def wait() -> None:
-            try:
-                facts = ray.get(dreamer.actor.facts.remote())
-            except ray.exceptions.RayError as error:  # restarts used up, or the cluster went away
-                facts = {"type": "failed", "code": "internal", "message": f"{dreamer.name} cannot start: {error}"}
+            while True:
+                try:
+                    facts = ray.get(dreamer.actor.facts.remote())
+                    break
+                except ray.exceptions.ActorUnavailableError:  # Ray is restarting it: ask again in a while
+                    if self._stopping.wait(RESTART_POLL_SECONDS):
+                        return
+                except ray.exceptions.RayError as error:  # restarts used up, or the cluster went away
+                    facts = {"type": "failed", "code": "internal", "message": f"{dreamer.name} cannot start: {error}"}
+                    break
             with self._changed:
                 dreamer.facts = facts
                 dreamer.state = READY if facts["type"] == "ready" else FAILED
@@ -120,6 +130,7 @@ class Pool:
     def close(self) -> None:
         with self._changed:
             self._closed = True
+            self._stopping.set()
             self._changed.notify_all()
 
     def describe(self) -> list[dict[str, Any]]:
