@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, start_server, wait_ready
+from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, reverie, start_server, wait_ready
 
 from reverie_wire.client import Cancelled, DreamClient, Progress, Result
 from reverie_wire.errors import Busy
@@ -112,6 +112,8 @@ def test_hello_names_the_dreamers_on_both_nodes(studio: Studio) -> None:
     assert [dreamer["name"] for dreamer in facts["dreamers"]] == ["dreamer-0", "dreamer-1"]
     assert len({dreamer["node"] for dreamer in facts["dreamers"]}) == 2, "one dreamer on each node"
     assert facts["device"] == "CPU"
+    status = reverie("status", "--endpoint", studio.front.endpoint, env=os.environ.copy())
+    assert status.returncode == 0 and "2 dreamers:" in status.stdout and "dreamer-1 on " in status.stdout, status
 
 
 def test_ten_jobs_from_fresh_clients_use_both_dreamers(studio: Studio) -> None:
