@@ -11,6 +11,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,8 @@ log = logging.getLogger("reverie.cluster")
 MAX_RUNS = 3
 # How often running jobs are checked for a cancel to forward to their dreamer (well within the 0.5 s promised).
 CANCEL_CHECK_SECONDS = 0.02
+# Jobs waiting while every dreamer is lost or failed end in an error after this long (Ray may restart one before).
+NO_DREAMER_SECONDS = 120.0
 # Of a dreamer's part of a shared GPU, what JAX may take (the rest is CUDA's context and the other's margin).
 JAX_SHARE_OF_PART = 0.9
 
@@ -54,6 +57,13 @@ class AgainQueue(JobQueue):
         with self._ready:
             self._jobs.appendleft(job)
             self._ready.notify()
+
+    def drain(self) -> list[Job]:
+        """Take out every waiting job."""
+        with self._ready:
+            left = list(self._jobs)
+            self._jobs.clear()
+            return left
 
     def close(self) -> list[Job]:
         if self.on_close is not None:
@@ -120,7 +130,7 @@ class ClusterWorker(threading.Thread):
         link = _Link(socket)
         try:
             if self._start(link):
-                threading.Thread(target=self._forward_cancels, name="reverie-cancels", daemon=True).start()
+                threading.Thread(target=self._watch, args=(link,), name="reverie-watch", daemon=True).start()
                 self._dispatch(link)
                 with self._lock:  # the server cancelled them all: let their dreamers say so
                     self._lock.wait_for(lambda: not self._running, STOP_GRACE)
@@ -274,18 +284,44 @@ class ClusterWorker(threading.Thread):
         else:
             self._queue.again(job)
 
+    def _watch(self, link: _Link) -> None:
+        """Until the dispatcher ends: forward cancels, and end the waiting jobs when no dreamer is left."""
+        gone_since: float | None = None
+        while not self._ended.wait(CANCEL_CHECK_SECONDS):
+            self._forward_cancels()
+            gone_since = self.give_up_without_dreamers(link, gone_since, time.monotonic())
+
     def _forward_cancels(self) -> None:
         """Pass each running job's cancel (and keep) to its dreamer, once."""
-        while not self._ended.wait(CANCEL_CHECK_SECONDS):
+        with self._lock:
+            asked = [
+                (job, dreamer)
+                for serial, (job, dreamer) in self._running.items()
+                if job.cancel.is_set() and serial not in self._forwarded
+            ]
+            self._forwarded.update(job.serial for job, _ in asked)
+        for job, dreamer in asked:
+            dreamer.actor.cancel.remote(job.serial, job.keep)
+
+    def give_up_without_dreamers(self, link: _Link, since: float | None, now: float) -> float | None:
+        """Once every dreamer has been lost or failed (none loading, ready or busy) for NO_DREAMER_SECONDS, the jobs
+        waiting end in an error that says so, rather than waiting on; returns since when none is left, else None."""
+        assert self.pool is not None
+        if self.pool.alive():
+            return None
+        if since is None or now - since < NO_DREAMER_SECONDS:
+            return now if since is None else since
+        jobs = self._queue.drain()
+        states = ", ".join(f"{each['name']} {each['state']}" for each in self.pool.describe())
+        message = (
+            f"no dreamer has worked for {NO_DREAMER_SECONDS:.0f} s ({states}) and Ray has not restarted any; the job "
+            "was not dreamed (see `ray status` and the server's log)"
+        )
+        for job in jobs:
             with self._lock:
-                asked = [
-                    (job, dreamer)
-                    for serial, (job, dreamer) in self._running.items()
-                    if job.cancel.is_set() and serial not in self._forwarded
-                ]
-                self._forwarded.update(job.serial for job, _ in asked)
-            for job, dreamer in asked:
-                dreamer.actor.cancel.remote(job.serial, job.keep)
+                self._runs.pop(job.serial, None)
+            link.send({"type": "error", "serial": job.serial, "code": "internal", "message": message})
+        return since
 
     def pool_closed(self) -> None:
         """The server closed the queue (it stops): no more waiting for a free dreamer."""

@@ -123,6 +123,11 @@ class Pool:
         log.warning("%s on %s was lost; waiting for Ray to restart it", dreamer.name, dreamer.facts.get("host"))
         self._await(dreamer)
 
+    def alive(self) -> bool:
+        """Whether any dreamer is loading, ready or busy (one may yet take a job)."""
+        with self._changed:
+            return any(dreamer.state in (LOADING, READY, BUSY) for dreamer in self.dreamers)
+
     def working(self) -> int:
         with self._changed:
             return sum(dreamer.state in (READY, BUSY) for dreamer in self.dreamers)
