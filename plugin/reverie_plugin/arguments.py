@@ -1,7 +1,8 @@
 """The procedure's arguments, declared once: GIMP registers them and builds its dialog from them.
 
 Every dream setting is a procedure argument, so the generated dialog, batch calls and "repeat last"
-all see the same values. ``dream_params`` turns the values into the server's params dict.
+all see the same values. The dream parameters' arguments come from ``reverie_wire.schema`` (names, labels,
+ranges, defaults); ``dream_params`` turns the values into the server's params dict.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 from reverie_plugin.layer_field import EXAMPLE, check_layers, parse_layers
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.ranges import RANGES, ZOOM_RANGES
+from reverie_wire import schema
+from reverie_wire.ranges import ZOOM_RANGES
 
 # Seeds travel through GIMP as a signed 32-bit int (a part of the server's range); 0 asks for a random one.
 MAX_SEED = 2**31 - 1
@@ -56,68 +58,71 @@ PRESETS = (
     ("shallow", "Shallow: strokes and textures"),
     ("deep", "Deep: eyes, animals, buildings"),
 )
-NORMALIZATIONS = (
-    ("mean_abs", "Mean |gradient| (Keras example)"),
-    ("std", "Standard deviation (TensorFlow tutorial)"),
-    ("laplacian", "Laplacian pyramid: smoother"),
-)
+KINDS = {"int": "int", "float": "double", "bool": "boolean", "str": "choice"}
+
+
+def argument_name(field: schema.Field) -> str:
+    """A dream parameter's procedure argument name (GIMP wants dashes)."""
+    return field.name.replace("_", "-")
+
+
+def _own(field: schema.Field) -> Argument:
+    """Where the dialog differs from the schema: the model and preset lists are the plug-in's (with "the
+    server's model"), one text field holds layers and channels, a seed of 0 asks for a random one (GIMP's int is
+    signed 32-bit), and GIMP's spin scale needs the step size's range to start at 0 (0 is refused in
+    dream_params)."""
+    if field.name == "model":
+        return Argument("model", "choice", field.label, "The network that dreams", SERVER_MODEL, choices=MODELS)
+    if field.name == "preset":
+        return Argument(
+            "preset",
+            "choice",
+            field.label,
+            "Which of the model's layers the dream amplifies",
+            field.default,
+            choices=PRESETS,
+        )
+    if field.name == "layers":
+        blurb = f"Any layers of the model with weights, and channels, e.g. {EXAMPLE}; empty: the preset's"
+        return Argument("layers", "string", field.label, blurb, "")
+    if field.name == "seed":
+        return Argument(
+            "seed", "int", field.label, "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED
+        )
+    return Argument(
+        argument_name(field), "double", field.label, f"{field.help} (above 0)", field.default, 0.0, field.high
+    )
+
+
+OWN_ARGUMENTS = ("model", "preset", "layers", "seed", "step_size")
+
+
+def dialog_fields() -> tuple[schema.Field, ...]:
+    """The dream parameters the dialog offers: those with a label."""
+    return tuple(field for field in schema.FIELDS if field.label)
+
+
+def dream_arguments() -> tuple[Argument, ...]:
+    """The dream parameters' procedure arguments, in the schema's order."""
+    return tuple(
+        _own(field)
+        if field.name in OWN_ARGUMENTS
+        else Argument(
+            argument_name(field),
+            KINDS[field.kind],
+            field.label,
+            field.help,
+            field.default,
+            field.low,
+            field.high,
+            field.choices,
+        )
+        for field in dialog_fields()
+    )
+
 
 ARGUMENTS: tuple[Argument, ...] = (
-    Argument("model", "choice", "_Model", "The network that dreams", SERVER_MODEL, choices=MODELS),
-    Argument(
-        "preset",
-        "choice",
-        "_Preset",
-        "Which of the network's layers the dream amplifies",
-        "keras",
-        choices=PRESETS,
-    ),
-    Argument(
-        "layers",
-        "string",
-        "La_yers",
-        f"Any layers of the model with weights, and channels, e.g. {EXAMPLE}; empty: the preset's",
-        "",
-    ),
-    Argument("octaves", "int", "Oc_taves", "How many scales the image is dreamed at", 3, *RANGES["octaves"]),
-    Argument("octave-scale", "double", "Octave sc_ale", "Size ratio between two octaves", 1.4, *RANGES["octave_scale"]),
-    Argument("steps", "int", "St_eps", "Gradient steps per octave", 20, *RANGES["steps"]),
-    # GIMP's dialog needs a range of at least 1 for its spin scale; 0 itself is refused in dream_params.
-    Argument(
-        "step-size",
-        "double",
-        "Step si_ze",
-        "How far each step moves the pixels (above 0)",
-        0.01,
-        0.0,
-        RANGES["step_size"][1],
-    ),
-    Argument(
-        "jitter", "int", "_Jitter", "Random shift (pixels) before each step, hides tile seams", 32, *RANGES["jitter"]
-    ),
-    Argument(
-        "normalization",
-        "choice",
-        "Normalisat_ion",
-        "How each step's gradient is scaled",
-        "mean_abs",
-        choices=NORMALIZATIONS,
-    ),
-    Argument(
-        "lap-levels",
-        "int",
-        "_Bands (Laplacian)",
-        "Frequency bands of the Laplacian normalisation",
-        4,
-        *RANGES["lap_levels"],
-    ),
-    Argument(
-        "keep-colors",
-        "boolean",
-        "Keep colo_urs",
-        "Keep the image's colours: the dream changes lightness only",
-        False,
-    ),
+    *dream_arguments(),
     Argument(
         "guide",
         "layer",
@@ -125,7 +130,6 @@ ARGUMENTS: tuple[Argument, ...] = (
         "A layer of any open image whose motifs the dream grows; none: an unguided dream",
         None,
     ),
-    Argument("seed", "int", "See_d", "Random seed; 0 picks one, and the seed used is reported", 0, 0, MAX_SEED),
     Argument(
         "preview",
         "boolean",
@@ -160,7 +164,8 @@ ZOOM_ARGUMENTS: tuple[Argument, ...] = (
         "Steps after frame _1",
         "Steps per octave of every frame after the first",
         5,
-        *RANGES["steps"],
+        schema.field("steps").low,
+        schema.field("steps").high,
     ),
 )
 ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name != "preview") + ZOOM_ARGUMENTS
@@ -183,21 +188,13 @@ def dream_params(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
     if values["step-size"] <= 0:
         raise PluginFailure("Step size must be above 0: a step of 0 changes nothing; try 0.01")
     layers, channels = parse_layers(values["layers"] or "")  # GIMP gives None for an empty string
-    return {
-        "model": values["model"],
-        "preset": values["preset"],
-        "layers": layers or None,
-        "channels": channels,
-        "octaves": int(values["octaves"]),
-        "octave_scale": float(values["octave-scale"]),
-        "steps": int(values["steps"]),
-        "step_size": float(values["step-size"]),
-        "jitter": int(values["jitter"]),
-        "normalization": values["normalization"],
-        "lap_levels": int(values["lap-levels"]),
-        "keep_colors": bool(values["keep-colors"]),
-        "seed": seed,
+    converters = {"int": int, "float": float, "bool": bool, "str": str}
+    params = {
+        field.name: converters[field.kind](values[argument_name(field)])
+        for field in dialog_fields()
+        if field.name not in ("layers", "seed")
     }
+    return {**params, "layers": layers or None, "channels": channels, "seed": seed}
 
 
 def with_server_model(params: dict[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import platformdirs
 
 from reverie.cluster.settings import KEYS as CLUSTER_KEYS
 from reverie.cluster.settings import ClusterSettings, parse_cluster
+from reverie.config_bounds import bounded
 from reverie_wire.config import KEY_NAMES, KeyFiles, key_files, read_toml, table
 from reverie_wire.errors import ConfigError
 from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
@@ -124,11 +125,8 @@ def _section(data: Mapping[str, Any], name: str, source: Path) -> dict[str, Any]
     return section
 
 
-def _positive(section: Mapping[str, Any], name: str, source: Path, table: str = "limits") -> dict[str, int]:
-    value = section[name]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{source}: [{table}] {name} must be a positive whole number, got {value!r}")
-    return {name: value}
+def _bounded(section: Mapping[str, Any], name: str, source: Path, table: str = "limits") -> dict[str, int]:
+    return {name: bounded(name, section[name], f"{source}: [{table}]")}
 
 
 def parse_warm_up(value: Any) -> tuple[tuple[int, int], ...]:
@@ -151,7 +149,7 @@ def _server_settings(section: Mapping[str, Any], source: Path) -> dict[str, Any]
     settings: dict[str, Any] = {}
     for name, value in section.items():
         if name in ("log_max_mb", "log_backups"):
-            settings.update(_positive(section, name, source, "server"))
+            settings.update(_bounded(section, name, source, "server"))
             continue
         if name == "warm_up":
             try:
@@ -176,7 +174,7 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
     server = _server_settings(_section(data, "server", source), source)
     limits: dict[str, int] = {}
     for name in _section(data, "limits", source):
-        limits.update(_positive(data["limits"], name, source))
+        limits.update(_bounded(data["limits"], name, source))
     keys = key_files(_section(data, "keys", source), source)
     cluster = parse_cluster(_section(data, "cluster", source), source)
     return ServerConfig(limits=Limits(**limits), keys=keys, cluster=cluster, **server)

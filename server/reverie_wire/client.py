@@ -7,6 +7,7 @@ failure becomes one exception a person can act on: the server's refusals as the 
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -141,6 +142,17 @@ _ONGOING = (Queued, Progress, Snapshot)
 _Item = Union[Event, ReverieError]  # noqa: UP007
 
 
+@dataclass
+class _Job:
+    """What this client knows of one of its jobs, from ``submit`` until its last event has been taken."""
+
+    accepted: bool = False
+    over: bool = False  # its last message came: nothing more is waited for or sent again for it
+    cancels: int = 0  # cancels sent since the last ``cancel`` or ``stop`` (0: none asked for)
+    keep: bool = False  # stopped with keep, so a cancel sent again keeps too
+    items: deque[tuple[int, _Item]] = field(default_factory=deque)  # (arrival number, item), not yet taken
+
+
 def _server_error(header: dict[str, Any]) -> ReverieError:
     code = str(header.get("code", "internal"))
     message = str(header.get("message", "the dream server reported an error without a message"))
@@ -252,11 +264,8 @@ class DreamClient:
         self._socket: zmq.Socket[bytes] | None = None
         self._monitor: zmq.Socket[bytes] | None = None
         self._info: dict[str, Any] | None = None
-        self._pending: deque[tuple[str, _Item]] = deque()
-        self._active: set[str] = set()
-        self._accepted: set[str] = set()
-        self._cancel_tries: dict[str, int] = {}
-        self._keeping: set[str] = set()  # jobs stopped with keep, so a cancel sent again keeps too
+        self._jobs: dict[str, _Job] = {}
+        self._arrivals = itertools.count()  # numbers the items, so ``poll`` hands them out in arrival order
         self._last_heard = time.monotonic()
 
     # -- connection ------------------------------------------------------------------------------
@@ -292,10 +301,11 @@ class DreamClient:
 
     def close(self) -> None:
         """Close the connection; jobs still running on the server are cancelled by it."""
-        for job in list(self._active):
+        active = self._active()
+        for job in active:
             self._send({"type": protocol.CANCEL, "job": job})
-        self._disconnect(linger_ms=500 if self._active else 0)
-        self._active.clear()
+        self._disconnect(linger_ms=500 if active else 0)
+        self._jobs.clear()
         self._context.term()
 
     def __enter__(self) -> DreamClient:
@@ -356,20 +366,27 @@ class DreamClient:
 
     # -- message bookkeeping ---------------------------------------------------------------------
 
+    def _active(self) -> list[str]:
+        """The jobs still waited for: submitted, and their last message not yet come."""
+        return [job for job, state in self._jobs.items() if not state.over]
+
     def _dispatch(self, header: dict[str, Any], payload: bytes | None) -> None:
         """File one server message under its job; heartbeats and stale messages only mark the server alive."""
         kind, job = header.get("type"), header.get("job")
-        if kind == protocol.HEARTBEAT or job not in self._active:
+        if kind == protocol.HEARTBEAT or not isinstance(job, str):
+            return
+        state = self._jobs.get(job)
+        if state is None or state.over:
             return
         if kind == protocol.ACCEPTED:
-            self._accepted.add(job)
+            state.accepted = True
             ahead = header.get("ahead")
             if isinstance(ahead, int) and not isinstance(ahead, bool) and ahead > 0:
-                self._pending.append((job, Queued(job, ahead)))
+                state.items.append((next(self._arrivals), Queued(job, ahead)))
             return
-        if kind == protocol.ERROR and header.get("code") == UnknownJob.code and job in self._cancel_tries:
-            if self._cancel_tries[job] < _CANCEL_TRIES:
-                self._cancel_tries[job] += 1
+        if kind == protocol.ERROR and header.get("code") == UnknownJob.code and state.cancels:
+            if state.cancels < _CANCEL_TRIES:
+                state.cancels += 1
                 self._send_cancel(job)
             return
         try:
@@ -379,26 +396,27 @@ class DreamClient:
         except ClientError as error:  # a result whose frame does not fill its declared layout
             item = error
         if not isinstance(item, _ONGOING):
-            self._forget(job)
-        self._pending.append((job, item))
-
-    def _forget(self, job: str) -> None:
-        """The job is over for this client: nothing more is waited for or sent again for it."""
-        self._keeping.discard(job)
-        self._active.discard(job)
-        self._accepted.discard(job)
-        self._cancel_tries.pop(job, None)
+            state.over = True
+        state.items.append((next(self._arrivals), item))
 
     def _send_cancel(self, job: str) -> None:
         """Ask the server to stop ``job``, keeping what has formed if it was stopped with ``stop``."""
-        self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if job in self._keeping else {})})
+        keep = self._jobs[job].keep
+        self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if keep else {})})
 
     def _take(self, job: str | None) -> _Item | None:
-        for index, (owner, item) in enumerate(self._pending):
-            if job is None or owner == job:
-                del self._pending[index]
-                return item
-        return None
+        """The next item of ``job`` (of any job, the first to arrive, when None); a job over and taken is dropped."""
+        waiting = [(state.items[0][0], name) for name, state in self._jobs.items() if state.items]
+        if job is not None:
+            waiting = [(number, name) for number, name in waiting if name == job]
+        if not waiting:
+            return None
+        _, name = min(waiting)
+        state = self._jobs[name]
+        _, item = state.items.popleft()
+        if state.over and not state.items:
+            del self._jobs[name]
+        return item
 
     @property
     def heartbeat_interval(self) -> float:
@@ -416,7 +434,7 @@ class DreamClient:
 
     def _check_alive(self) -> None:
         silence = time.monotonic() - self._last_heard
-        if self._active and silence > self.silence_limit:
+        if self._active() and silence > self.silence_limit:
             raise ClientTimeout(
                 f"the dream server at {self.endpoint} has sent nothing for {silence:.1f} s while a job was queued "
                 f"or running, though it sends a heartbeat every {self.heartbeat_interval:g} s; it may have crashed "
@@ -463,7 +481,7 @@ class DreamClient:
             failure = self._handshake_failure()
             if failure is not None:
                 raise failure
-            if not self._active:  # a fresh socket drops a half-open connection; jobs keep the old one
+            if not self._active():  # a fresh socket drops a half-open connection; jobs keep the old one
                 self._disconnect()
         raise ServerNotRunning(
             f"no Reverie dream server answered at {self.endpoint} ({self.retries} tries, {self.timeout:g} s "
@@ -526,16 +544,16 @@ class DreamClient:
         if guide is not None:
             header["guide"] = self._checked(guide.pixels, guide.layout(), "guide").to_dict()
         self._send(header, pixels, None if guide is None else guide.pixels)
-        self._active.add(job)
+        state = self._jobs[job] = _Job()
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
-        while job not in self._accepted:
+        while not state.accepted:
             failure = self._take(job)
             if failure is not None:
                 raise failure if isinstance(failure, ReverieError) else ClientError(f"job {job} ended early")
             message = self._receive(deadline - time.monotonic())
             if message is None:
                 self.cancel(job)
-                self._forget(job)
+                del self._jobs[job]
                 raise ClientTimeout(f"the dream server at {self.endpoint} did not accept the job in time")
             self._dispatch(*message)
         return job
@@ -604,7 +622,7 @@ class DreamClient:
                 if not isinstance(item, _ONGOING):
                     return
                 continue
-            if job_id not in self._active:
+            if job_id not in self._active():
                 raise ClientError(f"job {job_id} is not running on this client")
             limit = self.silence_limit
             wait = limit if deadline is None else min(limit, deadline - time.monotonic())
@@ -666,10 +684,7 @@ class DreamClient:
 
     def _ask_to_stop(self, job_id: str, keep: bool) -> None:
         """Send a cancel; the latest of ``cancel`` and ``stop`` says whether a cancel sent again keeps."""
-        if job_id in self._active:
-            self._cancel_tries[job_id] = 1
-            if keep:
-                self._keeping.add(job_id)
-            else:
-                self._keeping.discard(job_id)
+        state = self._jobs.get(job_id)
+        if state is not None and not state.over:
+            state.cancels, state.keep = 1, keep
             self._send_cancel(job_id)

@@ -8,6 +8,7 @@ parsing. Python 3.10 has no ``tomllib``: there ``tomli`` is used where installed
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +46,11 @@ class ClientConfig:
 
 
 def _toml_parser() -> Callable[[str], dict[str, Any]] | None:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
 
         return tomllib.loads
-    except ModuleNotFoundError:  # Python 3.10: the same parser, as a package, where it is installed
-        pass
-    try:
+    try:  # Python 3.10: the same parser, as a package, where it is installed
         import tomli
 
         parse: Callable[[str], dict[str, Any]] = tomli.loads

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from reverie_wire import schema
 from reverie_wire.errors import BadRequest, ReverieError, TooLarge, VersionMismatch
 from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
@@ -29,6 +30,8 @@ MAX_CHANNELS = 4
 # A header is a few hundred bytes; this bounds the JSON parser's work per message.
 MAX_HEADER_BYTES = 64 * 1024
 JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# The longest ``job``/``req`` an error reply echoes, valid or not.
+MAX_ECHO = 256
 # Seconds between the server's heartbeats to each client with a queued or running job (``hello`` says it too).
 HEARTBEAT_INTERVAL = 0.5
 # ZeroMQ's own heartbeats on both ends' sockets, so each notices a vanished peer's connection.
@@ -91,6 +94,8 @@ class Limits:
     # What the server keeps sent but unread for one connection, and for how long a job's last message may wait.
     max_unread_bytes: int = 1024**3
     unread_seconds: int = 60
+    # What all clients together may make the server hold (in flight, jobs' pixels, unread); 0: a quarter of its RAM.
+    memory_budget: int = 0
 
     @property
     def max_message_bytes(self) -> int:
@@ -239,22 +244,21 @@ def guide_frame(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits
     return spec, frames[0]
 
 
-def check_params_shape(params: Any) -> dict[str, Any]:
-    """The JSON shape of a dream's params (values and names are the engine's to check)."""
+def check_params(params: Any) -> dict[str, Any]:
+    """A dream's params, checked against the schema (names, types, ranges, choices); the model, its layers
+    and presets are the server's to check."""
     if not isinstance(params, dict):
         raise BadRequest("params must be an object of dream parameters")
-    layers = params.get("layers")
-    if layers is not None and not isinstance(layers, dict):
-        raise BadRequest("params.layers must be an object of {layer: weight}")
-    channels = params.get("channels", {})
-    if not isinstance(channels, dict) or not all(isinstance(v, list) for v in channels.values()):
-        raise BadRequest("params.channels must be an object of {layer: [channel, ...]}")
+    try:
+        schema.check_params(params)
+    except BadRequest as error:
+        raise BadRequest(f"in params, {error}") from None
     return params
 
 
 @dataclass(frozen=True)
 class Request:
-    """A validated client request; ``params`` is still a plain dict for the engine to check."""
+    """A validated client request; ``params`` is the checked JSON object, defaults not yet merged."""
 
     type: str
     req: str | None = None
@@ -287,7 +291,7 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
         return Request(CANCEL, job=check_job_id(header.get("job")), keep=keep_flag(header.get("keep")))
     if kind == DREAM:
         job = check_job_id(header.get("job"))
-        params = check_params_shape(header.get("params", {}))
+        params = check_params(header.get("params", {}))
         spec = image_spec(header.get("image"), limits)
         check_buffer(spec, payload)
         snapshots = snapshot_request(header.get("snapshots"))
@@ -306,17 +310,20 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
 
 
 def reply_ids(body: Sequence[Any]) -> dict[str, str]:
-    """The ``job``/``req`` of a request that failed validation, when they can be read, for its error reply."""
-    try:
-        header = decode_header(body[0]) if body else {}
-    except ReverieError:
+    """The ``job``/``req`` of a request that failed, for its error reply: each that is a string of at most
+    MAX_ECHO characters, as sent (even one that is not a valid id, so the client can tell which request failed),
+    read from any header that is a JSON object (NaN and infinities let through here)."""
+    if not body or len(body[0]) > MAX_HEADER_BYTES:
         return {}
-    ids = {}
-    for key in ("job", "req"):
-        value = header.get(key)
-        if isinstance(value, str) and JOB_ID.fullmatch(value):
-            ids[key] = value
-    return ids
+    try:
+        header = json.loads(bytes(body[0]))
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(header, dict):
+        return {}
+    return {
+        key: value for key in ("job", "req") if isinstance(value := header.get(key), str) and len(value) <= MAX_ECHO
+    }
 
 
 def error(code: str, message: str, **ids: str) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def measure(model: str) -> None:
 def snapshot_share(model_name: str) -> None:
     """The time spent making snapshots during one in-process dream, as a share of the dream's time."""
     from reverie.engine import DreamParams, dream, load_model
-    from reverie.live_images import LiveJob
+    from reverie.serving.live_images import LiveJob
 
     model = load_model(model_name, weights="random")
     source = picture().astype(np.float32) / 255.0

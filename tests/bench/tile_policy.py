@@ -13,8 +13,8 @@ import sys
 
 import bench  # beside this file
 
-from reverie.engine.backends import TilePolicy
 from reverie.engine.backends import jax as jax_backend
+from reverie.engine.backends.base import TilePolicy
 
 
 def use_policy(text: str) -> str:

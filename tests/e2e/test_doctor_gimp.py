@@ -8,7 +8,7 @@ import shlex
 import pytest
 from gimp_harness import GimpInstall, Workspace
 
-from reverie.doctor_checks import GimpSetup, gimp_checks, probe_gimp_zmq
+from reverie.doctor.checks import GimpSetup, gimp_checks, probe_gimp_zmq
 from reverie_wire.protocol import PROTOCOL_VERSION
 
 pytestmark = pytest.mark.gimp

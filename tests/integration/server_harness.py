@@ -149,7 +149,7 @@ def start_server(
     endpoint = endpoint or free_endpoint()
     home.mkdir(parents=True, exist_ok=True)
     log = home / f"server-{re.sub(r'[^A-Za-z0-9]+', '-', endpoint.rsplit('/', 1)[-1])}.log"
-    command = [sys.executable, "-m", "reverie.cli_server", "serve", "--endpoint", endpoint, *MODEL_ARGS, *args]
+    command = [sys.executable, "-m", "reverie.cli.server", "serve", "--endpoint", endpoint, *MODEL_ARGS, *args]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env or user_env(home))
     server = Server(endpoint, process, log)

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from server_harness import free_endpoint, start_server
 
-from reverie.cli import main
-from reverie.images import read_image
+from reverie.cli.main import main
+from reverie.imaging.images import read_image
 
 FAST = ["--local", "--weights", "random", "--model", "mobilenet", "--octaves", "2", "--steps", "2", "--seed", "11"]
 

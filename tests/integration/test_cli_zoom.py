@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie.cli import main
-from reverie.images import read_image
+from reverie.cli.main import main
+from reverie.imaging.images import read_image
 
 REPO = Path(__file__).resolve().parents[2]
 ASTRONAUT = REPO / "samples" / "astronaut.jpg"
@@ -71,7 +71,7 @@ def test_bad_options_are_one_line_and_no_file(
 
 
 def test_the_zoom_keeps_the_centre_and_the_sample_type() -> None:
-    from reverie.zoom import zoomed
+    from reverie.imaging.zoom import zoomed
 
     pixels = np.zeros((101, 101, 2), np.uint16)
     pixels[45:56, 45:56] = 60000

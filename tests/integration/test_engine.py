@@ -249,7 +249,7 @@ def test_missing_or_wrong_weights_file_is_clear(tmp_path: Path) -> None:
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_keep_colors_keeps_the_photos_chroma_and_dreams_its_lightness(mobilenet, astronaut, dtype) -> None:
     from reverie.engine.colours import rgb_to_lab
-    from reverie.pixels import from_dream_output, to_dream_input
+    from reverie.imaging.pixels import from_dream_output, to_dream_input
 
     alpha = np.random.default_rng(5).random(astronaut.shape[:2], dtype=np.float32)[..., None]
     original = np.concatenate([astronaut, alpha], axis=2)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from reverie.engine import DreamParams, dream, load_model, warm_up
-from reverie.engine.backends import Device, TilePolicy
+from reverie.engine.backends.base import Device, TilePolicy
 from reverie.engine.folding import dream_graph
 from reverie.engine.precision import resolve
 

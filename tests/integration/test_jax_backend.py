@@ -25,7 +25,7 @@ sys.modules["tensorflow"] = None
 import jax
 import numpy as np
 from reverie.engine import DreamParams, dream, load_model
-from reverie.cli import main
+from reverie.cli.main import main
 
 compiles = []
 

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 from server_harness import free_endpoint, reverie, user_env
 
-from reverie.images import read_image
+from reverie.imaging.images import read_image
 from reverie_plugin import session
 from reverie_wire.client import Cancelled, DreamClient, Progress, Result
 

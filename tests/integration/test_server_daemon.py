@@ -10,7 +10,7 @@ from pathlib import Path
 
 from server_harness import ENDLESS, MODEL_ARGS, free_endpoint, image, layout, reverie, user_env
 
-from reverie.daemon import is_running, read_pid
+from reverie.daemon.control import is_running, read_pid
 from reverie_wire.client import Cancelled, DreamClient, Progress
 
 

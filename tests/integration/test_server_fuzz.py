@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import zmq
-from server_harness import TINY, Server, image, layout, start_server
+from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie_wire import protocol
 from reverie_wire.client import Guide, Progress, Result
@@ -337,6 +337,62 @@ def test_peers_choosing_their_routing_ids_are_answered_or_ignored_and_break_noth
     assert answered > 100
     test_a_valid_job_succeeds_after_the_fuzzing(server)
     assert "Assertion failed" not in server.log.read_text()
+
+
+GOOD_PIXELS = bytes(100 * 100 * 3)
+ECHOES = [
+    ([b"", b'{"v": 1, "type": "dream", "job": "nan-1", "params": {"steps": NaN}}', GOOD_PIXELS], "bad_request"),
+    ([b"", header(type="dream", job="bad id!", params=TINY, image=GOOD_IMAGE), GOOD_PIXELS], "bad_request"),
+    ([b"", header(type="dream", job="range-1", params={"steps": 0}, image=GOOD_IMAGE), GOOD_PIXELS], "bad_request"),
+    ([b"", header(type="dream", job="big-1", params=TINY, image={**GOOD_IMAGE, "width": 201})], "too_large"),
+    (
+        [b"", header(type="dream", job="model-1", params={"model": "vgg"}, image=GOOD_IMAGE), GOOD_PIXELS],
+        "unknown_model",
+    ),
+    ([b"", header(type="cancel", job="never-1")], "unknown_job"),
+    ([b"", header(type="hello", req="r" * 65)], "bad_request"),
+    ([b"", json.dumps({"v": 2, "type": "hello", "req": "old-1"}).encode()], "version_mismatch"),
+    ([b"", header(type="launch", job="what-1")], "bad_request"),
+]
+
+
+@pytest.mark.parametrize(("frames", "code"), ECHOES)
+def test_every_error_echoes_the_job_or_req_the_header_names(server: Server, frames: list[bytes], code: str) -> None:
+    """A client with several requests out can tell which one failed, whatever made it fail."""
+    sent = json.loads(frames[1].replace(b"NaN", b"1"))
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart(frames)
+        reply = next_reply(socket, repr(frames[1]))
+    assert (reply["type"], reply["code"]) == ("error", code)
+    assert {key: reply[key] for key in ("job", "req") if key in reply} == {
+        key: sent[key] for key in ("job", "req") if key in sent
+    }
+
+
+def test_a_job_id_in_use_is_refused_and_free_again_once_its_job_ended(server: Server) -> None:
+    endless = header(type="dream", job="twice", params=ENDLESS, image=GOOD_IMAGE)
+    with zmq.Context() as context, context.socket(zmq.DEALER) as socket:
+        socket.linger = 0
+        socket.connect(server.endpoint)
+        socket.send_multipart([b"", endless, GOOD_PIXELS])
+        assert next_reply(socket, "the first job")["type"] == "accepted"
+        socket.send_multipart([b"", endless, GOOD_PIXELS])
+        refused = next_reply(socket, "the second job")
+        while refused["type"] == "progress":
+            refused = next_reply(socket, "the second job")
+        assert (refused["type"], refused["code"], refused["job"]) == ("error", "bad_request", "twice")
+        assert "already queued or running" in refused["message"]
+        socket.send_multipart([b"", header(type="cancel", job="twice")])
+        while (reply := next_reply(socket, "the cancel"))["type"] == "progress":
+            pass
+        assert reply == {"v": 1, "type": "cancelled", "job": "twice"}
+        tiny = header(type="dream", job="twice", params={**TINY, "seed": 1}, image=GOOD_IMAGE)
+        socket.send_multipart([b"", tiny, GOOD_PIXELS])
+        while (reply := next_reply(socket, "the job again"))["type"] in ("accepted", "progress"):
+            pass
+        assert (reply["type"], reply["job"], reply["seed"]) == ("result", "twice", 1)
 
 
 def test_a_frame_over_the_size_limit_is_dropped_and_others_are_still_served(server: Server) -> None:

@@ -192,7 +192,7 @@ def test_the_command_line_reports_a_short_result_in_one_line(liar: ScriptedServe
 
 
 def test_a_result_of_another_layout_than_sent_is_refused_by_the_command_line() -> None:
-    from reverie.dreaming import on_server
+    from reverie.cli.dreaming import on_server
     from reverie.engine import DreamParams
 
     class Swapped:
@@ -208,7 +208,7 @@ def test_a_result_of_another_layout_than_sent_is_refused_by_the_command_line() -
 
 @pytest.mark.parametrize(("seconds", "noted"), [(120.0, True), (9.5, False)])
 def test_a_job_that_waited_in_the_queue_says_so_beside_the_dream_s_own_time(seconds: float, noted: bool) -> None:
-    from reverie.dreaming import on_server
+    from reverie.cli.dreaming import on_server
     from reverie.engine import DreamParams
 
     class Queued:
@@ -262,7 +262,7 @@ def test_the_log_lines_one_client_causes_are_rate_limited(server: Server) -> Non
             list(client.events(job))
     elapsed = time.monotonic() - started
     caused = len(log_lines(server)) - before
-    from reverie.ratelog import PEER_BURST, PEER_INTERVAL
+    from reverie.serving.ratelog import PEER_BURST, PEER_INTERVAL
 
     assert caused <= PEER_BURST + elapsed / PEER_INTERVAL + 2, f"{caused} lines in {elapsed:.1f} s"
     assert isinstance(served(server), Result)

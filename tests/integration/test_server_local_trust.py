@@ -14,7 +14,7 @@ from server_harness import MODEL_ARGS, TINY, free_endpoint, image, layout, rever
 from test_server_daemon import pid_file
 from test_server_hardening import one_row_short
 
-from reverie.daemon import read_pid
+from reverie.daemon.control import read_pid
 from reverie_wire.client import DreamClient, Result
 
 

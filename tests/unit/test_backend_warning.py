@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from reverie.engine import loading
-from reverie.engine.backends import Device, TilePolicy
+from reverie.engine.backends.base import Device, TilePolicy
 
 WARNING = "Keras runs on JAX, which found no GPU"
 

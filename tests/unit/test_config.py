@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from reverie import config
+from reverie import config, config_bounds
 from reverie_wire.errors import ConfigError
 from reverie_wire.protocol import DEFAULT_ENDPOINT, Limits
 
@@ -63,8 +64,8 @@ def test_warm_up_pictures_are_width_by_height() -> None:
     [
         ("[serverr]\n", "unknown section"),
         ("[server]\nport = 5\n", "unknown setting"),
-        ("[limits]\nmax_pixels = -1\n", "positive"),
-        ("[limits]\nmax_pixels = true\n", "positive"),
+        ("[limits]\nmax_pixels = -1\n", r"\[limits\] max_pixels must be a whole number from 1 to 268,435,456; got -1"),
+        ("[limits]\nmax_pixels = true\n", "max_pixels must be a whole number"),
         ("[server]\nendpoint = 5\n", "non-empty string"),
         ("[keys]\nserver_secret = 1\n", "file path"),
         ("[server\n", "not valid TOML"),
@@ -74,12 +75,11 @@ def test_warm_up_pictures_are_width_by_height() -> None:
         ('[server]\nidle_exit = "30"\n', 'idle_exit must be a duration such as "90s"'),
         ('[server]\nidle_exit = "0s"\n', "idle_exit must be a duration"),
         ("[server]\nidle_exit = 30\n", "non-empty string"),
-        ("[server]\nlog_max_mb = 0\n", r"\[server\] log_max_mb must be a positive whole number"),
+        ("[server]\nlog_max_mb = 0\n", r"\[server\] log_max_mb must be a whole number from 1 to 1,024; got 0"),
         ('[server]\nwarm_up = "1920x1080"\n', r"\[server\] warm_up must be a list of picture sizes such as"),
         ('[server]\nwarm_up = ["1920"]\n', "each side 256 to 16384 pixels; got '1920'"),
         ('[server]\nwarm_up = ["200x1080"]\n', "each side 256 to 16384 pixels; got '200x1080'"),
         ("[server]\nwarm_up = [1920]\n", "warm_up must be a list of picture sizes"),
-        ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a positive whole number"),
         # a cluster's settings name the key that is wrong
         ("[cluster]\ndreamers = 2\n", r"\[cluster\] address must be a Ray address"),
         ('[cluster]\naddress = "local:0"\n', r"\[cluster\] .*dreamer count N of at least 1"),
@@ -87,6 +87,12 @@ def test_warm_up_pictures_are_width_by_height() -> None:
         ('[cluster]\naddress = "auto"\ngpus_per_dreamer = -1\n', r"\[cluster\] gpus_per_dreamer must be a number"),
         ('[cluster]\naddress = "auto"\ncpus_per_dreamer = "1"\n', r"\[cluster\] cpus_per_dreamer must be a number"),
         ('[cluster]\naddress = "auto"\nnodes = 2\n', r"unknown setting\(s\) nodes in \[cluster\]"),
+        ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a whole number from 1 to 100"),
+        # values that crashed the start, failed every job or switched a guard off
+        (f"[limits]\nmax_pixels = {2**63 - 1}\n", "max_pixels must be a whole number from 1 to 268,435,456"),
+        ("[limits]\nmax_tile_size = 100\n", "max_tile_size must be a whole number from 128 to 4,096; got 100"),
+        ("[limits]\nmax_connections = 1000000\n", "max_connections must be a whole number from 1 to 16,384"),
+        ("[limits]\nmax_unread_bytes = 1000\n", "max_unread_bytes must be a whole number from 1,048,576"),
     ],
 )
 def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, match: str) -> None:
@@ -113,7 +119,7 @@ def test_the_desktop_never_loads_ray() -> None:
     import subprocess
     import sys
 
-    code = "import sys, reverie.cli, reverie.server, reverie.config; sys.exit('ray' in sys.modules)"
+    code = "import sys, reverie.cli.main, reverie.serving.server, reverie.config; sys.exit('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -158,3 +164,25 @@ def test_dreamers_sharing_a_gpu_keep_to_their_part_under_both_backends() -> None
 
     assert sharing_variables(1.0) == {} and sharing_variables(0.0) == {}
     assert sharing_variables(0.5) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.45"}
+
+
+def test_every_numeric_setting_has_a_range_that_holds_its_default() -> None:
+    defaults = {**dataclasses.asdict(Limits()), "log_max_mb": 10, "log_backups": 3}
+    assert set(config_bounds.BOUNDS) == set(defaults)
+    for name, default in defaults.items():
+        low, high = config_bounds.BOUNDS[name]
+        assert low <= default <= high, name
+
+
+@pytest.mark.parametrize("name", sorted(config_bounds.BOUNDS))
+def test_each_range_is_enforced_at_both_ends(tmp_path: Path, name: str) -> None:
+    low, high = config_bounds.BOUNDS[name]
+    table = "server" if name.startswith("log_") else "limits"
+    path = tmp_path / "config.toml"
+    for value in (low, high):
+        path.write_text(f"[{table}]\n{name} = {value}\n")
+        config.load_config(path)
+    for value in (low - 1, high + 1):
+        path.write_text(f"[{table}]\n{name} = {value}\n")
+        with pytest.raises(ConfigError, match=f"{name} must be a whole number from {low:,} to {high:,}; got {value}"):
+            config.load_config(path)

@@ -7,7 +7,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from reverie.engine.backends import TiledOctave
+from reverie.engine.backends.base import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout
@@ -52,7 +52,7 @@ def test_a_device_step_equals_the_host_step(
     params = DreamParams(step_size=0.3, normalization=normalization)
     layout = TileLayout.for_shape(300, 410, tile, 32, fixed=True)
     host = HostStepper(positional, TiledOctave(params, (300, 410), layout, batch, None))
-    device = jax_backend.DeviceStepper(StandInGradient(), layout, batch, 0.3, normalization, (300, 410))
+    device = jax_backend.DeviceStepper(StandInGradient(), TiledOctave(params, (300, 410), layout, batch, None))
     want_loss, want = host.step(image.copy(), shift)
 
     loss, stepped = device.step(jnp.asarray(jax_padded.padded(image, padding)), shift)
@@ -71,7 +71,8 @@ def test_another_image_size_on_the_same_tile_grid_compiles_no_new_step(jax_backe
     for shape in [(300, 410), (280, 390)]:
         layout = TileLayout.for_shape(*shape, 128, 0, fixed=True)
         assert (layout.height, layout.width) == (384, 512)
-        device = jax_backend.DeviceStepper(StandInGradient(), layout, 4, 0.3, "std", shape)
+        octave = TiledOctave(DreamParams(step_size=0.3, normalization="std"), shape, layout, 4, None)
+        device = jax_backend.DeviceStepper(StandInGradient(), octave)
         image = jnp.asarray(jax_padded.padded(np.ones((*shape, 3), np.float32), 128))
         jax.block_until_ready(device.step(image, (5, 9)))
         compiled.append((jax_backend._cut._cache_size(), jax_backend._update._cache_size()))

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from reverie import doctor_checks
-from reverie.cli_doctor import report
+from reverie.cli.doctor import report
 from reverie.config import ServerConfig
-from reverie.doctor_checks import Check, GimpSetup
+from reverie.doctor import checks as doctor_checks
+from reverie.doctor.checks import Check, GimpSetup
 from reverie_wire.protocol import PROTOCOL_VERSION
 
 FACTS: dict[str, Any] = {

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie.dreaming import Dreamer, dream_file
-from reverie.images import read_image
+from reverie.cli.dreaming import Dreamer, dream_file
+from reverie.imaging.images import read_image
 from reverie_wire.errors import ReverieError
 
 DREAMED = np.random.default_rng(5).integers(0, 256, (40, 60, 3), dtype=np.uint8)
@@ -84,7 +84,7 @@ def test_a_job_queued_behind_others_says_so_unless_quiet(
 def test_a_job_turned_away_busy_says_it_is_sent_again(
     source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from reverie.dreaming import BusyWait
+    from reverie.cli.dreaming import BusyWait
 
     def busy_dream(pixels: np.ndarray, progress: Callable[[object], None]) -> tuple[np.ndarray, int, tuple[str, ...]]:
         progress(BusyWait("the queue is full", 1.25))

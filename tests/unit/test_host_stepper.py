@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reverie.engine.backends import TiledOctave
+from reverie.engine.backends.base import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reverie.images import output_format, read_image, write_image
+from reverie.imaging.images import output_format, read_image, write_image
 from reverie_wire.errors import BadRequest
 
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from reverie.engine import DreamParams
-from reverie.worker import Job, JobQueue
+from reverie.serving.worker import Job, JobQueue
 from reverie_wire.errors import Busy
 from reverie_wire.protocol import ImageSpec
 

@@ -8,7 +8,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from reverie.engine.backends import TiledOctave
+from reverie.engine.backends.base import TiledOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import lap_normalize, lap_normalize_padded, merge, pyramid
 from reverie.engine.params import DreamParams

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reverie.logfiles import OutputRotatingHandler, tail
+from reverie.daemon.logfiles import OutputRotatingHandler, tail
 
 
 def test_tail_reads_the_last_lines_of_a_file_larger_than_its_block(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_reverie_logs_follows_the_log_across_a_rotation(tmp_path: Path) -> None:
     log = tmp_path / "state" / "reverie" / "log" / "server-tcp-127.0.0.1-5555.log"
     log.parent.mkdir(parents=True)
     log.write_text("old 1\nold 2\n")
-    command = [sys.executable, "-m", "reverie.cli_server", "logs", "-f", "-n", "1", "--endpoint", endpoint]
+    command = [sys.executable, "-m", "reverie.cli.server", "logs", "-f", "-n", "1", "--endpoint", endpoint]
     follower = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, bufsize=0)
     try:
         assert read_line(follower) == "old 2\n"  # the tail, then whatever comes

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from reverie.engine.backends import TilePolicy
+from reverie.engine.backends.base import TilePolicy
 from reverie.engine.octave_ascent import _Ascent, _Tally
 from reverie.engine.params import DreamParams
 from reverie.engine.results import Progress

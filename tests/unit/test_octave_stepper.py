@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reverie.engine.backends import TiledOctave
+from reverie.engine.backends.base import TiledOctave, WholeOctave
 from reverie.engine.backends.host import HostStepper
 from reverie.engine.laplacian import pyramid
 from reverie.engine.params import DreamParams
@@ -41,10 +41,9 @@ def gradient(jax_backend: ModuleType) -> Any:
 
 
 def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:
-    stepper = jax_octave.OctaveStepper(
-        gradient.octave_loop(), image.shape[:2], jax_octave.bucket(image.shape[:2]), SEED, OCTAVE, JITTER,
-        params.step_size, params.normalization, params.max_loss, params.lap_levels,
-    )  # fmt: skip
+    shape = image.shape[:2]
+    octave = WholeOctave(params.replace(jitter=JITTER), shape, jax_octave.bucket(shape), SEED, OCTAVE)
+    stepper = jax_octave.OctaveStepper(gradient.octave_loop(), octave)
     start = jnp.asarray(jax_padded.padded_to(image, stepper.padded_shape)) if state is None else state
     return stepper.advance(start, first, count)
 
@@ -160,9 +159,8 @@ def test_the_stop_threshold_compares_as_the_host_does() -> None:
 
 def test_chunks_last_about_a_quarter_second_at_the_measured_pace(gradient: Any) -> None:
     image, params = picture((90, 140)), DreamParams(step_size=0.05, max_loss=None)
-    stepper = jax_octave.OctaveStepper(
-        gradient.octave_loop(), (90, 140), jax_octave.bucket((90, 140)), SEED, 1, JITTER, 0.05, "mean_abs", None
-    )
+    octave = WholeOctave(params.replace(jitter=JITTER), (90, 140), jax_octave.bucket((90, 140)), SEED, 1)
+    stepper = jax_octave.OctaveStepper(gradient.octave_loop(), octave)
     loop = gradient.octave_loop()
     loop.step_seconds.pop(stepper.padded_shape, None)
     assert stepper.chunk(20) == 1  # nothing measured yet

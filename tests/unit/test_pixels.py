@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from reverie.pixels import from_dream_output, to_dream_input
+from reverie.imaging.pixels import from_dream_output, to_dream_input
 from reverie_wire.errors import BadRequest
 
 

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from reverie.engine import params
 from reverie.engine.params import DreamParams
 from reverie_plugin import arguments, messages
 from reverie_plugin.messages import PluginFailure
-from reverie_wire.ranges import RANGES, ZOOM_RANGES
+from reverie_wire import schema
+from reverie_wire.ranges import ZOOM_RANGES
 
 
 def defaults() -> dict:
@@ -24,9 +24,9 @@ def test_issue_arguments_are_all_declared() -> None:
 
 
 def test_the_dialog_offers_the_servers_ranges() -> None:
-    """One table: the dialog's bounds are the server's (step size starts at 0 for GIMP's spin scale, and seeds
+    """One table: the dialog's bounds are the schema's (step size starts at 0 for GIMP's spin scale, and seeds
     travel as GIMP's signed 32-bit int)."""
-    assert params.RANGES is RANGES
+    RANGES = {f.name: (f.low, f.high) for f in schema.FIELDS if f.low is not None}
     server_name = {"frame-steps": "steps"}
     checked = set()
     for argument in arguments.ZOOM_PROCEDURE_ARGUMENTS:

@@ -157,8 +157,18 @@ def test_a_guide_is_checked_like_the_image(guide: object, frame: bytes | None, e
 
 def test_reply_ids_recovers_the_job_of_a_broken_request_when_it_can() -> None:
     assert protocol.reply_ids([json.dumps({"job": "abc", "req": "r"}).encode()]) == {"job": "abc", "req": "r"}
-    assert protocol.reply_ids([json.dumps({"job": "bad id!"}).encode()]) == {}
     assert protocol.reply_ids([b"not json"]) == {}
+    assert protocol.reply_ids([b"[1]"]) == {}
+    assert protocol.reply_ids([]) == {}
+
+
+def test_reply_ids_echo_what_the_header_names_even_when_the_request_is_refused_for_it() -> None:
+    """A client with several requests out can tell which one failed: a bad id, or a header with NaN."""
+    assert protocol.reply_ids([json.dumps({"job": "bad id!"}).encode()]) == {"job": "bad id!"}
+    assert protocol.reply_ids([b'{"job": "j7", "params": {"steps": NaN}}']) == {"job": "j7"}
+    assert protocol.reply_ids([b'{"req": "r1", "x": 1e999}']) == {"req": "r1"}
+    assert protocol.reply_ids([json.dumps({"job": "x" * 257, "req": 5}).encode()]) == {}
+    assert protocol.reply_ids([json.dumps({"job": "j", "pad": "x" * protocol.MAX_HEADER_BYTES}).encode()]) == {}
 
 
 def test_limits_allow_the_largest_image_through_maxmsgsize() -> None:

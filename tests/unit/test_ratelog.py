@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from reverie import ratelog
+from reverie.serving import ratelog
 
 
 def test_each_client_gets_its_burst_and_what_is_held_back_is_counted(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reverie.engine import Progress
-from reverie.live_images import SourceSizes, fitted, formed, kept_image, snapshot_pixels
+from reverie.serving.live_images import SourceSizes, fitted, formed, kept_image, snapshot_pixels
 from reverie_wire.errors import BadRequest
 from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
@@ -72,7 +72,7 @@ def test_the_engines_image_view_crops_padding_strides_and_maps_to_0_1() -> None:
 
 
 def test_snapshots_between_octave_ends_stay_within_their_share_of_the_time() -> None:
-    from reverie.live_images import LiveJob
+    from reverie.serving.live_images import LiveJob
 
     sent: list[bool] = []
     image = np.full((256, 256, 3), 0.5, np.float32)
@@ -81,4 +81,15 @@ def test_snapshots_between_octave_ends_stay_within_their_share_of_the_time() -> 
         live.offer(step_with(image))
     assert sent == [False]  # the first goes at once; then the budget holds them back
     live.offer(Progress(1, 2, 20, 20, 0.5, 1, 1.0, step_with(image).image, True))
-    assert sent == [False, True]  # an octave's end always goes
+    assert sent == [False, True]  # an octave's end has a share of its own
+
+
+def test_octave_ends_stay_within_their_own_share_of_the_time() -> None:
+    from reverie.serving.live_images import LiveJob
+
+    sent: list[int] = []
+    image = np.full((512, 512, 3), 0.5, np.float32)
+    live = LiveJob(SnapshotRequest(60_000, 512), image, lambda fields, _pixels: sent.append(fields["octave"]))
+    for octave in range(1, 13):  # octaves that take no time: every snapshot would be all of it
+        live.offer(Progress(octave, 12, 20, 20, octave / 12, 1, 1.0, step_with(image).image, True))
+    assert sent == [1]

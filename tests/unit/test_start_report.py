@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from reverie.start_report import StartReport
+from reverie.daemon.start_report import StartReport
 
 
 class Clock:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reverie.daemon import describe
+from reverie.daemon.control import describe
 
 FACTS: dict[str, Any] = {
     "version": "0.1.0",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reverie.target import same_weights
+from reverie.cli.target import same_weights
 
 
 def test_keywords_match_only_themselves() -> None:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from reverie.engine import tile_planner
-from reverie.engine.backends import TilePolicy
+from reverie.engine.backends.base import TilePolicy
 from reverie.engine.params import DreamParams
 from reverie.engine.tile_planner import TilePlanner
 

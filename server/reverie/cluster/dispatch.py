@@ -1,5 +1,6 @@
 """The front's side of the cluster: it starts the dreamers, gives each queued job to a free one and relays the job's
-reports to the server's thread exactly as its own worker thread would (``reverie.worker``'s messages).
+reports to the server's thread exactly as its own worker thread would (``reverie.serving.events``, through the same
+event link).
 
 A job lost with its dreamer (its node gone, its process killed) runs again from the start on another dreamer, with
 the seed it was given here, so it comes out the same; after ``MAX_RUNS`` it ends with an error that says so.
@@ -7,7 +8,6 @@ the seed it was given here, so it comes out the same; after ``MAX_RUNS`` it ends
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -17,14 +17,24 @@ from typing import Any
 
 import numpy as np
 import ray
-import zmq
 
 from reverie.cluster.dreamer import FINAL, Dreamer, Order
 from reverie.cluster.pool import Dreamer as Placed
 from reverie.cluster.pool import Pool
 from reverie.cluster.settings import LOCAL, ClusterSettings
-from reverie.server import STOP_GRACE
-from reverie.worker import Job, JobQueue
+from reverie.serving.events import (
+    Cancelled,
+    Dreamed,
+    Event,
+    EventLink,
+    EventSender,
+    Failed,
+    LoadFailed,
+    Phase,
+    Ready,
+)
+from reverie.serving.server import STOP_GRACE
+from reverie.serving.worker import Job, JobQueue
 from reverie_wire.ranges import MAX_SEED
 
 log = logging.getLogger("reverie.cluster")
@@ -72,23 +82,23 @@ class AgainQueue(JobQueue):
 
 
 class _Link:
-    """The PAIR socket to the server's thread, shared by the jobs' threads (one send at a time)."""
+    """The worker's end of the event link, shared by the jobs' threads (its wake socket takes one send at a time);
+    once closed, what is still sent is dropped (the server has stopped listening)."""
 
-    def __init__(self, socket: zmq.Socket) -> None:
-        self._socket = socket
+    def __init__(self, sender: EventSender) -> None:
+        self._sender = sender
         self._lock = threading.Lock()
+        self._closed = False
 
-    def send(self, header: dict[str, Any], payload: Any = None) -> None:
-        frames: list[Any] = [json.dumps(header).encode()]
-        if payload is not None:
-            frames.append(payload)
+    def send(self, event: Event) -> None:
         with self._lock:
-            if not self._socket.closed:
-                self._socket.send_multipart(frames, copy=payload is None)
+            if not self._closed:
+                self._sender.send(event)
 
     def close(self) -> None:
         with self._lock:
-            self._socket.close()
+            self._closed = True
+            self._sender.close()
 
 
 def _array(frame: Any) -> np.ndarray | None:
@@ -101,16 +111,14 @@ class ClusterWorker(threading.Thread):
 
     def __init__(
         self,
-        context: zmq.Context,
-        address: str,
+        events: EventLink,
         queue: AgainQueue,
         settings: ClusterSettings,
         dreamer_args: tuple[Any, ...],
         backend: str | None,
     ) -> None:
         super().__init__(name="reverie-cluster", daemon=True)
-        self._context = context
-        self._address = address
+        self._events = events
         self._queue = queue
         self.settings = settings
         self._dreamer_args = dreamer_args
@@ -124,10 +132,7 @@ class ClusterWorker(threading.Thread):
         self._ended = threading.Event()  # the dispatcher is done, its running jobs over or given up
 
     def run(self) -> None:
-        socket = self._context.socket(zmq.PAIR)
-        socket.linger = 0
-        socket.connect(self._address)
-        link = _Link(socket)
+        link = _Link(self._events.sender())
         try:
             if self._start(link):
                 threading.Thread(target=self._watch, args=(link,), name="reverie-watch", daemon=True).start()
@@ -146,7 +151,7 @@ class ClusterWorker(threading.Thread):
     def _start(self, link: _Link) -> bool:
         """Join (or start) the Ray cluster and start the dreamers; the server hears ``ready`` when the first is."""
         settings = self.settings
-        link.send({"type": "phase", "phase": f"joining the Ray cluster at {settings.address}", "download": None})
+        link.send(Phase(f"joining the Ray cluster at {settings.address}"))
         try:
             if settings.address == LOCAL:
                 assert settings.dreamers is not None  # local:N names its count
@@ -155,7 +160,7 @@ class ClusterWorker(threading.Thread):
                 ray.init(address=settings.address)
         except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError for a bad address
             message = f"cannot join the Ray cluster at {settings.address}: {error}"
-            link.send({"type": "failed", "code": "internal", "message": message})
+            link.send(LoadFailed("internal", message))
             return False
         count, gpus = self._shape()
         options: dict[str, Any] = {
@@ -173,14 +178,14 @@ class ClusterWorker(threading.Thread):
             options["runtime_env"] = {"env_vars": variables}
         actors = [ray.remote(Dreamer).options(**options).remote(*self._dreamer_args) for _ in range(count)]
         phase = f"loading the model on {count} dreamer{'' if count == 1 else 's'} ({gpus:g} GPU each)"
-        link.send({"type": "phase", "phase": phase, "download": None})
+        link.send(Phase(phase))
         log.info("%s on the Ray cluster at %s", phase, settings.address)
 
         def first_ready(dreamer: Placed) -> None:
-            link.send({"type": "ready", "device": dreamer.facts["device"], "backend": dreamer.facts["backend"]})
+            link.send(Ready(dreamer.facts["device"], dreamer.facts["backend"]))
 
         def all_failed(facts: dict[str, Any]) -> None:
-            link.send({"type": "failed", "code": facts.get("code", "internal"), "message": facts["message"]})
+            link.send(LoadFailed(facts.get("code", "internal"), facts["message"]))
             self._queue.close()
 
         self.pool = Pool(actors, first_ready, all_failed)
@@ -210,7 +215,7 @@ class ClusterWorker(threading.Thread):
                 return
             dreamer = None if job.cancel.is_set() else self.pool.take(job.job_id)
             if dreamer is None:  # cancelled, or the server stops
-                link.send({"type": "cancelled", "serial": job.serial})
+                link.send(Cancelled(job.serial))
                 continue
             if job.params.seed is None:  # chosen here, so a run again on another dreamer dreams the same
                 job.params = replace(job.params, seed=secrets.randbelow(MAX_SEED + 1))
@@ -233,30 +238,31 @@ class ClusterWorker(threading.Thread):
         )
         try:
             for reference in dreamer.actor.dream.remote(order):
-                header, payload = ray.get(reference)
-                if header["type"] in FINAL:
-                    self._end(link, job, dreamer, header, payload)
+                event = ray.get(reference)
+                if isinstance(event, FINAL):
+                    self._end(link, job, dreamer, event)
                     return
-                link.send(header, payload)
+                link.send(event)
         except ray.exceptions.RayTaskError as error:  # not the dream's failure (the worker reports those): ours
             log.error("job %s failed on %s: %s", job.job_id, dreamer.name, error)
             message = f"the dream failed on {dreamer.name}: {error.cause!r}; see the server's log"
-            self._end(link, job, dreamer, {"type": "error", "code": "internal", "message": message}, None)
+            self._end(link, job, dreamer, Failed(job.serial, "internal", message))
         except ray.exceptions.RayError as error:  # the actor died, its node went, or Ray restarts it now
             self._lost(link, job, dreamer, error)
 
-    def _end(self, link: _Link, job: Job, dreamer: Placed, header: dict[str, Any], payload: Any) -> None:
+    def _end(self, link: _Link, job: Job, dreamer: Placed, event: Event) -> None:
         assert self.pool is not None
         with self._lock:
             self._running.pop(job.serial, None)
             self._forwarded.discard(job.serial)
             lost = self._runs.pop(job.serial, [])
             self._lock.notify_all()
-        if header["type"] == "result" and lost:
+        if isinstance(event, Dreamed) and lost:
             again = f"{', '.join(lost)} {'was' if len(lost) == 1 else 'were'} lost mid-dream"
-            header["notes"] = [*header["notes"], f"{again}; {dreamer.name} dreamed it again, with the same seed"]
+            note = f"{again}; {dreamer.name} dreamed it again, with the same seed"
+            event = replace(event, notes=[*event.notes, note])
         self.pool.free(dreamer)
-        link.send({**header, "serial": job.serial}, payload)
+        link.send(event)
 
     def _lost(self, link: _Link, job: Job, dreamer: Placed, error: Exception) -> None:
         assert self.pool is not None
@@ -272,7 +278,7 @@ class ClusterWorker(threading.Thread):
         if job.cancel.is_set():
             with self._lock:
                 self._runs.pop(job.serial, None)
-            link.send({"type": "cancelled", "serial": job.serial})
+            link.send(Cancelled(job.serial))
         elif runs >= MAX_RUNS:
             with self._lock:
                 self._runs.pop(job.serial, None)
@@ -280,7 +286,7 @@ class ClusterWorker(threading.Thread):
                 f"the job was started {runs} times and each time its dreamer was lost ({', '.join(lost)}); "
                 "the cluster's nodes may be failing (see `ray status` and the server's log)"
             )
-            link.send({"type": "error", "serial": job.serial, "code": "internal", "message": message})
+            link.send(Failed(job.serial, "internal", message))
         else:
             self._queue.again(job)
 
@@ -320,7 +326,7 @@ class ClusterWorker(threading.Thread):
         for job in jobs:
             with self._lock:
                 self._runs.pop(job.serial, None)
-            link.send({"type": "error", "serial": job.serial, "code": "internal", "message": message})
+            link.send(Failed(job.serial, "internal", message))
         return since
 
     def pool_closed(self) -> None:

@@ -1,13 +1,14 @@
 """A dreamer: one Ray actor holding one warm model, which dreams one job at a time and streams its reports back.
 
-It runs the single server's own worker code (``reverie.worker``): the same loading, progress, snapshots, seeds,
-stop-and-keep and errors, so a job dreams the same on a cluster as on one server. Its reports are the worker's
-(``[header]`` or ``[header, pixels]``), yielded one by one from a Ray streaming generator.
+It runs the single server's own worker code (``reverie.serving.worker``): the same loading, progress, snapshots,
+seeds, stop-and-keep and errors, so a job dreams the same on a cluster as on one server. Its reports are the worker's
+events (``reverie.serving.events``), yielded one by one from a Ray streaming generator, their pixels as NumPy arrays
+(which Ray hands over without pickling them).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import queue
 import socket
@@ -20,12 +21,13 @@ import numpy as np
 import ray
 
 from reverie.engine import DreamParams
-from reverie.worker import Job, Worker
+from reverie.serving import events
+from reverie.serving.worker import Job, Worker
 from reverie_wire.protocol import ImageSpec
 from reverie_wire.snapshots import SnapshotRequest
 
 # The reports after which a job is over.
-FINAL = frozenset({"result", "cancelled", "error"})
+FINAL = (events.Dreamed, events.Cancelled, events.Failed)
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,26 @@ class Order:
 
 
 class _Reports:
-    """The worker's link, as the worker uses it (``send_multipart``), handing each report to a queue."""
+    """The worker's end of its event link, as the worker uses it (``send``), handing each event to a queue with
+    its pixels as an array (a memoryview cannot leave the process)."""
 
     def __init__(self) -> None:
-        self.queue: queue.Queue[tuple[dict[str, Any], Any]] = queue.Queue()
+        self.queue: queue.Queue[events.Event] = queue.Queue()
 
-    def send_multipart(self, frames: list[Any], copy: bool = True) -> None:
-        self.queue.put((json.loads(frames[0]), frames[1] if len(frames) > 1 else None))
+    def send(self, event: events.Event) -> None:
+        if isinstance(event, (events.Snapshot, events.Dreamed)):
+            event = dataclasses.replace(event, pixels=np.asarray(event.pixels))
+        self.queue.put(event)
+
+
+def _loaded_facts(event: events.Event) -> dict[str, Any]:
+    """What loading ended with, as ``facts`` tells it: ``ready`` with the device and backend, or ``failed``."""
+    match event:
+        case events.Ready(device, backend):
+            return {"type": "ready", "device": device, "backend": backend}
+        case events.LoadFailed(code, message):
+            return {"type": "failed", "code": code, "message": message}
+    raise AssertionError(f"loading ended with {event!r}")
 
 
 class Dreamer:
@@ -57,10 +72,11 @@ class Dreamer:
 
     def __init__(self, model: str, weights: str, compiled_kept: int, warm_up: tuple[tuple[int, int], ...] | None):
         # Never started as a thread: its loading and its ``_run`` are the single server's, driven from here.
-        self._worker = Worker(None, "", None, model, weights, compiled_kept, warm_up)  # type: ignore[arg-type]
+        self._worker = Worker(None, None, model, weights, compiled_kept, warm_up)  # type: ignore[arg-type]
         reports = _Reports()
         self._model = self._worker._load(reports)  # type: ignore[arg-type]
-        *_, (self._loaded, _) = list(reports.queue.queue)
+        *_, last = list(reports.queue.queue)
+        self._loaded = _loaded_facts(last)
         self._jobs: dict[int, Job] = {}
         self._early: dict[int, bool] = {}  # cancels that came before their job (Ray may run them first)
         self._lock = threading.Lock()
@@ -74,8 +90,9 @@ class Dreamer:
             "node": ray.get_runtime_context().get_node_id(),
         }
 
-    def dream(self, order: Order) -> Iterator[tuple[dict[str, Any], Any]]:
-        """The job's reports, ``started`` to its last (result, cancelled or error), as the worker sends them."""
+    def dream(self, order: Order) -> Iterator[events.Event]:
+        """The job's events, ``Started`` to its last (``Dreamed``, ``Cancelled`` or ``Failed``), as the worker
+        sends them."""
         job = Job(
             order.serial,
             (),
@@ -88,7 +105,7 @@ class Dreamer:
             snapshots=order.snapshots,
         )
         if self._model is None:
-            yield {**self._loaded, "type": "error", "serial": order.serial}, None
+            yield events.Failed(order.serial, self._loaded["code"], self._loaded["message"])
             return
         with self._lock:
             self._jobs[order.serial] = job
@@ -101,9 +118,9 @@ class Dreamer:
         thread.start()
         try:
             while True:
-                header, payload = reports.queue.get()
-                yield header, payload
-                if header["type"] in FINAL:
+                event = reports.queue.get()
+                yield event
+                if isinstance(event, FINAL):
                     return
         finally:
             job.cancel.set()  # the front stopped listening (it lost us, or shut down): stop dreaming

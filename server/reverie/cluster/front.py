@@ -3,12 +3,14 @@ limits), with its jobs dreamed by the cluster's dreamers instead of its own work
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from reverie.cluster.dispatch import AgainQueue, ClusterWorker
 from reverie.config import ServerConfig
-from reverie.server import STOP_GRACE, DreamServer
-from reverie.worker import Job
+from reverie.serving.job_book import JobBook
+from reverie.serving.server import STOP_GRACE, DreamServer
+from reverie.serving.worker import Job
 
 # How long a stopping front waits for Ray to let go of the dreamers (a local cluster's processes end with it).
 RAY_SHUTDOWN_SECONDS = 20.0
@@ -20,14 +22,15 @@ class ClusterServer(DreamServer):
     def __init__(self, config: ServerConfig) -> None:
         assert config.cluster is not None
         super().__init__(config)
-        self._queue = self._again = AgainQueue(config.limits.max_queue, config.limits.max_queue_bytes)
+        self._again = AgainQueue(config.limits.max_queue, config.limits.max_queue_bytes)
+        self._book = JobBook(self._again)
         self._cluster: ClusterWorker | None = None
 
-    def _make_worker(self, address: str) -> Any:
+    def _make_worker(self) -> threading.Thread:
         config = self.config
         assert config.cluster is not None
         dreamer_args = (self.spec.name, config.weights, self.limits.max_compiled, config.warm_up)
-        self._cluster = ClusterWorker(self._context, address, self._again, config.cluster, dreamer_args, config.backend)
+        self._cluster = ClusterWorker(self._events, self._again, config.cluster, dreamer_args, config.backend)
         self._again.on_close = self._cluster.pool_closed
         return self._cluster
 

@@ -8,7 +8,7 @@ from reverie_wire.errors import ConfigError
 
 if TYPE_CHECKING:
     from reverie.config import ServerConfig
-    from reverie.server import DreamServer
+    from reverie.serving.server import DreamServer
 
 
 def serving(config: ServerConfig) -> DreamServer:

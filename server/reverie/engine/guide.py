@@ -4,6 +4,9 @@ The guide is seen once, at its own size (shrunk to at most ``GUIDE_SIDE`` on its
 the layers' smallest input if it is under it), not resized to each octave: its motifs then come out at the
 scale they have in the guide, whatever the size of the picture they are dreamed into, and one set of
 features (one compiled gradient) serves every octave and tile.
+
+It is enlarged at most as much as an image is (``MAX_ENLARGEMENT``) and seen at most ``GUIDE_MAX_SIDE`` long:
+a 1×2048 guide enlarged to a 75-pixel short side made the server hold gigabytes for one look at it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import numpy as np
 
 from reverie.engine.objective import BORDER
 from reverie.engine.octaves import resize
+from reverie.engine.small_images import MAX_ENLARGEMENT
+from reverie_wire.errors import ImageTooSmall
 
 # Long side the guide is seen at: enough for its motifs to be recognisable, few enough feature vectors
 # (a few thousand at most per layer) that matching every dream position against them stays cheap.
@@ -22,13 +27,29 @@ GUIDE_SIDE = 512
 # Feature vectors kept per layer: a shallow layer of a 512² guide has 65 536, and matching every dream
 # position against all of them would take gigabytes; an even grid of at most this many keeps its motifs.
 MAX_GUIDE_VECTORS = 1024
+# The longest side a guide is seen at, enlarged or not: a seen guide is then at most this × the layers' input.
+GUIDE_MAX_SIDE = int(GUIDE_SIDE * MAX_ENLARGEMENT)
 
 
 def guide_shape(height: int, width: int, min_side: int) -> tuple[int, int]:
-    """The size the guide is seen at: its own, shrunk to ``GUIDE_SIDE`` or enlarged to ``min_side``."""
-    scale = min(1.0, GUIDE_SIDE / max(height, width))
-    scale = max(scale, min_side / min(height, width))
-    return max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+    """The size the guide is seen at: its own, shrunk to ``GUIDE_SIDE`` or enlarged to ``min_side``; a guide
+    that needs more than ``MAX_ENLARGEMENT`` or would be seen longer than ``GUIDE_MAX_SIDE`` is refused."""
+    enlargement = min_side / min(height, width)
+    if enlargement > MAX_ENLARGEMENT:
+        raise ImageTooSmall(
+            f"guide: the guide is {width}×{height} pixels; these layers need at least {min_side}×{min_side}, and "
+            f"Reverie enlarges at most {MAX_ENLARGEMENT:g}× (a short side of {math.ceil(min_side / MAX_ENLARGEMENT)} "
+            "pixels): use a larger guide or shallower layers"
+        )
+    scale = max(min(1.0, GUIDE_SIDE / max(height, width)), enlargement)
+    shape = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+    if max(shape) > GUIDE_MAX_SIDE:
+        raise ImageTooSmall(
+            f"guide: the guide is {width}×{height} pixels, too thin: enlarged to these layers' smallest input "
+            f"({min_side} pixels) it would be {shape[1]}×{shape[0]}, and a guide is seen at most {GUIDE_MAX_SIDE} "
+            "pixels long: crop it closer to a square"
+        )
+    return shape
 
 
 def guide_features(extractor: Any, layers: tuple[str, ...], guide: np.ndarray, min_side: int) -> dict[str, np.ndarray]:

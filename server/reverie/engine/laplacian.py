@@ -91,7 +91,7 @@ def lap_normalize(gradient: Any, levels: int, xp: ModuleType = np) -> Any:
     """``gradient`` with each pyramid band scaled to unit RMS (bands of zeros stay zero), merged again, in
     float32.
 
-    A tiled host gradient arrives in bfloat16 (``tiling``), and NumPy reduces an ml_dtypes array in its own
+    A tiled host gradient arrives in bfloat16 (``host_tiles``), and NumPy reduces an ml_dtypes array in its own
     dtype: a bfloat16 sum stalls once it is 256 times its terms, so a band's mean came out hundreds of times
     too small and the dream was another picture. The pyramid is taken in float32 instead."""
     bands = pyramid(gradient.astype(xp.float32), levels, xp)

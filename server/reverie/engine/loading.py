@@ -8,12 +8,12 @@ import logging
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Generic
 
 import numpy as np
 
 from reverie.engine import backends
-from reverie.engine.backends import Backend, GradientFn
+from reverie.engine.backends.base import Backend, GradientT
 from reverie.engine.compiled import CompiledCache
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
@@ -29,10 +29,11 @@ _MAX_SIDE = 1024
 _POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
-class DreamModel:
-    """A loaded model on one backend: what a dream needs of it, each built once."""
+class DreamModel(Generic[GradientT]):
+    """A loaded model on one backend: what a dream needs of it, each built once; its gradient functions are
+    the backend's own, for the backend's steppers."""
 
-    def __init__(self, spec: ModelSpec, base: Any, weights: str, backend: Backend) -> None:
+    def __init__(self, spec: ModelSpec, base: Any, weights: str, backend: Backend[GradientT]) -> None:
         self.spec = spec
         self.base = base
         self.weights = weights
@@ -47,8 +48,8 @@ class DreamModel:
         self.tiles = TilePlanner(backend.tile_policy(self._device), backend.bucket, backend.is_out_of_memory)
         self._graphs: dict[str, Any] = {}
         self._extractors: CompiledCache[Any] = CompiledCache()
-        self._gradients: CompiledCache[GradientFn] = CompiledCache()
-        self._guided: tuple[tuple[Any, ...], GradientFn] | None = None
+        self._gradients: CompiledCache[GradientT] = CompiledCache()
+        self._guided: tuple[tuple[Any, ...], GradientT] | None = None
         self._min_sides: dict[tuple[str, ...], int] = {}
 
     @property
@@ -93,7 +94,7 @@ class DreamModel:
         channels: Mapping[str, Sequence[int]],
         precision: str = "auto",
         guide: np.ndarray | None = None,
-    ) -> GradientFn:
+    ) -> GradientT:
         """The compiled gradient for one objective, built once: retracing per job would cost seconds.
 
         With a ``guide`` image the objective is the guided one; the last guided gradient is kept, so the
@@ -103,7 +104,7 @@ class DreamModel:
         if guide is not None:
             return self._guided_gradient_fn(key, layers, channels, precision, guide)
 
-        def build() -> GradientFn:
+        def build() -> GradientT:
             from reverie.engine.objective import check_channels, make_objective
 
             names = tuple(layers)
@@ -120,7 +121,7 @@ class DreamModel:
         channels: Mapping[str, Sequence[int]],
         precision: str,
         guide: np.ndarray,
-    ) -> GradientFn:
+    ) -> GradientT:
         from reverie.engine.guide import guide_features
         from reverie.engine.objective import check_channels, make_guided_objective
 
@@ -155,7 +156,7 @@ def _fits(extractor: Any, side: int) -> bool:
 
 
 @cache
-def load_model(name: str = "inception_v3", weights: str = IMAGENET, seed: int = 0) -> DreamModel:
+def load_model(name: str = "inception_v3", weights: str = IMAGENET, seed: int = 0) -> DreamModel[Any]:
     """Build a model once per process; ``weights`` is "imagenet", "random" (seeded by ``seed``) or a file."""
     if not isinstance(weights, str) or not weights:
         raise BadRequest("weights must be 'imagenet', 'random' or the path of a weights file")

@@ -9,18 +9,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Generic
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn, Stepper, TiledOctave, WholeOctave
+from reverie.engine.backends.base import GradientT, Stepper, TiledOctave, WholeOctave
 from reverie.engine.colours import keep_colours
 from reverie.engine.loading import DreamModel
-from reverie.engine.octaves import octave_rooms, octave_shapes
+from reverie.engine.octaves import octave_rooms, octave_shapes, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
+from reverie.engine.small_images import brought_back, enlarged_note, enlarged_shape
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
-from reverie_wire.errors import BadRequest
+from reverie_wire.errors import BadRequest, DreamCancelled
 from reverie_wire.ranges import MAX_SEED
 
 ProgressFn = Callable[[Progress], None]
@@ -62,11 +63,11 @@ class _Tally:
 
 
 @dataclass(frozen=True)
-class _Ascent:
+class _Ascent(Generic[GradientT]):
     """One dream's gradient ascent, an octave at a time."""
 
-    model: DreamModel
-    gradient_fn: GradientFn
+    model: DreamModel[GradientT]
+    gradient_fn: GradientT
     params: DreamParams
     min_side: int  # the layers' smallest input: no tile is smaller
     should_cancel: CancelFn | None
@@ -119,13 +120,14 @@ class _Ascent:
 def dream(
     image: np.ndarray,
     params: DreamParams,
-    model: DreamModel,
+    model: DreamModel[Any],
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     guide: np.ndarray | None = None,
 ) -> DreamResult:
     """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape. With a ``guide`` (H×W×3 float32 in
-    [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``).
+    [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``). An image
+    under the layers' smallest input is dreamed enlarged and brought back to its size (see ``small_images``).
 
     ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
     host), so a job stops within one step; where a device runs several steps per call, before each call,
@@ -133,16 +135,21 @@ def dream(
     """
     started = time.perf_counter()
     _check_image(image)
+    if guide is not None:
+        _check_image(guide)
     if params.model != model.spec.name and params.model not in model.spec.aliases:
         raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
     layers = params.layer_weights()
     seed = params.seed if params.seed is not None else secrets.randbelow(MAX_SEED + 1)
     rng = np.random.default_rng(seed)
-    height, width = image.shape[:2]
     min_side = model.min_side(tuple(layers))
-    shapes, notes = octave_shapes(height, width, params.octaves, params.octave_scale, min_side)
-    if guide is not None:
-        _check_image(guide)
+    height, width = image.shape[:2]
+    enlarged = enlarged_shape(height, width, min_side)
+    source = image if enlarged is None else resize(image, enlarged)
+    full: tuple[int, int] = enlarged or (height, width)
+    shapes, notes = octave_shapes(*full, params.octaves, params.octave_scale, min_side)
+    if guide is not None and should_cancel is not None and should_cancel():  # stopped while its guide was read
+        raise DreamCancelled("the dream was cancelled")
     gradient_fn = model.gradient_fn(layers, dict(params.channels), params.precision, guide)
 
     def jitter(reach: int) -> tuple[int, int]:
@@ -151,7 +158,7 @@ def dream(
     rooms = octave_rooms(shapes, model.tiles.plan(params).padded(shapes[-1]), params.octave_scale)
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms)
     # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
-    canvas = model.backend.canvas(image, ascent.padded)
+    canvas = model.backend.canvas(source, ascent.padded)
     tally = _Tally(params, len(shapes), progress)
     # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
     current = canvas.first(shapes[0])
@@ -163,5 +170,8 @@ def dream(
         current = ascent.octave(octave, shape, current, tally)
     result = canvas.result(current)
     if params.keep_colors:
-        result = keep_colours(result, image)
+        result = keep_colours(result, source)
+    if enlarged is not None:
+        result = brought_back(image, source, result)
+        notes.insert(0, enlarged_note(image, enlarged))
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

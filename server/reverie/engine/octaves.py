@@ -69,7 +69,8 @@ def resize_channel(channel: np.ndarray, shape: tuple[int, int], out: np.ndarray 
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of an H×W×C float32 image (antialiased when shrinking) into one new array."""
     if image.shape[:2] == shape:
-        return image.copy()
+        same: np.ndarray = image.copy()  # NumPy's stubs type copy() as Any before Python 3.11
+        return same
     resized = np.empty((*shape, image.shape[2]), np.float32)
     for c in range(image.shape[2]):
         resize_channel(image[:, :, c], shape, out=resized[:, :, c])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from reverie.engine.backends import Device
+from reverie.engine.backends.base import Device
 
 # CPU flags of the instructions that make bfloat16 convolutions faster than float32 ones.
 _BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})

@@ -8,15 +8,10 @@ original's own detail is kept and only what the dream added is resampled.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from reverie.engine import octave_ascent
-from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import resize
-from reverie.engine.params import DreamParams
-from reverie.engine.results import DreamResult, Progress
 from reverie_wire.errors import ImageTooSmall
 
 # Beyond this enlargement a dream would be mostly resampling, and a thin strip's long side would explode.
@@ -38,39 +33,16 @@ def enlarged_shape(height: int, width: int, min_side: int) -> tuple[int, int] | 
     return max(min_side, math.ceil(height * factor)), max(min_side, math.ceil(width * factor))
 
 
-def _dreamable(image: np.ndarray) -> bool:
-    """Whether ``image`` is what the engine takes; anything else goes on to the engine's own clear error."""
-    return (
-        isinstance(image, np.ndarray)
-        and image.ndim == 3
-        and image.shape[2] == 3
-        and image.dtype == np.float32
-        and image.size > 0
-    )
+def brought_back(image: np.ndarray, enlarged: np.ndarray, dreamed: np.ndarray) -> np.ndarray:
+    """``image`` with the change the dream made to its ``enlarged`` copy, shrunk to its size, added."""
+    change = resize(dreamed - enlarged, image.shape[:2])
+    restored: np.ndarray = np.clip(image + change, 0.0, 1.0)
+    return restored
 
 
-def dream(
-    image: np.ndarray,
-    params: DreamParams,
-    model: DreamModel,
-    progress: Callable[[Progress], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    guide: np.ndarray | None = None,
-) -> DreamResult:
-    """``octave_ascent.dream``, also for images under the layers' smallest input (see the module's note)."""
-    shape = None
-    if _dreamable(image) and params.model in (model.spec.name, *model.spec.aliases):
-        height, width = image.shape[:2]
-        shape = enlarged_shape(height, width, model.min_side(tuple(params.layer_weights())))
-    if shape is None:
-        return octave_ascent.dream(image, params, model, progress, should_cancel, guide)
-    enlarged = resize(image, shape)
-    result = octave_ascent.dream(enlarged, params, model, progress, should_cancel, guide)
-    change = resize(result.image - enlarged, image.shape[:2])
-    restored = np.clip(image + change, 0.0, 1.0)
+def enlarged_note(image: np.ndarray, enlarged: tuple[int, int]) -> str:
     height, width = image.shape[:2]
-    note = (
+    return (
         f"the image is {width}×{height} pixels, under these layers' smallest input: it was dreamed enlarged to "
-        f"{shape[1]}×{shape[0]} and brought back to its size"
+        f"{enlarged[1]}×{enlarged[0]} and brought back to its size"
     )
-    return DreamResult(restored, result.seed, result.octaves_used, result.losses, (note, *result.notes), result.seconds)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reverie.engine.backends import ChunkedStepper, Stepper
+from reverie.engine.backends.base import ChunkedStepper, Stepper
 from reverie_wire.errors import DreamCancelled
 
 CancelFn = Callable[[], bool]

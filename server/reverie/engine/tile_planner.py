@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reverie.engine.backends import TilePolicy
+from reverie.engine.backends.base import TilePolicy
 from reverie.engine.params import DreamParams
 from reverie.engine.tiling import TileLayout, grid_span
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn
+from reverie.engine.backends.base import GradientFn
 from reverie.engine.loading import DreamModel
 from reverie.engine.octave_ascent import dream
 from reverie.engine.params import DreamParams
@@ -18,7 +19,7 @@ WARM_UP_PICTURES = ((768, 1024), (1024, 768))
 
 
 def warm_up(
-    model: DreamModel,
+    model: DreamModel[Any],
     params: DreamParams | None = None,
     pictures: tuple[tuple[int, int], ...] = WARM_UP_PICTURES,
 ) -> float:
@@ -40,7 +41,7 @@ def warm_up(
     return time.perf_counter() - started
 
 
-def _compile_batches(model: DreamModel, gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:
+def _compile_batches(model: DreamModel[Any], gradient_fn: GradientFn, params: DreamParams, min_side: int) -> None:
     """Compile (by running) each tile batch the plan's dreams use, smallest first. Out of device memory, the
     tiles shrink and it starts again: a small GPU gets smaller batches, not a server that fails to start."""
     plan = model.tiles.plan(params)

@@ -6,14 +6,18 @@ Standard library only, so ``reverie doctor`` can say where the weights are witho
 from __future__ import annotations
 
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverie.engine.registry import MODELS, ModelSpec
 
-if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
-    from importlib.resources.abc import Traversable
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 
 def keras_cache_dir() -> Path:
@@ -30,7 +34,7 @@ def cached_weights(spec: ModelSpec) -> Path | None:
 
 def bundled_weights(spec: ModelSpec) -> Traversable | None:
     """``spec``'s ImageNet weights as shipped in the package (``reverie/weights/``), if it ships them."""
-    source = resources.files("reverie").joinpath("weights", spec.weights_file)
+    source = resources.files("reverie").joinpath("weights").joinpath(spec.weights_file)  # one part a call before 3.11
     return source if source.is_file() else None
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reverie.engine.backends import GradientFn, TiledOctave
+from reverie.engine.backends.base import GradientFn, TiledOctave
+from reverie.engine.backends.host_tiles import tiled_gradient
 from reverie.engine.laplacian import lap_normalize
 from reverie.engine.octaves import reinject_detail, resize
-from reverie.engine.tiling import tiled_gradient
 
 # Rows per slice when NumPy walks a whole image: temporaries stay megabytes, not an image's size.
 _ROWS = 256

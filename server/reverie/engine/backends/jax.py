@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reverie.engine.backends import Backend, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave, jax_octave
+from reverie.engine.backends import jax_octave
 from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.base import Backend, Device, TiledOctave, TilePolicy, WholeOctave
 from reverie.engine.backends.jax_canvas import DeviceCanvas
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS, ready_convolutions  # enables the compile cache
-from reverie.engine.tiling import TileLayout
 
 
 def _batch_size(count: int) -> int:
@@ -143,29 +143,22 @@ class DeviceStepper:
 
     asynchronous = True
 
-    def __init__(
-        self,
-        gradient: Gradient,
-        layout: TileLayout,
-        batch: int,
-        step_size: float,
-        normalization: str,
-        shape: tuple[int, int],
-        lap_levels: int = 4,
-    ) -> None:
+    def __init__(self, gradient: Gradient, octave: TiledOctave) -> None:
+        layout, params, shape = octave.layout, octave.params, octave.shape
         self.tiles = layout.count
         self.shape = shape
         self._gradient = gradient
         self._size = padded_image.size_of(shape)
-        self._step_size = np.float32(step_size)
+        self._step_size = np.float32(params.step_size)
         self._grid_shape = (layout.height, layout.width)
         grid = (len(layout.rows), len(layout.cols))
         tile = layout.tile_height
-        self._cut = partial(_cut, grid=grid, tile=tile, group=min(batch, _batch_size(layout.count)))
+        self._cut = partial(_cut, grid=grid, tile=tile, group=min(octave.batch, _batch_size(layout.count)))
         # Room for every copy a wrapped grid makes of a pixel: 2 unless the image is under half the grid's span;
         # never fewer, so that most sizes on a grid share one compiled update.
         copies = (max(2, -(-layout.height // shape[0])), max(2, -(-layout.width // shape[1])))
-        levels = lap_levels if normalization == "laplacian" else 0  # other normalisations share one compile
+        normalization = params.normalization
+        levels = params.lap_levels if normalization == "laplacian" else 0  # other normalisations share one compile
         self._update = partial(
             _update, grid=grid, tile=tile, copies=copies, normalization=normalization, lap_levels=levels
         )
@@ -210,39 +203,12 @@ class JaxBackend:
     def canvas(self, source: np.ndarray, padded_shape: Callable[[tuple[int, int]], tuple[int, int]]) -> DeviceCanvas:
         return DeviceCanvas(source, padded_shape)
 
-    def tiled_stepper(self, gradient_fn: GradientFn, octave: TiledOctave) -> DeviceStepper:
+    def tiled_stepper(self, gradient_fn: Gradient, octave: TiledOctave) -> DeviceStepper:
         """Cancelling is asked between steps only: a step's dispatch never waits for the device."""
-        params = octave.params
-        return DeviceStepper(
-            _compiled(gradient_fn),
-            octave.layout,
-            octave.batch,
-            params.step_size,
-            params.normalization,
-            octave.shape,
-            params.lap_levels,
-        )
+        return DeviceStepper(gradient_fn, octave)
 
-    def octave_stepper(self, gradient_fn: GradientFn, octave: WholeOctave) -> jax_octave.OctaveStepper:
-        params = octave.params
-        return jax_octave.OctaveStepper(
-            _compiled(gradient_fn).octave_loop(),
-            octave.shape,
-            octave.padded_shape,
-            octave.seed,
-            octave.number,
-            params.jitter,
-            params.step_size,
-            params.normalization,
-            params.max_loss,
-            params.lap_levels,
-        )
+    def octave_stepper(self, gradient_fn: Gradient, octave: WholeOctave) -> jax_octave.OctaveStepper:
+        return jax_octave.OctaveStepper(gradient_fn.octave_loop(), octave)
 
 
-def _compiled(gradient_fn: GradientFn) -> Gradient:
-    """``gradient_fn`` as this backend's ``make_gradient_fn`` made it: its steppers call the compiled gradient
-    on device arrays."""
-    return cast(Gradient, gradient_fn)
-
-
-BACKEND: Backend = JaxBackend()  # mypy checks it against the interface
+BACKEND: Backend[Gradient] = JaxBackend()  # mypy checks it against the interface

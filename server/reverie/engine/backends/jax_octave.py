@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from reverie.engine.backends import jax_padded as padded_image
+from reverie.engine.backends.base import WholeOctave
 from reverie.engine.backends.jax_compile import COMPILE_OPTIONS
 from reverie.engine.laplacian import lap_normalize_padded
 from reverie.engine.tiling import grid_span
@@ -222,34 +223,23 @@ class OctaveStepper:
 
     tiles = 1
 
-    def __init__(
-        self,
-        loop: OctaveLoop,
-        shape: tuple[int, int],
-        padded_shape: tuple[int, int],
-        seed: int,
-        octave: int,
-        reach: int,
-        step_size: float,
-        normalization: str,
-        max_loss: float | None,
-        lap_levels: int = 4,
-    ) -> None:
-        self.shape = shape
-        self.padded_shape = padded_shape
+    def __init__(self, loop: OctaveLoop, octave: WholeOctave) -> None:
+        params = octave.params
+        self.shape = octave.shape
+        self.padded_shape = octave.padded_shape
         self._loop = loop
-        self._normalization = normalization
-        self._lap_levels = lap_levels
-        self._size = padded_image.size_of(shape)
+        self._normalization = params.normalization
+        self._lap_levels = params.lap_levels
+        self._size = padded_image.size_of(octave.shape)
         # each layer's activation size for the true size: the top-left part of the padded input's (valid
         # convolutions and pools make it so) that the objective reads
-        self._extents = loop.extents(shape)
+        self._extents = loop.extents(octave.shape)
         self._constants = (
-            np.uint32(seed),
-            np.int32(octave),
-            np.int32(reach),
-            np.float32(step_size),
-            stop_threshold(max_loss),
+            np.uint32(octave.seed),
+            np.int32(octave.number),
+            np.int32(params.jitter),
+            np.float32(params.step_size),
+            stop_threshold(params.max_loss),
         )
 
     def chunk(self, remaining: int) -> int:

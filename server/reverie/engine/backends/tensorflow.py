@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from reverie.engine.backends import Backend, ChunkedStepper, Device, GradientFn, TiledOctave, TilePolicy, WholeOctave
+from reverie.engine.backends.base import (
+    Backend,
+    ChunkedStepper,
+    Device,
+    GradientFn,
+    TiledOctave,
+    TilePolicy,
+    WholeOctave,
+)
 from reverie.engine.backends.host import HostCanvas, HostStepper
 
 
@@ -74,4 +82,4 @@ class TensorFlowBackend:
         return None
 
 
-BACKEND: Backend = TensorFlowBackend()  # mypy checks it against the interface
+BACKEND: Backend[GradientFn] = TensorFlowBackend()  # mypy checks it against the interface

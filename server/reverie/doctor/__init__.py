@@ -1,0 +1,1 @@
+"""``reverie doctor``'s checks: what a working install needs, each as a pass, a warning or a failure."""

@@ -1,0 +1,51 @@
+"""Each client's share of the dream server: how many of its jobs may wait, how much work one job may be, and how
+long it may run. The limits come from ``[limits]``; a refusal says which one and how to stay within it."""
+
+from __future__ import annotations
+
+from reverie.engine import DreamParams
+from reverie.engine.guide import GUIDE_MAX_SIDE, GUIDE_SIDE
+from reverie_wire.errors import Busy, TooLarge
+from reverie_wire.protocol import ImageSpec, Limits
+
+
+def work(params: DreamParams, image: ImageSpec, guide: ImageSpec | None = None) -> int:
+    """A job's size in pixel-steps: each octave's pixels times the steps it takes (octaves shrink by the scale),
+    and a guide's (``guide_work``)."""
+    pixels = sum(image.pixels / params.octave_scale ** (2 * octave) for octave in range(params.octaves))
+    return int(pixels * params.steps) + guide_work(guide)
+
+
+def guide_work(guide: ImageSpec | None) -> int:
+    """A guide's pixels (each read and converted once) and the most it can be seen at (one look at each)."""
+    return 0 if guide is None else guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
+
+
+def check_work(params: DreamParams, image: ImageSpec, limits: Limits, guide: ImageSpec | None = None) -> None:
+    """Refuse a job larger than the server's pixel-step budget."""
+    size = work(params, image, guide)
+    if size > limits.max_pixel_steps:
+        guided = "" if guide is None else f" and a {guide.width}x{guide.height} guide"
+        raise TooLarge(
+            f"this dream is {size / 1e9:.3g} billion pixel-steps ({image.width}x{image.height}, {params.octaves} "
+            f"octaves of {params.steps} steps{guided}); this server takes at most "
+            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image or guide, or "
+            "raise [limits] max_pixel_steps"
+        )
+
+
+def check_share(waiting: int, limits: Limits) -> None:
+    """Refuse a client's job when as many of its jobs already wait as its share of the queue allows."""
+    if waiting >= limits.max_jobs_per_client:
+        raise Busy(
+            f"{waiting} of this client's jobs already wait on the dream server, its share of the queue; "
+            "submit more when one finishes (or raise [limits] max_jobs_per_client in its config)"
+        )
+
+
+def over_time_message(seconds: float, limits: Limits) -> str:
+    """What a client reads when its job ran past the server's time limit."""
+    return (
+        f"the dream ran for {seconds:.0f} s, past this server's limit of {limits.max_job_seconds} s, and was "
+        "stopped; use fewer steps or octaves or a smaller image (or raise [limits] max_job_seconds)"
+    )

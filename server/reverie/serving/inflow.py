@@ -1,0 +1,220 @@
+"""What a peer can make the server hold before its message is complete, bounded from outside ZeroMQ.
+
+libzmq hands a multipart message to the server only once its last frame has arrived, and MAXMSGSIZE bounds each
+frame, not the message: a peer can make the server's I/O thread hold any number of frames, and keep them by never
+ending the message. No socket option bounds that. So a thread watches each TCP connection: the kernel counts the
+bytes a connection has received (``TCP_INFO``), the server counts the bytes of the messages it has taken from it
+(every frame names its connection's descriptor, ``ZMQ_SRCFD``). A connection holding more than its allowance is
+shut down, which makes libzmq close it and free what it held. The same thread shuts down connections beyond the
+connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors.
+
+Only TCP is watched: an ``ipc://`` socket's peers are this machine's users its directory lets in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from reverie.serving import peers
+from reverie.serving.budget import MemoryBudget
+from reverie.serving.ratelog import PeerLog
+
+log = logging.getLogger("reverie.server")
+
+# How often the connections are looked at: what a peer can send past its allowance before it is cut.
+CHECK_INTERVAL = 0.01
+# Room for the greeting, the handshake and ZeroMQ's heartbeats, which the server never sees as messages.
+HANDSHAKE_BYTES = 1 << 20
+HEARTBEAT_BYTES_PER_SECOND = 64
+# What an encrypted frame adds on the wire (CURVE's MESSAGE command, nonce and authenticator).
+CURVE_FRAME_BYTES = 48
+# Where struct tcp_info keeps tcpi_bytes_acked and tcpi_bytes_received (Linux 4.1 and later).
+_COUNTER = struct.Struct("<Q")
+_BYTES_ACKED_AT, _BYTES_RECEIVED_AT = 120, 128
+_EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
+
+
+def wire_bytes(frames: list[Any], encrypted: bool) -> int:
+    """The bytes a message's frames took on the wire after the routing id ROUTER adds itself (ZMTP 3 framing)."""
+    total = 0
+    for frame in frames[1:]:
+        size = len(frame)
+        total += size + (2 if size < 256 else 9) + (CURVE_FRAME_BYTES if encrypted else 0)
+    return total
+
+
+def _tcp_counter(fd: int, offset: int) -> int | None:
+    """One of the kernel's byte counters of a TCP connection; None when it is not (or no longer) a TCP socket."""
+    try:
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
+            info = duplicate.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except OSError:
+        return None
+    if len(info) < offset + _COUNTER.size:
+        return None
+    return _COUNTER.unpack_from(info, offset)[0]
+
+
+def _shut(fd: int) -> None:
+    with contextlib.suppress(OSError), socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
+        duplicate.shutdown(socket.SHUT_RDWR)
+
+
+@dataclass
+class _Connection:
+    accepted: float = field(default_factory=time.monotonic)
+    taken: int = 0  # wire bytes of the messages the server has read
+    cut: bool = False
+
+
+class InflowGuard(threading.Thread):
+    """Cuts TCP connections that hold more than ``allowance`` unread bytes, and those beyond ``max_connections``.
+
+    ``taken`` is called by the server's thread for every message it reads; everything else runs here.
+    """
+
+    def __init__(
+        self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool, budget: MemoryBudget
+    ) -> None:
+        super().__init__(name="reverie-inflow", daemon=True)
+        self.allowance = allowance
+        self.budget = budget
+        self.max_connections = max_connections
+        self.encrypted = encrypted
+        self._monitor = router.get_monitor_socket(_EVENTS)
+        self._connections: dict[int, _Connection] = {}
+        self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
+        self.cuts = 0
+
+    def taken(self, frames: list[Any]) -> None:
+        """Count a message the server has read against its connection."""
+        try:
+            fd = frames[-1].get(zmq.SRCFD)
+        except (zmq.ZMQError, AttributeError):
+            return
+        size = wire_bytes(frames, self.encrypted)
+        with self._lock:
+            connection = self._connections.get(fd)
+            if connection is not None:
+                connection.taken += size
+                self._descriptors[frames[0].bytes] = fd
+                self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
+
+    def acknowledged(self, routing_id: bytes) -> int | None:
+        """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
+        read them); None where that cannot be known (an ipc peer, a connection gone)."""
+        with self._lock:
+            fd = self._descriptors.get(routing_id)
+        return None if fd is None else _tcp_counter(fd, _BYTES_ACKED_AT)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()
+
+    def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                while self._monitor.poll(0):
+                    self._on_event(recv_monitor_message(self._monitor))
+                self._check()
+                self._monitor.poll(int(CHECK_INTERVAL * 1000))
+        finally:
+            self._monitor.close(linger=0)
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        fd = int(event["value"])
+        if event["event"] != zmq.EVENT_ACCEPTED:
+            with self._lock:
+                self._connections.pop(fd, None)
+                for routing_id in [r for r, known in self._descriptors.items() if known == fd]:
+                    del self._descriptors[routing_id]
+            return
+        with self._lock:
+            open_now = len(self._connections)
+            self._connections[fd] = _Connection()
+        if open_now >= self.max_connections:
+            self._log.log(
+                "refused",  # one stream: a refused peer may be gone before its address is read
+                logging.WARNING,
+                "refused a connection: %d are open, the limit ([limits] max_connections)",
+                self.max_connections,
+            )
+            self._cut(fd)
+
+    def _check(self) -> None:
+        with self._lock:
+            watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
+        now = time.monotonic()
+        holding: dict[int, int] = {}
+        for fd, connection in watched:
+            received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
+            if received is None:
+                continue
+            with self._lock:
+                held = received - connection.taken
+            holding[fd] = received
+            room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
+            if held > room:
+                holding.pop(fd)
+                self._log.log(
+                    peers.address_of(fd),
+                    logging.WARNING,
+                    "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
+                    held / 1e6,
+                    room / 1e6,
+                )
+                self._cut(fd)
+        self._keep_within_budget(holding)
+
+    def _keep_within_budget(self, received: dict[int, int]) -> None:
+        """Cut the connections holding the most until all together are within the server's memory budget. One is
+        always let through (its own allowance bounds it), so a job sent while the server is full is answered
+        ``busy`` rather than lost with its connection. ``received``: each connection's count from the kernel."""
+        with self._lock:
+            sending = {fd: held for fd, held in self._held(received).items() if held > HANDSHAKE_BYTES}
+        in_flight = sum(sending.values())
+        while len(sending) > 1 and self.budget.over_by(in_flight) > 0:
+            fd = max(sending, key=sending.__getitem__)
+            held = sending.pop(fd)
+            self._log.log(
+                peers.address_of(fd),
+                logging.WARNING,
+                "cut a connection holding %.0f MB of an unfinished message: the clients together would pass the "
+                "server's memory budget of %.0f MB ([limits] memory_budget)",
+                held / 1e6,
+                self.budget.total / 1e6,
+            )
+            self._cut(fd)
+            in_flight -= held
+        with self._lock:  # what the server took meanwhile is not in flight any more
+            self.budget.in_flight = sum(self._held({fd: received[fd] for fd in sending}).values())
+
+    def _held(self, received: dict[int, int]) -> dict[int, int]:
+        """What each connection holds: received, less what the server has taken from it by now (the caller holds
+        the lock)."""
+        return {
+            fd: max(0, count - self._connections[fd].taken) for fd, count in received.items() if fd in self._connections
+        }
+
+    def _cut(self, fd: int) -> None:
+        with self._lock:
+            connection = self._connections.get(fd)
+            if connection is None or connection.cut:
+                return
+            connection.cut = True
+        self.cuts += 1
+        _shut(fd)

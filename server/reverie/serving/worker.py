@@ -1,0 +1,284 @@
+"""The one thread that owns the model: it loads it, then runs queued jobs one at a time.
+
+It never touches the client socket; it reports to the server's thread with ``events`` (one dataclass each).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from reverie import framework_output
+from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
+from reverie.engine.weight_files import keras_cache_dir, needs_download
+from reverie.imaging.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.serving.events import (
+    Cancelled,
+    Dreamed,
+    EventLink,
+    EventSender,
+    Failed,
+    LoadFailed,
+    Phase,
+    Ready,
+    Snapshot,
+    Started,
+    Stepped,
+    payload,
+)
+from reverie.serving.live_images import LiveJob, kept_image
+from reverie_wire.errors import Busy, DreamCancelled, ReverieError
+from reverie_wire.protocol import ImageSpec
+from reverie_wire.ranges import MAX_SEED
+from reverie_wire.snapshots import SnapshotRequest
+
+log = logging.getLogger("reverie.worker")
+FRAMEWORKS_LOG = logging.getLogger("reverie.frameworks")
+
+# Progress goes out at most this often (the protocol promises about ten a second).
+PROGRESS_INTERVAL = 0.1
+
+
+@dataclass(eq=False)
+class Job:
+    """One accepted dream; ``pixels`` is the received frame, used without copying."""
+
+    serial: int
+    envelope: tuple[bytes, ...]
+    job_id: str
+    params: DreamParams
+    image: ImageSpec
+    pixels: Any
+    guide: ImageSpec | None = None
+    guide_pixels: Any = None
+    received: float = field(default_factory=time.monotonic)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
+    peer: Any = None  # who sent it, for its share of the queue (``reverie.peers.peer_of``)
+    snapshots: SnapshotRequest | None = None
+    # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
+    keep: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        """The pixels the job holds: its image's and its guide's."""
+        return self.image.nbytes + (self.guide.nbytes if self.guide is not None else 0)
+
+    def guide_input(self) -> np.ndarray | None:
+        """The guide as the engine takes it (float RGB in [0, 1]), or None."""
+        if self.guide is None:
+            return None
+        return to_dream_input(_array(self.guide, self.guide_pixels))
+
+
+def _array(spec: ImageSpec, frame: Any) -> np.ndarray:
+    """A received frame as the H×W×C array its layout declares, without copying."""
+    return np.frombuffer(frame, dtype=DTYPES[spec.dtype]).reshape(spec.height, spec.width, spec.channels)
+
+
+class JobQueue:
+    """Jobs waiting for the worker, in arrival order, bounded in count and bytes; a queued job can be taken out
+    again."""
+
+    def __init__(self, limit: int, max_bytes: int) -> None:
+        self.limit = limit
+        self.max_bytes = max_bytes
+        self._jobs: deque[Job] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def __len__(self) -> int:
+        with self._ready:
+            return len(self._jobs)
+
+    def put(self, job: Job) -> int:
+        """Queue a job and return how many wait before it; ``Busy`` when the queue is full."""
+        with self._ready:
+            if len(self._jobs) >= self.limit:
+                raise Busy(
+                    f"the dream server already has {self.limit} jobs waiting; try again when one finishes "
+                    "(or raise [limits] max_queue in its config)"
+                )
+            waiting = sum(queued.nbytes for queued in self._jobs)
+            if self._jobs and waiting + job.nbytes > self.max_bytes:
+                raise Busy(
+                    f"the jobs waiting on the dream server already hold {waiting / 1e6:.0f} MB of pixels; try again "
+                    "when one finishes (or raise [limits] max_queue_bytes in its config)"
+                )
+            self._jobs.append(job)
+            self._ready.notify()
+            return len(self._jobs) - 1
+
+    def remove(self, job: Job) -> bool:
+        """Take a job out if it is still waiting; False when the worker already has it."""
+        with self._ready:
+            try:
+                self._jobs.remove(job)
+            except ValueError:
+                return False
+            return True
+
+    def take(self) -> Job | None:
+        """The next job, waiting for one; None once the queue is closed."""
+        with self._ready:
+            while not self._jobs and not self._closed:
+                self._ready.wait()
+            return None if self._closed else self._jobs.popleft()
+
+    def close(self) -> list[Job]:
+        """Stop handing out jobs; returns those still waiting."""
+        with self._ready:
+            self._closed = True
+            left = list(self._jobs)
+            self._jobs.clear()
+            self._ready.notify_all()
+            return left
+
+
+class Worker(threading.Thread):
+    """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
+
+    def __init__(
+        self,
+        link: EventLink,
+        queue: JobQueue,
+        model: str,
+        weights: str,
+        compiled_kept: int,
+        warm_up_pictures: tuple[tuple[int, int], ...] | None = None,
+    ) -> None:
+        super().__init__(name="reverie-worker", daemon=True)
+        self._compiled_kept = compiled_kept
+        self._warm_up_pictures = warm_up_pictures
+        self._link = link
+        self._queue = queue
+        self._model_name = model
+        self._weights = weights
+
+    def run(self) -> None:
+        link = self._link.sender()
+        try:
+            with framework_output.logged(FRAMEWORKS_LOG):  # TensorFlow's and XLA's start-up lines: DEBUG
+                model = self._load(link)
+            if model is not None:
+                while (job := self._queue.take()) is not None:
+                    self._run(link, model, job)
+        finally:
+            link.close()
+
+    def _loading_phase(self, link: EventSender) -> None:
+        """Say what building the model waits for: a first run downloads the ImageNet weights."""
+        spec = get_spec(self._model_name)
+        if needs_download(spec, self._weights):
+            download = {"path": str(keras_cache_dir() / spec.weights_file), "bytes": spec.weights_bytes}
+            phase = f"downloading {spec.name}'s ImageNet weights ({spec.weights_bytes / 1e6:.0f} MB), then building it"
+            link.send(Phase(phase, download))
+        else:
+            link.send(Phase("building the model"))
+
+    def _load(self, link: EventSender) -> DreamModel | None:
+        started = time.monotonic()
+        try:
+            link.send(Phase("loading Keras"))
+            backends.backend()  # imports Keras and its backend: seconds, before any download starts
+            self._loading_phase(link)
+            model = load_model(self._model_name, weights=self._weights)
+            model.compiled_kept = self._compiled_kept
+            # Compile now, so the first artist's request does not wait for it.
+            link.send(Phase("warming up (compiling)"))
+            params = DreamParams(model=model.spec.name)
+            if self._warm_up_pictures is None:
+                warm_up_seconds = warm_up(model, params)
+            else:
+                warm_up_seconds = warm_up(model, params, self._warm_up_pictures)
+        except ReverieError as error:
+            link.send(LoadFailed(error.code, str(error)))
+            return None
+        except Exception as error:
+            log.exception("loading %s failed", self._model_name)
+            link.send(LoadFailed("internal", f"loading the model failed: {error!r}"))
+            return None
+        log.info(
+            "%s (%s weights) ready on %s in %.1f s (%.1f s of it compiling)",
+            model.spec.name,
+            self._weights,
+            model.device,
+            time.monotonic() - started,
+            warm_up_seconds,
+        )
+        link.send(Ready(model.device, model.backend.name))
+        return model
+
+    def _run(self, link: EventSender, model: DreamModel, job: Job) -> None:
+        if job.cancel.is_set():
+            link.send(Cancelled(job.serial))
+            return
+        link.send(Started(job.serial))
+        last = 0.0
+        live: LiveJob | None = None
+
+        def progress(step: Progress) -> None:
+            nonlocal last
+            if live is not None:
+                live.offer(step)
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL:
+                last = now
+                link.send(
+                    Stepped(job.serial, step.fraction, step.octave, step.octaves, step.step, step.steps, step.tiles)
+                )
+
+        # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
+        params = job.params
+        if params.seed is None:
+            params = replace(params, seed=secrets.randbelow(MAX_SEED + 1))
+        try:
+            original = _array(job.image, job.pixels)
+            source = to_dream_input(original)
+            live = LiveJob(
+                job.snapshots,
+                source,
+                lambda fields, pixels: link.send(Snapshot(job.serial, fields, payload(np.ascontiguousarray(pixels)))),
+            )
+            result = dream(
+                source,  # the engine never writes into it, so a stopped job's kept image can start from it
+                params,
+                model,
+                progress=progress,
+                should_cancel=job.cancel.is_set,
+                guide=job.guide_input(),
+            )
+            pixels = from_dream_output(result.image, original)
+        except DreamCancelled:
+            if job.keep and live is not None:
+                self._send_kept(link, job, params.seed, original, live)
+            else:
+                link.send(Cancelled(job.serial))
+            return
+        except ReverieError as error:
+            link.send(Failed(job.serial, error.code, str(error)))
+            return
+        except Exception as error:
+            log.exception("job %s failed", job.job_id)
+            message = f"the dream failed inside the server: {error!r}; see `reverie logs`"
+            link.send(Failed(job.serial, "internal", message))
+            return
+        image = payload(np.ascontiguousarray(pixels))
+        link.send(Dreamed(job.serial, result.seed, None, result.seconds, list(result.notes), image))
+
+    def _send_kept(self, link: EventSender, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
+        """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
+        started = time.monotonic()
+        pixels = from_dream_output(kept_image(live.sources, live.last), original)
+        notes = ["stopped early: this is the dream as far as it had come"]
+        engine_seconds = time.monotonic() - started
+        link.send(
+            Dreamed(job.serial, seed, live.partial(), engine_seconds, notes, payload(np.ascontiguousarray(pixels)))
+        )
