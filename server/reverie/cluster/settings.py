@@ -13,6 +13,10 @@ KEYS = ("address", "dreamers", "gpus_per_dreamer", "cpus_per_dreamer")
 # ``--cluster local:N``: a Ray cluster started on this machine for the server's lifetime, with N dreamers.
 LOCAL = "local"
 _ADDRESS_HELP = 'a Ray address ("auto", "HOST:PORT" or "ray://HOST:PORT") or "local:N"'
+# The most dreamers, and the most GPUs or CPUs one may ask for: beyond them a typo, never a cluster (Ray would try
+# to start every actor asked for, and wait forever for resources no node has).
+MAX_DREAMERS = 1024
+MAX_PER_DREAMER = 1024
 
 
 @dataclass(frozen=True)
@@ -34,16 +38,20 @@ def parse_address(text: str, dreamers: int | None = None) -> ClusterSettings:
     if text.split(":", 1)[0] != LOCAL:
         return ClusterSettings(text, dreamers)
     count = text.partition(":")[2]
-    if not count.isdigit() or int(count) < 1:
-        raise ConfigError(f'cluster address "local:N" needs a dreamer count N of at least 1; got {text!r}')
+    if not count.isdigit() or not 1 <= int(count) <= MAX_DREAMERS:
+        raise ConfigError(
+            f'cluster address "local:N" needs a dreamer count N of at least 1 and at most {MAX_DREAMERS:,}; '
+            f"got {text!r}"
+        )
     return ClusterSettings(LOCAL, int(count))
 
 
 def _number(section: Mapping[str, Any], name: str, source: Path, *, whole: bool) -> Any:
     value = section[name]
     kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < (1 if whole else 0):
-        wanted = "a positive whole number" if whole else "a number of at least 0"
+    high = MAX_DREAMERS if whole else MAX_PER_DREAMER
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (1 if whole else 0) <= value <= high:
+        wanted = f"a positive whole number up to {high:,}" if whole else f"a number from 0 to {high:,}"
         raise ConfigError(f"{source}: [cluster] {name} must be {wanted}, got {value!r}")
     return value
 
