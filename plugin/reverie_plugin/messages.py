@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from reverie_wire.errors import ReverieError
 
 STARTING = "Starting dream server…"
@@ -83,6 +85,11 @@ def progress_text(octave: int, octaves: int, step: int, steps: int, preview: boo
 def queued_text(ahead: int) -> str:
     """Progress bar text while the job waits on the server behind others' (or this artist's earlier) jobs."""
     return f"Waiting for the dream server: {ahead} job{'' if ahead == 1 else 's'} ahead of this one…"
+
+
+def busy_text(seconds: float) -> str:
+    """Progress bar text while the dream server, its queue full, has turned the job away for now: it is sent again."""
+    return f"The dream server is busy; sending the dream again in {math.ceil(seconds)} s…"
 
 
 def no_pyzmq_text(error: ImportError, python: str) -> str:

@@ -97,21 +97,35 @@ def check_layout(result: Result, sent: Pixels) -> None:
 
 
 def submit(
-    client: DreamClient, pixels: Pixels, params: dict[str, Any], guide: Pixels | None = None, snapshots: Any = None
+    client: DreamClient,
+    pixels: Pixels,
+    params: dict[str, Any],
+    guide: Pixels | None = None,
+    snapshots: Any = None,
+    sink: ProgressSink | None = None,
 ) -> str:
-    """Send one dream (with its guide image and snapshot request, if any); its job id once queued."""
+    """Send one dream (with its guide image and snapshot request, if any); its job id once queued. With a ``sink``,
+    a busy server is asked again until it takes the dream, and the sink says so meanwhile."""
     from reverie_wire.client import Guide
 
-    return client.submit(
-        pixels.data,
-        width=pixels.width,
-        height=pixels.height,
-        channels=pixels.channels,
-        dtype=pixels.dtype,
-        params=params,
-        guide=None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
-        snapshots=snapshots,
-    )
+    job: dict[str, Any] = {
+        "width": pixels.width,
+        "height": pixels.height,
+        "channels": pixels.channels,
+        "dtype": pixels.dtype,
+        "params": params,
+        "guide": None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
+        "snapshots": snapshots,
+    }
+    if sink is None:
+        return client.submit(pixels.data, **job)
+    waiting = sink
+
+    def busy(_: Exception, seconds: float) -> None:
+        waiting.text(messages.busy_text(seconds))
+        waiting.pulse()
+
+    return client.submit_waiting(pixels.data, on_busy=busy, **job)
 
 
 class _ProgressBar:
@@ -147,7 +161,7 @@ def dream(
     """Submit one dream (with its guide image, if any) and follow it until its result, updating the sink;
     cancel it if this is interrupted."""
     sink.text(messages.SENDING)
-    job = FollowedJob(client, submit(client, pixels, params, guide), _ProgressBar(sink, preview))
+    job = FollowedJob(client, submit(client, pixels, params, guide, sink=sink), _ProgressBar(sink, preview))
     try:
         while job.pump(POLL_SECONDS):
             pass

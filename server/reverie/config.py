@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from reverie.cluster.settings import KEYS as CLUSTER_KEYS
+from reverie.cluster.settings import ClusterSettings, parse_cluster
 from reverie.config_bounds import bounded
 from reverie_wire.config import KEY_NAMES, KeyFiles, key_files, read_toml, table
 from reverie_wire.errors import ConfigError
@@ -51,6 +53,8 @@ class ServerConfig:
     warm_up: tuple[tuple[int, int], ...] | None = None
     limits: Limits = field(default_factory=Limits)
     keys: KeyFiles = field(default_factory=KeyFiles)
+    # Dream on a Ray cluster's dreamers behind this server's endpoint (``[cluster]``, ``--cluster``); None: here.
+    cluster: ClusterSettings | None = None
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with the given fields changed; None values are ignored (unset flags)."""
@@ -107,6 +111,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "server": ("endpoint", "model", "weights", "backend", "idle_exit", "log_max_mb", "log_backups", "warm_up"),
     "limits": tuple(f.name for f in dataclasses.fields(Limits)),
     "keys": KEY_NAMES,
+    "cluster": CLUSTER_KEYS,
 }
 
 
@@ -171,7 +176,8 @@ def parse_config(data: Mapping[str, Any], source: Path) -> ServerConfig:
     for name in _section(data, "limits", source):
         limits.update(_bounded(data["limits"], name, source))
     keys = key_files(_section(data, "keys", source), source)
-    return ServerConfig(limits=Limits(**limits), keys=keys, **server)
+    cluster = parse_cluster(_section(data, "cluster", source), source)
+    return ServerConfig(limits=Limits(**limits), keys=keys, cluster=cluster, **server)
 
 
 def choose_backend(config: ServerConfig) -> None:

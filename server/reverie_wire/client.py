@@ -8,6 +8,7 @@ failure becomes one exception a person can act on: the server's refusals as the 
 from __future__ import annotations
 
 import itertools
+import random
 import time
 import uuid
 from collections import deque
@@ -20,6 +21,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from reverie_wire import protocol, snapshots
 from reverie_wire.errors import (
+    Busy,
     ClientError,
     ClientTimeout,
     DreamCancelled,
@@ -45,6 +47,11 @@ _HEARTBEAT_INTERVALS = (0.05, 30.0)
 PROBE_SECONDS = 1.0
 # A cancel that lands on another server behind a broker is answered unknown_job and sent again.
 _CANCEL_TRIES = 8
+# A job told ``busy`` is sent again after a wait that doubles from the first to the longest (each drawn between half
+# and all of it, so that clients turned away together do not come back together), for at most BUSY_PATIENCE in all.
+BUSY_FIRST_WAIT = 0.5
+BUSY_LONGEST_WAIT = 8.0
+BUSY_PATIENCE = 600.0
 _HANDSHAKE_FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
@@ -551,6 +558,34 @@ class DreamClient:
             self._dispatch(*message)
         return job
 
+    def submit_waiting(
+        self,
+        pixels: bytes,
+        *,
+        on_busy: Callable[[Busy, float], None],
+        patience: float = BUSY_PATIENCE,
+        **job: Any,
+    ) -> str:
+        """``submit``, waiting for a place in line: a server that answers ``busy`` (its queue full, or this client's
+        share taken) is asked again with backoff for up to ``patience`` seconds, and ``on_busy(error, seconds)``
+        hears each wait, so a person sees why nothing happens yet. Other jobs' messages are read meanwhile."""
+        give_up = time.monotonic() + patience
+        wait = BUSY_FIRST_WAIT
+        while True:
+            try:
+                return self.submit(pixels, **job)
+            except Busy as error:
+                pause = min(random.uniform(wait / 2, wait), give_up - time.monotonic())
+                if pause <= 0:
+                    raise
+                on_busy(error, pause)
+                until = time.monotonic() + pause
+                while (message := self._receive(until - time.monotonic())) is not None:
+                    self._dispatch(*message)
+                    if time.monotonic() >= until:
+                        break
+                wait = min(wait * 2, BUSY_LONGEST_WAIT)
+
     def poll(self, timeout: float = 0.0) -> Event | None:
         """The next event of any of this client's jobs, or None if none came within ``timeout`` seconds.
 
@@ -611,11 +646,17 @@ class DreamClient:
         on_progress: Callable[[Progress], None] | None = None,
         guide: Guide | None = None,
         on_queued: Callable[[Queued], None] | None = None,
+        on_busy: Callable[[Busy, float], None] | None = None,
     ) -> Result:
         """Submit a job and wait for its result; raises DreamCancelled if it was cancelled. ``on_queued`` hears
-        when the job waits behind others, ``on_progress`` each step."""
-        job = self.submit(
-            pixels, width=width, height=height, channels=channels, dtype=dtype, params=params, guide=guide
+        when the job waits behind others, ``on_progress`` each step; with ``on_busy`` a busy server is asked again
+        (``submit_waiting``) rather than the job failing."""
+        job_args: dict[str, Any] = {"width": width, "height": height, "channels": channels, "dtype": dtype}
+        job_args.update(params=params, guide=guide)
+        job = (
+            self.submit(pixels, **job_args)
+            if on_busy is None
+            else self.submit_waiting(pixels, on_busy=on_busy, **job_args)
         )
         try:
             for event in self.events(job):

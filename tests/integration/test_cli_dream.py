@@ -241,3 +241,28 @@ def test_the_written_file_follows_the_umask(rgba: Path, tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "out.png").stat().st_mode) == 0o644
+
+
+def test_several_files_into_a_folder_each_keep_their_name_and_one_failure_spares_the_others(
+    rgba: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = save(np.random.default_rng(5).integers(0, 256, (64, 80, 3), dtype=np.uint8), tmp_path / "second.jpg")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    folder = tmp_path / "dreams"
+    folder.mkdir()
+    assert main(["dream", str(rgba), str(broken), str(second), "-o", f"{folder}/", *FAST]) == 1
+    said = capsys.readouterr()
+    assert sorted(path.name for path in folder.iterdir()) == ["in.png", "second.jpg"]
+    assert read_image(folder / "second.jpg").pixels.shape == (64, 80, 3)
+    assert "broken.png" in said.err and "dreamt 2 of 3 files in this process" in said.out
+
+
+def test_several_files_refuse_a_folder_that_is_not_there_before_any_work(rgba: Path, tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "reverie.cli", "dream", str(rgba), str(rgba), "-o", str(tmp_path / "none"), *FAST],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1 and "not a folder" in run.stderr

@@ -363,3 +363,55 @@ def test_params_the_protocol_cannot_carry_are_refused_before_sending(
     with client.DreamClient(server.endpoint) as dream, pytest.raises(errors.ClientError, match=match):
         dream.submit(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params=params)
     assert [header["type"] for header in server.received] == ["hello"]
+
+
+def test_a_job_told_busy_is_sent_again_with_backoff_and_the_wait_is_heard(
+    serve: Callable[[Handler], ScriptedServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client, "BUSY_FIRST_WAIT", 0.02)
+    dreams: list[str] = []
+
+    def full_twice(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] == "dream":
+            dreams.append(header["job"])
+            if len(dreams) <= 2:
+                return [({"type": "error", "code": "busy", "job": header["job"], "message": "queue full"}, None)]
+        return dreaming(lambda job: [result(job)])(header, body)
+
+    server = serve(full_twice)
+    waits: list[tuple[str, float]] = []
+    with client.DreamClient(server.endpoint) as dream:
+        done = dream.run(
+            b"\x00\x00\x00",
+            width=1,
+            height=1,
+            channels=3,
+            dtype="u8",
+            params={},
+            on_busy=lambda error, seconds: waits.append((str(error), seconds)),
+        )
+    assert done.pixels == b"\x01\x02\x03" and len(dreams) == 3
+    assert [message for message, _ in waits] == ["queue full", "queue full"]
+    assert 0.01 <= waits[0][1] <= 0.02 and 0.02 <= waits[1][1] <= 0.04, "each wait doubles, drawn from its upper half"
+
+
+def test_a_job_still_busy_after_the_patience_is_refused_busy(serve: Callable[[Handler], ScriptedServer]) -> None:
+    def always_full(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] == "dream":
+            return [({"type": "error", "code": "busy", "job": header["job"], "message": "queue full"}, None)]
+        return hello_only(header, body)
+
+    server = serve(always_full)
+    waits: list[float] = []
+    with client.DreamClient(server.endpoint) as dream, pytest.raises(errors.Busy):
+        dream.submit_waiting(
+            b"\x00\x00\x00",
+            width=1,
+            height=1,
+            channels=3,
+            dtype="u8",
+            params={},
+            on_busy=lambda _, seconds: waits.append(seconds),
+            patience=1.0,
+        )
+    assert waits and sum(waits) <= 1.0

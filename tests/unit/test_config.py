@@ -80,6 +80,16 @@ def test_warm_up_pictures_are_width_by_height() -> None:
         ('[server]\nwarm_up = ["1920"]\n', "each side 256 to 16384 pixels; got '1920'"),
         ('[server]\nwarm_up = ["200x1080"]\n', "each side 256 to 16384 pixels; got '200x1080'"),
         ("[server]\nwarm_up = [1920]\n", "warm_up must be a list of picture sizes"),
+        # a cluster's settings name the key that is wrong
+        ("[cluster]\ndreamers = 2\n", r"\[cluster\] address must be a Ray address"),
+        ('[cluster]\naddress = "local:0"\n', r"\[cluster\] .*dreamer count N of at least 1"),
+        ('[cluster]\naddress = "auto"\ndreamers = 0\n', r"\[cluster\] dreamers must be a positive whole number"),
+        ('[cluster]\naddress = "auto"\ndreamers = 100000\n', r"\[cluster\] dreamers must be .* up to 1,024"),
+        ('[cluster]\naddress = "local:5000"\n', r"\[cluster\] .*dreamer count N .* at most 1,024"),
+        ('[cluster]\naddress = "auto"\ngpus_per_dreamer = 1e9\n', r"gpus_per_dreamer must be a number from 0 to 1,024"),
+        ('[cluster]\naddress = "auto"\ngpus_per_dreamer = -1\n', r"\[cluster\] gpus_per_dreamer must be a number"),
+        ('[cluster]\naddress = "auto"\ncpus_per_dreamer = "1"\n', r"\[cluster\] cpus_per_dreamer must be a number"),
+        ('[cluster]\naddress = "auto"\nnodes = 2\n', r"unknown setting\(s\) nodes in \[cluster\]"),
         ('[server]\nlog_backups = "3"\n', r"\[server\] log_backups must be a whole number from 1 to 100"),
         # values that crashed the start, failed every job or switched a guard off
         (f"[limits]\nmax_pixels = {2**63 - 1}\n", "max_pixels must be a whole number from 1 to 268,435,456"),
@@ -94,6 +104,37 @@ def test_mistakes_are_reported_with_the_file_name(tmp_path: Path, text: str, mat
     with pytest.raises(ConfigError, match=match) as caught:
         config.load_config(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_cluster_table_and_the_cluster_flag() -> None:
+    from reverie.cluster.settings import ClusterSettings, parse_address
+
+    path = config.config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('[cluster]\naddress = "auto"\ndreamers = 4\ngpus_per_dreamer = 0.5\n')
+    assert config.load_config().cluster == ClusterSettings("auto", 4, 0.5, 1.0)
+    assert config.ServerConfig().cluster is None  # dreaming here, on this server's own worker thread
+    assert parse_address("local:3") == ClusterSettings("local", 3)
+    assert parse_address("ray://head:10001") == ClusterSettings("ray://head:10001")
+
+
+def test_the_desktop_never_loads_ray() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, reverie.cli.main, reverie.serving.server, reverie.config; sys.exit('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_cluster_without_ray_installed_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from reverie.cluster.launch import serving
+    from reverie.cluster.settings import parse_address
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'reverie\[cluster\]'"):
+        serving(config.ServerConfig(cluster=parse_address("local:2")))
 
 
 def test_an_explicit_config_file_must_exist(tmp_path: Path) -> None:
@@ -118,6 +159,14 @@ def test_server_settings_for_a_desktop(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90.0), ("1.5h", 5400.0), ("10 m", 600.0), ("off", None)])
 def test_idle_exit_durations(text: str, seconds: float | None) -> None:
     assert config.parse_duration(text) == seconds
+
+
+def test_dreamers_sharing_a_gpu_keep_to_their_part_under_both_backends() -> None:
+    pytest.importorskip("ray", reason="the cluster's dispatcher imports Ray")
+    from reverie.cluster.dispatch import sharing_variables
+
+    assert sharing_variables(1.0) == {} and sharing_variables(0.0) == {}
+    assert sharing_variables(0.5) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.45"}
 
 
 def test_every_numeric_setting_has_a_range_that_holds_its_default() -> None:

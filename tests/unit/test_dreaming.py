@@ -79,3 +79,18 @@ def test_a_job_queued_behind_others_says_so_unless_quiet(
     dream_file(source, tmp_path / "out.png", queued_dream, show_progress=show_progress)
     waiting = "reverie: waiting for the dream server (2 jobs ahead of this one)\n"
     assert capsys.readouterr().err == (waiting if show_progress else "")
+
+
+def test_a_job_turned_away_busy_says_it_is_sent_again(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reverie.cli.dreaming import BusyWait
+
+    def busy_dream(pixels: np.ndarray, progress: Callable[[object], None]) -> tuple[np.ndarray, int, tuple[str, ...]]:
+        progress(BusyWait("the queue is full", 1.25))
+        return DREAMED, 42, ()
+
+    dream_file(source, tmp_path / "out.png", busy_dream)
+    assert capsys.readouterr().err == (
+        "reverie: the dream server is busy (the queue is full); sending the job again in 1.2 s\n"
+    )

@@ -11,7 +11,7 @@ import pytest
 from reverie_plugin import messages, session
 from reverie_plugin.messages import PluginFailure
 from reverie_wire.client import Cancelled, Progress, Queued, Result
-from reverie_wire.errors import ClientTimeout, ReverieError, ServerNotRunning, Unauthorized
+from reverie_wire.errors import Busy, ClientTimeout, ReverieError, ServerNotRunning, Unauthorized
 
 PIXELS = session.Pixels(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
@@ -38,7 +38,8 @@ class Sink:
 class ScriptedClient:
     """Answers hello from a list (an exception or a dict each call) and poll from a queue."""
 
-    def __init__(self, hellos: list[Any] = (), events: list[Any] = ()) -> None:
+    def __init__(self, hellos: list[Any] = (), events: list[Any] = (), busy_waits: list[float] = ()) -> None:
+        self.busy_waits = list(busy_waits)  # the server turns the job away this many times, for these waits
         self.hellos = deque(hellos)
         self.events = deque(events)
         self.submitted: list[dict[str, Any]] = []
@@ -53,6 +54,11 @@ class ScriptedClient:
     def submit(self, pixels: bytes, **spec: Any) -> str:
         self.submitted.append({"pixels": pixels, **spec})
         return "job"
+
+    def submit_waiting(self, pixels: bytes, *, on_busy: Any, **spec: Any) -> str:
+        for seconds in self.busy_waits:
+            on_busy(Busy("queue full"), seconds)
+        return self.submit(pixels, **spec)
 
     def poll(self, timeout: float = 0.0) -> Any:
         event = self.events.popleft() if self.events else None
@@ -95,6 +101,17 @@ def test_a_job_waiting_behind_others_says_how_many_are_ahead() -> None:
         "Dreaming: octave 1/2, step 3/4",
     ]
     assert sink.pulses == 1 and sink.fractions == [0.5]
+
+
+def test_a_busy_server_is_asked_again_and_the_progress_text_says_so() -> None:
+    client, sink = ScriptedClient(events=[RESULT], busy_waits=[0.5, 1.4]), Sink()
+    assert session.dream(client, PIXELS, {}, sink, preview=False) is RESULT
+    assert sink.texts == [
+        messages.SENDING,
+        "The dream server is busy; sending the dream again in 1 s…",
+        "The dream server is busy; sending the dream again in 2 s…",
+    ]
+    assert sink.pulses == 2 and len(client.submitted) == 1
 
 
 def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:

@@ -78,3 +78,24 @@ def test_a_running_job_past_its_time_is_cancelled_and_known_as_over_time() -> No
     assert running.cancel.is_set() and book.over_time(running)
     book.end(running, "failed")
     assert not book.over_time(running)
+
+
+def test_several_jobs_run_at_once_each_with_its_own_clock() -> None:
+    """A cluster's front runs one job per dreamer: each is timed from its own start, and ends alone."""
+    book = JobBook(JobQueue(limit=8, max_bytes=1 << 20))
+    first, second, waiting = (job(book.next_serial(), b"a", str(n)) for n in range(3))
+    for each in (first, second, waiting):
+        book.add(each)
+    book.start(first)
+    book.start(second)
+    assert book.running is first and book.running_count == 2 and book.running_jobs() == [first, second]
+    assert book.is_running(second) and not book.is_running(waiting)
+    assert book.running_since(first) <= book.running_since(second)
+    book.stop_over_time(3600.0)
+    assert not first.cancel.is_set() and not second.cancel.is_set()
+    book.stop_over_time(-1.0)
+    assert book.over_time(first) and book.over_time(second) and not waiting.cancel.is_set()
+    assert book.end(first, "failed") == 0
+    assert book.running is second and book.running_count == 1 and not book.over_time(first)
+    book.end(second, "failed")
+    assert book.running is None and book.running_jobs() == []

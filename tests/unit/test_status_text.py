@@ -55,3 +55,17 @@ def test_status_of_a_loading_server_says_what_it_waits_for() -> None:
 def test_status_says_when_an_idle_server_exits() -> None:
     assert describe({**FACTS, "idle_exit": 1800.0}).splitlines()[-1] == "  exits after 30 min without requests"
     assert "exits after" not in describe({**FACTS, "idle_exit": None})
+
+
+def test_a_cluster_front_lists_its_dreamers_and_a_single_server_none() -> None:
+    dreamers = [
+        {"name": "dreamer-0", "host": "gpu1", "device": "H100", "state": "busy", "running": "j7", "jobs_done": 5},
+        {"name": "dreamer-1", "host": None, "device": None, "state": "lost", "running": None, "jobs_done": 2},
+    ]
+    text = describe({**FACTS, "backend": "jax", "cluster": "head:6379", "dreamers": dreamers})
+    assert text.splitlines()[-3:] == [
+        "  Ray cluster at head:6379, 2 dreamers:",
+        "    dreamer-0 on gpu1 (H100): running j7, 5 done",
+        "    dreamer-1 on ? (?): lost, 2 done",
+    ]
+    assert "dreamer" not in describe({**FACTS, "backend": "jax"})

@@ -13,6 +13,7 @@ from reverie.engine.params import DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
 from reverie.imaging.images import output_format, read_image
 from reverie_wire import schema
+from reverie_wire.keys import client_options
 
 
 def _layer_weights(text: str) -> dict[str, float]:
@@ -123,15 +124,27 @@ def params_from_args(args: argparse.Namespace, model: str) -> DreamParams:
 
 
 def _run_dream(args: argparse.Namespace) -> int:
+    from reverie.cli.batch import is_batch, outputs
     from reverie.cli.dreaming import dream_file, dreaming_at
 
-    output_format(args.output)  # a name that cannot be written fails before any work
-    with opened(args, load_config()) as target:
+    batch = is_batch(args.input, args.output)
+    if batch:  # names that cannot be written fail before any work
+        outputs(args.input, args.output)
+    else:
+        output_format(args.output)
+    config = load_config()
+    with opened(args, config) as target:
         params = params_from_args(args, target.model)
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
         guide = None if args.guide is None else read_image(args.guide).pixels
-        report = dream_file(args.input, args.output, dreaming_at(target, params, guide), not args.quiet)
+        if batch:
+            from reverie.cli.batch import dream_files
+
+            options = client_options(config.keys)
+            return dream_files(args.input, args.output, target, params, guide, not args.quiet, options)
+        (source,) = args.input
+        report = dream_file(source, args.output, dreaming_at(target, params, guide), not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
     print(
@@ -169,10 +182,19 @@ def _run_layers(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    dream = commands.add_parser("dream", help="dream an image file", description="Dream IN and write OUT.")
-    dream.add_argument("input", metavar="IN", help="PNG, JPEG, TIFF or WebP image")
+    dream = commands.add_parser(
+        "dream",
+        help="dream image files",
+        description="Dream IN and write OUT; or dream several files into a folder (-o DIR/), spread over a cluster's "
+        "dreamers (reverie serve --cluster), one by one on a single server.",
+    )
+    dream.add_argument("input", metavar="IN", nargs="+", help="PNG, JPEG, TIFF or WebP image(s)")
     dream.add_argument(
-        "-o", "--output", required=True, metavar="OUT", help="output file (.png keeps alpha and 16-bit grey)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output file (.png keeps alpha and 16-bit grey), or for several inputs a folder (each keeps its name)",
     )
     dream.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     where = dream.add_mutually_exclusive_group()

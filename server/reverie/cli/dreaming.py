@@ -30,6 +30,14 @@ class DreamReport:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class BusyWait:
+    """The server turned the job away for now (its queue is full): it is sent again in ``seconds``."""
+
+    message: str
+    seconds: float
+
+
 ProgressFn = Callable[[Any], None]
 # A job that spent longer than this on the server before and after its dream says so (a note): it waited in the
 # queue. Reading and writing its pixels there takes well under it, even for a large image.
@@ -86,6 +94,7 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
             on_progress=progress,
             guide=as_guide(guide),
             on_queued=progress,
+            on_busy=lambda error, seconds: progress(BusyWait(str(error), seconds)),
         )
         got = (result.height, result.width, result.channels, result.dtype)
         if got != (height, width, channels, dtype_name(pixels)):
@@ -125,6 +134,13 @@ def dream_file(
     return DreamReport(width, height, seed, time.perf_counter() - started, (*loaded.notes, *dream_notes, *written))
 
 
+def waiting_line(event: Queued | BusyWait) -> str:
+    """What a job that waits says, in a line of its own (the wait may be long)."""
+    if isinstance(event, BusyWait):
+        return f"the dream server is busy ({event.message}); sending the job again in {event.seconds:.1f} s"
+    return f"waiting for the dream server ({event.ahead} job{'' if event.ahead == 1 else 's'} ahead of this one)"
+
+
 @contextmanager
 def _progress_bar(show: bool) -> Iterator[ProgressFn]:
     """A progress bar on a terminal, fed by engine or server progress events alike; a job the server queues
@@ -132,10 +148,9 @@ def _progress_bar(show: bool) -> Iterator[ProgressFn]:
     with tqdm(total=100, unit="%", disable=not (show and sys.stderr.isatty()), leave=False) as bar:
 
         def progress(event: Any) -> None:
-            if isinstance(event, Queued):
+            if isinstance(event, (Queued, BusyWait)):
                 if show:
-                    ahead = f"{event.ahead} job{'' if event.ahead == 1 else 's'}"
-                    bar.write(f"reverie: waiting for the dream server ({ahead} ahead of this one)", file=sys.stderr)
+                    bar.write(f"reverie: {waiting_line(event)}", file=sys.stderr)
                 return
             bar.set_description(f"octave {event.octave}/{event.octaves} step {event.step}/{event.steps}")
             bar.update(round(event.fraction * 100) - bar.n)

@@ -1,4 +1,4 @@
-"""``reverie serve | start | stop | status | logs | keys | broker``: the server's command line.
+"""``reverie serve | start | stop | status | logs | keys``: the server's command line.
 
 ``register`` adds the subcommands to ``reverie``'s parser; ``python -m reverie.cli.server`` runs
 them alone (``reverie start`` launches the background server that way, without the other commands'
@@ -40,6 +40,11 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         weights=getattr(args, "weights", None),
         limits=limits,
     )
+    cluster = getattr(args, "cluster", None)
+    if cluster is not None:
+        from reverie.cluster.settings import parse_address
+
+        config = dataclasses.replace(config, cluster=parse_address(cluster))
     idle_exit = getattr(args, "idle_exit", None)
     if idle_exit is not None:  # "off" (None) must override the file too
         config = dataclasses.replace(config, idle_exit=parse_duration(idle_exit))
@@ -76,7 +81,12 @@ def _serve(args: argparse.Namespace) -> int:
     with framework_output.logged(logging.getLogger("reverie.frameworks")):  # TensorFlow's start-up lines: DEBUG
         from reverie.serving.server import DreamServer  # imports TensorFlow: only the server pays for it
 
-    server = DreamServer(config)
+    if config.cluster is not None:
+        from reverie.cluster.launch import serving  # imports Ray: only a cluster's front pays for it
+
+        server: DreamServer = serving(config)
+    else:
+        server = DreamServer(config)
     server.bind()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: server.stop())
@@ -99,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_args(args: argparse.Namespace) -> list[str]:
     """The flags ``start`` passes on to the background ``serve``."""
     passed = []
-    for flag in ("config", "model", "weights", "idle_exit", "max_pixels", "max_side", "max_queue"):
+    for flag in ("config", "model", "weights", "idle_exit", "max_pixels", "max_side", "max_queue", "cluster"):
         value = getattr(args, flag)
         if value is not None:
             passed += [f"--{flag.replace('_', '-')}", str(value)]
@@ -144,17 +154,6 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _broker(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    from reverie.broker import run_broker
-
-    config = _config(args)
-    run_broker(config.endpoint, args.backend, config.keys, config.limits)
-    return 0
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="ZeroMQ endpoint (default from the config, else tcp://127.0.0.1:5555)")
     parser.add_argument("--config", type=Path, help="TOML config file (default: the user config dir's config.toml)")
@@ -167,6 +166,12 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pixels", type=int, help="largest image accepted, in pixels")
     parser.add_argument("--max-side", type=int, help="largest width or height accepted")
     parser.add_argument("--max-queue", type=int, help="jobs that may wait; beyond it clients are told 'busy'")
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="dream on a Ray cluster's dreamers: its address ('auto', HOST:PORT, ray://HOST:PORT), or local:N "
+        "to start one here with N dreamers (needs reverie[cluster]; docs/cluster.md)",
+    )
 
 
 def _log_level(parser: argparse.ArgumentParser) -> None:
@@ -208,12 +213,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keys_parser.add_argument("--dir", help="where to put them (default: the config dir's keys/)")
     keys_parser.add_argument("--force", action="store_true", help="replace existing keys")
     keys_parser.set_defaults(func=_keys)
-
-    broker = subparsers.add_parser("broker", help="one endpoint in front of several dream servers")
-    _common(broker)
-    broker.add_argument("--backend", action="append", required=True, help="a server's endpoint (repeat)")
-    _log_level(broker)
-    broker.set_defaults(func=_broker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -184,8 +184,21 @@ def describe(facts: dict[str, Any]) -> str:
             f"  queue {facts['queue']} of {limits['max_queue']}, running: {facts['running'] or 'nothing'}",
             f"  limits {limits['max_pixels'] / 1e6:.1f} megapixels, {limits['max_side']} px a side",
             *([f"  exits after {facts['idle_exit'] / 60:g} min without requests"] if facts.get("idle_exit") else []),
+            *_dreamers(facts),
         ]
     )
+
+
+def _dreamers(facts: dict[str, Any]) -> list[str]:
+    """A cluster front's dreamers, one line each (a single server has none)."""
+    if "cluster" not in facts:
+        return []
+    lines = [f"  Ray cluster at {facts['cluster']}, {len(facts['dreamers'])} dreamers:"]
+    for each in facts["dreamers"]:
+        doing = f"running {each['running']}" if each["running"] else each["state"]
+        where = f"{each['host'] or '?'} ({each['device'] or '?'})"
+        lines.append(f"    {each['name']} on {where}: {doing}, {each['jobs_done']} done")
+    return lines
 
 
 def start(

@@ -1,4 +1,5 @@
-"""The server's record of the jobs not yet over: in arrival order, by client and id, by serial, which one runs.
+"""The server's record of the jobs not yet over: in arrival order, by client and id, by serial, which ones run
+(one on a single server, one per dreamer on a cluster).
 
 The worker takes the jobs from the queue; the book is the server's thread's alone.
 """
@@ -23,8 +24,7 @@ class JobBook:
         self._jobs: dict[tuple[Route, str], Job] = {}
         self._serials: dict[int, Job] = {}
         self._next_serial = itertools.count(1)
-        self.running: Job | None = None
-        self.running_since = 0.0
+        self._running: dict[Job, float] = {}  # the jobs dreaming now: since when
         self._over_time: set[Job] = set()  # running jobs stopped for their time limit
         self.counts = dict.fromkeys(OUTCOMES, 0)
 
@@ -63,15 +63,36 @@ class JobBook:
         self._serials[job.serial] = job
         return position, ahead
 
+    @property
+    def running(self) -> Job | None:
+        """The job that started first of those running now, or None."""
+        return next(iter(self._running), None)
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def running_jobs(self) -> list[Job]:
+        """The jobs running now, first started first (a copy: ending one changes the book)."""
+        return list(self._running)
+
+    def is_running(self, job: Job) -> bool:
+        return job in self._running
+
+    def running_since(self, job: Job) -> float:
+        """When a running job started (monotonic clock)."""
+        return self._running[job]
+
     def start(self, job: Job) -> None:
-        self.running, self.running_since = job, time.monotonic()
+        self._running[job] = time.monotonic()
 
     def stop_over_time(self, max_seconds: float) -> None:
-        """Cancel the running job if it has run longer than ``max_seconds``; it then ends as over time."""
-        running = self.running
-        if running is not None and time.monotonic() - self.running_since > max_seconds:
-            self._over_time.add(running)
-            running.cancel.set()
+        """Cancel each running job that has run longer than ``max_seconds``; it then ends as over time."""
+        now = time.monotonic()
+        for running, since in self._running.items():
+            if now - since > max_seconds:
+                self._over_time.add(running)
+                running.cancel.set()
 
     def over_time(self, job: Job) -> bool:
         return job in self._over_time
@@ -85,7 +106,6 @@ class JobBook:
         del self._jobs[key]
         self._serials.pop(job.serial, None)
         self._over_time.discard(job)
-        if self.running is job:
-            self.running = None
+        self._running.pop(job, None)
         self.counts[outcome] += 1
         return place

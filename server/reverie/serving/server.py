@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import socket
+import threading
 import time
 from typing import Any
 
@@ -67,7 +68,7 @@ class DreamServer:
         self._status = ServerState()
         self._budget = MemoryBudget(self.limits.memory_budget)
         self._last_activity = time.monotonic()  # for idle_exit
-        self._worker: Worker | None = None
+        self._worker: threading.Thread | None = None
         self._inflow: InflowGuard | None = None
         self._outbox: Outbox | None = None
         self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
@@ -106,20 +107,25 @@ class DreamServer:
             self._peer_log,
             self._owners.still_here,
         )
-        self._worker = Worker(
-            self._events,
-            self._book.queue,
-            self.spec.name,
-            self.config.weights,
-            self.limits.max_compiled,
-            self.config.warm_up,
-        )
+        self._worker = self._make_worker()
         self._worker.start()
         log.info(
             "listening on %s (protocol %d, pid %d)",
             self.config.endpoint,
             protocol.PROTOCOL_VERSION,
             os.getpid(),
+        )
+
+    def _make_worker(self) -> threading.Thread:
+        """The thread that dreams the queued jobs and reports through ``self._events`` (a cluster's front hands
+        them on to its dreamers instead)."""
+        return Worker(
+            self._events,
+            self._book.queue,
+            self.spec.name,
+            self.config.weights,
+            self.limits.max_compiled,
+            self.config.warm_up,
         )
 
     def stop(self) -> None:
@@ -187,24 +193,17 @@ class DreamServer:
                 return
 
     def _shutdown(self) -> None:
-        """Answer every job ``cancelled`` (the running one once it stops, at most STOP_GRACE later)."""
+        """Answer every job ``cancelled`` (the running ones once they stop, at most STOP_GRACE later)."""
         for job in self._book:
             job.cancel.set()  # also the one the worker may have taken but not yet reported
         for job in self._book.queue.close():
             self._finish(job, {"type": protocol.CANCELLED})
-        running = self._book.running
-        if running is not None:
-            running.cancel.set()
-            deadline = time.monotonic() + STOP_GRACE
-            while self._book.running is running and self._events.wait(deadline - time.monotonic()):
-                self._drain_events()
-            if self._book.running is running:
-                log.warning(
-                    "job %s did not reach a cancellation check in %.0f s; leaving it",
-                    running.job_id,
-                    STOP_GRACE,
-                )
-                self._finish(running, {"type": protocol.CANCELLED})
+        deadline = time.monotonic() + STOP_GRACE
+        while self._book.running is not None and self._events.wait(deadline - time.monotonic()):
+            self._drain_events()
+        for running in self._book.running_jobs():
+            log.warning("job %s did not reach a cancellation check in %.0f s; leaving it", running.job_id, STOP_GRACE)
+            self._finish(running, {"type": protocol.CANCELLED})
         for job in self._book:
             self._finish(job, {"type": protocol.CANCELLED})
         if self._inflow is not None and self._inflow.is_alive():
@@ -404,7 +403,7 @@ class DreamServer:
                 }
                 self._finish(job, header, event.pixels)
             case events.Cancelled() if self._book.over_time(job):
-                seconds = time.monotonic() - self._book.running_since
+                seconds = time.monotonic() - self._book.running_since(job)
                 self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
             case events.Cancelled():
                 self._finish(job, {"type": protocol.CANCELLED})
@@ -439,9 +438,9 @@ class DreamServer:
         book = self._book
         for ahead, waiting in enumerate(book):
             # a send may have found a client gone and ended its jobs: those are skipped
-            if ahead < place or waiting not in book or waiting is book.running or not self._owners.own(waiting):
+            if ahead < place or waiting not in book or book.is_running(waiting) or not self._owners.own(waiting):
                 continue
-            self._accepted(waiting, ahead - (book.running is not None), ahead)
+            self._accepted(waiting, ahead - book.running_count, ahead)
 
     def _accepted(self, job: Job, position: int, ahead: int) -> None:
         """Tell a job's client where it waits: ``position`` jobs queued before it, ``ahead`` run before it."""
