@@ -38,7 +38,7 @@ def test_the_command_dreams_with_every_setting_and_the_seed() -> None:
     line = dream_command(params, "tcp://127.0.0.1:5555", "my photo.png", "dream.png", guide="guide.png")
     args = parsed(line)
     assert (args.input, args.output, args.server, args.guide) == (
-        "my photo.png",
+        ["my photo.png"],
         "dream.png",
         "tcp://127.0.0.1:5555",
         "guide.png",
