@@ -244,7 +244,7 @@ class WindowListener:
         pass
 
     def progress(self, event: Any) -> None:
-        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
+        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False, event.seconds_left)
         self.window.fraction(event.fraction)
         self.window.say(text)
         self.window.set_title(text)

@@ -19,6 +19,7 @@ from reverie.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie.target import Target
 from reverie_wire.client import DreamClient, Guide, Queued, Result
 from reverie_wire.errors import ClientError, ReverieError
+from reverie_wire.time_left import time_left_text
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def _progress_bar(show: bool) -> Iterator[ProgressFn]:
                     bar.write(f"reverie: waiting for the dream server ({ahead} ahead of this one)", file=sys.stderr)
                 return
             bar.set_description(f"octave {event.octave}/{event.octaves} step {event.step}/{event.steps}")
+            bar.set_postfix_str(time_left_text(event.seconds_left), refresh=False)
             bar.update(round(event.fraction * 100) - bar.n)
 
         yield progress

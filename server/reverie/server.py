@@ -409,6 +409,7 @@ class DreamServer:
                         "type": protocol.PROGRESS,
                         "job": job.job_id,
                         **{k: header[k] for k in ("fraction", "octave", "octaves", "step", "steps", "tiles")},
+                        **{k: header[k] for k in ("seconds_left",) if k in header},
                     },
                 )
         elif kind == snapshots.SNAPSHOT:

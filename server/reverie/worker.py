@@ -230,19 +230,19 @@ class Worker(threading.Thread):
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
-                _send(
-                    link,
-                    {
-                        "type": "progress",
-                        "serial": job.serial,
-                        "fraction": step.fraction,
-                        "octave": step.octave,
-                        "octaves": step.octaves,
-                        "step": step.step,
-                        "steps": step.steps,
-                        "tiles": step.tiles,
-                    },
-                )
+                header = {
+                    "type": "progress",
+                    "serial": job.serial,
+                    "fraction": step.fraction,
+                    "octave": step.octave,
+                    "octaves": step.octaves,
+                    "step": step.step,
+                    "steps": step.steps,
+                    "tiles": step.tiles,
+                }
+                if step.seconds_left is not None:
+                    header["seconds_left"] = step.seconds_left
+                _send(link, header)
 
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
         params = job.params
