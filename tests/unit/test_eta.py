@@ -63,6 +63,15 @@ def test_an_octave_stopped_early_leaves_the_next_ones() -> None:
     assert left == pytest.approx(2.0 / (2 * PIXELS[0]) * STEPS * (PIXELS[1] + PIXELS[2]))
 
 
+def test_steps_reported_together_take_the_dream_s_rate() -> None:
+    """A device's whole-octave loop reports a chunk of steps at one clock reading."""
+    estimate = TimeLeft(PIXELS, STEPS, 0.0)
+    lefts = [estimate.after(1, step, 5.0) for step in range(1, 6)]
+    rate = 5.0 / (5 * PIXELS[0])
+    assert lefts[-1] == pytest.approx(rate * (15 * PIXELS[0] + STEPS * (PIXELS[1] + PIXELS[2])))
+    assert all(left is not None for left in lefts)
+
+
 def test_nothing_timed_yet_gives_no_estimate() -> None:
     assert TimeLeft(PIXELS, STEPS, 5.0).after(1, 1, 5.0) is None
     with pytest.raises(ValueError):

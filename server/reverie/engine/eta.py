@@ -4,7 +4,8 @@ pixel-step has taken so far.
 Octaves differ in size (the Keras default's three octaves of 1024×768 compute about 1 : 2 : 4 of its pixels per
 step), so steps alone would put the middle of the dream far too early. The rate is the current octave's own
 once it has two steps (its first step also carries the octave change, and a small octave keeps the CPU less busy
-per pixel than a large one), and the whole dream's before that. Pure: the caller passes the clock's readings."""
+per pixel than a large one), and the whole dream's before that (and while steps come in chunks, as a device's
+whole-octave loop reports them, all at one reading). Pure: the caller passes the clock's readings."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class TimeLeft:
         if self._octave_first is None:
             self._octave_first = (now, self._done)
         first_time, first_done = self._octave_first
-        if self._done > first_done:  # two steps or more of this octave: its own rate
+        if self._done > first_done and now > first_time:  # two steps of this octave timed apart: its own rate
             rate = (now - first_time) / (self._done - first_done)
         else:
             rate = (now - self._started) / self._done
