@@ -124,7 +124,8 @@ def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server
 def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
     run_gimp_ui: Callable[..., Record], endpoint: str
 ) -> None:
-    # OK starts an endless dream; once its progress window reports a step, Stop keeps what has formed.
+    # OK starts an endless dream; once its progress window reports a step and the time left, Stop keeps what has
+    # formed.
     record = run_gimp_ui(
         "import json\n"
         f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
@@ -140,7 +141,11 @@ def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
         "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
         "g.Gimp.displays_flush()\n"
         "rec.value('undone', g.wait_for_layers(image, ['artwork']))\n",
-        [(DIALOG, "alt+o"), ("^Dreaming: octave", "alt+s"), ("dreamed", "ctrl+z")],
+        [
+            (DIALOG, "alt+o"),
+            ("^Dreaming: octave 1/1, step [0-9]+/1000 \\(~[0-9].* left\\)$", "alt+s"),
+            ("dreamed", "ctrl+z"),
+        ],
     )
     assert record.values["status"] == "success", record.values["message"]
     assert [entry["name"] for entry in record.values["dreamed"]] == ["Deep Dream #8", "artwork"]
