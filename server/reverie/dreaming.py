@@ -138,8 +138,8 @@ def _progress_bar(show: bool) -> Iterator[ProgressFn]:
                     ahead = f"{event.ahead} job{'' if event.ahead == 1 else 's'}"
                     bar.write(f"reverie: waiting for the dream server ({ahead} ahead of this one)", file=sys.stderr)
                 return
+            bar.set_postfix_str(time_left_text(event.seconds_left), refresh=False)  # shown with the description
             bar.set_description(f"octave {event.octave}/{event.octaves} step {event.step}/{event.steps}")
-            bar.set_postfix_str(time_left_text(event.seconds_left), refresh=False)
             bar.update(round(event.fraction * 100) - bar.n)
 
         yield progress
