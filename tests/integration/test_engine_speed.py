@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 
 from reverie.engine import DreamParams, dream, load_model, warm_up
-from reverie.engine.backends import Device, TiledOctave, TilePolicy
-from reverie.engine.backends.host import HostStepper
+from reverie.engine.backends import Device, TilePolicy
 from reverie.engine.folding import dream_graph
 from reverie.engine.precision import resolve
-from reverie.engine.tiling import TileLayout
 
 SMALL = DreamParams(model="mobilenet", octaves=1, steps=3, seed=4, max_loss=None)
 
@@ -67,27 +65,6 @@ def test_precisions_dream_alike_and_each_is_exactly_repeatable(mobilenet, pictur
     assert np.corrcoef(change_plain, change_half)[0, 1] > 0.7
 
 
-def test_a_one_tile_octave_steps_in_the_graph_exactly_as_on_the_host(mobilenet, picture) -> None:
-    """TensorFlow steps an octave one tile covers inside its graph (roll, mean |g|, update, clip): the same
-    image, bit for bit, as NumPy's step around the same gradient; the std normalisation stays on the host."""
-    if mobilenet.backend.name != "tensorflow":
-        pytest.skip("TensorFlow's stepper")
-    height, width = picture.shape[:2]
-    gradient_fn = mobilenet.gradient_fn(SMALL.layer_weights(), {}, "auto")
-    octave = TiledOctave(SMALL, (height, width), TileLayout.for_shape(height, width, 1024, 128), 1, None)
-    in_graph, on_host = mobilenet.backend.tiled_stepper(gradient_fn, octave), HostStepper(gradient_fn, octave)
-    assert not isinstance(in_graph, HostStepper)
-    mine, theirs = picture * 2 - 1, picture * 2 - 1
-    for shift in [(0, 0), (5, -7), (-32, 32), (31, 0)]:
-        loss, mine = in_graph.step(mine, shift)
-        expected, theirs = on_host.step(theirs, shift)
-        assert loss == expected
-        np.testing.assert_array_equal(mine, theirs)
-    assert not np.array_equal(mine, picture * 2 - 1)
-    std = TiledOctave(SMALL.replace(normalization="std"), octave.shape, octave.layout, 1, None)
-    assert isinstance(mobilenet.backend.tiled_stepper(gradient_fn, std), HostStepper)
-
-
 def test_auto_precision_is_bfloat16_only_where_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     cpu, gpu = Device("cpu", "CPU"), Device("gpu", "NVIDIA H100")
     monkeypatch.setattr("reverie.engine.precision.cpu_has_bf16", lambda: True)
@@ -119,7 +96,6 @@ def test_out_of_memory_shrinks_the_tiles_and_the_dream_goes_on(
 ) -> None:
     """On the CPU a batch is one tile already, so the tile itself is halved (down to 128 pixels, no further)."""
     model = load_model.__wrapped__("mobilenet", "random")  # a private model: its tile caps change
-    picture = np.tile(picture, (2, 2, 1))  # several tiles: an octave that one tile covers steps in the graph
     import reverie.engine.backends.host as host
 
     real = host.tiled_gradient
