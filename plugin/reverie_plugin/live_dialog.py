@@ -316,7 +316,7 @@ class WindowListener:
         self.window.show_dream(event.pixels, event.width, event.height)
 
     def progress(self, event: Any) -> None:
-        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False)
+        text = messages.progress_text(event.octave, event.octaves, event.step, event.steps, False, event.seconds_left)
         self.window.fraction(event.fraction)
         self.window.say(text)
         self.window.set_title(text)

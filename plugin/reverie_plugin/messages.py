@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from reverie_wire.errors import ReverieError
+from reverie_wire.time_left import time_left_text
 
 STARTING = "Starting dream server…"
 CONNECTING = "Connecting to the dream server…"
@@ -76,10 +77,14 @@ class PluginFailure(ReverieError):
     code = "plugin"
 
 
-def progress_text(octave: int, octaves: int, step: int, steps: int, preview: bool) -> str:
-    """Progress bar text for one engine step (octave and step counted from 1)."""
+def progress_text(
+    octave: int, octaves: int, step: int, steps: int, preview: bool, seconds_left: float | None = None
+) -> str:
+    """Progress bar text for one engine step (octave and step counted from 1), with the server's estimate of
+    the time left when it sent one."""
     what = "Previewing" if preview else "Dreaming"
-    return f"{what}: octave {octave}/{octaves}, step {step}/{steps}"
+    left = time_left_text(seconds_left)
+    return f"{what}: octave {octave}/{octaves}, step {step}/{steps}" + (f" ({left})" if left else "")
 
 
 def queued_text(ahead: int) -> str:

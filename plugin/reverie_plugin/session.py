@@ -144,7 +144,11 @@ class _ProgressBar:
 
     def progress(self, event: Progress) -> None:
         self._sink.fraction(event.fraction)
-        self._sink.text(messages.progress_text(event.octave, event.octaves, event.step, event.steps, self._preview))
+        self._sink.text(
+            messages.progress_text(
+                event.octave, event.octaves, event.step, event.steps, self._preview, event.seconds_left
+            )
+        )
 
     def finished(self, outcome: Outcome) -> None:
         """The outcome is read from the job once ``pump`` says it has ended."""

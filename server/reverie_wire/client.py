@@ -8,6 +8,7 @@ failure becomes one exception a person can act on: the server's refusals as the 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 import uuid
@@ -61,7 +62,8 @@ _MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
 
 @dataclass(frozen=True)
 class Progress:
-    """One gradient step done (at most about ten a second); octave and step count from 1."""
+    """One gradient step done (at most about ten a second); octave and step count from 1; the server's
+    estimate of the seconds the dream has left, None when it sent none (an older server, or no step timed yet)."""
 
     job_id: str
     fraction: float
@@ -70,6 +72,7 @@ class Progress:
     step: int
     steps: int
     tiles: int
+    seconds_left: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,13 @@ def _result_layout(image: Any, payload: bytes, job: str) -> protocol.ImageSpec:
     return spec
 
 
+def _seconds_left(value: Any) -> float | None:
+    """The optional estimate of a progress message: a finite number ≥ 0, else none at all."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
 def _event(header: dict[str, Any], payload: bytes | None) -> Event:
     kind, job = header["type"], header["job"]
     if kind == protocol.PROGRESS:
@@ -190,6 +200,7 @@ def _event(header: dict[str, Any], payload: bytes | None) -> Event:
             int(header["step"]),
             int(header["steps"]),
             int(header["tiles"]),
+            _seconds_left(header.get("seconds_left")),
         )
     if kind == protocol.CANCELLED:
         return Cancelled(job)

@@ -126,13 +126,17 @@ def test_the_pane_shows_the_dream_forming_and_cancel_leaves_the_image_and_server
     assert "LibGimpWidgets-CRITICAL" not in record.output and "duplicate mnemonic" not in record.output
 
 
-def snapshot_shown(work: Workspace) -> tuple[str, str]:
+# The full run's progress window once a step has been timed: its title says how long is left.
+TIME_LEFT_TITLE = r"^Dreaming: octave 1/1, step [0-9]+/1000 \(~[0-9].* left\)$"
+
+
+def snapshot_shown(work: Workspace, title: str = "^Dreaming: octave") -> tuple[str, str]:
     """A step that waits (up to a minute) until the full run's progress window has grown a picture of the dream
     (the window is 60-odd pixels tall with its bar alone), writes its X geometry to progress.txt, then presses
     Stop and keep."""
     geometry = work.inside / "progress.txt"
     return COMMAND_STEP, (
-        "w=$(xdotool search --sync --name '^Dreaming: octave' | head -n1); i=0; "
+        f"w=$(xdotool search --sync --name '{title}' | head -n1); i=0; "
         "while [ $i -lt 1200 ] && [ $(xdotool getwindowgeometry --shell $w | sed -n 's/^HEIGHT=//p') -lt 200 ]; "
         f"do sleep 0.05; i=$((i+1)); done; xdotool getwindowgeometry --shell $w > {geometry}; "
         "xdotool windowfocus --sync $w key alt+s"
@@ -142,7 +146,8 @@ def snapshot_shown(work: Workspace) -> tuple[str, str]:
 def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
     run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
 ) -> None:
-    # OK starts an endless dream; once its progress window shows the dream forming, Stop keeps what has formed.
+    # OK starts an endless dream; once its progress window says the time left and shows the dream forming,
+    # Stop keeps what has formed.
     record = run_gimp_ui(
         "import json\n"
         f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
@@ -158,7 +163,7 @@ def test_stop_and_keep_in_a_full_run_leaves_a_partial_dream_in_one_undo_step(
         "image.set_file(g.Gio.File.new_for_path('/tmp/dreamed.xcf'))\n"
         "g.Gimp.displays_flush()\n"
         "rec.value('undone', g.wait_for_layers(image, ['artwork']))\n",
-        [(DIALOG, "alt+o"), snapshot_shown(work), ("dreamed", "ctrl+z")],
+        [(DIALOG, "alt+o"), snapshot_shown(work, TIME_LEFT_TITLE), ("dreamed", "ctrl+z")],
     )
     shell = dict(line.split("=", 1) for line in (work.host / "progress.txt").read_text().split())
     assert int(shell["HEIGHT"]) >= 200, f"no snapshot showed in the progress window: {shell}"

@@ -164,6 +164,19 @@ def test_progress_and_cancel_within_one_step(inception) -> None:
     assert events[-1].fraction == pytest.approx(3 / 20)
 
 
+def test_progress_says_how_long_is_left_in_step_with_the_schedule(inception) -> None:
+    """A real dream's estimates: from the first step on, never negative, zero after the last step, and each
+    octave's end leaves less than the one before. No wall time is asserted: the machine may be busy."""
+    image = np.random.default_rng(4).random((240, 320, 3), dtype=np.float32)
+    events = []
+    dream(image, SMALL.replace(octaves=3, steps=3), inception, progress=events.append)
+    left = [event.seconds_left for event in events]
+    assert len(left) == 9 and all(seconds is not None and seconds >= 0 for seconds in left)
+    assert left[-1] == 0.0
+    octave_ends = [event.seconds_left for event in events if event.octave_done]
+    assert len(octave_ends) == 3 and octave_ends[0] > octave_ends[1] > octave_ends[2] == 0.0
+
+
 def test_cancel_between_tile_batches_of_one_step(inception) -> None:
     """On a large image one step is many tile batches: a cancel must not wait for all of them."""
     image = np.random.default_rng(8).random((300, 300, 3), dtype=np.float32)

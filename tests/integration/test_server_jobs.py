@@ -44,6 +44,7 @@ def test_round_trip_streams_progress_in_order_and_honours_the_seed(server: Serve
     steps = [(event.octave, event.step) for event in progress]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)
     assert all(0 < event.fraction <= 1 and event.steps == 8 and event.tiles >= 1 for event in progress)
+    assert all(event.seconds_left is not None and event.seconds_left >= 0 for event in progress)
     assert result.seed == 1234 and (result.width, result.height, result.channels, result.dtype) == (160, 120, 4, "u8")
     dreamed = decode(result)
     assert np.array_equal(dreamed[..., 3], pixels[..., 3]), "alpha must come back bit-exact"

@@ -128,6 +128,19 @@ def test_run_streams_progress_and_returns_the_result(serve: Callable[[Handler], 
     assert dream_request["image"] == {"width": 1, "height": 1, "channels": 3, "dtype": "u8"}
 
 
+def test_progress_carries_the_server_s_time_left_when_it_sends_one(serve: Callable[[Handler], ScriptedServer]) -> None:
+    def with_left(job: str, step: int, left: object) -> tuple[dict, None]:
+        header, _ = progress(job, step)
+        return {**header, "seconds_left": left}, None
+
+    replies = [with_left("J", 1, 12.5), progress("J", 2), with_left("J", 2, "soon"), with_left("J", 2, -1)]
+    server = serve(dreaming(lambda job: [(({**h, "job": job}), b) for h, b in replies] + [result(job)]))
+    seen: list[client.Progress] = []
+    with client.DreamClient(server.endpoint) as dream:
+        dream.run(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params={}, on_progress=seen.append)
+    assert [event.seconds_left for event in seen] == [12.5, None, None, None]  # absent or malformed: none
+
+
 def test_poll_hands_out_events_of_any_job(serve: Callable[[Handler], ScriptedServer]) -> None:
     server = serve(dreaming(lambda job: [result(job)]))
     with client.DreamClient(server.endpoint) as dream:

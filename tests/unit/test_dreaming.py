@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import tempfile
@@ -94,3 +95,22 @@ def test_a_job_turned_away_busy_says_it_is_sent_again(
     assert capsys.readouterr().err == (
         "reverie: the dream server is busy (the queue is full); sending the job again in 1.2 s\n"
     )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_says_how_long_is_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reverie.cli.dreaming import _progress_bar
+    from reverie_wire.client import Progress
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with _progress_bar(show=True) as progress:
+        progress(Progress("job", 0.75, 3, 3, 5, 20, 1, 12.4))
+        progress(Progress("job", 0.8, 3, 3, 6, 20, 1, None))  # no estimate: nothing said about time
+    lines = re.split(r"[\r\n]", terminal.getvalue())
+    assert any("octave 3/3 step 5/20" in line and "~12 s left" in line for line in lines)
+    assert any("octave 3/3 step 6/20" in line and "left" not in line for line in lines)

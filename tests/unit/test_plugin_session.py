@@ -92,6 +92,13 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
     assert client.cancelled == []
 
 
+def test_progress_text_says_how_long_is_left_when_the_server_estimates_it() -> None:
+    events = [Progress("job", 0.5, 2, 3, 15, 20, 1, 12.4), RESULT]
+    client, sink = ScriptedClient(events=events), Sink()
+    session.dream(client, PIXELS, {}, sink, preview=False)
+    assert sink.texts[-1] == "Dreaming: octave 2/3, step 15/20 (~12 s left)"
+
+
 def test_a_job_waiting_behind_others_says_how_many_are_ahead() -> None:
     client, sink = ScriptedClient(events=[Queued("job", 2), None, Progress("job", 0.5, 1, 2, 3, 4, 1), RESULT]), Sink()
     assert session.dream(client, PIXELS, {}, sink, preview=False) is RESULT

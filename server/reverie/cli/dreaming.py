@@ -19,6 +19,7 @@ from reverie.imaging.images import output_format, read_image, rescue_image, writ
 from reverie.imaging.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie_wire.client import DreamClient, Guide, Queued, Result
 from reverie_wire.errors import ClientError, ReverieError
+from reverie_wire.time_left import time_left_text
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def _progress_bar(show: bool) -> Iterator[ProgressFn]:
                 if show:
                     bar.write(f"reverie: {waiting_line(event)}", file=sys.stderr)
                 return
+            bar.set_postfix_str(time_left_text(event.seconds_left), refresh=False)  # shown with the description
             bar.set_description(f"octave {event.octave}/{event.octaves} step {event.step}/{event.steps}")
             bar.update(round(event.fraction * 100) - bar.n)
 

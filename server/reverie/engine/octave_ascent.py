@@ -15,6 +15,7 @@ import numpy as np
 
 from reverie.engine.backends.base import GradientT, Stepper, TiledOctave, WholeOctave
 from reverie.engine.colours import keep_colours
+from reverie.engine.eta import TimeLeft
 from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_rooms, octave_shapes, resize
 from reverie.engine.params import DreamParams
@@ -43,6 +44,7 @@ class _Tally:
     params: DreamParams
     octaves: int
     progress: ProgressFn | None
+    time_left: TimeLeft | None = None
     losses: list[float] = field(default_factory=list)
     done: int = 0
 
@@ -55,7 +57,10 @@ class _Tally:
         if self.progress is not None:
             fraction = self.done / (self.octaves * steps)
             ends = stopped or step == steps
-            self.progress(Progress(octave, self.octaves, step, steps, fraction, tiles, loss, image, ends))
+            left = None
+            if self.time_left is not None:  # a step stopped at max_loss is its octave's last
+                left = self.time_left.after(octave, steps if stopped else step, time.perf_counter())
+            self.progress(Progress(octave, self.octaves, step, steps, fraction, tiles, loss, image, ends, left))
         if stopped:
             self.done += steps - step
             return False
@@ -78,6 +83,16 @@ class _Ascent(Generic[GradientT]):
     def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
         """The shape a device keeps an octave of ``shape`` in, as the tile plan says now."""
         return self.model.tiles.plan(self.params).padded(shape, self.rooms[shape])
+
+    def pixels(self, shape: tuple[int, int]) -> int:
+        """The pixels one step of an octave of ``shape`` computes as the tile plan says now: its padded whole
+        image, or its tiles (overlaps counted twice)."""
+        plan = self.model.tiles.plan(self.params)
+        if plan.whole(self.rooms[shape]):
+            height, width = self.padded(shape)
+            return height * width
+        layout = plan.layout(*shape, self.min_side)
+        return layout.count * layout.tile_height * layout.tile_width
 
     def octave(self, number: int, shape: tuple[int, int], image: Any, tally: _Tally) -> Any:
         """Gradient ascent on one octave's image; the tally records each step's loss and may end it early."""
@@ -159,7 +174,8 @@ def dream(
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms)
     # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
     canvas = model.backend.canvas(source, ascent.padded)
-    tally = _Tally(params, len(shapes), progress)
+    time_left = TimeLeft([ascent.pixels(shape) for shape in shapes], params.steps, started)
+    tally = _Tally(params, len(shapes), progress, time_left)
     # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
     current = canvas.first(shapes[0])
     for octave, shape in enumerate(shapes, start=1):

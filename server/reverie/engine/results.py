@@ -19,7 +19,8 @@ class Progress:
     """One gradient step done; octave and step count from 1.
 
     ``image`` reads the image as this step left it, only when called (on a device it is a transfer), and
-    only during the progress callback; ``octave_done`` marks the octave's last step (max-loss stops too)."""
+    only during the progress callback; ``octave_done`` marks the octave's last step (max-loss stops too);
+    ``seconds_left`` estimates the rest of the dream (see ``eta``), None before anything was timed."""
 
     octave: int
     octaves: int
@@ -30,6 +31,7 @@ class Progress:
     loss: float
     image: ImageView | None = field(default=None, compare=False, repr=False)
     octave_done: bool = False
+    seconds_left: float | None = None
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Stepped:
     step: int
     steps: int
     tiles: int
+    seconds_left: float | None = None  # the engine's estimate, once a step has been timed
 
 
 @dataclass(frozen=True)

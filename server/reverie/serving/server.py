@@ -386,6 +386,8 @@ class DreamServer:
                 self._book.start(job)
             case events.Stepped() if self._owners.own(job):
                 progress = {name: value for name, value in vars(event).items() if name != "serial"}
+                if progress["seconds_left"] is None:  # sent once a step has been timed
+                    del progress["seconds_left"]
                 self._send(job.envelope, {"type": protocol.PROGRESS, "job": job.job_id, **progress})
             case events.Snapshot(fields=fields, pixels=pixels) if self._owners.own(job) and self._budget.fits(
                 memoryview(pixels).nbytes

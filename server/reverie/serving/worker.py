@@ -232,7 +232,16 @@ class Worker(threading.Thread):
             if now - last >= PROGRESS_INTERVAL:
                 last = now
                 link.send(
-                    Stepped(job.serial, step.fraction, step.octave, step.octaves, step.step, step.steps, step.tiles)
+                    Stepped(
+                        job.serial,
+                        step.fraction,
+                        step.octave,
+                        step.octaves,
+                        step.step,
+                        step.steps,
+                        step.tiles,
+                        step.seconds_left,
+                    )
                 )
 
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
