@@ -8,15 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import reverie.engine
 from reverie.engine import loading, octave_ascent, params, warming
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
 
 
-def test_importing_the_engine_starts_no_framework() -> None:
+@pytest.mark.parametrize("module", ["reverie.engine", "reverie.serving.server"])
+def test_importing_starts_no_framework(module: str) -> None:
+    """The server too: it binds and answers hello ("loading Keras") while its worker imports Keras."""
     frameworks = {"tensorflow", "keras", "jax"}
-    code = f"import sys, reverie.engine; loaded = {frameworks!r} & set(sys.modules); assert not loaded, loaded"
+    code = f"import sys, {module}; loaded = {frameworks!r} & set(sys.modules); assert not loaded, loaded"
     # This checkout's server/ first on the path, ahead of any installed copy.
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(SERVER)})
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from reverie.engine.objective import BORDER
 from reverie.engine.octaves import resize
 from reverie.engine.small_images import MAX_ENLARGEMENT
 from reverie_wire.errors import ImageTooSmall
@@ -57,7 +56,9 @@ def guide_features(extractor: Any, layers: tuple[str, ...], guide: np.ndarray, m
     float32 array, the border the objective leaves out left out here too."""
     height, width = guide.shape[:2]
     seen = resize(guide, guide_shape(height, width, min_side)) * 2.0 - 1.0
-    from keras import ops
+    from keras import ops  # Keras here, not at import: the server checks a guide's size before it loads Keras
+
+    from reverie.engine.objective import BORDER
 
     outputs = extractor([seen[None]], training=False)  # the model takes a list of one input
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
