@@ -9,6 +9,7 @@ import pytest
 
 from reverie.engine import DreamParams, dream
 from reverie.engine.strength import painted, strength_at
+from reverie.imaging.pixels import strength_map
 from reverie_wire.errors import BadRequest
 
 
@@ -35,3 +36,14 @@ def test_a_backend_whose_steps_take_no_map_refuses_one_clearly() -> None:
     image = np.zeros((80, 80, 3), np.float32)
     with pytest.raises(BadRequest, match="jax backend takes no strength map"):
         dream(image, DreamParams(), model, strength=np.ones((8, 8), np.float32))  # type: ignore[arg-type]
+
+
+def test_maps_are_read_from_grey_or_colour_pixels_of_any_sample_type() -> None:
+    grey = np.array([[[0], [255]]], np.uint8)
+    np.testing.assert_allclose(strength_map(grey), [[0.0, 1.0]], atol=1e-6)
+    colour = np.array([[[65535, 0, 0, 7], [0, 65535, 0, 7]]], np.uint16)  # alpha ignored, luminance kept
+    np.testing.assert_allclose(strength_map(colour), [[0.2126, 0.7152]], atol=1e-6)
+    floats = np.array([[[-0.5], [1.5]]], np.float32)  # clipped, as an image's floats are
+    np.testing.assert_array_equal(strength_map(floats), [[0.0, 1.0]])
+    with pytest.raises(BadRequest, match="strength: the image holds NaN"):
+        strength_map(np.full((1, 2, 1), np.nan, np.float32))

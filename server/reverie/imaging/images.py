@@ -87,7 +87,7 @@ def read_strength(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         return strength_map(pixels)
     except BadRequest as error:
-        raise BadRequest(f"strength map {path}: {error}") from None
+        raise BadRequest(f"{path}: {error}") from None
 
 
 def output_format(path: str | os.PathLike[str]) -> str:

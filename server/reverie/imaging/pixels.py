@@ -50,7 +50,10 @@ def to_dream_input(pixels: np.ndarray) -> np.ndarray:
 def strength_map(pixels: np.ndarray) -> np.ndarray:
     """A strength map (H×W float32 in [0, 1]) from grey or colour pixels: a colour map's luminance, alpha
     ignored, integer samples scaled to [0, 1] (255 is full strength), floats clipped to it."""
-    grey = to_dream_input(pixels) @ _LUMA
+    try:
+        grey = to_dream_input(pixels) @ _LUMA
+    except BadRequest as error:
+        raise BadRequest(f"strength: {error}") from None
     return np.clip(grey, 0.0, 1.0, out=grey)
 
 
