@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from reverie_plugin.session import Pixels, ProgressSink
     from reverie_wire.client import DreamClient, Result
 
-    # How a run waits for its job: (client, pixels, params, progress, preview, guide) -> the result.
-    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool, Pixels | None], Result]
+    # How a run waits for its job: (client, pixels, params, progress, preview, guide, strength) -> the result.
+    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool, Pixels | None, Pixels | None], Result]
 
 PROCEDURE = "python-fu-reverie-dream"
 ZOOM_PROCEDURE = "python-fu-reverie-zoom"
@@ -84,12 +84,13 @@ def follow_in_window(
     progress: ProgressSink,
     preview: bool,
     guide: Pixels | None = None,
+    strength: Pixels | None = None,
 ) -> Result:
     """An interactive run's wait: a progress window with the dream forming, Stop (keeps what has formed) and
     Cancel; GIMP's progress bar moves with it."""
     from reverie_plugin.live_dialog import dream_in_window
 
-    return dream_in_window(client, pixels, params, guide, progress)
+    return dream_in_window(client, pixels, params, guide, progress, strength)
 
 
 def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, default: Any) -> None:
@@ -108,6 +109,8 @@ def add_argument(procedure: Gimp.Procedure, argument: arguments.Argument, defaul
         procedure.add_boolean_argument(a.name, a.label, a.blurb, default, FLAGS)
     elif a.kind == "layer":
         procedure.add_layer_argument(a.name, a.label, a.blurb, True, FLAGS)
+    elif a.kind == "channel":  # layer masks are channels too
+        procedure.add_channel_argument(a.name, a.label, a.blurb, True, FLAGS)
     else:
         procedure.add_string_argument(a.name, a.label, a.blurb, default, FLAGS)
 
@@ -151,9 +154,11 @@ def fetch_dream(
     follow: Follow | None,
     guide: Pixels | None,
     settings: dict[str, Any],
+    strength: Gimp.Channel | None = None,
 ) -> tuple[Result, dict[str, Any]]:
     """Send the plan's pixels, wait for the dream (through ``follow``, e.g. a progress window with Stop, or on
-    GIMP's progress bar when None).
+    GIMP's progress bar when None); with a ``strength`` channel, its values over the plan's pixels go as the
+    strength map.
 
     Returns the result and the details that go with the new layer (params, seed, timings).
     """
@@ -164,7 +169,10 @@ def fetch_dream(
     data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
     read = time.monotonic()
     pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
-    result = (follow or session.dream)(connection.client, pixels, params, connection.progress, plan.preview, guide)
+    painted = canvas.read_strength(strength, plan.drawable, plan.sent)
+    strength_map = None if painted is None else session.Pixels(*painted)
+    wait = follow or session.dream
+    result = wait(connection.client, pixels, params, connection.progress, plan.preview, guide, strength_map)
     finished = time.monotonic()
     server = dream_again.server_record(connection.facts)
     details = canvas.layer_details(
@@ -183,7 +191,8 @@ def dream_on(
     params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
     with connected(endpoint, config, GimpProgress()) as connection:
         recorded = dream_again.settings_record(values, params["seed"])
-        result, details = fetch_dream(connection, plan, params, follow, read_guide(values["guide"]), recorded)
+        guide = read_guide(values["guide"])
+        result, details = fetch_dream(connection, plan, params, follow, guide, recorded, values["strength"])
     Gimp.progress_set_text(messages.PLACING)
     return result.seed, place(image, plan, result, details)
 

@@ -131,6 +131,14 @@ ARGUMENTS: tuple[Argument, ...] = (
         None,
     ),
     Argument(
+        "strength",
+        "channel",
+        "Strength mas_k",
+        "A channel or layer mask painted where the dream grows: white at full strength, black not at all; "
+        "none: the same strength everywhere",
+        None,
+    ),
+    Argument(
         "preview",
         "boolean",
         "Pre_view only",
@@ -168,7 +176,7 @@ ZOOM_ARGUMENTS: tuple[Argument, ...] = (
         schema.field("steps").high,
     ),
 )
-ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name != "preview") + ZOOM_ARGUMENTS
+ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name not in ("preview", "strength")) + ZOOM_ARGUMENTS
 
 
 def frame_params(values: Mapping[str, Any], seed: int, index: int) -> dict[str, Any]:

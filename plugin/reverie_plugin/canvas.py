@@ -77,6 +77,21 @@ def read_guide(layer: Gimp.Layer | None) -> tuple[bytes, int, int, int, str] | N
     return read_pixels(layer, Rect(0, 0, width, height), wire), width, height, wire.channels, wire.dtype
 
 
+def read_strength(
+    channel: Gimp.Drawable | None, drawable: Gimp.Drawable, region: Rect
+) -> tuple[bytes, int, int, int, str] | None:
+    """A channel's or layer mask's grey values over ``region`` of ``drawable`` (whose coordinates it is in),
+    one u8 channel as ``session.Pixels`` takes it; None for no strength map. A channel covers the image, a mask
+    its layer: their offsets place the region in it, and past its edges its nearest values go on."""
+    if channel is None:
+        return None
+    dx, dy = drawable.get_offsets()[1:]
+    cx, cy = channel.get_offsets()[1:]
+    rect = Gegl.Rectangle.new(region.x + dx - cx, region.y + dy - cy, region.width, region.height)
+    data = channel.get_buffer().get(rect, 1.0, "Y u8", Gegl.AbyssPolicy.CLAMP)
+    return data, region.width, region.height, 1, "u8"
+
+
 def _layers(container: list[Gimp.Layer]) -> list[Gimp.Layer]:
     """Every layer in ``container``, group members included."""
     found = []

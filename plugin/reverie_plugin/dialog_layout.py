@@ -18,7 +18,7 @@ from gi.repository import Gimp, GObject, Gtk  # noqa: E402
 
 # (container id, title, the arguments in it); the last group is an expander, collapsed.
 GROUPS = (
-    ("reverie-what", "What it dreams of", ("model", "preset", "layers", "guide")),
+    ("reverie-what", "What it dreams of", ("model", "preset", "layers", "guide", "strength")),
     (
         "reverie-how",
         "How it dreams",

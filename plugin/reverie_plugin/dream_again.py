@@ -1,7 +1,8 @@
 """Dream again: what a dream layer's ``reverie-dream`` parasite records of the dialog's settings and of the
 server, and how a later dialog restores them. Pure (no GIMP), so it is tested on its own.
 
-The parasite's "settings" are the procedure's values as the artist set them (the guide layer by name, the
+The parasite's "settings" are the procedure's values as the artist set them (the guide layer and the
+strength channel by name, the
 seed the dream used); its "server" is what hello said of the server that dreamed it.
 """
 
@@ -12,13 +13,17 @@ from typing import Any
 
 # What identifies the server's dreaming: another model, weights, engine version or backend may dream otherwise.
 SERVER_FACTS = ("model", "weights", "version", "backend")
+# Values that are GIMP items, recorded by name and looked up again by the caller.
+BY_NAME = ("guide", "strength")
 
 
 def settings_record(values: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """The procedure's values as JSON: the guide layer by its name, the seed the dream used, no "preview"."""
-    record = {name: value for name, value in values.items() if name not in ("guide", "preview")}
-    guide = values.get("guide")
-    record["guide"] = None if guide is None else guide.get_name()
+    """The procedure's values as JSON: the guide layer and strength channel by their names, the seed the dream
+    used, no "preview"."""
+    record = {name: value for name, value in values.items() if name not in (*BY_NAME, "preview")}
+    for name in BY_NAME:
+        if name in values:
+            record[name] = None if values[name] is None else values[name].get_name()
     record["seed"] = seed
     return record
 
@@ -40,7 +45,7 @@ def differences(recorded: Mapping[str, Any], facts: Mapping[str, Any]) -> list[s
 
 
 def restorable(details: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The recorded settings a procedure with arguments ``names`` takes back (the guide, a layer, is looked up
-    by the caller)."""
+    """The recorded settings a procedure with arguments ``names`` takes back (the guide, a layer, and the
+    strength, a channel, are looked up by the caller)."""
     settings = details.get("settings") or {}
-    return {name: settings[name] for name in names if name in settings and name not in ("guide", "preview")}
+    return {name: settings[name] for name in names if name in settings and name not in (*BY_NAME, "preview")}

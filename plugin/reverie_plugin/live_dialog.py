@@ -202,10 +202,13 @@ class LiveDialog:
         sent = plan.sent
         data = canvas.read_pixels(plan.drawable, sent, plan.wire)
         guided = canvas.read_guide(values["guide"])
+        painted = canvas.read_strength(values["strength"], plan.drawable, sent)
         self.pane.say(messages.SENDING)
         pixels = Pixels(data, sent.width, sent.height, plan.wire.channels, plan.wire.dtype)
         snapshots = SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height))
-        job = submit(client, pixels, params, guided and Pixels(*guided), snapshots)
+        job = submit(
+            client, pixels, params, guided and Pixels(*guided), snapshots, strength=painted and Pixels(*painted)
+        )
         self._plan, self._values, self._params = plan, values, params
         self._job = FollowedJob(client, job, self)
         self._timer = GLib.timeout_add(PUMP_MS, self._pump)
@@ -327,7 +330,9 @@ class WindowListener:
         self.window.response(DONE_RESPONSE)
 
 
-def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any, gimp: Any) -> Any:
+def dream_in_window(
+    client: Any, pixels: Any, params: dict[str, Any], guide: Any, gimp: Any, strength: Any = None
+) -> Any:
     """Submit the full run and follow it in a progress window that shows the dream forming, and on GIMP's
     progress bar (``gimp``, a session.ProgressSink): Stop keeps what has formed (a partial result), Cancel or
     closing the window ends the job on the server and raises DreamStopped."""
@@ -340,7 +345,8 @@ def dream_in_window(client: Any, pixels: Any, params: dict[str, Any], guide: Any
     window.say(messages.SENDING)
     timer: list[int | None] = [None]
     try:
-        job_id = submit(client, pixels, params, guide, SnapshotRequest(SNAPSHOT_EVERY_MS, WINDOW_SNAPSHOT_SIDE))
+        snapshots = SnapshotRequest(SNAPSHOT_EVERY_MS, WINDOW_SNAPSHOT_SIDE)
+        job_id = submit(client, pixels, params, guide, snapshots, strength=strength)
         job = FollowedJob(client, job_id, WindowListener(window, gimp))
 
         def pump() -> bool:

@@ -50,9 +50,12 @@ def _source(image: Gimp.Image, source: dict[str, Any]) -> Gimp.Layer | None:
 
 
 def restore(config: Gimp.ProcedureConfig, recalled: Recalled, image: Gimp.Image) -> None:
-    """Set the procedure's values to the dream's settings (its guide by name, when the image still has it)."""
+    """Set the procedure's values to the dream's settings (its guide and strength channel by name, when the image
+    still has them)."""
     names = tuple(argument.name for argument in arguments.ARGUMENTS)
     for name, value in dream_again.restorable(recalled.details, names).items():
         config.set_property(name, value)
-    guide = (recalled.details.get("settings") or {}).get("guide")
+    recorded = recalled.details.get("settings") or {}
+    guide, strength = recorded.get("guide"), recorded.get("strength")
     config.set_property("guide", image.get_layer_by_name(guide) if guide else None)
+    config.set_property("strength", image.get_channel_by_name(strength) if strength else None)

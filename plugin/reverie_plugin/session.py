@@ -103,10 +103,11 @@ def submit(
     guide: Pixels | None = None,
     snapshots: Any = None,
     sink: ProgressSink | None = None,
+    strength: Pixels | None = None,
 ) -> str:
-    """Send one dream (with its guide image and snapshot request, if any); its job id once queued. With a ``sink``,
-    a busy server is asked again until it takes the dream, and the sink says so meanwhile."""
-    from reverie_wire.client import Guide
+    """Send one dream (with its guide image, snapshot request and strength map, if any); its job id once queued.
+    With a ``sink``, a busy server is asked again until it takes the dream, and the sink says so meanwhile."""
+    from reverie_wire.client import Guide, Strength
 
     job: dict[str, Any] = {
         "width": pixels.width,
@@ -116,6 +117,9 @@ def submit(
         "params": params,
         "guide": None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
         "snapshots": snapshots,
+        "strength": None
+        if strength is None
+        else Strength(strength.data, strength.width, strength.height, strength.channels, strength.dtype),
     }
     if sink is None:
         return client.submit(pixels.data, **job)
@@ -161,11 +165,13 @@ def dream(
     sink: ProgressSink,
     preview: bool,
     guide: Pixels | None = None,
+    strength: Pixels | None = None,
 ) -> Result:
-    """Submit one dream (with its guide image, if any) and follow it until its result, updating the sink;
-    cancel it if this is interrupted."""
+    """Submit one dream (with its guide image and strength map, if any) and follow it until its result, updating
+    the sink; cancel it if this is interrupted."""
     sink.text(messages.SENDING)
-    job = FollowedJob(client, submit(client, pixels, params, guide, sink=sink), _ProgressBar(sink, preview))
+    job_id = submit(client, pixels, params, guide, sink=sink, strength=strength)
+    job = FollowedJob(client, job_id, _ProgressBar(sink, preview))
     try:
         while job.pump(POLL_SECONDS):
             pass

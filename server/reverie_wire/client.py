@@ -111,8 +111,8 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class Guide:
-    """A guide image sent with a dream (its own size and layout): the dream grows its motifs."""
+class Picture:
+    """An image sent with a dream beside its own, in its own size and layout."""
 
     pixels: bytes
     width: int
@@ -122,6 +122,17 @@ class Guide:
 
     def layout(self) -> dict[str, Any]:
         return {"width": self.width, "height": self.height, "channels": self.channels, "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
+class Guide(Picture):
+    """A guide image: the dream grows its motifs."""
+
+
+@dataclass(frozen=True)
+class Strength(Picture):
+    """A strength map, grey (one channel), any size: each pixel's share of every gradient step (0 none, the
+    sample type's full scale all)."""
 
 
 @dataclass(frozen=True)
@@ -325,9 +336,9 @@ class DreamClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, header: dict[str, Any], payload: Any = None, guide: Any = None) -> None:
+    def _send(self, header: dict[str, Any], payload: Any = None, *extras: Any) -> None:
         try:
-            frames = protocol.encode(header, payload, guide)
+            frames = protocol.encode(header, payload, *extras)
         except (TypeError, ValueError) as error:  # NaN, or something JSON cannot carry
             raise ClientError(f"the request cannot be sent as JSON: {error}") from None
         if len(frames[1]) > protocol.MAX_HEADER_BYTES:
@@ -543,18 +554,23 @@ class DreamClient:
         params: dict[str, Any],
         guide: Guide | None = None,
         snapshots: snapshots.SnapshotRequest | None = None,
+        strength: Strength | None = None,
     ) -> str:
         """Send one job and return its id once the server has accepted (queued) it; with ``snapshots``, its
-        events include Snapshot images of the dream as it forms."""
+        events include Snapshot images of the dream as it forms; with ``strength``, it dreams as the map says."""
         layout = {"width": width, "height": height, "channels": channels, "dtype": dtype}
         spec = self._checked(pixels, layout, "image")
         job = uuid.uuid4().hex
         header = {"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}
         if snapshots is not None:
             header["snapshots"] = snapshots.to_dict()
-        if guide is not None:
-            header["guide"] = self._checked(guide.pixels, guide.layout(), "guide").to_dict()
-        self._send(header, pixels, None if guide is None else guide.pixels)
+        extras = {protocol.GUIDE: guide, protocol.STRENGTH: strength}
+        for name, extra in extras.items():
+            if extra is not None:
+                header[name] = self._checked(extra.pixels, extra.layout(), name).to_dict()
+        if strength is not None and strength.channels != 1:
+            raise ClientError(f"a strength map is grey (one channel), got {strength.channels} channels")
+        self._send(header, pixels, *(None if extra is None else extra.pixels for extra in extras.values()))
         state = self._jobs[job] = _Job()
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
         while not state.accepted:
@@ -658,12 +674,13 @@ class DreamClient:
         guide: Guide | None = None,
         on_queued: Callable[[Queued], None] | None = None,
         on_busy: Callable[[Busy, float], None] | None = None,
+        strength: Strength | None = None,
     ) -> Result:
         """Submit a job and wait for its result; raises DreamCancelled if it was cancelled. ``on_queued`` hears
         when the job waits behind others, ``on_progress`` each step; with ``on_busy`` a busy server is asked again
         (``submit_waiting``) rather than the job failing."""
         job_args: dict[str, Any] = {"width": width, "height": height, "channels": channels, "dtype": dtype}
-        job_args.update(params=params, guide=guide)
+        job_args.update(params=params, guide=guide, strength=strength)
         job = (
             self.submit(pixels, **job_args)
             if on_busy is None

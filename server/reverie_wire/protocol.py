@@ -40,6 +40,9 @@ ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 # Client → server.
 HELLO, DREAM, CANCEL = "hello", "dream", "cancel"
 REQUESTS = (HELLO, DREAM, CANCEL)
+# A dream's optional extra images, each declared in the header's field of its name, their frames in this order.
+GUIDE, STRENGTH = "guide", "strength"
+EXTRA_FRAMES = (GUIDE, STRENGTH)
 # Server → client (plus HELLO as the answer to HELLO).
 ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
     "accepted",
@@ -129,7 +132,7 @@ def _finite_float(text: str) -> float:
 
 def encode(header: Mapping[str, Any], *payloads: Any) -> list[Any]:
     """The frames after the routing envelope: delimiter, JSON header and the raw buffers that are not None
-    (a dream's image, then its guide)."""
+    (a dream's image, then its guide, then its strength map)."""
     data = {"v": PROTOCOL_VERSION, **header}
     frames: list[Any] = [b"", json.dumps(data, allow_nan=False, separators=(",", ":")).encode()]
     frames.extend(payload for payload in payloads if payload is not None)
@@ -222,26 +225,40 @@ def check_buffer(spec: ImageSpec, buffer: Any) -> None:
         )
 
 
-def guide_frame(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> tuple[ImageSpec | None, Any]:
-    """A dream's optional guide image: its layout in the header's ``guide`` (as ``image``'s, same limits)
-    and its pixels in the frame after the image's. ``(None, None)`` for a dream without one."""
-    declared = header.get("guide")
-    if declared is None:
-        if frames:
-            raise BadRequest("a dream sent a frame after the image but no guide layout in its header")
-        return None, None
+def _extra_frame(name: str, declared: Any, frame: Any, limits: Limits) -> ImageSpec:
+    """An extra image's layout (as ``image``'s, same limits), checked against its frame."""
     try:
         spec = image_spec(declared, limits)
     except ReverieError as error:
-        raise type(error)(f"guide: {error}") from None
-    if not frames:
-        raise BadRequest("a dream with a guide needs the guide's pixels as a third frame after the image")
-    if len(frames[0]) != spec.nbytes:
+        raise type(error)(f"{name}: {error}") from None
+    if frame is None:
+        raise BadRequest(f"a dream with a {name} needs the {name}'s pixels as a frame after the image's")
+    if len(frame) != spec.nbytes:
         raise BadRequest(
-            f"the guide frame is {len(frames[0])} bytes but {spec.width}x{spec.height}x{spec.channels} "
+            f"the {name} frame is {len(frame)} bytes but {spec.width}x{spec.height}x{spec.channels} "
             f"{spec.dtype} needs {spec.nbytes}"
         )
-    return spec, frames[0]
+    return spec
+
+
+def extra_frames(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> dict[str, tuple[ImageSpec, Any]]:
+    """A dream's optional extra images, each its layout in the header's field of its name and its pixels in
+    a frame after the image's, in the order of ``EXTRA_FRAMES`` (a guide, then a strength map); a strength
+    map is grey (one channel)."""
+    declared = [name for name in EXTRA_FRAMES if header.get(name) is not None]
+    if len(frames) > len(declared):
+        raise BadRequest(
+            f"a dream sent {len(frames)} frame(s) after the image but its header declares "
+            f"{' and '.join(declared) or 'no guide or strength layout'}"
+        )
+    extras = {}
+    for index, name in enumerate(declared):
+        frame = frames[index] if index < len(frames) else None
+        spec = _extra_frame(name, header[name], frame, limits)
+        if name == STRENGTH and spec.channels != 1:
+            raise BadRequest(f"strength: a strength map is grey (one channel), got {spec.channels} channels")
+        extras[name] = (spec, frame)
+    return extras
 
 
 def check_params(params: Any) -> dict[str, Any]:
@@ -270,13 +287,16 @@ class Request:
     keep: bool = False
     guide: ImageSpec | None = None
     guide_pixels: Any = None
+    strength: ImageSpec | None = None
+    strength_pixels: Any = None
 
 
 def parse_request(body: Sequence[Any], limits: Limits) -> Request:
     """Validate the frames after the delimiter; raises a ReverieError whose code the reply carries."""
-    if not body or len(body) > 3:
+    if not body or len(body) > 2 + len(EXTRA_FRAMES):
         raise BadRequest(
-            f"a request is a header and at most two image frames (a dream's image and guide), got {len(body)} frames"
+            "a request is a header and at most three image frames (a dream's image, guide and strength map), "
+            f"got {len(body)} frames"
         )
     header = decode_header(body[0])
     check_version(header)
@@ -295,7 +315,9 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
         spec = image_spec(header.get("image"), limits)
         check_buffer(spec, payload)
         snapshots = snapshot_request(header.get("snapshots"))
-        guide, guide_pixels = guide_frame(header, body[2:], limits)
+        extras = extra_frames(header, body[2:], limits)
+        guide, guide_pixels = extras.get(GUIDE, (None, None))
+        strength, strength_pixels = extras.get(STRENGTH, (None, None))
         return Request(
             DREAM,
             job=job,
@@ -305,6 +327,8 @@ def parse_request(body: Sequence[Any], limits: Limits) -> Request:
             snapshots=snapshots,
             guide=guide,
             guide_pixels=guide_pixels,
+            strength=strength,
+            strength_pixels=strength_pixels,
         )
     raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, reverie, start_server, wait_ready
 
-from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Strength
 from reverie_wire.errors import Busy
 
 pytestmark = [
@@ -126,6 +127,21 @@ def test_ten_jobs_from_fresh_clients_use_both_dreamers(studio: Studio) -> None:
     done = {dreamer["name"]: dreamer["jobs_done"] - before[dreamer["name"]] for dreamer in studio.dreamers()}
     assert sum(done.values()) == 10 and all(count >= 3 for count in done.values()), done
     assert len(set(results)) == 1, "every dreamer dreams a seeded job the same way"
+
+
+def test_a_strength_map_travels_to_the_dreamer(studio: Studio) -> None:
+    pixels = image(96, 96, 3, "u8", seed=4)
+    strength = bytes(10) + bytes([255]) * 10  # one row, black then white: stretched over the picture
+    with DreamClient(studio.front.endpoint, timeout=30) as client:
+        result = client.run(
+            pixels.tobytes(),
+            params={**TINY, "seed": 3},
+            strength=Strength(strength, 20, 1, 1, "u8"),
+            **layout(pixels),
+        )
+    dreamed = np.frombuffer(result.pixels, np.uint8).reshape(pixels.shape).astype(int)
+    change = np.abs(dreamed - pixels.astype(int))
+    assert change[:, :32].max() <= 1 and change[:, 64:].mean() > 1
 
 
 def test_a_short_job_is_not_held_up_by_a_long_one(studio: Studio) -> None:

@@ -13,7 +13,7 @@ import zmq
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
 from reverie_wire import protocol
-from reverie_wire.client import Guide, Progress, Result
+from reverie_wire.client import Guide, Progress, Result, Strength
 from reverie_wire.errors import ERROR_CODES
 from reverie_wire.snapshots import SnapshotRequest
 
@@ -248,6 +248,26 @@ def bad_guide(rng: random.Random) -> Message:
     return [*frames, *([] if frame is None else [frame])], codes
 
 
+def bad_strength(rng: random.Random) -> Message:
+    """A dream whose strength map is wrong: missing, the wrong length, in colour, over the limits, or after a
+    guide that is missing."""
+    good = {"width": 20, "height": 10, "channels": 1, "dtype": "u8"}
+    guide = {"width": 4, "height": 4, "channels": 1, "dtype": "u8"}
+    extra, frames, codes = rng.choice(
+        [
+            ({"strength": good}, [], {"bad_request"}),
+            ({"strength": good}, [bytes(rng.randrange(0, 199))], {"bad_request"}),
+            ({"strength": {**good, "channels": 3}}, [bytes(600)], {"bad_request"}),
+            ({"strength": rng.choice(BAD_IMAGES)}, [bytes(200)], {"bad_request"}),
+            ({"strength": {**good, "width": MAX_SIDE + 1}}, [bytes((MAX_SIDE + 1) * 10)], {"too_large"}),
+            ({"guide": guide, "strength": good}, [bytes(200)], {"bad_request"}),
+            ({"strength": good}, [bytes(200), bytes(16)], {"bad_request"}),
+        ]
+    )
+    head = header(type="dream", job="j", params=TINY, image=GOOD_IMAGE, **extra)
+    return [b"", head, bytes(30_000), *frames], codes
+
+
 GENERATORS: list[Callable[[random.Random], Message]] = [
     garbage,
     bad_json,
@@ -264,6 +284,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     bad_snapshots,
     bad_keep,
     bad_guide,
+    bad_strength,
 ]
 
 
@@ -419,6 +440,15 @@ def test_a_valid_job_succeeds_after_the_fuzzing(server: Server) -> None:
             **layout(pixels),
         )
     assert guided.seed == 3 and guided.pixels != result.pixels
+    strength = image(20, 10, 1, "f32")
+    with server.client() as client:
+        painted = client.run(
+            pixels.tobytes(),
+            params={**TINY, "seed": 3},
+            strength=Strength(strength.tobytes(), **layout(strength)),
+            **layout(pixels),
+        )
+    assert painted.seed == 3 and painted.pixels not in (result.pixels, pixels.tobytes())
     assert "Traceback" not in server.log.read_text()
 
 

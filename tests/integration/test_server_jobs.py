@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from server_harness import ENDLESS, KILLED_CLIENT, TINY, Server, image, in_parallel, layout, start_server
 
-from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result
+from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result, Strength
 from reverie_wire.errors import Busy, ReverieError
 
 MAX_QUEUE = 8
@@ -72,6 +72,28 @@ def test_every_layout_comes_back_in_its_own_layout(server: Server, channels: int
     assert dreamed.shape == pixels.shape
     if channels in (2, 4):
         assert np.array_equal(dreamed[..., -1], pixels[..., -1])
+
+
+def test_a_strength_map_keeps_the_unpainted_half_and_dreams_the_painted_one(server: Server) -> None:
+    pixels = image(128, 96, 3, "u8", seed=9)
+    strength = np.zeros((30, 40, 1), np.uint8)  # a grey map of its own size: black left, white right
+    strength[:, 20:] = 255
+    with server.client() as client:
+        result = client.run(
+            pixels.tobytes(),
+            params={**TINY, "steps": 4, "seed": 2},
+            strength=Strength(strength.tobytes(), 40, 30, 1, "u8"),
+            **layout(pixels),
+        )
+    change = np.abs(decode(result).astype(int) - pixels.astype(int))
+    assert change[:, :48].max() <= 1  # the left half, away from the map's edge
+    assert change[:, 80:].mean() > 1
+
+
+def test_a_strength_map_with_colour_channels_is_refused_before_it_is_sent(server: Server) -> None:
+    pixels = image(96, 96, 3, "u8")
+    with server.client() as client, pytest.raises(ReverieError, match="grey"):
+        client.submit(pixels.tobytes(), params=TINY, strength=Strength(bytes(27), 3, 3, 3, "u8"), **layout(pixels))
 
 
 @pytest.mark.parametrize(

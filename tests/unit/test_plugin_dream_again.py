@@ -19,6 +19,12 @@ def test_the_record_names_the_guide_and_keeps_the_seed_used() -> None:
     assert settings_record({"guide": None, "seed": 3}, 3)["guide"] is None
 
 
+def test_the_record_names_the_strength_channel_and_restoring_leaves_it_to_the_caller() -> None:
+    values = {"seed": 1, "guide": None, "strength": Layer()}
+    assert settings_record(values, 1) == {"seed": 1, "guide": None, "strength": "clouds"}
+    assert restorable({"settings": {"strength": "clouds", "steps": 2}}, ("strength", "steps")) == {"steps": 2}
+
+
 def test_a_dream_restores_the_settings_the_procedure_takes() -> None:
     details = {"settings": {"steps": 9, "seed": 4242, "guide": "clouds", "gone": 1}}
     assert restorable(details, ("steps", "seed", "guide", "preview")) == {"steps": 9, "seed": 4242}

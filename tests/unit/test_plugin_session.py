@@ -84,6 +84,7 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
             "params": {"seed": 99},
             "guide": None,
             "snapshots": None,
+            "strength": None,
         }
     ]
 
@@ -119,6 +120,15 @@ def test_a_busy_server_is_asked_again_and_the_progress_text_says_so() -> None:
         "The dream server is busy; sending the dream again in 2 s…",
     ]
     assert sink.pulses == 2 and len(client.submitted) == 1
+
+
+def test_a_strength_map_goes_with_the_dream_as_one_grey_channel() -> None:
+    from reverie_wire.client import Strength
+
+    client = ScriptedClient(events=[RESULT])
+    strength = session.Pixels(bytes(2 * 2), 2, 2, 1, "u8")
+    session.dream(client, PIXELS, {"seed": 1}, Sink(), preview=False, strength=strength)
+    assert client.submitted[0]["strength"] == Strength(bytes(4), 2, 2, 1, "u8")
 
 
 def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:

@@ -123,7 +123,7 @@ def test_malformed_requests_are_bad_requests(header: dict) -> None:
 
 def test_too_many_frames_are_refused() -> None:
     with pytest.raises(BadRequest, match="frames"):
-        protocol.parse_request([b"{}", b"", b"", b""], LIMITS)
+        protocol.parse_request([b"{}", b"", b"", b"", b""], LIMITS)
 
 
 GUIDE = {"width": 20, "height": 8, "channels": 4, "dtype": "f32"}
@@ -140,9 +140,9 @@ def test_a_guide_travels_as_a_third_frame_with_its_own_layout() -> None:
 @pytest.mark.parametrize(
     ("guide", "frame", "error", "words"),
     [
-        (GUIDE, None, BadRequest, "third frame"),
+        (GUIDE, None, BadRequest, "guide's pixels as a frame after the image's"),
         (GUIDE, bytes(7), BadRequest, "guide frame is 7 bytes"),
-        (None, bytes(7), BadRequest, "no guide layout"),
+        (None, bytes(7), BadRequest, "declares no guide or strength layout"),
         ({**GUIDE, "dtype": "f64"}, bytes(7), BadRequest, "guide: image dtype"),
         ({**GUIDE, "width": 300}, bytes(300 * 8 * 16), TooLarge, "guide: the image is 300x8"),
         ("big", bytes(7), BadRequest, "guide: image must be an object"),
@@ -153,6 +153,37 @@ def test_a_guide_is_checked_like_the_image(guide: object, frame: bytes | None, e
     frames = [*dream_frames(extra), *([] if frame is None else [frame])]
     with pytest.raises(error, match=words):
         protocol.parse_request(frames, LIMITS)
+
+
+STRENGTH = {"width": 5, "height": 3, "channels": 1, "dtype": "u8"}
+
+
+def test_a_strength_map_travels_after_the_guide_with_its_own_layout() -> None:
+    guide, strength = bytes(20 * 8 * 4 * 4), bytes(5 * 3)
+    request = protocol.parse_request([*dream_frames({"guide": GUIDE, "strength": STRENGTH}), guide, strength], LIMITS)
+    assert (request.guide_pixels, request.strength_pixels) == (guide, strength)
+    assert request.strength == protocol.ImageSpec(5, 3, 1, "u8")
+    alone = protocol.parse_request([*dream_frames({"strength": {**STRENGTH, "dtype": "f32"}}), bytes(60)], LIMITS)
+    assert alone.guide is None and alone.strength == protocol.ImageSpec(5, 3, 1, "f32")
+
+
+@pytest.mark.parametrize(
+    ("extra", "frames", "error", "words"),
+    [
+        ({"strength": STRENGTH}, [], BadRequest, "strength's pixels as a frame after the image's"),
+        ({"strength": STRENGTH}, [bytes(14)], BadRequest, "strength frame is 14 bytes"),
+        ({"strength": {**STRENGTH, "channels": 3}}, [bytes(45)], BadRequest, "grey .one channel., got 3"),
+        ({"strength": {**STRENGTH, "width": 300}}, [bytes(300 * 3)], TooLarge, "strength: the image is 300x3"),
+        ({"strength": [1]}, [bytes(15)], BadRequest, "strength: image must be an object"),
+        ({"guide": GUIDE, "strength": STRENGTH}, [bytes(20 * 8 * 16)], BadRequest, "strength's pixels"),
+        ({"strength": STRENGTH}, [bytes(15), bytes(15)], BadRequest, "2 frame.s. after the image .* strength"),
+    ],
+)
+def test_a_strength_map_is_checked_like_the_guide_and_is_grey(
+    extra: dict, frames: list[bytes], error: type, words: str
+) -> None:
+    with pytest.raises(error, match=words):
+        protocol.parse_request([*dream_frames(extra), *frames], LIMITS)
 
 
 def test_reply_ids_recovers_the_job_of_a_broken_request_when_it_can() -> None:

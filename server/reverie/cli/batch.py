@@ -84,6 +84,7 @@ def dream_files(
     guide: np.ndarray | None,
     show: bool,
     options: dict[str, Any],
+    strength: np.ndarray | None = None,
 ) -> int:
     """Dream every input into ``folder``; 0 when all were written, 1 when any failed (each failure said)."""
     targets = outputs(inputs, folder)
@@ -95,7 +96,7 @@ def dream_files(
     failed: list[str] = []
 
     def lane(number: int) -> None:
-        dreamer: Dreamer = dreaming_at(lanes[number], params, guide)
+        dreamer: Dreamer = dreaming_at(lanes[number], params, guide, strength)
         while True:
             try:
                 source, written = work.get_nowait()

@@ -11,7 +11,7 @@ from reverie.cli.target import opened
 from reverie.config import load_config
 from reverie.engine.params import DreamParams
 from reverie.engine.registry import MODELS, PRESETS, get_spec
-from reverie.imaging.images import output_format, read_image
+from reverie.imaging.images import output_format, read_image, read_strength
 from reverie_wire import schema
 from reverie_wire.keys import client_options
 
@@ -138,13 +138,14 @@ def _run_dream(args: argparse.Namespace) -> int:
         if params.layers is not None:
             get_spec(params.model).resolve_layers(params.preset, dict(params.layers))
         guide = None if args.guide is None else read_image(args.guide).pixels
+        strength = None if args.strength is None else read_strength(args.strength)
         if batch:
             from reverie.cli.batch import dream_files
 
             options = client_options(config.keys)
-            return dream_files(args.input, args.output, target, params, guide, not args.quiet, options)
+            return dream_files(args.input, args.output, target, params, guide, not args.quiet, options, strength)
         (source,) = args.input
-        report = dream_file(source, args.output, dreaming_at(target, params, guide), not args.quiet)
+        report = dream_file(source, args.output, dreaming_at(target, params, guide, strength), not args.quiet)
     for note in report.notes:
         print(f"reverie: note: {note}", file=sys.stderr)
     print(
@@ -211,6 +212,13 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="guide image: the dream grows this picture's motifs (the DeepDream notebook's guided objective); "
         "seen at its own size, at most 512 pixels on its long side",
+    )
+    dream.add_argument(
+        "--strength",
+        metavar="FILE",
+        help="strength map: a grey image (a colour one is read as its luminance), any size: black leaves the "
+        "picture as it is, white dreams at full strength; each step is scaled by it, so the dream grows where "
+        "it is painted",
     )
     add_dream_options(dream)
     dream.set_defaults(func=_run_dream)

@@ -17,7 +17,7 @@ from reverie.cli.target import Target
 from reverie.engine.params import DreamParams
 from reverie.imaging.images import output_format, read_image, rescue_image, write_image
 from reverie.imaging.pixels import dtype_name, from_dream_output, to_dream_input
-from reverie_wire.client import DreamClient, Guide, Queued, Result
+from reverie_wire.client import DreamClient, Guide, Queued, Result, Strength
 from reverie_wire.errors import ClientError, ReverieError
 from reverie_wire.time_left import time_left_text
 
@@ -47,16 +47,19 @@ QUEUE_NOTE_SECONDS = 2.0
 Dreamer = Callable[[np.ndarray, ProgressFn], tuple[np.ndarray, int, tuple[str, ...]]]
 
 
-def in_process(params: DreamParams, weights: str, guide: np.ndarray | None = None) -> Dreamer:
+def in_process(
+    params: DreamParams, weights: str, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+) -> Dreamer:
     """Dream with the engine in this process; alpha and bit depth are kept. ``guide``: a guide image's
-    pixels as read (any layout), or None."""
+    pixels as read (any layout), or None; ``strength``: a strength map (H×W float32 in [0, 1]), or None."""
 
     def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
         from reverie.engine import dream, load_model
 
         rgb = to_dream_input(pixels)
         guide_rgb = None if guide is None else to_dream_input(guide)
-        result = dream(rgb, params, load_model(params.model, weights), progress=progress, guide=guide_rgb)
+        model = load_model(params.model, weights)
+        result = dream(rgb, params, model, progress=progress, guide=guide_rgb, strength=strength)
         return from_dream_output(result.image, pixels), result.seed, result.notes
 
     return dream_pixels
@@ -70,6 +73,14 @@ def as_guide(pixels: np.ndarray | None) -> Guide | None:
     return Guide(pixels.tobytes(), width, height, channels, dtype_name(pixels))
 
 
+def as_strength(strength: np.ndarray | None) -> Strength | None:
+    """A strength map (H×W float32 in [0, 1]) as the client sends it: one float channel."""
+    if strength is None:
+        return None
+    height, width = strength.shape
+    return Strength(np.ascontiguousarray(strength, np.float32).tobytes(), width, height, 1, "f32")
+
+
 def _waited(result: Result) -> tuple[str, ...]:
     """A note when the job spent a while on the server before it dreamed (other jobs were ahead of it), so that
     the time reported for it is not read as the dream's."""
@@ -80,7 +91,9 @@ def _waited(result: Result) -> tuple[str, ...]:
     return (f"the job waited {waited:.1f} s in the server's queue; the dream itself took {dreamt:.1f} s",)
 
 
-def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None = None) -> Dreamer:
+def on_server(
+    client: DreamClient, params: DreamParams, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+) -> Dreamer:
     """Dream on a running server, which keeps the model warm and hands back the same layout."""
 
     def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
@@ -94,6 +107,7 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
             params=params.to_dict(),
             on_progress=progress,
             guide=as_guide(guide),
+            strength=as_strength(strength),
             on_queued=progress,
             on_busy=lambda error, seconds: progress(BusyWait(str(error), seconds)),
         )
@@ -110,11 +124,13 @@ def on_server(client: DreamClient, params: DreamParams, guide: np.ndarray | None
     return dream_pixels
 
 
-def dreaming_at(target: Target, params: DreamParams, guide: np.ndarray | None = None) -> Dreamer:
+def dreaming_at(
+    target: Target, params: DreamParams, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+) -> Dreamer:
     """Dream where ``target`` chose: on its server, or in this process with its weights."""
     if target.client is None:
-        return in_process(params, target.weights, guide)
-    return on_server(target.client, params, guide)
+        return in_process(params, target.weights, guide, strength)
+    return on_server(target.client, params, guide, strength)
 
 
 def dream_file(

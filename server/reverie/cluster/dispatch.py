@@ -235,6 +235,8 @@ class ClusterWorker(threading.Thread):
             job.guide,
             _array(job.guide_pixels),
             job.snapshots,
+            job.strength,
+            _array(job.strength_pixels),
         )
         try:
             for reference in dreamer.actor.dream.remote(order):

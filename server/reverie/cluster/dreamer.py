@@ -42,6 +42,8 @@ class Order:
     guide: ImageSpec | None
     guide_pixels: np.ndarray | None
     snapshots: SnapshotRequest | None
+    strength: ImageSpec | None = None
+    strength_pixels: np.ndarray | None = None
 
 
 class _Reports:
@@ -102,6 +104,8 @@ class Dreamer:
             order.pixels,
             guide=order.guide,
             guide_pixels=order.guide_pixels,
+            strength=order.strength,
+            strength_pixels=order.strength_pixels,
             snapshots=order.snapshots,
         )
         if self._model is None:

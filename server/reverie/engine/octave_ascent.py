@@ -22,6 +22,7 @@ from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
 from reverie.engine.small_images import brought_back, enlarged_note, enlarged_shape
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
+from reverie.engine.strength import check_strength, painted, strength_at
 from reverie_wire.errors import BadRequest, DreamCancelled
 from reverie_wire.ranges import MAX_SEED
 
@@ -79,6 +80,7 @@ class _Ascent(Generic[GradientT]):
     seed: int
     jitter: Callable[[int], tuple[int, int]]  # a step's random roll, each way within a reach
     rooms: dict[tuple[int, int], tuple[int, int]]  # each octave's room (see ``octaves.octave_rooms``)
+    strength: np.ndarray | None = None  # the painted strength map, any size (see ``strength``)
 
     def padded(self, shape: tuple[int, int]) -> tuple[int, int]:
         """The shape a device keeps an octave of ``shape`` in, as the tile plan says now."""
@@ -122,7 +124,8 @@ class _Ascent(Generic[GradientT]):
     def _tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
         plan = self.model.tiles.plan(self.params)
         layout = plan.layout(*shape, self.min_side)
-        octave = TiledOctave(self.params, shape, layout, plan.batch, self.should_cancel)
+        strength = None if self.strength is None else strength_at(self.strength, shape)
+        octave = TiledOctave(self.params, shape, layout, plan.batch, self.should_cancel, strength)
         return self.model.backend.tiled_stepper(self.gradient_fn, octave)
 
     def _shift(self) -> tuple[int, int]:
@@ -139,10 +142,13 @@ def dream(
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     guide: np.ndarray | None = None,
+    strength: np.ndarray | None = None,
 ) -> DreamResult:
     """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape. With a ``guide`` (H×W×3 float32 in
     [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``). An image
     under the layers' smallest input is dreamed enlarged and brought back to its size (see ``small_images``).
+    With a ``strength`` map (H×W float32 in [0, 1], any size) each step is scaled by it per pixel, and the
+    result is the source wherever it is 0 (see ``strength``).
 
     ``should_cancel`` is asked before every gradient step (and between tile batches within a step on the
     host), so a job stops within one step; where a device runs several steps per call, before each call,
@@ -152,6 +158,10 @@ def dream(
     _check_image(image)
     if guide is not None:
         _check_image(guide)
+    if strength is not None:
+        check_strength(strength)
+        if not model.backend.strength_maps:
+            raise BadRequest(f"the {model.backend.name} backend takes no strength map: use the tensorflow backend")
     if params.model != model.spec.name and params.model not in model.spec.aliases:
         raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
     layers = params.layer_weights()
@@ -171,7 +181,7 @@ def dream(
         return int(rng.integers(-reach, reach + 1)), int(rng.integers(-reach, reach + 1))
 
     rooms = octave_rooms(shapes, model.tiles.plan(params).padded(shapes[-1]), params.octave_scale)
-    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms)
+    ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms, strength)
     # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
     canvas = model.backend.canvas(source, ascent.padded)
     time_left = TimeLeft([ascent.pixels(shape) for shape in shapes], params.steps, started)
@@ -190,4 +200,6 @@ def dream(
     if enlarged is not None:
         result = brought_back(image, source, result)
         notes.insert(0, enlarged_note(image, enlarged))
+    if strength is not None:
+        result = painted(image, result, strength)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from reverie.imaging.pixels import strength_map
 from reverie_wire.errors import BadRequest, ReverieError
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
@@ -78,6 +79,15 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
             f"cannot read {path}: not a PNG, JPEG, TIFF or WebP image Pillow can open ({error})"
         ) from error
     return LoadedImage(np.ascontiguousarray(pixels), tuple(notes))
+
+
+def read_strength(path: str | os.PathLike[str]) -> np.ndarray:
+    """A strength map (H×W float32 in [0, 1]) from an image file: grey as it is, colour as its luminance."""
+    pixels = read_image(path).pixels
+    try:
+        return strength_map(pixels)
+    except BadRequest as error:
+        raise BadRequest(f"{path}: {error}") from None
 
 
 def output_format(path: str | os.PathLike[str]) -> str:

@@ -47,6 +47,16 @@ def to_dream_input(pixels: np.ndarray) -> np.ndarray:
     return np.repeat(rgb, 3, axis=2) if colour == 1 else rgb
 
 
+def strength_map(pixels: np.ndarray) -> np.ndarray:
+    """A strength map (H×W float32 in [0, 1]) from grey or colour pixels: a colour map's luminance, alpha
+    ignored, integer samples scaled to [0, 1] (255 is full strength), floats clipped to it."""
+    try:
+        grey = to_dream_input(pixels) @ _LUMA
+    except BadRequest as error:
+        raise BadRequest(f"strength: {error}") from None
+    return np.clip(grey, 0.0, 1.0, out=grey)
+
+
 def from_dream_output(rgb: np.ndarray, original: np.ndarray) -> np.ndarray:
     """The dreamed RGB in the original's layout and sample type, its alpha copied bit-exact."""
     colour = colour_channels(original.shape[2])

@@ -9,11 +9,19 @@ from reverie_wire.errors import Busy, TooLarge
 from reverie_wire.protocol import ImageSpec, Limits
 
 
-def work(params: DreamParams, image: ImageSpec, guide: ImageSpec | None = None) -> int:
+def work(
+    params: DreamParams, image: ImageSpec, guide: ImageSpec | None = None, strength: ImageSpec | None = None
+) -> int:
     """A job's size in pixel-steps: each octave's pixels times the steps it takes (octaves shrink by the scale),
-    and a guide's (``guide_work``)."""
+    a guide's (``guide_work``) and a strength map's (``strength_work``)."""
     pixels = sum(image.pixels / params.octave_scale ** (2 * octave) for octave in range(params.octaves))
-    return int(pixels * params.steps) + guide_work(guide)
+    return int(pixels * params.steps) + guide_work(guide) + strength_work(strength, image, int(pixels))
+
+
+def strength_work(strength: ImageSpec | None, image: ImageSpec, octave_pixels: int) -> int:
+    """A strength map's pixels (each read and converted once), and what it is resized to: each octave, and the
+    image once more for the last blend."""
+    return 0 if strength is None else strength.pixels + octave_pixels + image.pixels
 
 
 def guide_work(guide: ImageSpec | None) -> int:
@@ -21,16 +29,24 @@ def guide_work(guide: ImageSpec | None) -> int:
     return 0 if guide is None else guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
 
 
-def check_work(params: DreamParams, image: ImageSpec, limits: Limits, guide: ImageSpec | None = None) -> None:
+def check_work(
+    params: DreamParams,
+    image: ImageSpec,
+    limits: Limits,
+    guide: ImageSpec | None = None,
+    strength: ImageSpec | None = None,
+) -> None:
     """Refuse a job larger than the server's pixel-step budget."""
-    size = work(params, image, guide)
+    size = work(params, image, guide, strength)
     if size > limits.max_pixel_steps:
         guided = "" if guide is None else f" and a {guide.width}x{guide.height} guide"
+        if strength is not None:
+            guided += f" and a {strength.width}x{strength.height} strength map"
         raise TooLarge(
             f"this dream is {size / 1e9:.3g} billion pixel-steps ({image.width}x{image.height}, {params.octaves} "
             f"octaves of {params.steps} steps{guided}); this server takes at most "
-            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image or guide, or "
-            "raise [limits] max_pixel_steps"
+            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image, "
+            "guide or map, or raise [limits] max_pixel_steps"
         )
 
 

@@ -313,9 +313,10 @@ class DreamServer:
                 "(an id is free again once its job's last message was sent)"
             )
         params = self._check_params(request.params or {})
-        check_work(params, request.image, self.limits, request.guide)
+        check_work(params, request.image, self.limits, request.guide, request.strength)
         check_share(sum(1 for queued in self._book if queued.peer == peer), self.limits)
-        self._budget.check_job(request.image.nbytes + (request.guide.nbytes if request.guide is not None else 0))
+        extras = (spec.nbytes for spec in (request.guide, request.strength) if spec is not None)
+        self._budget.check_job(request.image.nbytes + sum(extras))
         job = Job(
             self._book.next_serial(),
             route,
@@ -326,6 +327,8 @@ class DreamServer:
             snapshots=request.snapshots,
             guide=request.guide,
             guide_pixels=request.guide_pixels,
+            strength=request.strength,
+            strength_pixels=request.strength_pixels,
         )
         job.connection = self._owners.connection(route)
         job.peer = peer

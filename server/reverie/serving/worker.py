@@ -18,7 +18,7 @@ import numpy as np
 from reverie import framework_output
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
-from reverie.imaging.pixels import DTYPES, from_dream_output, to_dream_input
+from reverie.imaging.pixels import DTYPES, from_dream_output, strength_map, to_dream_input
 from reverie.serving.events import (
     Cancelled,
     Dreamed,
@@ -58,6 +58,8 @@ class Job:
     pixels: Any
     guide: ImageSpec | None = None
     guide_pixels: Any = None
+    strength: ImageSpec | None = None
+    strength_pixels: Any = None
     received: float = field(default_factory=time.monotonic)
     cancel: threading.Event = field(default_factory=threading.Event)
     connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
@@ -68,14 +70,20 @@ class Job:
 
     @property
     def nbytes(self) -> int:
-        """The pixels the job holds: its image's and its guide's."""
-        return self.image.nbytes + (self.guide.nbytes if self.guide is not None else 0)
+        """The pixels the job holds: its image's, its guide's and its strength map's."""
+        return self.image.nbytes + sum(spec.nbytes for spec in (self.guide, self.strength) if spec is not None)
 
     def guide_input(self) -> np.ndarray | None:
         """The guide as the engine takes it (float RGB in [0, 1]), or None."""
         if self.guide is None:
             return None
         return to_dream_input(_array(self.guide, self.guide_pixels))
+
+    def strength_input(self) -> np.ndarray | None:
+        """The strength map as the engine takes it (H×W float32, [0, 1] for integer samples), or None."""
+        if self.strength is None:
+            return None
+        return strength_map(_array(self.strength, self.strength_pixels))
 
 
 def _array(spec: ImageSpec, frame: Any) -> np.ndarray:
@@ -263,6 +271,7 @@ class Worker(threading.Thread):
                 progress=progress,
                 should_cancel=job.cancel.is_set,
                 guide=job.guide_input(),
+                strength=job.strength_input(),
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:

@@ -103,6 +103,7 @@ class TiledOctave:
     layout: TileLayout
     batch: int  # tiles per gradient call
     should_cancel: Callable[[], bool] | None  # asked between batches, where a step waits for each
+    strength: np.ndarray | None = None  # H×W float32 in [0, 1] at ``shape``: each pixel's share of a step
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class Backend(Protocol[GradientT]):
     scatter_free_pooling: bool
     # Whether steps compile per tile grid and bucket, so that warm-up runs a step per octave of typical pictures.
     compiles_per_shape: bool
+    # Whether its steppers scale steps by a strength map (``TiledOctave.strength``); a dream with one is refused
+    # where they do not.
+    strength_maps: bool
 
     def device(self) -> Device: ...
 

@@ -51,6 +51,8 @@ class HostStepper:
         for row in range(0, len(image), _ROWS):
             part, move = image[row : row + _ROWS], gradient[row : row + _ROWS]
             move *= rate
+            if octave.strength is not None:  # painted strength: each pixel moves its share of the step
+                move *= octave.strength[row : row + _ROWS, :, None]
             part += move
             np.clip(part, -1.0, 1.0, out=part)
         return loss, image

@@ -179,6 +179,7 @@ class JaxBackend:
     name = "jax"
     scatter_free_pooling = True
     compiles_per_shape = True
+    strength_maps = False  # its compiled steps take no strength map (yet)
 
     def device(self) -> Device:
         first = jax.devices()[0]
