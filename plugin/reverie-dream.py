@@ -165,6 +165,8 @@ def fetch_dream(
     from reverie_plugin import session
 
     params = arguments.with_server_model(params, connection.facts)
+    if plan.preview:  # a crop, dreamed at the shrink its full run gets
+        params = geometry.preview_params(params, plan.region)
     started = time.monotonic()
     data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
     read = time.monotonic()

@@ -36,6 +36,7 @@ def dream_command(params: Mapping[str, Any], endpoint: str, source: str, output:
     words += ["--lap-levels", str(params["lap_levels"])]
     if params["keep_colors"]:
         words.append("--keep-colors")
+    words += ["--pattern-size", params["pattern_size"]]
     if guide is not None:
         words += ["--guide", guide]
     words += ["--seed", str(params["seed"])]

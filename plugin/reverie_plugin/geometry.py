@@ -7,6 +7,9 @@ mask made from the selection keeps everything outside it unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from reverie_wire.pattern import working_scale
 
 MIN_MARGIN = 16
 MAX_MARGIN = 128
@@ -83,3 +86,10 @@ def with_context(crop: Rect, region: Rect, margin: int = PREVIEW_CONTEXT) -> Rec
     right = min(region.x + region.width, crop.x + crop.width + margin)
     bottom = min(region.y + region.height, crop.y + crop.height + margin)
     return Rect(left, top, right - left, bottom - top)
+
+
+def preview_params(params: dict[str, Any], region: Rect) -> dict[str, Any]:
+    """A preview's params: its crop is dreamed at the shrink the full run's ``region`` gets from its pattern
+    size (``pattern_scale``), so the preview's patterns are as large against the picture as the full run's."""
+    scale = working_scale(region.height, region.width, params["pattern_size"])
+    return params if scale >= 1.0 else {**params, "pattern_scale": scale}

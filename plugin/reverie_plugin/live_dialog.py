@@ -19,7 +19,7 @@ import gi
 gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib  # noqa: E402
 
-from reverie_plugin import arguments, canvas, command_line, dream_again, messages, runs, settings  # noqa: E402
+from reverie_plugin import arguments, canvas, command_line, dream_again, geometry, messages, runs, settings  # noqa: E402
 from reverie_plugin.formats import WireFormat, cut  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
 from reverie_plugin.live_widgets import (  # noqa: E402
@@ -198,7 +198,7 @@ class LiveDialog:
         plan = runs.plan_run(self._image, self._drawables, preview=True, focus=self.pane.crop)
         params = arguments.dream_params(values, arguments.resolve_seed(values["seed"], random.SystemRandom()))
         client, facts = self._connect(values)
-        params = arguments.with_server_model(params, facts)
+        params = geometry.preview_params(arguments.with_server_model(params, facts), plan.region)
         sent = plan.sent
         data = canvas.read_pixels(plan.drawable, sent, plan.wire)
         guided = canvas.read_guide(values["guide"])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reverie_wire.errors import BadRequest
+from reverie_wire.pattern import MIN_SCALE, PATTERN_SIZES
 from reverie_wire.ranges import MAX_SEED
 
 # A layer's weight in the objective.
@@ -206,6 +207,15 @@ FIELDS: tuple[Field, ...] = (
         "Keep colo_urs",
     ),
     Field(
+        "pattern_size",
+        "str",
+        "fine",
+        "The working resolution the dream runs at; a larger picture is dreamed shrunk to it and the dream's "
+        "change brought back to its size, keeping its detail",
+        "Pattern size (e_xtent)",
+        choices=tuple((name, text) for name, text, _ in PATTERN_SIZES),
+    ),
+    Field(
         "seed",
         "int",
         None,
@@ -249,6 +259,16 @@ FIELDS: tuple[Field, ...] = (
         high=1024,
     ),
     Field("precision", "str", "auto", "Arithmetic of the model", choices=PRECISIONS),
+    Field(
+        "pattern_scale",
+        "float",
+        None,
+        "The shrink the dream runs at, overriding pattern_size: a preview sends the one its full picture gets; "
+        "null: pattern_size's",
+        low=MIN_SCALE,
+        high=1.0,
+        nullable=True,
+    ),
 )
 
 

@@ -1,14 +1,16 @@
 """How well the plug-in's preview predicts the full run: change-correlation on the preview's crop.
 
 Usage: KERAS_HOME=DIR python tests/bench/preview_fidelity.py [PHOTO] [--size WxH] [--context N ...]
-       [--max-loss X (0: none)] [--weights imagenet|random]
+       [--max-loss X (0: none)] [--weights imagenet|random] [--pattern-size fine|medium|large]
 
 The full run dreams the whole picture (the plug-in sends all of it when nothing is selected). Each preview
 is compared with the full run on the crop the preview shows: the Pearson correlation of (result − source)
 between the two. "former" is the preview before it dreamed at full scale: the picture's central 1024² crop
 shrunk to 512 on its long side, a quarter of the steps, scaled back up to compare. "crop+N" is today's
 preview with N pixels of context around its (at most 512²) crop. Settings are the plug-in's defaults. The
-reference line dreams the picture shifted by 2 pixels: how close two dreams of one picture can come.
+reference line dreams the picture shifted by 2 pixels: how close two dreams of one picture can come. With a
+pattern size, each crop is dreamed at the shrink the whole picture gets, as the plug-in's preview is
+(``geometry.preview_params``).
 The real MobileNet ImageNet weights must be in the Keras cache: DIR/models/mobilenet_2_5_224_tf_no_top.h5.
 """
 
@@ -26,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugin"))
 
 from reverie.engine import DreamParams, dream, load_model  # noqa: E402
-from reverie_plugin.geometry import Rect, preview_crop, with_context  # noqa: E402
+from reverie_plugin.geometry import Rect, preview_crop, preview_params, with_context  # noqa: E402
 
 DEFAULTS = DreamParams(model="mobilenet", octaves=3, octave_scale=1.4, steps=20, step_size=0.01, jitter=32)
 FORMER_CROP, FORMER_LONG_SIDE, FORMER_STEP_DIVISOR = 1024, 512, 4
@@ -65,13 +67,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=701028867)
     parser.add_argument("--weights", default="imagenet")
     parser.add_argument("--max-loss", type=float, default=DEFAULTS.max_loss, help="0: no early stop")
+    parser.add_argument("--pattern-size", default=DEFAULTS.pattern_size, choices=("fine", "medium", "large"))
     args = parser.parse_args(argv)
     photo = Image.open(args.photo).convert("RGB")
     if args.size:
         photo = photo.resize(tuple(int(side) for side in args.size.lower().split("x")), Image.Resampling.LANCZOS)
     source = np.asarray(photo, np.float32) / 255.0
     height, width = source.shape[:2]
-    params = DEFAULTS.replace(seed=args.seed, max_loss=args.max_loss or None)
+    params = DEFAULTS.replace(seed=args.seed, max_loss=args.max_loss or None, pattern_size=args.pattern_size)
     model = load_model(params.model, args.weights)
     region = Rect(0, 0, width, height)
     crop = preview_crop(region, None)
@@ -95,10 +98,11 @@ def main(argv: list[str]) -> int:
     score = change_correlation(cut(former, inside), cut(full, crop), cut(source, crop))
     print(f"former preview: change-correlation {score:.3f} on the crop ({seconds:.1f} s)")
 
+    scale = preview_params({"pattern_size": params.pattern_size}, region).get("pattern_scale")
     for margin in args.context:
         sent = with_context(crop, region, margin)
         started = time.perf_counter()
-        dreamed = dream(cut(source, sent), params, model).image
+        dreamed = dream(cut(source, sent), params.replace(pattern_scale=scale), model).image
         seconds = time.perf_counter() - started
         shown = cut(dreamed, Rect(crop.x - sent.x, crop.y - sent.y, crop.width, crop.height))
         score = change_correlation(shown, cut(full, crop), cut(source, crop))

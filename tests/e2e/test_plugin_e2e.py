@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
-from dream_server import REVERIE, free_endpoint
+from dream_server import REVERIE, SERVER_FLAGS, free_endpoint, serving
 from gimp_harness import Record
 
 from reverie_plugin.geometry import Rect, dream_region, preview_crop
@@ -47,7 +48,7 @@ def test_registered_with_menu_and_arguments(run_gimp: Callable[..., Record]) -> 
     assert record.values["label"] == "Deep _Dream…"
     assert record.values["paths"] == ["<Image>/Filters/Artistic"]
     expected = ["preset", "octaves", "octave-scale", "steps", "step-size", "jitter", "seed", "preview", "endpoint"]
-    expected += ["normalization", "lap-levels", "keep-colors", "guide", "layers"]
+    expected += ["normalization", "lap-levels", "keep-colors", "guide", "layers", "pattern-size"]
     assert set(expected) <= set(record.values["args"])
 
 
@@ -209,6 +210,35 @@ def test_preview_of_a_layer_within_the_crop_is_the_full_run_itself(
         "rec.pixels('full', full['layer'], \"R'G'B'A u8\")\n"
     )
     np.testing.assert_array_equal(record.pixels["preview"], record.pixels["full"])
+
+
+def at(endpoint: str) -> str:
+    """The fast dream's arguments, at ``endpoint``."""
+    return f"endpoint={endpoint!r}, {FAST}"
+
+
+def test_a_medium_pattern_size_dreams_a_large_layer_shrunk_and_its_preview_at_the_same_shrink(
+    run_gimp: Callable[..., Record], tmp_path: Path
+) -> None:
+    with serving(tmp_path / "server.log", *SERVER_FLAGS, "--max-pixels", "3000000") as endpoint:
+        record = run_gimp(
+            "image, layer = g.new_image(1800, 1200)\n"
+            f"preview = g.dream(image, layer, preview=True, pattern_size='medium', seed=4, {at(endpoint)})\n"
+            "rec.value('preview', [preview['status'], preview.get('message')])\n"
+            + details("preview['layer']", "preview_details")
+            + f"full = g.dream(image, layer, pattern_size='medium', seed=4, {at(endpoint)})\n"
+            "rec.value('full', [full['status'], full.get('message')])\n"
+            "rec.layers('after', image)\n" + details("full['layer']", "details")
+        )
+    assert record.values["preview"] == ["success", None] and record.values["full"] == ["success", None]
+    new = record.values["after"][0]
+    assert (new["name"], new["offsets"], new["size"]) == ("Deep Dream #4", [0, 0], [1800, 1200])
+    full = json.loads(record.values["details"])
+    assert full["params"]["pattern_size"] == "medium" and full["params"].get("pattern_scale") is None
+    assert any("dreamed at its pattern size, 1732×1155" in note for note in full["notes"]), full["notes"]
+    preview = json.loads(record.values["preview_details"])
+    assert preview["params"]["pattern_scale"] == pytest.approx((2e6 / (1800 * 1200)) ** 0.5)
+    assert any("dreamed at its pattern size" in note for note in preview["notes"]), preview["notes"]
 
 
 def test_an_icon_under_the_models_smallest_input_dreams_at_its_size(

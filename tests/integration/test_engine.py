@@ -335,3 +335,38 @@ def test_keep_colors_holds_for_an_icon_dreamed_enlarged(inception) -> None:
     assert "dreamed enlarged" in result.notes[0]
     assert np.abs(kept[..., 1:] - source[..., 1:]).mean() < 0.5
     assert np.abs(kept[..., 0] - source[..., 0]).mean() > 0.5
+
+
+def test_a_picture_over_its_pattern_size_dreams_shrunk_and_only_its_change_comes_back(monkeypatch) -> None:
+    from reverie.engine import octave_ascent, small_images
+
+    model = load_model("mobilenet", "random")
+    image = np.random.default_rng(8).random((1200, 1600, 3), dtype=np.float32)
+    scale = (0.5e6 / (1200 * 1600)) ** 0.5  # a working size of 0.5 MP
+    dreamed_at = []
+
+    def spy(original: np.ndarray, source: np.ndarray, dreamed: np.ndarray) -> np.ndarray:
+        dreamed_at.append((source, dreamed))
+        return small_images.brought_back(original, source, dreamed)
+
+    monkeypatch.setattr(octave_ascent, "brought_back", spy)
+    params = DreamParams(model="mobilenet", octaves=1, steps=2, seed=2, max_loss=None, pattern_scale=scale)
+    result = dream(image, params, model)
+    ((source, dreamed),) = dreamed_at
+    assert source.shape == dreamed.shape == (612, 816, 3)
+    np.testing.assert_array_equal(source, resize(image, (612, 816)))
+    assert result.image.shape == image.shape and result.image.dtype == np.float32
+    assert "dreamed at its pattern size, 816×612" in result.notes[0]
+    # The original's pixels plus the enlarged change: its own detail is kept, not resampled.
+    change = resize(dreamed - source, (1200, 1600))
+    np.testing.assert_allclose(result.image, np.clip(image + change, 0.0, 1.0), atol=1e-6)
+    assert np.abs(result.image - image).mean() > 0.002  # it did dream
+    resampled = resize(source, (1200, 1600))
+    assert np.abs(result.image - image).mean() < 0.2 * np.abs(resampled - image).mean()
+
+
+def test_a_picture_at_its_pattern_size_dreams_as_before(inception) -> None:
+    image = np.random.default_rng(9).random((200, 240, 3), dtype=np.float32)
+    plain = dream(image, SMALL, inception)
+    large = dream(image, SMALL.replace(pattern_size="large"), inception)
+    assert np.array_equal(plain.image, large.image) and large.notes == plain.notes

@@ -22,6 +22,7 @@ VALUES = {
     "normalization": "laplacian",
     "lap-levels": 5,
     "keep-colors": True,
+    "pattern-size": "medium",
 }
 
 
@@ -49,6 +50,7 @@ def test_the_command_dreams_with_every_setting_and_the_seed() -> None:
     assert {name: list(channels) for name, channels in cli.channels} == {"conv_pw_7": [3, 8]}
     assert (cli.octaves, cli.octave_scale, cli.steps, cli.step_size) == (4, 1.3, 17, 0.015)
     assert (cli.jitter, cli.normalization, cli.lap_levels, cli.keep_colors) == (20, "laplacian", 5, True)
+    assert cli.pattern_size == "medium"
 
 
 def test_the_servers_model_and_the_preset_leave_out_what_the_server_decides() -> None:

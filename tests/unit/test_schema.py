@@ -64,12 +64,14 @@ def test_defaults_are_the_keras_examples_and_unchanged() -> None:
         "normalization": "mean_abs",
         "lap_levels": 4,
         "keep_colors": False,
+        "pattern_size": "fine",
         "seed": None,
         "max_loss": 15.0,
         "detail_reinjection": True,
         "tile_size": 1024,
         "tile_overlap": 128,
         "precision": "auto",
+        "pattern_scale": None,
     }
 
 

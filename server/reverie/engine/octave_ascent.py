@@ -20,10 +20,11 @@ from reverie.engine.loading import DreamModel
 from reverie.engine.octaves import octave_rooms, octave_shapes, resize
 from reverie.engine.params import DreamParams
 from reverie.engine.results import DreamResult, ImageView, Progress, image_view
-from reverie.engine.small_images import brought_back, enlarged_note, enlarged_shape
+from reverie.engine.small_images import brought_back, enlarged_note, enlarged_shape, working_note
 from reverie.engine.stepping import CancelFn, Replaying, Step, pipelined, whole_then_tiles
 from reverie.engine.strength import check_strength, painted, strength_at
 from reverie_wire.errors import BadRequest, DreamCancelled
+from reverie_wire.pattern import working_scale, working_shape
 from reverie_wire.ranges import MAX_SEED
 
 ProgressFn = Callable[[Progress], None]
@@ -146,7 +147,8 @@ def dream(
 ) -> DreamResult:
     """Dream on an H×W×3 float32 image in [0, 1]; returns the same shape. With a ``guide`` (H×W×3 float32 in
     [0, 1], any size) the dream grows the guide's motifs (see ``objective.make_guided_objective``). An image
-    under the layers' smallest input is dreamed enlarged and brought back to its size (see ``small_images``).
+    under the layers' smallest input is dreamed enlarged, one over its pattern size shrunk, and the dream's change
+    brought back to its size (see ``small_images``).
     With a ``strength`` map (H×W float32 in [0, 1], any size) each step is scaled by it per pixel, and the
     result is the source wherever it is 0 (see ``strength``).
 
@@ -169,9 +171,14 @@ def dream(
     rng = np.random.default_rng(seed)
     min_side = model.min_side(tuple(layers))
     height, width = image.shape[:2]
-    enlarged = enlarged_shape(height, width, min_side)
-    source = image if enlarged is None else resize(image, enlarged)
-    full: tuple[int, int] = enlarged or (height, width)
+    scale = (
+        params.pattern_scale if params.pattern_scale is not None else working_scale(height, width, params.pattern_size)
+    )
+    shrunk = working_shape(height, width, scale, min_side)
+    enlarged = enlarged_shape(height, width, min_side) if shrunk is None else None
+    resized = shrunk or enlarged
+    source = image if resized is None else resize(image, resized)
+    full: tuple[int, int] = resized or (height, width)
     shapes, notes = octave_shapes(*full, params.octaves, params.octave_scale, min_side)
     if guide is not None and should_cancel is not None and should_cancel():  # stopped while its guide was read
         raise DreamCancelled("the dream was cancelled")
@@ -197,9 +204,9 @@ def dream(
     result = canvas.result(current)
     if params.keep_colors:
         result = keep_colours(result, source)
-    if enlarged is not None:
+    if resized is not None:
         result = brought_back(image, source, result)
-        notes.insert(0, enlarged_note(image, enlarged))
+        notes.insert(0, enlarged_note(image, resized) if shrunk is None else working_note(image, resized))
     if strength is not None:
         result = painted(image, result, strength)
     return DreamResult(result, seed, len(shapes), tuple(tally.losses), tuple(notes), time.perf_counter() - started)

@@ -57,6 +57,8 @@ class DreamParams:
     precision: str = _DEFAULTS["precision"]
     keep_colors: bool = _DEFAULTS["keep_colors"]
     lap_levels: int = _DEFAULTS["lap_levels"]
+    pattern_size: str = _DEFAULTS["pattern_size"]
+    pattern_scale: float | None = _DEFAULTS["pattern_scale"]
 
     def __post_init__(self) -> None:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -1,4 +1,7 @@
-"""Dreaming images smaller than the layers' smallest input: enlarged for the dream, brought back to their size.
+"""Dreaming an image at another size than its own, and bringing the dream's change back to its size.
+
+An image smaller than the layers' smallest input is enlarged for the dream; one larger than its pattern size's
+working resolution is shrunk (see ``reverie_wire.pattern``).
 
 A 64×64 icon or a thin selection is too small for InceptionV3's deep layers. Rather than refuse it, the
 engine dreams an enlarged copy and adds the dream's change, shrunk back, to the original pixels, so the
@@ -45,4 +48,12 @@ def enlarged_note(image: np.ndarray, enlarged: tuple[int, int]) -> str:
     return (
         f"the image is {width}×{height} pixels, under these layers' smallest input: it was dreamed enlarged to "
         f"{enlarged[1]}×{enlarged[0]} and brought back to its size"
+    )
+
+
+def working_note(image: np.ndarray, working: tuple[int, int]) -> str:
+    height, width = image.shape[:2]
+    return (
+        f"the image is {width}×{height} pixels: it was dreamed at its pattern size, {working[1]}×{working[0]}, "
+        "and the dream's change brought back to its size"
     )
