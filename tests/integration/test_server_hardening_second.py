@@ -221,3 +221,27 @@ def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_ope
         for client in clients:
             client.close()
         assert server.stop() == 0
+
+
+# -- ipc:// --------------------------------------------------------------------------------------------------------
+
+
+def test_a_frame_larger_than_any_job_is_cut_on_ipc_too_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/dream.sock"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\n")  # the largest frame is 16 MB
+    server = start_server(tmp_path, "--config", str(config), endpoint=endpoint)
+    try:
+        reset_peak(server.process.pid)
+        start = memory(server.process.pid)["VmRSS"]
+        with raw_peer(endpoint) as peer:
+            peer.send_frame(b"")
+            peer.send_frame(header(type="hello", req="h"))
+            assert not peer.send_big_frame(4 * FRAME), "a 64 MB frame must be cut at its size header"
+        growth = memory(server.process.pid)["VmHWM"] - start
+        assert growth < 8 * MB, f"the server grew by {growth / MB:.0f} MiB"
+        pixels = image(96, 96, 3, "u8")
+        with DreamClient(endpoint, timeout=60) as client:
+            assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
+    finally:
+        assert server.stop() == 0
