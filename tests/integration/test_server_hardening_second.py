@@ -3,6 +3,7 @@ configuration values out of range, guides, the refusal log, ``ipc://`` and messa
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import threading
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zmq
+import zmq.auth
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import (
     ENDLESS,
@@ -225,6 +228,35 @@ def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_ope
         jobs = [(client, client.submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))) for client in clients[:2]]
         with pytest.raises(Busy, match="share of the queue"):
             clients[2].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))  # a third connection, same key
+        for client, job in jobs:
+            client.cancel(job)
+            list(client.events(job))
+    finally:
+        for client in clients:
+            client.close()
+        assert server.stop() == 0
+
+
+def test_two_curve_keys_on_loopback_have_a_share_of_the_queue_each(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_jobs_per_client = 2\n")
+    keys = load_config(config).keys
+    assert keys.authorized_clients is not None
+    public, secret = zmq.auth.create_certificates(tmp_path, "second")  # a second client, on the same machine
+    shutil.copy(public, keys.authorized_clients)
+    first = client_options(keys)
+    second = {**first, "client_keys": zmq.auth.load_certificate(secret)}
+    server = start_server(tmp_path, "--config", str(config), env=env, client_options=first)
+    pixels = image(96, 96, 3, "u8")
+    clients = [DreamClient(server.endpoint, timeout=30, **options) for options in (first, second)]
+    try:
+        jobs = [(clients[0], clients[0].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))) for _ in range(2)]
+        with pytest.raises(Busy, match="share of the queue"):
+            clients[0].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        jobs.append((clients[1], clients[1].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))))
         for client, job in jobs:
             client.cancel(job)
             list(client.events(job))
