@@ -4,7 +4,8 @@
 Run by hand (not collected by pytest), from the repository root:
 ``PYTHONPATH=$PWD/server .venv/bin/python tests/bench/soak.py --minutes 30 --out soak.json``. It stops by itself
 after ``--minutes``; every attack runs on its own thread in a loop that ends with it. Loopback only. Writes the
-RSS samples, the polite client's dream times and the attacks' counts as JSON; ``soak_plot.py`` draws the curve.
+RSS samples, the polite client's dream times and the attacks' counts as JSON, the server's log beside it;
+``soak_plot.py`` draws the curve.
 """
 
 from __future__ import annotations
@@ -316,6 +317,7 @@ def main() -> None:
         for thread in threads:
             thread.join(120)
         log = server.log.read_text()
+        args.out.with_suffix(".log").write_text(log)  # the server's log, kept beside the report
         exit_code = server.stop() if alive else server.process.returncode
         dreams = soak.dreams
         report = {
@@ -325,6 +327,7 @@ def main() -> None:
             "peak_rss": max(rss for _, rss in samples),
             "samples": samples,
             "alive_at_end": alive,
+            "seconds_run": time.monotonic() - began,
             "exit_code": exit_code,
             "tracebacks": log.count("Traceback"),
             "log_bytes": len(log.encode()),
