@@ -47,16 +47,20 @@ def _command(name: bytes, body: bytes) -> bytes:
 
 
 class RawPeer:
-    """A DEALER spoken by hand over TCP, so it can send what libzmq never would: frames of a message that never
-    ends, or frames trickled at its own pace."""
+    """A DEALER spoken by hand over TCP or ``ipc://``, so it can send what libzmq never would: frames of a message
+    that never ends, or frames trickled at its own pace."""
 
     def __init__(self, endpoint: str, identity: bytes | None = None, receive_buffer: int | None = None) -> None:
-        parts = urlsplit(endpoint.replace("tcp://", "//", 1))
-        self.sock = socket.socket()
+        ipc = endpoint.startswith("ipc://")
+        self.sock = socket.socket(socket.AF_UNIX) if ipc else socket.socket()
         if receive_buffer is not None:  # before connecting, so the window is small from the start
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(10)
-        self.sock.connect((parts.hostname, parts.port))
+        if ipc:
+            self.sock.connect(endpoint.removeprefix("ipc://"))
+        else:
+            parts = urlsplit(endpoint.replace("tcp://", "//", 1))
+            self.sock.connect((parts.hostname, parts.port))
         self.sock.sendall(_GREETING)
         properties = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
         if identity is not None:

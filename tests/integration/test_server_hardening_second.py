@@ -3,6 +3,7 @@ configuration values out of range, guides, the refusal log, ``ipc://`` and messa
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import threading
@@ -11,8 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zmq
+import zmq.auth
 from attacks import header, memory, raw_peer, reset_peak, unfinished_message
-from server_harness import ENDLESS, TINY, Server, image, layout, reverie, start_server, user_env
+from server_harness import (
+    ENDLESS,
+    TINY,
+    Server,
+    free_endpoint,
+    image,
+    layout,
+    reverie,
+    start_server,
+    user_env,
+    wait_ready,
+)
 
 from reverie.config import load_config
 from reverie_wire.client import DreamClient, Guide, Result
@@ -220,4 +234,99 @@ def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_ope
     finally:
         for client in clients:
             client.close()
+        assert server.stop() == 0
+
+
+def test_two_curve_keys_on_loopback_have_a_share_of_the_queue_each(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_jobs_per_client = 2\n")
+    keys = load_config(config).keys
+    assert keys.authorized_clients is not None
+    public, secret = zmq.auth.create_certificates(tmp_path, "second")  # a second client, on the same machine
+    shutil.copy(public, keys.authorized_clients)
+    first = client_options(keys)
+    second = {**first, "client_keys": zmq.auth.load_certificate(secret)}
+    server = start_server(tmp_path, "--config", str(config), env=env, client_options=first)
+    pixels = image(96, 96, 3, "u8")
+    clients = [DreamClient(server.endpoint, timeout=30, **options) for options in (first, second)]
+    try:
+        jobs = [(clients[0], clients[0].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))) for _ in range(2)]
+        with pytest.raises(Busy, match="share of the queue"):
+            clients[0].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))
+        jobs.append((clients[1], clients[1].submit(pixels.tobytes(), params=ENDLESS, **layout(pixels))))
+        for client, job in jobs:
+            client.cancel(job)
+            list(client.events(job))
+    finally:
+        for client in clients:
+            client.close()
+        assert server.stop() == 0
+
+
+# -- ipc:// --------------------------------------------------------------------------------------------------------
+
+
+def test_a_frame_larger_than_any_job_is_cut_on_ipc_too_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/dream.sock"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\n")  # the largest frame is 16 MB
+    server = start_server(tmp_path, "--config", str(config), endpoint=endpoint)
+    try:
+        reset_peak(server.process.pid)
+        start = memory(server.process.pid)["VmRSS"]
+        with raw_peer(endpoint) as peer:
+            peer.send_frame(b"")
+            peer.send_frame(header(type="hello", req="h"))
+            assert not peer.send_big_frame(4 * FRAME), "a 64 MB frame must be cut at its size header"
+        growth = memory(server.process.pid)["VmHWM"] - start
+        assert growth < 8 * MB, f"the server grew by {growth / MB:.0f} MiB"
+        pixels = image(96, 96, 3, "u8")
+        with DreamClient(endpoint, timeout=60) as client:
+            assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
+    finally:
+        assert server.stop() == 0
+
+
+def this_machines_address() -> str | None:
+    """This machine's address on its network (no packet is sent); None where it has none but loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_one_host_cannot_take_every_connection_slot(tmp_path: Path) -> None:
+    address = this_machines_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback, so no second host can be seen")
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + f"[limits]\nmax_connections = {MAX_CONNECTIONS}\n")
+    options = client_options(load_config(config).keys)
+    port = int(free_endpoint().rsplit(":", 1)[1])
+    # Every address of this machine: the "remote" host is its network address, the newcomer comes over loopback.
+    server = start_server(tmp_path, "--config", str(config), endpoint=f"tcp://*:{port}", env=env, wait=False)
+    wait_ready(f"tcp://127.0.0.1:{port}", server.process, server.log, **options)
+    held = [socket.create_connection((address, port)) for _ in range(MAX_CONNECTIONS)]  # idle, from one host
+    try:
+        deadline = time.monotonic() + 30
+        while "one host's share" not in server.log.read_text():
+            assert time.monotonic() < deadline, "connections past one host's share must be refused"
+            time.sleep(0.2)
+        answered = 0
+        for _ in range(3):
+            with DreamClient(f"tcp://127.0.0.1:{port}", timeout=5, retries=1, **options) as newcomer:
+                answered += newcomer.hello()["state"] == "ready"
+        assert answered == 3
+    finally:
+        for connection in held:
+            connection.close()
         assert server.stop() == 0

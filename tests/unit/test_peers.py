@@ -39,3 +39,13 @@ def test_a_loopback_or_unknown_peer_is_its_connection() -> None:
             assert peers.peer_of(_Frame(None), connection) == ("connection", connection)
             assert peers.peer_of(_Frame(""), connection) == ("connection", connection)  # NULL mechanism
     assert peers.peer_of(_Frame(None), None) == ("connection", None)
+
+
+def test_only_a_connection_from_another_machine_has_a_remote_host() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server, socket.create_connection(server.getsockname()):
+        accepted, _ = server.accept()
+        with accepted:
+            assert peers.remote_host(accepted.fileno()) is None
+    left, right = socket.socketpair()  # a Unix socket, as an ipc:// peer's
+    with left, right:
+        assert peers.remote_host(left.fileno()) is None

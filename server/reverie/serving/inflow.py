@@ -6,7 +6,8 @@ ending the message. No socket option bounds that. So a thread watches each TCP c
 bytes a connection has received (``TCP_INFO``), the server counts the bytes of the messages it has taken from it
 (every frame names its connection's descriptor, ``ZMQ_SRCFD``). A connection holding more than its allowance is
 shut down, which makes libzmq close it and free what it held. The same thread shuts down connections beyond the
-connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors.
+connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors, and
+those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all.
 
 Only TCP is watched: an ``ipc://`` socket's peers are this machine's users its directory lets in.
 """
@@ -42,6 +43,10 @@ CURVE_FRAME_BYTES = 48
 # Where struct tcp_info keeps tcpi_bytes_acked and tcpi_bytes_received (Linux 4.1 and later).
 _COUNTER = struct.Struct("<Q")
 _BYTES_ACKED_AT, _BYTES_RECEIVED_AT = 120, 128
+# A remote host may hold at most this share of max_connections; loopback and ipc peers are counted per connection
+# (this machine's users cannot be told apart by address: counting them as one would give the plug-in and the
+# command line one share). A CURVE key is known only after the handshake, once the slot is taken.
+HOST_SHARE = 4
 _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
 
 
@@ -73,6 +78,7 @@ def _shut(fd: int) -> None:
 
 @dataclass
 class _Connection:
+    host: str | None = None  # a remote peer's address; None for loopback and ipc peers
     accepted: float = field(default_factory=time.monotonic)
     taken: int = 0  # wire bytes of the messages the server has read
     cut: bool = False
@@ -91,6 +97,7 @@ class InflowGuard(threading.Thread):
         self.allowance = allowance
         self.budget = budget
         self.max_connections = max_connections
+        self.host_slots = max(1, max_connections // HOST_SHARE)
         self.encrypted = encrypted
         self._monitor = router.get_monitor_socket(_EVENTS)
         self._connections: dict[int, _Connection] = {}
@@ -143,15 +150,26 @@ class InflowGuard(threading.Thread):
                 for routing_id in [r for r, known in self._descriptors.items() if known == fd]:
                     del self._descriptors[routing_id]
             return
+        host = peers.remote_host(fd)
         with self._lock:
             open_now = len(self._connections)
-            self._connections[fd] = _Connection()
+            from_host = sum(1 for known in self._connections.values() if host is not None and known.host == host)
+            self._connections[fd] = _Connection(host)
         if open_now >= self.max_connections:
             self._log.log(
                 "refused",  # one stream: a refused peer may be gone before its address is read
                 logging.WARNING,
                 "refused a connection: %d are open, the limit ([limits] max_connections)",
                 self.max_connections,
+            )
+            self._cut(fd)
+        elif from_host >= self.host_slots:
+            self._log.log(
+                host,
+                logging.WARNING,
+                "refused a connection from %s: it holds %d, one host's share of [limits] max_connections",
+                host,
+                from_host,
             )
             self._cut(fd)
 

@@ -93,6 +93,12 @@ def address_of(fd: int) -> str | None:
     return address[0] if isinstance(address, tuple) else None
 
 
+def remote_host(fd: int) -> str | None:
+    """The host of a TCP connection from another machine; None for loopback, ipc and a connection already gone."""
+    host = address_of(fd)
+    return None if host is None or ipaddress.ip_address(host).is_loopback else host
+
+
 def peer_of(frame: Any, connection: Connection | None) -> object:
     """Who sent a message, for each peer's share of the jobs: a CURVE client's key (however many connections it
     opens), else a remote host, else (loopback, ipc: this machine's users) its connection."""
@@ -100,7 +106,7 @@ def peer_of(frame: Any, connection: Connection | None) -> object:
         key = frame.get("User-Id")
         if key:
             return ("key", key)
-    host = None if connection is None else address_of(connection[0])
-    if host is not None and not ipaddress.ip_address(host).is_loopback:
+    host = None if connection is None else remote_host(connection[0])
+    if host is not None:
         return ("host", host)
     return ("connection", connection)
