@@ -133,7 +133,7 @@ ARGUMENTS: tuple[Argument, ...] = (
     Argument(
         "strength",
         "channel",
-        "Strength mas_k",
+        "Strength mask (_0 = no dream)",
         "A channel or layer mask painted where the dream grows: white at full strength, black not at all; "
         "none: the same strength everywhere",
         None,

@@ -112,3 +112,14 @@ def test_zoom_frames_count_the_seed_up_and_take_the_zoom_steps_after_the_first()
     assert (first["seed"], first["steps"]) == (100, 20)
     assert (third["seed"], third["steps"]) == (102, 3)
     DreamParams.from_dict(arguments.with_server_model(third, {"model": "mobilenet"}))
+
+
+def test_every_mnemonic_in_the_dream_dialog_is_its_own() -> None:
+    """Two labels with one Alt key make it cycle focus between them instead of pressing the button (Strength
+    once took Stop and keep's Alt+K)."""
+    gimp_buttons = ["_OK", "_Cancel", "_Help", "_Reset", "_Load Saved Settings", "_Save Settings"]
+    pane = ["_1:1", "Be_fore"]  # the preview pane's toggles (live_widgets)
+    ours = [messages.PREVIEW_BUTTON, messages.STOP_BUTTON]
+    labels = [argument.label for argument in arguments.ARGUMENTS] + gimp_buttons + pane + ours
+    keys = [label[label.index("_") + 1].lower() for label in labels if "_" in label]
+    assert len(keys) == len(set(keys)), sorted(key for key in keys if keys.count(key) > 1)
