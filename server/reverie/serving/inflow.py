@@ -188,14 +188,15 @@ class InflowGuard(threading.Thread):
             room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
             if held > room:
                 holding.pop(fd)
+                address = peers.address_of(fd)
+                self._cut(fd)  # first: every millisecond lets more of the message in
                 self._log.log(
-                    peers.address_of(fd),
+                    address,
                     logging.WARNING,
                     "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
                     held / 1e6,
                     room / 1e6,
                 )
-                self._cut(fd)
         self._keep_within_budget(holding)
 
     def _keep_within_budget(self, received: dict[int, int]) -> None:
