@@ -8,7 +8,6 @@ failure becomes one exception a person can act on: the server's refusals as the 
 from __future__ import annotations
 
 import itertools
-import math
 import random
 import time
 import uuid
@@ -32,8 +31,23 @@ from reverie_wire.errors import (
     Unauthorized,
     UnknownJob,
     VersionMismatch,
-    from_wire,
 )
+from reverie_wire.images import Image, ImageSpec
+from reverie_wire.protocol import Cancel, Dream, Hello
+from reverie_wire.replies import JOB_REPLIES, Accepted, Cancelled, Error, Progress, Result, Snapshot, Welcome
+
+__all__ = [
+    "Cancelled",
+    "DreamClient",
+    "Event",
+    "Guide",
+    "Image",
+    "Progress",
+    "Queued",
+    "Result",
+    "Snapshot",
+    "Strength",
+]
 
 # Below this size a copy is cheaper than ZeroMQ's zero-copy bookkeeping.
 _ZERO_COPY_BYTES = 64 * 1024
@@ -60,79 +74,9 @@ _HANDSHAKE_FAILED = (
 _MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One gradient step done (at most about ten a second); octave and step count from 1; the server's
-    estimate of the seconds the dream has left, None when it sent none (an older server, or no step timed yet)."""
-
-    job_id: str
-    fraction: float
-    octave: int
-    octaves: int
-    step: int
-    steps: int
-    tiles: int
-    seconds_left: float | None = None
-
-
-@dataclass(frozen=True)
-class Result:
-    """The dreamed image, in the layout and sample type it was sent in."""
-
-    job_id: str
-    pixels: bytes
-    width: int
-    height: int
-    channels: int
-    dtype: str
-    seed: int
-    seconds: float
-    engine_seconds: float
-    notes: list[str] = field(default_factory=list)
-    # For a job stopped with ``stop``: how far it got (octave, octaves, step, steps, fraction); else None.
-    partial: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The image as the dream has formed it so far (for jobs submitted with ``snapshots``): u8 RGB, its long
-    side at most the requested ``max_side``; ``octave_done`` marks an octave's last step."""
-
-    job_id: str
-    pixels: bytes
-    width: int
-    height: int
-    octave: int
-    octaves: int
-    step: int
-    steps: int
-    fraction: float
-    octave_done: bool
-
-
-@dataclass(frozen=True)
-class Picture:
-    """An image sent with a dream beside its own, in its own size and layout."""
-
-    pixels: bytes
-    width: int
-    height: int
-    channels: int
-    dtype: str
-
-    def layout(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "channels": self.channels, "dtype": self.dtype}
-
-
-@dataclass(frozen=True)
-class Guide(Picture):
-    """A guide image: the dream grows its motifs."""
-
-
-@dataclass(frozen=True)
-class Strength(Picture):
-    """A strength map, grey (one channel), any size: each pixel's share of every gradient step (0 none, the
-    sample type's full scale all)."""
+# The images sent with a dream beside its own, by the names callers know them by.
+Guide = Image
+Strength = Image
 
 
 @dataclass(frozen=True)
@@ -141,13 +85,6 @@ class Queued:
 
     job_id: str
     ahead: int
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    """The job stopped before finishing (asked by ``cancel``, or the server shut down)."""
-
-    job_id: str
 
 
 Event = Union[Queued, Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
@@ -165,93 +102,6 @@ class _Job:
     cancels: int = 0  # cancels sent since the last ``cancel`` or ``stop`` (0: none asked for)
     keep: bool = False  # stopped with keep, so a cancel sent again keeps too
     items: deque[tuple[int, _Item]] = field(default_factory=deque)  # (arrival number, item), not yet taken
-
-
-def _server_error(header: dict[str, Any]) -> ReverieError:
-    code = str(header.get("code", "internal"))
-    message = str(header.get("message", "the dream server reported an error without a message"))
-    job = header.get("job")
-    return from_wire(code, message, job if isinstance(job, str) else None)
-
-
-def _result_layout(image: Any, payload: bytes, job: str) -> protocol.ImageSpec:
-    """The result's declared layout, which its frame must fill exactly: a short buffer never reaches the caller."""
-    try:
-        spec = protocol.ImageSpec(
-            int(image["width"]), int(image["height"]), int(image["channels"]), str(image["dtype"])
-        )
-        expected = spec.nbytes
-    except (KeyError, TypeError, ValueError) as error:
-        raise ClientError(f"the server's result for job {job} has an unreadable image layout ({error!r})") from None
-    if min(spec.width, spec.height, spec.channels) < 1 or len(payload) != expected:
-        raise ClientError(
-            f"the server's result for job {job} is {len(payload)} bytes, but the {spec.width}x{spec.height} "
-            f"{spec.channels}-channel {spec.dtype} image it declares needs {expected}; nothing was used. "
-            "Is the server the same Reverie release as this client?",
-            job,
-        )
-    return spec
-
-
-def _seconds_left(value: Any) -> float | None:
-    """The optional estimate of a progress message: a finite number ≥ 0, else none at all."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
-
-
-def _event(header: dict[str, Any], payload: bytes | None) -> Event:
-    kind, job = header["type"], header["job"]
-    if kind == protocol.PROGRESS:
-        return Progress(
-            job,
-            float(header["fraction"]),
-            int(header["octave"]),
-            int(header["octaves"]),
-            int(header["step"]),
-            int(header["steps"]),
-            int(header["tiles"]),
-            _seconds_left(header.get("seconds_left")),
-        )
-    if kind == protocol.CANCELLED:
-        return Cancelled(job)
-    if kind == snapshots.SNAPSHOT:
-        return _snapshot(header, payload)
-    if payload is None:
-        raise ClientError(f"the server's result for job {job} came without its image frame")
-    spec = _result_layout(header["image"], payload, job)
-    return Result(
-        job,
-        payload,
-        spec.width,
-        spec.height,
-        spec.channels,
-        spec.dtype,
-        int(header["seed"]),
-        float(header["seconds"]),
-        float(header["engine_seconds"]),
-        [str(note) for note in header.get("notes", [])],
-        dict(header["partial"]) if header.get("partial") is not None else None,
-    )
-
-
-def _snapshot(header: dict[str, Any], payload: bytes | None) -> Snapshot:
-    image, job = header["image"], header["job"]
-    width, height = int(image["width"]), int(image["height"])
-    if payload is None or len(payload) != width * height * 3:
-        raise ClientError(f"the server's snapshot for job {job} does not hold {width}×{height} RGB pixels")
-    return Snapshot(
-        job,
-        payload,
-        width,
-        height,
-        int(header["octave"]),
-        int(header["octaves"]),
-        int(header["step"]),
-        int(header["steps"]),
-        float(header["fraction"]),
-        bool(header["octave_done"]),
-    )
 
 
 class DreamClient:
@@ -325,7 +175,7 @@ class DreamClient:
         """Close the connection; jobs still running on the server are cancelled by it."""
         active = self._active()
         for job in active:
-            self._send({"type": protocol.CANCEL, "job": job})
+            self._send(Cancel(job))
         self._disconnect(linger_ms=500 if active else 0)
         self._jobs.clear()
         self._context.term()
@@ -336,16 +186,16 @@ class DreamClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _send(self, header: dict[str, Any], payload: Any = None, *extras: Any) -> None:
+    def _send(self, request: protocol.Request) -> None:
         try:
-            frames = protocol.encode(header, payload, *extras)
+            frames = protocol.encode(request.encode(), *request.frames)
         except (TypeError, ValueError) as error:  # NaN, or something JSON cannot carry
             raise ClientError(f"the request cannot be sent as JSON: {error}") from None
         if len(frames[1]) > protocol.MAX_HEADER_BYTES:
             raise ClientError(
                 f"the request's parameters take {len(frames[1])} bytes; the protocol allows {protocol.MAX_HEADER_BYTES}"
             )
-        large = payload is not None and len(payload) >= _ZERO_COPY_BYTES
+        large = any(len(frame) >= _ZERO_COPY_BYTES for frame in request.frames)
         self._connect().send_multipart(frames, copy=not large)
 
     def _receive(self, timeout: float) -> tuple[dict[str, Any], bytes | None] | None:
@@ -400,31 +250,37 @@ class DreamClient:
         state = self._jobs.get(job)
         if state is None or state.over:
             return
-        if kind == protocol.ACCEPTED:
-            state.accepted = True
-            ahead = header.get("ahead")
-            if isinstance(ahead, int) and not isinstance(ahead, bool) and ahead > 0:
-                state.items.append((next(self._arrivals), Queued(job, ahead)))
-            return
         if kind == protocol.ERROR and header.get("code") == UnknownJob.code and state.cancels:
             if state.cancels < _CANCEL_TRIES:
                 state.cancels += 1
                 self._send_cancel(job)
             return
-        try:
-            item: _Item = _server_error(header) if kind == protocol.ERROR else _event(header, payload)
-        except (KeyError, TypeError, ValueError) as error:
-            item = ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
-        except ClientError as error:  # a result whose frame does not fill its declared layout
-            item = error
+        item = self._item(kind, header, payload, job)
+        if isinstance(item, Accepted):
+            state.accepted = True
+            if item.ahead > 0:
+                state.items.append((next(self._arrivals), Queued(job, item.ahead)))
+            return
         if not isinstance(item, _ONGOING):
             state.over = True
         state.items.append((next(self._arrivals), item))
 
+    @staticmethod
+    def _item(kind: Any, header: dict[str, Any], payload: bytes | None, job: str) -> _Item | Accepted:
+        """A job's message as its event (or error); a malformed one becomes a ClientError."""
+        try:
+            reply = JOB_REPLIES[kind].decode(header, payload)
+        except (KeyError, TypeError) as error:
+            return ClientError(f"the server sent a malformed {kind!r} message for job {job}: {error!r}")
+        except ValueError as error:  # a result whose frame does not fill its declared layout
+            return ClientError(
+                f"{error}; nothing was used. Is the server the same Reverie release as this client?", job
+            )
+        return reply.exception() if isinstance(reply, Error) else reply
+
     def _send_cancel(self, job: str) -> None:
         """Ask the server to stop ``job``, keeping what has formed if it was stopped with ``stop``."""
-        keep = self._jobs[job].keep
-        self._send({"type": protocol.CANCEL, "job": job, **({"keep": True} if keep else {})})
+        self._send(Cancel(job, self._jobs[job].keep))
 
     def _take(self, job: str | None) -> _Item | None:
         """The next item of ``job`` (of any job, the first to arrive, when None); a job over and taken is dropped."""
@@ -493,7 +349,7 @@ class DreamClient:
         """The server's facts (versions, device, models, limits, queue); retried Lazy-Pirate style."""
         for _ in range(self.retries):
             req = uuid.uuid4().hex
-            self._send({"type": protocol.HELLO, "req": req})
+            self._send(Hello(req))
             deadline = time.monotonic() + self.timeout
             while (message := self._receive(deadline - time.monotonic())) is not None:
                 header, payload = message
@@ -512,26 +368,26 @@ class DreamClient:
 
     def _welcome(self, header: dict[str, Any]) -> dict[str, Any]:
         if header.get("type") == protocol.ERROR:
-            raise _server_error(header)
+            raise Error.decode(header).exception()
         if header.get("v") != protocol.PROTOCOL_VERSION:
             raise VersionMismatch(
                 f"the dream server at {self.endpoint} speaks protocol {header.get('v')!r}, this client "
                 f"{protocol.PROTOCOL_VERSION}; update the older of the GIMP plug-in and the server"
             )
-        info = header.get("server")
-        if not isinstance(info, dict) or not isinstance(info.get("limits"), dict):
-            raise ClientError(f"the server at {self.endpoint} answered hello without its facts")
-        self._info = info
-        return info
+        try:
+            self._info = Welcome.decode(header).server
+        except ValueError:
+            raise ClientError(f"the server at {self.endpoint} answered hello without its facts") from None
+        return self._info
 
-    def _checked(self, pixels: bytes, layout: dict[str, Any], what: str) -> protocol.ImageSpec:
+    def _checked(self, image: Image, what: str) -> ImageSpec:
         """The layout of an image to send, checked against the server's limits before anything is sent."""
         limits = (self._info or self.hello())["limits"]
         try:
             spec = protocol.image_spec(
-                layout, protocol.Limits(max_pixels=int(limits["max_pixels"]), max_side=int(limits["max_side"]))
+                image.layout(), protocol.Limits(max_pixels=int(limits["max_pixels"]), max_side=int(limits["max_side"]))
             )
-            protocol.check_buffer(spec, pixels)
+            protocol.check_buffer(spec, image.pixels)
         except TooLarge as error:
             raise TooLarge(f"{what}: {error}" if what != "image" else str(error)) from None
         except ReverieError as error:
@@ -552,25 +408,25 @@ class DreamClient:
         channels: int,
         dtype: str,
         params: dict[str, Any],
-        guide: Guide | None = None,
         snapshots: snapshots.SnapshotRequest | None = None,
-        strength: Strength | None = None,
+        **extras: Image | None,
     ) -> str:
         """Send one job and return its id once the server has accepted (queued) it; with ``snapshots``, its
-        events include Snapshot images of the dream as it forms; with ``strength``, it dreams as the map says."""
-        layout = {"width": width, "height": height, "channels": channels, "dtype": dtype}
-        spec = self._checked(pixels, layout, "image")
+        events include Snapshot images of the dream as it forms. ``extras`` are its optional extra images by the
+        names of ``protocol.EXTRA_FRAMES``: a ``guide`` grows its motifs, a ``strength`` map (grey, any size:
+        each pixel's share of every gradient step, 0 none, the sample type's full scale all) says where it dreams."""
+        unknown = set(extras) - set(protocol.EXTRA_FRAMES)
+        if unknown:
+            raise TypeError(f"submit() takes the extra images {', '.join(protocol.EXTRA_FRAMES)}, not {unknown}")
+        image = Image(pixels, width, height, channels, dtype)
+        spec = self._checked(image, "image")
+        sent = {name: extra for name, extra in extras.items() if extra is not None}
+        for name, extra in sent.items():
+            self._checked(extra, name)
+            if name in protocol.GREY_FRAMES and extra.channels != 1:
+                raise ClientError(f"a {name} map is grey (one channel), got {extra.channels} channels")
         job = uuid.uuid4().hex
-        header = {"type": protocol.DREAM, "job": job, "params": params, "image": spec.to_dict()}
-        if snapshots is not None:
-            header["snapshots"] = snapshots.to_dict()
-        extras = {protocol.GUIDE: guide, protocol.STRENGTH: strength}
-        for name, extra in extras.items():
-            if extra is not None:
-                header[name] = self._checked(extra.pixels, extra.layout(), name).to_dict()
-        if strength is not None and strength.channels != 1:
-            raise ClientError(f"a strength map is grey (one channel), got {strength.channels} channels")
-        self._send(header, pixels, *(None if extra is None else extra.pixels for extra in extras.values()))
+        self._send(Dream(job, params, image, snapshots, sent))
         state = self._jobs[job] = _Job()
         deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
         while not state.accepted:
@@ -671,16 +527,15 @@ class DreamClient:
         dtype: str,
         params: dict[str, Any],
         on_progress: Callable[[Progress], None] | None = None,
-        guide: Guide | None = None,
         on_queued: Callable[[Queued], None] | None = None,
         on_busy: Callable[[Busy, float], None] | None = None,
-        strength: Strength | None = None,
+        **extras: Image | None,
     ) -> Result:
         """Submit a job and wait for its result; raises DreamCancelled if it was cancelled. ``on_queued`` hears
         when the job waits behind others, ``on_progress`` each step; with ``on_busy`` a busy server is asked again
-        (``submit_waiting``) rather than the job failing."""
+        (``submit_waiting``) rather than the job failing; ``extras`` are ``submit``'s."""
         job_args: dict[str, Any] = {"width": width, "height": height, "channels": channels, "dtype": dtype}
-        job_args.update(params=params, guide=guide, strength=strength)
+        job_args.update(params=params, **extras)
         job = (
             self.submit(pixels, **job_args)
             if on_busy is None

@@ -13,20 +13,18 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Union
 from urllib.parse import urlsplit
 
 from reverie_wire import schema
 from reverie_wire.errors import BadRequest, ReverieError, TooLarge, VersionMismatch
+from reverie_wire.images import DTYPE_SIZES, MAX_CHANNELS, Image, ImageSpec
 from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
 
 PROTOCOL_VERSION = 1
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
 
-# Sample types and their sizes in bytes; rows are interleaved, channels 1..4 (grey, grey+alpha, RGB, RGBA).
-DTYPE_SIZES: dict[str, int] = {"u8": 1, "u16": 2, "f32": 4}
-MAX_CHANNELS = 4
 # A header is a few hundred bytes; this bounds the JSON parser's work per message.
 MAX_HEADER_BYTES = 64 * 1024
 JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -40,9 +38,12 @@ ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 # Client → server.
 HELLO, DREAM, CANCEL = "hello", "dream", "cancel"
 REQUESTS = (HELLO, DREAM, CANCEL)
-# A dream's optional extra images, each declared in the header's field of its name, their frames in this order.
+# A dream's optional extra images, each declared in the header's field of its name, their frames in this order
+# after the image's; a new kind is one more name here (and its meaning on the server: ``reverie.serving.worker``).
 GUIDE, STRENGTH = "guide", "strength"
 EXTRA_FRAMES = (GUIDE, STRENGTH)
+# The extra images that are grey (one channel).
+GREY_FRAMES = frozenset({STRENGTH})
 # Server → client (plus HELLO as the answer to HELLO).
 ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
     "accepted",
@@ -52,27 +53,6 @@ ACCEPTED, PROGRESS, RESULT, CANCELLED, ERROR, HEARTBEAT = (
     "error",
     "heartbeat",
 )
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """The layout of a pixel buffer, as a header declares it."""
-
-    width: int
-    height: int
-    channels: int
-    dtype: str
-
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
-
-    @property
-    def nbytes(self) -> int:
-        return self.width * self.height * self.channels * DTYPE_SIZES[self.dtype]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "channels": self.channels, "dtype": self.dtype}
 
 
 @dataclass(frozen=True)
@@ -225,7 +205,7 @@ def check_buffer(spec: ImageSpec, buffer: Any) -> None:
         )
 
 
-def _extra_frame(name: str, declared: Any, frame: Any, limits: Limits) -> ImageSpec:
+def _extra_frame(name: str, declared: Any, frame: Any, limits: Limits) -> Image:
     """An extra image's layout (as ``image``'s, same limits), checked against its frame."""
     try:
         spec = image_spec(declared, limits)
@@ -238,27 +218,24 @@ def _extra_frame(name: str, declared: Any, frame: Any, limits: Limits) -> ImageS
             f"the {name} frame is {len(frame)} bytes but {spec.width}x{spec.height}x{spec.channels} "
             f"{spec.dtype} needs {spec.nbytes}"
         )
-    return spec
+    if name in GREY_FRAMES and spec.channels != 1:
+        raise BadRequest(f"{name}: a {name} map is grey (one channel), got {spec.channels} channels")
+    return Image.of(spec, frame)
 
 
-def extra_frames(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> dict[str, tuple[ImageSpec, Any]]:
-    """A dream's optional extra images, each its layout in the header's field of its name and its pixels in
-    a frame after the image's, in the order of ``EXTRA_FRAMES`` (a guide, then a strength map); a strength
-    map is grey (one channel)."""
+def extra_frames(header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> dict[str, Image]:
+    """A dream's optional extra images by name, each its layout in the header's field of its name and its pixels
+    in a frame after the image's, in the order of ``EXTRA_FRAMES``; those in ``GREY_FRAMES`` have one channel."""
     declared = [name for name in EXTRA_FRAMES if header.get(name) is not None]
     if len(frames) > len(declared):
         raise BadRequest(
             f"a dream sent {len(frames)} frame(s) after the image but its header declares "
-            f"{' and '.join(declared) or 'no guide or strength layout'}"
+            f"{' and '.join(declared) or 'no ' + ' or '.join(EXTRA_FRAMES) + ' layout'}"
         )
-    extras = {}
-    for index, name in enumerate(declared):
-        frame = frames[index] if index < len(frames) else None
-        spec = _extra_frame(name, header[name], frame, limits)
-        if name == STRENGTH and spec.channels != 1:
-            raise BadRequest(f"strength: a strength map is grey (one channel), got {spec.channels} channels")
-        extras[name] = (spec, frame)
-    return extras
+    return {
+        name: _extra_frame(name, header[name], frames[index] if index < len(frames) else None, limits)
+        for index, name in enumerate(declared)
+    }
 
 
 def check_params(params: Any) -> dict[str, Any]:
@@ -274,63 +251,103 @@ def check_params(params: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Request:
-    """A validated client request; ``params`` is the checked JSON object, defaults not yet merged."""
+class Hello:
+    """Asks for the server's facts; ``req`` (optional) comes back in the answer."""
 
-    type: str
+    type: ClassVar[str] = HELLO
     req: str | None = None
-    job: str = ""  # every cancel and dream names one; a hello none
-    params: dict[str, Any] | None = None
-    image: ImageSpec | None = None
-    pixels: Any = None
-    snapshots: SnapshotRequest | None = None
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": HELLO, **({} if self.req is None else {"req": self.req})}
+
+    @property
+    def frames(self) -> tuple[Any, ...]:
+        return ()
+
+    @classmethod
+    def decode(cls, header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> Hello:
+        _header_alone(HELLO, frames)
+        req = header.get("req")
+        return cls(check_job_id(req) if req is not None else None)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stops a job; with ``keep`` a running one answers with the image as far as it came."""
+
+    type: ClassVar[str] = CANCEL
+    job: str
     keep: bool = False
-    guide: ImageSpec | None = None
-    guide_pixels: Any = None
-    strength: ImageSpec | None = None
-    strength_pixels: Any = None
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": CANCEL, "job": self.job, **({"keep": True} if self.keep else {})}
+
+    @property
+    def frames(self) -> tuple[Any, ...]:
+        return ()
+
+    @classmethod
+    def decode(cls, header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> Cancel:
+        _header_alone(CANCEL, frames)
+        return cls(check_job_id(header.get("job")), keep_flag(header.get("keep")))
+
+
+@dataclass(frozen=True)
+class Dream:
+    """A job: its image, its ``params`` (the checked JSON object, defaults not yet merged), and its optional
+    extra images by name (``EXTRA_FRAMES``)."""
+
+    type: ClassVar[str] = DREAM
+    job: str
+    params: dict[str, Any]
+    image: Image
+    snapshots: SnapshotRequest | None = None
+    extras: Mapping[str, Image] = field(default_factory=dict)
+
+    def encode(self) -> dict[str, Any]:
+        header = {"type": DREAM, "job": self.job, "params": self.params, "image": self.image.layout()}
+        if self.snapshots is not None:
+            header["snapshots"] = self.snapshots.to_dict()
+        return header | {name: self.extras[name].layout() for name in EXTRA_FRAMES if name in self.extras}
+
+    @property
+    def frames(self) -> tuple[Any, ...]:
+        """The image's pixels, then each extra image's in the order of ``EXTRA_FRAMES``."""
+        return (self.image.pixels, *(self.extras[name].pixels for name in EXTRA_FRAMES if name in self.extras))
+
+    @classmethod
+    def decode(cls, header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> Dream:
+        job = check_job_id(header.get("job"))
+        params = check_params(header.get("params", {}))
+        spec = image_spec(header.get("image"), limits)
+        pixels = frames[0] if frames else None
+        check_buffer(spec, pixels)
+        snapshots = snapshot_request(header.get("snapshots"))
+        return cls(job, params, Image.of(spec, pixels), snapshots, extra_frames(header, frames[1:], limits))
+
+
+Request = Union[Hello, Dream, Cancel]  # noqa: UP007 - a runtime alias on Python 3.10 too
+REQUEST_TYPES: dict[str, type[Hello] | type[Dream] | type[Cancel]] = {HELLO: Hello, DREAM: Dream, CANCEL: Cancel}
+
+
+def _header_alone(kind: str, frames: Sequence[Any]) -> None:
+    if frames:
+        raise BadRequest(f"a {kind} request is a header alone, got {len(frames) + 1} frames")
 
 
 def parse_request(body: Sequence[Any], limits: Limits) -> Request:
     """Validate the frames after the delimiter; raises a ReverieError whose code the reply carries."""
     if not body or len(body) > 2 + len(EXTRA_FRAMES):
         raise BadRequest(
-            "a request is a header and at most three image frames (a dream's image, guide and strength map), "
-            f"got {len(body)} frames"
+            f"a request is a header and at most {1 + len(EXTRA_FRAMES)} image frames (a dream's image, then its "
+            f"{', '.join(EXTRA_FRAMES)}), got {len(body)} frames"
         )
     header = decode_header(body[0])
     check_version(header)
     kind = header.get("type")
-    payload = body[1] if len(body) >= 2 else None
-    if kind in (HELLO, CANCEL) and payload is not None:
-        raise BadRequest(f"a {kind} request is a header alone, got {len(body)} frames")
-    if kind == HELLO:
-        req = header.get("req")
-        return Request(HELLO, req=check_job_id(req) if req is not None else None)
-    if kind == CANCEL:
-        return Request(CANCEL, job=check_job_id(header.get("job")), keep=keep_flag(header.get("keep")))
-    if kind == DREAM:
-        job = check_job_id(header.get("job"))
-        params = check_params(header.get("params", {}))
-        spec = image_spec(header.get("image"), limits)
-        check_buffer(spec, payload)
-        snapshots = snapshot_request(header.get("snapshots"))
-        extras = extra_frames(header, body[2:], limits)
-        guide, guide_pixels = extras.get(GUIDE, (None, None))
-        strength, strength_pixels = extras.get(STRENGTH, (None, None))
-        return Request(
-            DREAM,
-            job=job,
-            params=params,
-            image=spec,
-            pixels=payload,
-            snapshots=snapshots,
-            guide=guide,
-            guide_pixels=guide_pixels,
-            strength=strength,
-            strength_pixels=strength_pixels,
-        )
-    raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
+    if not isinstance(kind, str) or kind not in REQUEST_TYPES:
+        raise BadRequest(f"unknown request type {kind!r}; this server understands {', '.join(REQUESTS)}")
+    return REQUEST_TYPES[kind].decode(header, body[1:], limits)
 
 
 def reply_ids(body: Sequence[Any]) -> dict[str, str]:
@@ -348,11 +365,6 @@ def reply_ids(body: Sequence[Any]) -> dict[str, str]:
     return {
         key: value for key in ("job", "req") if isinstance(value := header.get(key), str) and len(value) <= MAX_ECHO
     }
-
-
-def error(code: str, message: str, **ids: str) -> dict[str, Any]:
-    """An error reply header."""
-    return {"type": ERROR, "code": code, "message": message, **ids}
 
 
 def is_loopback(endpoint: str) -> bool:

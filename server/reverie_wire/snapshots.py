@@ -60,16 +60,3 @@ def keep_flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise BadRequest(f"keep must be true or false, got {value!r}")
     return value
-
-
-def reply(job: str, report: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``snapshot`` header a client gets, from the worker's report; the u8 RGB pixels follow it."""
-    image = {"width": report["width"], "height": report["height"], "channels": 3, "dtype": "u8"}
-    fields = {name: report[name] for name in PROGRESS_FIELDS}
-    return {"type": SNAPSHOT, "job": job, **fields, "octave_done": report["octave_done"], "image": image}
-
-
-def partial_field(report: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"partial": {...}}`` for the result of a job stopped with keep (how far it got), else nothing."""
-    partial = report.get("partial")
-    return {} if partial is None else {"partial": dict(partial)}

@@ -12,8 +12,8 @@ from reverie.cluster.dispatch import NO_DREAMER_SECONDS, AgainQueue, ClusterWork
 from reverie.cluster.settings import ClusterSettings
 from reverie.engine import DreamParams
 from reverie.serving.events import Event, Failed
-from reverie.serving.worker import Job
-from reverie_wire.protocol import ImageSpec
+from reverie.serving.jobs import Job
+from reverie_wire.images import Image
 
 
 class Pool:
@@ -37,7 +37,7 @@ class Link:
 
 def test_jobs_waiting_while_every_dreamer_is_gone_end_with_an_error_that_says_so() -> None:
     queue = AgainQueue(4, 10**9)
-    queue.put(Job(7, (b"client",), "j7", DreamParams(model="mobilenet"), ImageSpec(1, 1, 3, "u8"), bytes(3)))
+    queue.put(Job(7, (b"client",), "j7", DreamParams(model="mobilenet"), Image(bytes(3), 1, 1, 3, "u8")))
     worker = ClusterWorker(None, queue, ClusterSettings("auto"), (), None)
     pool = worker.pool = Pool()
     link = Link()

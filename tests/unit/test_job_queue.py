@@ -7,15 +7,14 @@ import threading
 import pytest
 
 from reverie.engine import DreamParams
-from reverie.serving.worker import Job, JobQueue
+from reverie.serving.jobs import Job
+from reverie.serving.worker import JobQueue
 from reverie_wire.errors import Busy
-from reverie_wire.protocol import ImageSpec
+from reverie_wire.images import Image
 
 
 def job(serial: int, side: int = 10) -> Job:
-    return Job(
-        serial, (b"client",), f"job{serial}", DreamParams(), ImageSpec(side, side, 4, "u8"), bytes(side * side * 4)
-    )
+    return Job(serial, (b"client",), f"job{serial}", DreamParams(), Image(bytes(side * side * 4), side, side, 4, "u8"))
 
 
 def test_jobs_come_out_in_arrival_order() -> None:

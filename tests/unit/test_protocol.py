@@ -73,7 +73,7 @@ def test_any_other_version_is_a_version_mismatch(version: object) -> None:
 def test_a_valid_dream_request_parses() -> None:
     request = protocol.parse_request(dream_frames(), LIMITS)
     assert request.type == "dream" and request.job == "j1"
-    assert request.image == protocol.ImageSpec(10, 5, 3, "u8")
+    assert request.image.spec == protocol.ImageSpec(10, 5, 3, "u8")
     assert request.image.nbytes == 150
 
 
@@ -132,9 +132,9 @@ GUIDE = {"width": 20, "height": 8, "channels": 4, "dtype": "f32"}
 def test_a_guide_travels_as_a_third_frame_with_its_own_layout() -> None:
     guide = bytes(20 * 8 * 4 * 4)
     request = protocol.parse_request([*dream_frames({"guide": GUIDE}), guide], LIMITS)
-    assert request.guide == protocol.ImageSpec(20, 8, 4, "f32")
-    assert request.guide_pixels is guide
-    assert protocol.parse_request(dream_frames(), LIMITS).guide is None
+    assert request.extras["guide"].spec == protocol.ImageSpec(20, 8, 4, "f32")
+    assert request.extras["guide"].pixels is guide
+    assert "guide" not in protocol.parse_request(dream_frames(), LIMITS).extras
 
 
 @pytest.mark.parametrize(
@@ -161,10 +161,10 @@ STRENGTH = {"width": 5, "height": 3, "channels": 1, "dtype": "u8"}
 def test_a_strength_map_travels_after_the_guide_with_its_own_layout() -> None:
     guide, strength = bytes(20 * 8 * 4 * 4), bytes(5 * 3)
     request = protocol.parse_request([*dream_frames({"guide": GUIDE, "strength": STRENGTH}), guide, strength], LIMITS)
-    assert (request.guide_pixels, request.strength_pixels) == (guide, strength)
-    assert request.strength == protocol.ImageSpec(5, 3, 1, "u8")
+    assert [extra.pixels for extra in request.extras.values()] == [guide, strength]
+    assert request.extras["strength"].spec == protocol.ImageSpec(5, 3, 1, "u8")
     alone = protocol.parse_request([*dream_frames({"strength": {**STRENGTH, "dtype": "f32"}}), bytes(60)], LIMITS)
-    assert alone.guide is None and alone.strength == protocol.ImageSpec(5, 3, 1, "f32")
+    assert list(alone.extras) == ["strength"] and alone.extras["strength"].spec == protocol.ImageSpec(5, 3, 1, "f32")
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import zmq
 from reverie.engine import DreamParams
 from reverie.serving.events import Cancelled, Dreamed, EventLink, Phase, Started, payload
 from reverie.serving.job_book import JobBook
-from reverie.serving.worker import Job, JobQueue
-from reverie_wire.protocol import ImageSpec
+from reverie.serving.jobs import Job
+from reverie.serving.worker import JobQueue
+from reverie_wire.images import Image
 
 
 def test_events_arrive_in_order_with_their_pixels_not_copied() -> None:
@@ -43,8 +44,7 @@ def test_events_arrive_in_order_with_their_pixels_not_copied() -> None:
 
 
 def job(serial: int, route: bytes, job_id: str) -> Job:
-    image = ImageSpec(width=2, height=2, channels=3, dtype="u8")
-    return Job(serial, (route,), job_id, DreamParams(), image, bytes(image.nbytes))
+    return Job(serial, (route,), job_id, DreamParams(), Image(bytes(12), width=2, height=2, channels=3, dtype="u8"))
 
 
 def test_the_book_keeps_arrival_order_and_says_where_an_ended_job_was() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import ray
 
-from reverie.cluster.dreamer import FINAL, Dreamer, Order
+from reverie.cluster.dreamer import FINAL, Dreamer
 from reverie.cluster.pool import Dreamer as Placed
 from reverie.cluster.pool import Pool
 from reverie.cluster.settings import LOCAL, ClusterSettings
@@ -33,8 +33,9 @@ from reverie.serving.events import (
     Phase,
     Ready,
 )
+from reverie.serving.jobs import Job
 from reverie.serving.server import STOP_GRACE
-from reverie.serving.worker import Job, JobQueue
+from reverie.serving.worker import JobQueue
 from reverie_wire.ranges import MAX_SEED
 
 log = logging.getLogger("reverie.cluster")
@@ -101,9 +102,9 @@ class _Link:
             self._sender.close()
 
 
-def _array(frame: Any) -> np.ndarray | None:
+def _array(frame: Any) -> np.ndarray:
     """A received frame as bytes Ray can place in its object store without copying it first."""
-    return None if frame is None else np.frombuffer(frame, dtype=np.uint8)
+    return np.frombuffer(frame, dtype=np.uint8)
 
 
 class ClusterWorker(threading.Thread):
@@ -226,18 +227,7 @@ class ClusterWorker(threading.Thread):
     def _follow(self, link: _Link, job: Job, dreamer: Placed) -> None:
         """Relay one run of a job on one dreamer; a lost dreamer sends the job back to the queue."""
         assert self.pool is not None
-        order = Order(
-            job.serial,
-            job.job_id,
-            job.params,
-            job.image,
-            _array(job.pixels),
-            job.guide,
-            _array(job.guide_pixels),
-            job.snapshots,
-            job.strength,
-            _array(job.strength_pixels),
-        )
+        order = job.order().with_pixels(_array)
         try:
             for reference in dreamer.actor.dream.remote(order):
                 event = ray.get(reference)

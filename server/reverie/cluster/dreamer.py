@@ -14,36 +14,17 @@ import queue
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import ray
 
-from reverie.engine import DreamParams
 from reverie.serving import events
-from reverie.serving.worker import Job, Worker
-from reverie_wire.protocol import ImageSpec
-from reverie_wire.snapshots import SnapshotRequest
+from reverie.serving.jobs import Job, Order
+from reverie.serving.worker import Worker
 
 # The reports after which a job is over.
 FINAL = (events.Dreamed, events.Cancelled, events.Failed)
-
-
-@dataclass(frozen=True)
-class Order:
-    """What a dreamer needs of an accepted job: everything but the client, which only the front knows."""
-
-    serial: int
-    job_id: str
-    params: DreamParams
-    image: ImageSpec
-    pixels: np.ndarray | None
-    guide: ImageSpec | None
-    guide_pixels: np.ndarray | None
-    snapshots: SnapshotRequest | None
-    strength: ImageSpec | None = None
-    strength_pixels: np.ndarray | None = None
 
 
 class _Reports:
@@ -95,19 +76,7 @@ class Dreamer:
     def dream(self, order: Order) -> Iterator[events.Event]:
         """The job's events, ``Started`` to its last (``Dreamed``, ``Cancelled`` or ``Failed``), as the worker
         sends them."""
-        job = Job(
-            order.serial,
-            (),
-            order.job_id,
-            order.params,
-            order.image,
-            order.pixels,
-            guide=order.guide,
-            guide_pixels=order.guide_pixels,
-            strength=order.strength,
-            strength_pixels=order.strength_pixels,
-            snapshots=order.snapshots,
-        )
+        job = Job.of(order)
         if self._model is None:
             yield events.Failed(order.serial, self._loaded["code"], self._loaded["message"])
             return

@@ -9,8 +9,8 @@ from typing import Any
 from reverie.cluster.dispatch import AgainQueue, ClusterWorker
 from reverie.config import ServerConfig
 from reverie.serving.job_book import JobBook
+from reverie.serving.jobs import Job
 from reverie.serving.server import STOP_GRACE, DreamServer
-from reverie.serving.worker import Job
 
 # How long a stopping front waits for Ray to let go of the dreamers (a local cluster's processes end with it).
 RAY_SHUTDOWN_SECONDS = 20.0

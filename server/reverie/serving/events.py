@@ -59,7 +59,7 @@ class Stepped:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A picture of the dream so far (``fields`` as ``reverie_wire.snapshots.reply`` takes them), u8 RGB pixels."""
+    """A picture of the dream so far (``fields`` as ``reverie_wire.replies.Snapshot`` takes them), u8 RGB pixels."""
 
     serial: int
     fields: dict[str, Any]
@@ -71,7 +71,7 @@ class Dreamed:
     """A job's result; ``partial`` says how far a job stopped with keep got, None for a whole dream."""
 
     serial: int
-    seed: int | None
+    seed: int
     partial: dict[str, Any] | None
     engine_seconds: float
     notes: list[str]

@@ -3,50 +3,53 @@ long it may run. The limits come from ``[limits]``; a refusal says which one and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from reverie.engine import DreamParams
 from reverie.engine.guide import GUIDE_MAX_SIDE, GUIDE_SIDE
 from reverie_wire.errors import Busy, TooLarge
-from reverie_wire.protocol import ImageSpec, Limits
+from reverie_wire.images import ImageSpec
+from reverie_wire.protocol import GUIDE, STRENGTH, Limits
 
 
-def work(
-    params: DreamParams, image: ImageSpec, guide: ImageSpec | None = None, strength: ImageSpec | None = None
-) -> int:
+def work(params: DreamParams, image: ImageSpec, extras: Mapping[str, ImageSpec] | None = None) -> int:
     """A job's size in pixel-steps: each octave's pixels times the steps it takes (octaves shrink by the scale),
-    a guide's (``guide_work``) and a strength map's (``strength_work``)."""
+    and each extra image's (``EXTRA_WORK``; any other: its pixels, each read and converted once)."""
     pixels = sum(image.pixels / params.octave_scale ** (2 * octave) for octave in range(params.octaves))
-    return int(pixels * params.steps) + guide_work(guide) + strength_work(strength, image, int(pixels))
+    octave_pixels = int(pixels)
+    extra_work = sum(
+        EXTRA_WORK[name](spec, image, octave_pixels) if name in EXTRA_WORK else spec.pixels
+        for name, spec in (extras or {}).items()
+    )
+    return int(pixels * params.steps) + extra_work
 
 
-def strength_work(strength: ImageSpec | None, image: ImageSpec, octave_pixels: int) -> int:
+def strength_work(strength: ImageSpec, image: ImageSpec, octave_pixels: int) -> int:
     """A strength map's pixels (each read and converted once), and what it is resized to: each octave, and the
     image once more for the last blend."""
-    return 0 if strength is None else strength.pixels + octave_pixels + image.pixels
+    return strength.pixels + octave_pixels + image.pixels
 
 
-def guide_work(guide: ImageSpec | None) -> int:
+def guide_work(guide: ImageSpec, image: ImageSpec, octave_pixels: int) -> int:
     """A guide's pixels (each read and converted once) and the most it can be seen at (one look at each)."""
-    return 0 if guide is None else guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
+    return guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
+
+
+EXTRA_WORK: dict[str, Callable[[ImageSpec, ImageSpec, int], int]] = {GUIDE: guide_work, STRENGTH: strength_work}
 
 
 def check_work(
-    params: DreamParams,
-    image: ImageSpec,
-    limits: Limits,
-    guide: ImageSpec | None = None,
-    strength: ImageSpec | None = None,
+    params: DreamParams, image: ImageSpec, limits: Limits, extras: Mapping[str, ImageSpec] | None = None
 ) -> None:
     """Refuse a job larger than the server's pixel-step budget."""
-    size = work(params, image, guide, strength)
+    size = work(params, image, extras)
     if size > limits.max_pixel_steps:
-        guided = "" if guide is None else f" and a {guide.width}x{guide.height} guide"
-        if strength is not None:
-            guided += f" and a {strength.width}x{strength.height} strength map"
+        sizes = "".join(f" and a {spec.width}x{spec.height} {name}" for name, spec in (extras or {}).items())
         raise TooLarge(
             f"this dream is {size / 1e9:.3g} billion pixel-steps ({image.width}x{image.height}, {params.octaves} "
-            f"octaves of {params.steps} steps{guided}); this server takes at most "
-            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image, "
-            "guide or map, or raise [limits] max_pixel_steps"
+            f"octaves of {params.steps} steps{sizes}); this server takes at most "
+            f"{limits.max_pixel_steps / 1e9:.3g} billion. Use fewer steps or octaves, a smaller image or extra "
+            "images, or raise [limits] max_pixel_steps"
         )
 
 

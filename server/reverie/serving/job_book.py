@@ -10,7 +10,8 @@ import itertools
 import time
 from collections.abc import Iterator
 
-from reverie.serving.worker import Job, JobQueue
+from reverie.serving.jobs import Job
+from reverie.serving.worker import JobQueue
 
 Route = tuple[bytes, ...]
 OUTCOMES = ("done", "cancelled", "failed")

@@ -25,9 +25,9 @@ import zmq
 from reverie.serving import peers
 from reverie.serving.ratelog import PeerLog
 from reverie_wire import protocol
+from reverie_wire.replies import FINAL_TYPES, Error
 
 Route = tuple[bytes, ...]
-FINAL = (protocol.RESULT, protocol.CANCELLED, protocol.ERROR)
 SENT, GONE = "sent", "gone"
 
 
@@ -83,7 +83,7 @@ class Outbox:
         """Send, or keep a job's last message for later; GONE when the client has disconnected."""
         if not self._still_here(route):
             return GONE
-        final = header["type"] in FINAL and "job" in header
+        final = header["type"] in FINAL_TYPES and "job" in header
         if not final and not self._fits(route, payload):  # a snapshot to a client that has not read: dropped
             self._peer_log.log(
                 route, logging.WARNING, "client %s is not reading; dropped a %s", peers.tag(route), header["type"]
@@ -166,12 +166,12 @@ class Outbox:
                 continue
             header = item.header
             if item.payload is not None:
-                header = protocol.error(
+                header = Error(
                     "cancelled",
                     f"the result of job {header['job']} was given up: this client read nothing for "
                     f"{self.patience:.0f} s while the server held {held / 1e6:.0f} MB for it; run the job again",
                     job=header["job"],
-                )
+                ).encode()
             kept.append(_Waiting(header, None, given_up=True))
         waiting.clear()
         waiting.extend(kept)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reverie.serving import peers
-from reverie.serving.worker import Job
+from reverie.serving.jobs import Job
 
 Route = tuple[bytes, ...]
 

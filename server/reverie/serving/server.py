@@ -28,13 +28,16 @@ from reverie.serving.events import EventLink
 from reverie.serving.fairness import check_share, check_work, over_time_message
 from reverie.serving.inflow import InflowGuard
 from reverie.serving.job_book import JobBook
+from reverie.serving.jobs import Job, Order
 from reverie.serving.outbox import GONE, Outbox
 from reverie.serving.owners import Owners
 from reverie.serving.ratelog import PeerLog
 from reverie.serving.state import ServerState, package_version
-from reverie.serving.worker import Job, JobQueue, Worker
-from reverie_wire import protocol, snapshots
+from reverie.serving.worker import JobQueue, Worker
+from reverie_wire import protocol
 from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
+from reverie_wire.protocol import Cancel, Dream, Hello
+from reverie_wire.replies import Accepted, Cancelled, Error, Heartbeat, Progress, Reply, Result, Snapshot, Welcome
 
 log = logging.getLogger("reverie.server")
 
@@ -197,15 +200,15 @@ class DreamServer:
         for job in self._book:
             job.cancel.set()  # also the one the worker may have taken but not yet reported
         for job in self._book.queue.close():
-            self._finish(job, {"type": protocol.CANCELLED})
+            self._finish(job, Cancelled(job.job_id))
         deadline = time.monotonic() + STOP_GRACE
         while self._book.running is not None and self._events.wait(deadline - time.monotonic()):
             self._drain_events()
         for running in self._book.running_jobs():
             log.warning("job %s did not reach a cancellation check in %.0f s; leaving it", running.job_id, STOP_GRACE)
-            self._finish(running, {"type": protocol.CANCELLED})
+            self._finish(running, Cancelled(running.job_id))
         for job in self._book:
-            self._finish(job, {"type": protocol.CANCELLED})
+            self._finish(job, Cancelled(job.job_id))
         if self._inflow is not None and self._inflow.is_alive():
             self._inflow.stop()
         self._router.close()
@@ -222,10 +225,10 @@ class DreamServer:
 
     # -- sending --------------------------------------------------------------------------------
 
-    def _send(self, envelope: tuple[bytes, ...], header: dict[str, Any], payload: Any = None) -> None:
+    def _send(self, envelope: tuple[bytes, ...], reply: Reply) -> None:
         """Send to one client through the outbox (a job's last message is never dropped); if the client is gone
         (ROUTER_MANDATORY says so at once), cancel its jobs."""
-        if self._outbox is not None and self._outbox.send(envelope, header, payload) == GONE:
+        if self._outbox is not None and self._outbox.send(envelope, reply.encode(), *reply.frames) == GONE:
             self._client_gone(envelope)
 
     def _owes(self, envelope: tuple[bytes, ...]) -> bool:
@@ -248,7 +251,7 @@ class DreamServer:
             elif not self._owes(envelope):
                 self._owners.forget(envelope)  # owed nothing: forgotten, so the table stays as small as the work
         for envelope in {job.envelope for job in self._book if self._owners.own(job)}:
-            self._send(envelope, {"type": protocol.HEARTBEAT})
+            self._send(envelope, Heartbeat())
         self._book.stop_over_time(self.limits.max_job_seconds)
         self._count_held()
         if self._outbox is not None:
@@ -271,21 +274,19 @@ class DreamServer:
             self._client_gone(route)
         self._owners.claim(route, connection)
         try:
-            request = protocol.parse_request(body, self.limits)
-            if request.type == protocol.HELLO:
-                self._send(route, {"type": protocol.HELLO, "req": request.req, "server": self.facts()})
-            elif request.type == protocol.DREAM:
-                self._accept(route, request, peers.peer_of(frames[-1], connection))
-            else:
-                self._cancel_request(route, request.job, keep=request.keep)
+            match protocol.parse_request(body, self.limits):
+                case Hello(req):
+                    self._send(route, Welcome(req, self.facts()))
+                case Dream() as dream:
+                    self._accept(route, dream, peers.peer_of(frames[-1], connection))
+                case Cancel(job, keep):
+                    self._cancel_request(route, job, keep=keep)
         except ReverieError as error:
-            self._send(route, protocol.error(error.code, str(error), **protocol.reply_ids(body)))
+            self._send(route, Error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
             self._peer_log.log(route, logging.ERROR, "a request could not be read", exc_info=True)
-            self._send(
-                route,
-                protocol.error("bad_request", f"the request could not be read: {error!r}", **protocol.reply_ids(body)),
-            )
+            message = f"the request could not be read: {error!r}"
+            self._send(route, Error("bad_request", message, **protocol.reply_ids(body)))
 
     def _check_params(self, data: dict[str, Any]) -> DreamParams:
         """The job's params: what it names over the defaults ``hello`` advertises (the one rule for both)."""
@@ -305,31 +306,19 @@ class DreamServer:
             params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
-    def _accept(self, route: tuple[bytes, ...], request: protocol.Request, peer: object) -> None:
-        assert request.image is not None  # parse_request gives every dream its image
+    def _accept(self, route: tuple[bytes, ...], request: Dream, peer: object) -> None:
         if self._book.get(route, request.job) is not None:
             raise BadRequest(
                 f"job {request.job} is already queued or running for this client; choose a new job id "
                 "(an id is free again once its job's last message was sent)"
             )
-        params = self._check_params(request.params or {})
-        check_work(params, request.image, self.limits, request.guide, request.strength)
+        params = self._check_params(request.params)
+        extras = {name: extra.spec for name, extra in request.extras.items()}
+        check_work(params, request.image.spec, self.limits, extras)
         check_share(sum(1 for queued in self._book if queued.peer == peer), self.limits)
-        extras = (spec.nbytes for spec in (request.guide, request.strength) if spec is not None)
-        self._budget.check_job(request.image.nbytes + sum(extras))
-        job = Job(
-            self._book.next_serial(),
-            route,
-            request.job,
-            params,
-            request.image,
-            request.pixels,
-            snapshots=request.snapshots,
-            guide=request.guide,
-            guide_pixels=request.guide_pixels,
-            strength=request.strength,
-            strength_pixels=request.strength_pixels,
-        )
+        self._budget.check_job(request.image.nbytes + sum(extra.nbytes for extra in request.extras.values()))
+        order = Order(self._book.next_serial(), request.job, params, request.image, request.extras, request.snapshots)
+        job = Job.of(order, route)
         job.connection = self._owners.connection(route)
         job.peer = peer
         position, ahead = self._book.add(job)
@@ -360,7 +349,7 @@ class DreamServer:
         """Stop a job: a queued one is answered now, a running one when the worker reaches its next step."""
         job.cancel.set()
         if self._book.queue.remove(job):
-            self._finish(job, {"type": protocol.CANCELLED}, notify=notify)
+            self._finish(job, Cancelled(job.job_id), notify=notify)
 
     # -- worker reports -------------------------------------------------------------------------
 
@@ -376,7 +365,7 @@ class DreamServer:
             case events.LoadFailed(code, message):
                 log.error("cannot serve: %s", message)
                 for failed in self._book:
-                    self._finish(failed, protocol.error(code, message))
+                    self._finish(failed, Error(code, message, failed.job_id))
                 status.exit_code, status.state = 1, "stopping"
             case _:
                 job = self._book.by_serial(event.serial)
@@ -389,35 +378,38 @@ class DreamServer:
                 self._book.start(job)
             case events.Stepped() if self._owners.own(job):
                 progress = {name: value for name, value in vars(event).items() if name != "serial"}
-                if progress["seconds_left"] is None:  # sent once a step has been timed
-                    del progress["seconds_left"]
-                self._send(job.envelope, {"type": protocol.PROGRESS, "job": job.job_id, **progress})
+                self._send(job.envelope, Progress(job.job_id, **progress))
             case events.Snapshot(fields=fields, pixels=pixels) if self._owners.own(job) and self._budget.fits(
                 memoryview(pixels).nbytes
             ):
-                self._send(job.envelope, snapshots.reply(job.job_id, fields), pixels)
+                self._send(job.envelope, Snapshot(job.job_id, pixels, **fields))
             case events.Dreamed():
-                header = {
-                    "type": protocol.RESULT,
-                    "image": job.image.to_dict(),
-                    "seed": event.seed,
-                    "seconds": time.monotonic() - job.received,
-                    "engine_seconds": event.engine_seconds,
-                    "notes": event.notes,
-                    **snapshots.partial_field({"partial": event.partial}),
-                }
-                self._finish(job, header, event.pixels)
+                image, seconds = job.image, time.monotonic() - job.received
+                result = Result(
+                    job.job_id,
+                    event.pixels,
+                    image.width,
+                    image.height,
+                    image.channels,
+                    image.dtype,
+                    event.seed,
+                    seconds,
+                    event.engine_seconds,
+                    event.notes,
+                    event.partial,
+                )
+                self._finish(job, result)
             case events.Cancelled() if self._book.over_time(job):
                 seconds = time.monotonic() - self._book.running_since(job)
-                self._finish(job, protocol.error("too_large", over_time_message(seconds, self.limits)))
+                self._finish(job, Error("too_large", over_time_message(seconds, self.limits), job.job_id))
             case events.Cancelled():
-                self._finish(job, {"type": protocol.CANCELLED})
+                self._finish(job, Cancelled(job.job_id))
             case events.Failed(code=code, message=message):
-                self._finish(job, protocol.error(code, message))
+                self._finish(job, Error(code, message, job.job_id))
 
-    def _finish(self, job: Job, header: dict[str, Any], payload: Any = None, *, notify: bool = True) -> None:
+    def _finish(self, job: Job, reply: Result | Cancelled | Error, *, notify: bool = True) -> None:
         """Send a job's last message and forget it; the jobs behind it hear that they moved up."""
-        outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(header["type"], "failed")
+        outcome = {protocol.RESULT: "done", protocol.CANCELLED: "cancelled"}.get(reply.type, "failed")
         place = self._book.end(job, outcome)
         if place is None:
             return
@@ -427,7 +419,7 @@ class DreamServer:
             job.envelope, logging.INFO, "job %s %s after %.2f s", job.job_id, outcome, time.monotonic() - job.received
         )
         if notify and self._owners.own(job):
-            self._send(job.envelope, {**header, "job": job.job_id}, payload)
+            self._send(job.envelope, reply)
         self._moved_up(place)
 
     def _count_held(self) -> None:
@@ -449,7 +441,7 @@ class DreamServer:
 
     def _accepted(self, job: Job, position: int, ahead: int) -> None:
         """Tell a job's client where it waits: ``position`` jobs queued before it, ``ahead`` run before it."""
-        self._send(job.envelope, {"type": protocol.ACCEPTED, "job": job.job_id, "position": position, "ahead": ahead})
+        self._send(job.envelope, Accepted(job.job_id, position, ahead))
 
     # -- facts ----------------------------------------------------------------------------------
 

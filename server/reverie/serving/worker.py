@@ -10,15 +10,14 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
 from reverie import framework_output
 from reverie.engine import DreamModel, DreamParams, Progress, backends, dream, get_spec, load_model, warm_up
 from reverie.engine.weight_files import keras_cache_dir, needs_download
-from reverie.imaging.pixels import DTYPES, from_dream_output, strength_map, to_dream_input
+from reverie.imaging.pixels import from_dream_output, to_dream_input
 from reverie.serving.events import (
     Cancelled,
     Dreamed,
@@ -33,62 +32,16 @@ from reverie.serving.events import (
     Stepped,
     payload,
 )
+from reverie.serving.jobs import Job, array
 from reverie.serving.live_images import LiveJob, kept_image
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
-from reverie_wire.protocol import ImageSpec
 from reverie_wire.ranges import MAX_SEED
-from reverie_wire.snapshots import SnapshotRequest
 
 log = logging.getLogger("reverie.worker")
 FRAMEWORKS_LOG = logging.getLogger("reverie.frameworks")
 
 # Progress goes out at most this often (the protocol promises about ten a second).
 PROGRESS_INTERVAL = 0.1
-
-
-@dataclass(eq=False)
-class Job:
-    """One accepted dream; ``pixels`` is the received frame, used without copying."""
-
-    serial: int
-    envelope: tuple[bytes, ...]
-    job_id: str
-    params: DreamParams
-    image: ImageSpec
-    pixels: Any
-    guide: ImageSpec | None = None
-    guide_pixels: Any = None
-    strength: ImageSpec | None = None
-    strength_pixels: Any = None
-    received: float = field(default_factory=time.monotonic)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    connection: Any = None  # the connection that sent it, which alone is told about it (reverie.peers)
-    peer: Any = None  # who sent it, for its share of the queue (``reverie.peers.peer_of``)
-    snapshots: SnapshotRequest | None = None
-    # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
-    keep: bool = False
-
-    @property
-    def nbytes(self) -> int:
-        """The pixels the job holds: its image's, its guide's and its strength map's."""
-        return self.image.nbytes + sum(spec.nbytes for spec in (self.guide, self.strength) if spec is not None)
-
-    def guide_input(self) -> np.ndarray | None:
-        """The guide as the engine takes it (float RGB in [0, 1]), or None."""
-        if self.guide is None:
-            return None
-        return to_dream_input(_array(self.guide, self.guide_pixels))
-
-    def strength_input(self) -> np.ndarray | None:
-        """The strength map as the engine takes it (H×W float32, [0, 1] for integer samples), or None."""
-        if self.strength is None:
-            return None
-        return strength_map(_array(self.strength, self.strength_pixels))
-
-
-def _array(spec: ImageSpec, frame: Any) -> np.ndarray:
-    """A received frame as the H×W×C array its layout declares, without copying."""
-    return np.frombuffer(frame, dtype=DTYPES[spec.dtype]).reshape(spec.height, spec.width, spec.channels)
 
 
 class JobQueue:
@@ -253,11 +206,10 @@ class Worker(threading.Thread):
                 )
 
         # The seed is chosen here, not in the engine, so that a job stopped early can report it too.
-        params = job.params
-        if params.seed is None:
-            params = replace(params, seed=secrets.randbelow(MAX_SEED + 1))
+        seed = job.params.seed if job.params.seed is not None else secrets.randbelow(MAX_SEED + 1)
+        params = replace(job.params, seed=seed)
         try:
-            original = _array(job.image, job.pixels)
+            original = array(job.image)
             source = to_dream_input(original)
             live = LiveJob(
                 job.snapshots,
@@ -270,13 +222,12 @@ class Worker(threading.Thread):
                 model,
                 progress=progress,
                 should_cancel=job.cancel.is_set,
-                guide=job.guide_input(),
-                strength=job.strength_input(),
+                **job.engine_inputs(),
             )
             pixels = from_dream_output(result.image, original)
         except DreamCancelled:
             if job.keep and live is not None:
-                self._send_kept(link, job, params.seed, original, live)
+                self._send_kept(link, job, seed, original, live)
             else:
                 link.send(Cancelled(job.serial))
             return
@@ -291,7 +242,7 @@ class Worker(threading.Thread):
         image = payload(np.ascontiguousarray(pixels))
         link.send(Dreamed(job.serial, result.seed, None, result.seconds, list(result.notes), image))
 
-    def _send_kept(self, link: EventSender, job: Job, seed: int | None, original: np.ndarray, live: LiveJob) -> None:
+    def _send_kept(self, link: EventSender, job: Job, seed: int, original: np.ndarray, live: LiveJob) -> None:
         """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
         started = time.monotonic()
         pixels = from_dream_output(kept_image(live.sources, live.last), original)
