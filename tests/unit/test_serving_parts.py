@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 
 import numpy as np
 import zmq
 
-from reverie.engine import DreamParams
+from reverie.engine import DreamParams, dream
 from reverie.serving.events import Cancelled, Dreamed, EventLink, Phase, Started, payload
 from reverie.serving.job_book import JobBook
-from reverie.serving.jobs import Job
+from reverie.serving.jobs import ENGINE_INPUTS, Job, Order
 from reverie.serving.worker import JobQueue
 from reverie_wire.images import Image
+from reverie_wire.protocol import EXTRA_FRAMES, GUIDE, STRENGTH
 
 
 def test_events_arrive_in_order_with_their_pixels_not_copied() -> None:
@@ -99,3 +101,21 @@ def test_several_jobs_run_at_once_each_with_its_own_clock() -> None:
     assert book.running is second and book.running_count == 1 and not book.over_time(first)
     book.end(second, "failed")
     assert book.running is None and book.running_jobs() == []
+
+
+def test_every_extra_image_the_protocol_carries_reaches_the_engine_by_its_name() -> None:
+    keywords = inspect.signature(dream).parameters
+    assert set(ENGINE_INPUTS) == set(EXTRA_FRAMES)
+    assert all(name in keywords for name in EXTRA_FRAMES)
+
+
+def test_a_job_and_its_order_are_made_from_each_other_with_every_extra_image() -> None:
+    guide = Image(np.full(2 * 3 * 3, 255, np.uint8), 2, 3, 3, "u8")
+    strength = Image(np.zeros(4, np.float32), 2, 2, 1, "f32")
+    order = Order(5, "j5", DreamParams(), Image(bytes(12), 2, 2, 3, "u8"), {GUIDE: guide, STRENGTH: strength})
+    job = Job.of(order, (b"client",))
+    assert job.order() == order and job.envelope == (b"client",)
+    assert job.nbytes == 12 + 18 + 16
+    inputs = job.engine_inputs()
+    assert inputs[GUIDE].shape == (3, 2, 3) and inputs[GUIDE].max() == 1.0
+    assert inputs[STRENGTH].shape == (2, 2)
