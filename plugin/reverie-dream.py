@@ -44,13 +44,14 @@ from reverie_plugin.formats import cut  # noqa: E402
 from reverie_plugin.messages import DreamStopped  # noqa: E402
 from reverie_plugin.pyzmq_check import require_pyzmq  # noqa: E402
 from reverie_wire.errors import ReverieError  # noqa: E402
+from reverie_wire.images import Image  # noqa: E402
 
 if TYPE_CHECKING:
-    from reverie_plugin.session import Pixels, ProgressSink
+    from reverie_plugin.session import ProgressSink
     from reverie_wire.client import DreamClient, Result
 
     # How a run waits for its job: (client, pixels, params, progress, preview, guide, strength) -> the result.
-    Follow = Callable[[DreamClient, Pixels, dict[str, Any], ProgressSink, bool, Pixels | None, Pixels | None], Result]
+    Follow = Callable[[DreamClient, Image, dict[str, Any], ProgressSink, bool, Image | None, Image | None], Result]
 
 PROCEDURE = "python-fu-reverie-dream"
 ZOOM_PROCEDURE = "python-fu-reverie-zoom"
@@ -79,12 +80,12 @@ class GimpProgress:
 
 def follow_in_window(
     client: DreamClient,
-    pixels: Pixels,
+    pixels: Image,
     params: dict[str, Any],
     progress: ProgressSink,
     preview: bool,
-    guide: Pixels | None = None,
-    strength: Pixels | None = None,
+    guide: Image | None = None,
+    strength: Image | None = None,
 ) -> Result:
     """An interactive run's wait: a progress window with the dream forming, Stop (keeps what has formed) and
     Cancel; GIMP's progress bar moves with it."""
@@ -139,12 +140,10 @@ def connected(endpoint: str, config: settings.Settings, progress: ProgressSink) 
         client.close()
 
 
-def read_guide(layer: Gimp.Layer | None) -> Pixels | None:
-    """The guide layer's pixels as the client sends them; None for no guide. Needs pyzmq (``connected``)."""
-    from reverie_plugin import session
-
+def read_guide(layer: Gimp.Layer | None) -> Image | None:
+    """The guide layer's pixels as the client sends them; None for no guide."""
     guided = canvas.read_guide(layer)
-    return None if guided is None else session.Pixels(*guided)
+    return None if guided is None else Image(*guided)
 
 
 def fetch_dream(
@@ -152,7 +151,7 @@ def fetch_dream(
     plan: runs.Plan,
     params: dict[str, Any],
     follow: Follow | None,
-    guide: Pixels | None,
+    guide: Image | None,
     settings: dict[str, Any],
     strength: Gimp.Channel | None = None,
 ) -> tuple[Result, dict[str, Any]]:
@@ -170,9 +169,9 @@ def fetch_dream(
     started = time.monotonic()
     data = canvas.read_pixels(plan.drawable, plan.sent, plan.wire)
     read = time.monotonic()
-    pixels = session.Pixels(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
+    pixels = Image(data, plan.sent.width, plan.sent.height, plan.wire.channels, plan.wire.dtype)
     painted = canvas.read_strength(strength, plan.drawable, plan.sent)
-    strength_map = None if painted is None else session.Pixels(*painted)
+    strength_map = None if painted is None else Image(*painted)
     wait = follow or session.dream
     result = wait(connection.client, pixels, params, connection.progress, plan.preview, guide, strength_map)
     finished = time.monotonic()

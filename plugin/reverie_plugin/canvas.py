@@ -69,7 +69,7 @@ def layer_wire(drawable: Gimp.Drawable) -> WireFormat:
 
 def read_guide(layer: Gimp.Layer | None) -> tuple[bytes, int, int, int, str] | None:
     """A guide layer's pixels (the whole layer, in its own image's format), width, height, channels and
-    sample type, as ``session.Pixels`` takes them; None for no guide."""
+    sample type, as ``Image`` takes them; None for no guide."""
     if layer is None:
         return None
     wire = layer_wire(layer)
@@ -81,7 +81,7 @@ def read_strength(
     channel: Gimp.Drawable | None, drawable: Gimp.Drawable, region: Rect
 ) -> tuple[bytes, int, int, int, str] | None:
     """A channel's or layer mask's grey values over ``region`` of ``drawable`` (whose coordinates it is in),
-    one u8 channel as ``session.Pixels`` takes it; None for no strength map. A channel covers the image, a mask
+    one u8 channel as ``Image`` takes it; None for no strength map. A channel covers the image, a mask
     its layer: their offsets place the region in it, and past its edges its nearest values go on."""
     if channel is None:
         return None

@@ -191,7 +191,8 @@ class LiveDialog:
 
     def _start_preview(self) -> None:
         from reverie_plugin.live import FollowedJob
-        from reverie_plugin.session import Pixels, submit
+        from reverie_plugin.session import submit
+        from reverie_wire.images import Image
         from reverie_wire.snapshots import SnapshotRequest
 
         values = runs.values_of(self._config)
@@ -204,11 +205,9 @@ class LiveDialog:
         guided = canvas.read_guide(values["guide"])
         painted = canvas.read_strength(values["strength"], plan.drawable, sent)
         self.pane.say(messages.SENDING)
-        pixels = Pixels(data, sent.width, sent.height, plan.wire.channels, plan.wire.dtype)
+        pixels = Image(data, sent.width, sent.height, plan.wire.channels, plan.wire.dtype)
         snapshots = SnapshotRequest(SNAPSHOT_EVERY_MS, max(sent.width, sent.height))
-        job = submit(
-            client, pixels, params, guided and Pixels(*guided), snapshots, strength=painted and Pixels(*painted)
-        )
+        job = submit(client, pixels, params, guided and Image(*guided), snapshots, strength=painted and Image(*painted))
         self._plan, self._values, self._params = plan, values, params
         self._job = FollowedJob(client, job, self)
         self._timer = GLib.timeout_add(PUMP_MS, self._pump)

@@ -7,7 +7,6 @@ No thread and no GIMP call here: the sink is the only way out, so tests drive th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from reverie_plugin import messages
@@ -17,6 +16,7 @@ from reverie_plugin.messages import PluginFailure
 from reverie_wire.client import Cancelled, DreamClient, Progress, Queued, Result, Snapshot
 from reverie_wire.config import KeyFiles
 from reverie_wire.errors import ServerNotRunning, Unauthorized
+from reverie_wire.images import Image
 from reverie_wire.keys import client_options
 from reverie_wire.protocol import is_loopback
 
@@ -36,17 +36,6 @@ class ProgressSink(Protocol):
     def fraction(self, value: float) -> None: ...
 
     def pulse(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Pixels:
-    """One interleaved pixel buffer as the protocol carries it."""
-
-    data: bytes
-    width: int
-    height: int
-    channels: int
-    dtype: str
 
 
 def client_timing(endpoint: str) -> tuple[float, int]:
@@ -84,11 +73,11 @@ def connect(client: DreamClient, endpoint: str, recorded_launcher: str | None, s
     return _hello(client)
 
 
-def check_layout(result: Result, sent: Pixels) -> None:
+def check_layout(result: Result, sent: Image) -> None:
     """The dream must come back exactly as the image went, or it cannot be placed."""
     got = (result.width, result.height, result.channels, result.dtype)
     expected = (sent.width, sent.height, sent.channels, sent.dtype)
-    if got != expected or len(result.pixels) != len(sent.data):  # GEGL would read past a short buffer
+    if got != expected or len(result.pixels) != len(sent.pixels):  # GEGL would read past a short buffer
         raise PluginFailure(
             f"the dream server sent back a {got[0]}×{got[1]} {got[2]}-channel {got[3]} image for a "
             f"{expected[0]}×{expected[1]} {expected[2]}-channel {expected[3]} one; update the server and the "
@@ -98,38 +87,31 @@ def check_layout(result: Result, sent: Pixels) -> None:
 
 def submit(
     client: DreamClient,
-    pixels: Pixels,
+    pixels: Image,
     params: dict[str, Any],
-    guide: Pixels | None = None,
+    guide: Image | None = None,
     snapshots: Any = None,
     sink: ProgressSink | None = None,
-    strength: Pixels | None = None,
+    strength: Image | None = None,
 ) -> str:
     """Send one dream (with its guide image, snapshot request and strength map, if any); its job id once queued.
     With a ``sink``, a busy server is asked again until it takes the dream, and the sink says so meanwhile."""
-    from reverie_wire.client import Guide, Strength
-
     job: dict[str, Any] = {
-        "width": pixels.width,
-        "height": pixels.height,
-        "channels": pixels.channels,
-        "dtype": pixels.dtype,
+        **pixels.layout(),
         "params": params,
-        "guide": None if guide is None else Guide(guide.data, guide.width, guide.height, guide.channels, guide.dtype),
+        "guide": guide,
         "snapshots": snapshots,
-        "strength": None
-        if strength is None
-        else Strength(strength.data, strength.width, strength.height, strength.channels, strength.dtype),
+        "strength": strength,
     }
     if sink is None:
-        return client.submit(pixels.data, **job)
+        return client.submit(pixels.pixels, **job)
     waiting = sink
 
     def busy(_: Exception, seconds: float) -> None:
         waiting.text(messages.busy_text(seconds))
         waiting.pulse()
 
-    return client.submit_waiting(pixels.data, on_busy=busy, **job)
+    return client.submit_waiting(pixels.pixels, on_busy=busy, **job)
 
 
 class _ProgressBar:
@@ -160,12 +142,12 @@ class _ProgressBar:
 
 def dream(
     client: DreamClient,
-    pixels: Pixels,
+    pixels: Image,
     params: dict[str, Any],
     sink: ProgressSink,
     preview: bool,
-    guide: Pixels | None = None,
-    strength: Pixels | None = None,
+    guide: Image | None = None,
+    strength: Image | None = None,
 ) -> Result:
     """Submit one dream (with its guide image and strength map, if any) and follow it until its result, updating
     the sink; cancel it if this is interrupted."""

@@ -25,6 +25,7 @@ from server_harness import free_endpoint, reverie, user_env
 from reverie.imaging.images import read_image
 from reverie_plugin import session
 from reverie_wire.client import Cancelled, DreamClient, Progress, Result
+from reverie_wire.images import Image as WireImage
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +112,7 @@ class PluginRun(threading.Thread):
 
     def run(self) -> None:
         endpoint = self.daemon.endpoint
-        sent = session.Pixels(self.pixels.tobytes(), WIDTH, HEIGHT, 4, "u8")
+        sent = WireImage(self.pixels.tobytes(), WIDTH, HEIGHT, 4, "u8")
         timeout, retries = session.client_timing(endpoint)  # the client as the plug-in makes it
         try:
             with DreamClient(endpoint, timeout=timeout, retries=retries) as client:

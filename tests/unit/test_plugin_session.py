@@ -12,8 +12,9 @@ from reverie_plugin import messages, session
 from reverie_plugin.messages import PluginFailure
 from reverie_wire.client import Cancelled, Progress, Queued, Result
 from reverie_wire.errors import Busy, ClientTimeout, ReverieError, ServerNotRunning, Unauthorized
+from reverie_wire.images import Image
 
-PIXELS = session.Pixels(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
+PIXELS = Image(b"\x01\x02\x03" * 4, 2, 2, 3, "u8")
 RESULT = Result("job", b"\x09" * 12, 2, 2, 3, "u8", 99, 1.5, 1.0, [])
 
 
@@ -76,7 +77,7 @@ def test_dream_reports_progress_and_returns_the_result() -> None:
     assert session.dream(client, PIXELS, {"seed": 99}, sink, preview=False) is RESULT
     assert client.submitted == [
         {
-            "pixels": PIXELS.data,
+            "pixels": PIXELS.pixels,
             "width": 2,
             "height": 2,
             "channels": 3,
@@ -126,7 +127,7 @@ def test_a_strength_map_goes_with_the_dream_as_one_grey_channel() -> None:
     from reverie_wire.client import Strength
 
     client = ScriptedClient(events=[RESULT])
-    strength = session.Pixels(bytes(2 * 2), 2, 2, 1, "u8")
+    strength = Image(bytes(2 * 2), 2, 2, 1, "u8")
     session.dream(client, PIXELS, {"seed": 1}, Sink(), preview=False, strength=strength)
     assert client.submitted[0]["strength"] == Strength(bytes(4), 2, 2, 1, "u8")
 
@@ -135,7 +136,7 @@ def test_a_guide_goes_with_the_dream_in_its_own_layout() -> None:
     from reverie_wire.client import Guide
 
     client = ScriptedClient(events=[RESULT])
-    guide = session.Pixels(bytes(5 * 4 * 8), 5, 4, 2, "f32")
+    guide = Image(bytes(5 * 4 * 8), 5, 4, 2, "f32")
     session.dream(client, PIXELS, {"seed": 1}, Sink(), preview=False, guide=guide)
     assert client.submitted[0]["guide"] == Guide(bytes(5 * 4 * 8), 5, 4, 2, "f32")
 
