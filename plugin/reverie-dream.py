@@ -33,6 +33,7 @@ from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
 from reverie_plugin import (  # noqa: E402
     arguments,
     canvas,
+    clip,
     dream_again,
     geometry,
     messages,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 PROCEDURE = "python-fu-reverie-dream"
 ZOOM_PROCEDURE = "python-fu-reverie-zoom"
+FRAMES_PROCEDURE = "python-fu-reverie-frames"
 FLAGS = GObject.ParamFlags.READWRITE
 # The dialog's extra buttons; GimpProcedureDialog.run() returns False for them, like Cancel. Not 1: that
 # is the dialog's own Reset.
@@ -379,6 +381,79 @@ def run_zoom(
     )
 
 
+def frames_on(image: Gimp.Image, values: dict[str, Any], show: Callable[[Gimp.Image], Any]) -> Gimp.Image:
+    """Deep Dream Frames: a new image whose layers are the image's layers (its frames, the bottom one first)
+    dreamed, each after the first sent with the frame before it and its dream, so the server starts it from that
+    dream carried along the motion. One seed for every frame; the new image has no undo history. ``show`` gets
+    it once its first frame is there; frames done stay when a later one fails or is cancelled."""
+    from reverie_plugin import session
+
+    layers = clip.frame_order(image.get_layers())
+    config = settings.load(HERE)
+    endpoint = settings.resolve_endpoint(values["endpoint"], config)
+    width, height = image.get_width(), image.get_height()
+    seed = arguments.resolve_seed(values["seed"], random.SystemRandom())
+    with connected(endpoint, config, GimpProgress()) as connection:
+        guide = read_guide(values["guide"])
+        animation = zoom_frames.new_animation(width, height, canvas.layer_wire(layers[0]))
+        animation.undo_disable()
+        previous = None
+        try:
+            for index, layer in enumerate(layers, start=1):
+                wire = canvas.layer_wire(layer)
+                _, x, y = layer.get_offsets()  # each frame is read over the whole image
+                data = canvas.read_pixels(layer, geometry.Rect(-x, -y, width, height), wire)
+                pixels = Image(data, width, height, wire.channels, wire.dtype)
+                params = arguments.with_server_model(arguments.clip_params(values, seed, index), connection.facts)
+                sink = clip.FrameProgress(connection.progress, index, len(layers))
+                result = session.dream(connection.client, pixels, params, sink, False, guide, previous=previous)
+                zoom_frames.add_frame(animation, index, result.pixels, wire, clip.frame_ms(layer.get_name()))
+                previous = (pixels, Image(result.pixels, width, height, wire.channels, wire.dtype))
+                if index == 1:
+                    show(animation)
+                Gimp.displays_flush()
+        finally:
+            if previous is None:
+                animation.delete()
+            else:
+                animation.undo_enable()
+    return animation
+
+
+def run_frames(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    image: Gimp.Image,
+    _drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    _data: Any,
+) -> Gimp.ValueArray:
+    """GIMP's entry point for Deep Dream Frames: dialog when interactive, then the frames; never raises."""
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        GimpUi.init("reverie-frames")
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream Frames")
+        dialog.fill([a.name for a in arguments.FRAMES_PROCEDURE_ARGUMENTS])
+        accepted = dialog.run()
+        dialog.destroy()
+        if not accepted:
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    values = runs.values_of(config, arguments.FRAMES_PROCEDURE_ARGUMENTS)
+    Gimp.progress_init("Deep Dream Frames")
+    try:
+        show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
+        animation = frames_on(image, values, show)
+    except Exception as error:
+        return failed(procedure, error)
+    finally:
+        Gimp.progress_end()
+    return Gimp.ValueArray.new_from_values(
+        [
+            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
+            GObject.Value(Gimp.Image, animation),
+        ]
+    )
+
+
 def new_procedure(
     plugin: Gimp.PlugIn,
     name: str,
@@ -417,12 +492,29 @@ def create_zoom_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
     return procedure
 
 
+def create_frames_procedure(plugin: Gimp.PlugIn, name: str) -> Gimp.Procedure:
+    """Filters ▸ Artistic ▸ Deep Dream Frames…: the dream's arguments and the frames', returning the new image."""
+    documentation = (
+        "Deep Dream an animation without flicker, into a new image of frames",
+        "Dreams every layer of the image as a frame of an animation (the bottom layer first, as GIMP opens a GIF "
+        "or WebP), into a new image whose layers 'Frame N (Tms)' keep each frame's timing. Each frame after the "
+        "first starts from the previous frame's dream, moved along the optical flow between the two frames where "
+        "the flow is reliable, and dreams only a little more, so the patterns follow the picture instead of "
+        "flickering. One seed for every frame. Frames done stay when a later one fails or is cancelled.",
+    )
+    procedure = new_procedure(
+        plugin, name, run_frames, "Deep Dream _Frames…", documentation, arguments.FRAMES_PROCEDURE_ARGUMENTS
+    )
+    procedure.add_image_return_value("animation", "Animation", "The new image of dreamed frames", False, FLAGS)
+    return procedure
+
+
 class ReverieDream(Gimp.PlugIn):
-    """Registers python-fu-reverie-dream and python-fu-reverie-zoom."""
+    """Registers python-fu-reverie-dream, python-fu-reverie-zoom and python-fu-reverie-frames."""
 
     def do_query_procedures(self) -> list[str]:
         """The procedures GIMP registers from this file."""
-        return [PROCEDURE, ZOOM_PROCEDURE]
+        return [PROCEDURE, ZOOM_PROCEDURE, FRAMES_PROCEDURE]
 
     def do_set_i18n(self, _name: str) -> bool:
         """No translations yet: English labels, no catalog lookups."""
@@ -432,6 +524,8 @@ class ReverieDream(Gimp.PlugIn):
         """The procedure with its menu entry, documentation, arguments and return values."""
         if name == ZOOM_PROCEDURE:
             return create_zoom_procedure(self, name)
+        if name == FRAMES_PROCEDURE:
+            return create_frames_procedure(self, name)
         documentation = (
             "Dream on the layer or the selection with the Reverie server",
             "Sends the active layer (or the selection plus a margin) to the Reverie dream server and adds "

@@ -13,7 +13,7 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,jax,cluster]'
+.venv/bin/python -m pip install -q -e '.[test,jax,cluster,video]'
 echo "tests/run.sh: $(.venv/bin/python --version);" \
     "$(.venv/bin/python -m pip list 2>/dev/null | grep -iE '^(tensorflow|keras|jax|numpy|ml.dtypes) ' | tr -s ' ' | paste -sd, -)"
 

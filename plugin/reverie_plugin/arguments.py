@@ -179,6 +179,38 @@ ZOOM_ARGUMENTS: tuple[Argument, ...] = (
 ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name not in ("preview", "strength")) + ZOOM_ARGUMENTS
 
 
+# Deep Dream Frames takes the dream's arguments (but "preview" and "strength") and these: a frame after the first
+# starts from the one before's dream, so a touch of dreaming keeps it steady (as reverie frames' defaults).
+FRAMES_ARGUMENTS: tuple[Argument, ...] = (
+    Argument(
+        "frame-steps",
+        "int",
+        "Steps after frame _1",
+        "Steps per octave of every frame after the first",
+        2,
+        schema.field("steps").low,
+        schema.field("steps").high,
+    ),
+    Argument(
+        "frame-octaves",
+        "int",
+        "Octaves after _frame 1",
+        "Octaves of every frame after the first (1: the full size only)",
+        1,
+        schema.field("octaves").low,
+        schema.field("octaves").high,
+    ),
+)
+FRAMES_PROCEDURE_ARGUMENTS = ZOOM_PROCEDURE_ARGUMENTS[: -len(ZOOM_ARGUMENTS)] + FRAMES_ARGUMENTS
+
+
+def clip_params(values: Mapping[str, Any], seed: int, index: int) -> dict[str, Any]:
+    """The server's params for frame ``index`` (from 1) of Deep Dream Frames: one seed for every frame, and after
+    the first the frames' own steps and octaves."""
+    later = {} if index == 1 else {"steps": values["frame-steps"], "octaves": values["frame-octaves"]}
+    return dream_params({**values, **later}, seed)
+
+
 def frame_params(values: Mapping[str, Any], seed: int, index: int) -> dict[str, Any]:
     """The server's params for frame ``index`` (from 1) of a zoom: seed + index − 1, and after the first
     frame the zoom's own steps."""

@@ -28,6 +28,6 @@ def dream_layer_name(seed: int, preview: bool, taken: Callable[[str], bool]) -> 
 FRAME_MS = 100
 
 
-def frame_layer_name(index: int) -> str:
-    """A zoom frame's layer name, "Frame 3 (100ms)", as GIMP's playback and GIF/WebP export read it."""
-    return f"Frame {index} ({FRAME_MS}ms)"
+def frame_layer_name(index: int, ms: int = FRAME_MS) -> str:
+    """A frame's layer name, "Frame 3 (100ms)", as GIMP's playback and GIF/WebP export read it."""
+    return f"Frame {index} ({ms}ms)"

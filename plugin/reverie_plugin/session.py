@@ -93,9 +93,13 @@ def submit(
     snapshots: Any = None,
     sink: ProgressSink | None = None,
     strength: Image | None = None,
+    previous: tuple[Image, Image] | None = None,
 ) -> str:
-    """Send one dream (with its guide image, snapshot request and strength map, if any); its job id once queued.
-    With a ``sink``, a busy server is asked again until it takes the dream, and the sink says so meanwhile."""
+    """Send one dream (with its guide image, snapshot request, strength map and a clip's previous source frame
+    and dream, if any); its job id once queued. With a ``sink``, a busy server is asked again until it takes the
+    dream, and the sink says so meanwhile."""
+    from reverie_wire.protocol import PREVIOUS
+
     job: dict[str, Any] = {
         **pixels.layout(),
         "params": params,
@@ -103,6 +107,9 @@ def submit(
         "snapshots": snapshots,
         "strength": strength,
     }
+    if previous is not None:  # a clip's frame (Deep Dream Frames)
+        for name, each in zip(PREVIOUS, previous, strict=True):
+            job[name] = each
     if sink is None:
         return client.submit(pixels.pixels, **job)
     waiting = sink
@@ -148,11 +155,12 @@ def dream(
     preview: bool,
     guide: Image | None = None,
     strength: Image | None = None,
+    previous: tuple[Image, Image] | None = None,
 ) -> Result:
-    """Submit one dream (with its guide image and strength map, if any) and follow it until its result, updating
-    the sink; cancel it if this is interrupted."""
+    """Submit one dream (with its guide image, strength map and a clip's previous frame, if any) and follow it
+    until its result, updating the sink; cancel it if this is interrupted."""
     sink.text(messages.SENDING)
-    job_id = submit(client, pixels, params, guide, sink=sink, strength=strength)
+    job_id = submit(client, pixels, params, guide, sink=sink, strength=strength, previous=previous)
     job = FollowedJob(client, job_id, _ProgressBar(sink, preview))
     try:
         while job.pump(POLL_SECONDS):

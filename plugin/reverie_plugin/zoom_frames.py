@@ -16,7 +16,7 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 from reverie_plugin.formats import WireFormat  # noqa: E402
 from reverie_plugin.geometry import Rect  # noqa: E402
-from reverie_plugin.layer_names import frame_layer_name  # noqa: E402
+from reverie_plugin.layer_names import FRAME_MS, frame_layer_name  # noqa: E402
 
 _LAYER_TYPES = {
     1: Gimp.ImageType.GRAY_IMAGE,
@@ -33,11 +33,11 @@ def new_animation(width: int, height: int, wire: WireFormat) -> Gimp.Image:
     return Gimp.Image.new_with_precision(width, height, base, precision)
 
 
-def add_frame(animation: Gimp.Image, index: int, pixels: bytes, wire: WireFormat) -> Gimp.Layer:
-    """Frame ``index`` (from 1) as the new top layer, named "Frame N (100ms)"."""
+def add_frame(animation: Gimp.Image, index: int, pixels: bytes, wire: WireFormat, ms: int = FRAME_MS) -> Gimp.Layer:
+    """Frame ``index`` (from 1) as the new top layer, named "Frame N (100ms)" (shown ``ms``)."""
     width, height = animation.get_width(), animation.get_height()
     layer = Gimp.Layer.new(
-        animation, frame_layer_name(index), width, height, _LAYER_TYPES[wire.channels], 100.0, Gimp.LayerMode.NORMAL
+        animation, frame_layer_name(index, ms), width, height, _LAYER_TYPES[wire.channels], 100.0, Gimp.LayerMode.NORMAL
     )
     animation.insert_layer(layer, None, 0)
     buffer = layer.get_buffer()

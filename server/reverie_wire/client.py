@@ -414,7 +414,9 @@ class DreamClient:
         """Send one job and return its id once the server has accepted (queued) it; with ``snapshots``, its
         events include Snapshot images of the dream as it forms. ``extras`` are its optional extra images by the
         names of ``protocol.EXTRA_FRAMES``: a ``guide`` grows its motifs, a ``strength`` map (grey, any size:
-        each pixel's share of every gradient step, 0 none, the sample type's full scale all) says where it dreams."""
+        each pixel's share of every gradient step, 0 none, the sample type's full scale all) says where it dreams,
+        a ``previous_source`` and ``previous_dream`` (a clip's previous frame and its dream, each the image's size)
+        start it from that dream carried along the motion between the two frames."""
         unknown = set(extras) - set(protocol.EXTRA_FRAMES)
         if unknown:
             raise TypeError(f"submit() takes the extra images {', '.join(protocol.EXTRA_FRAMES)}, not {unknown}")

@@ -41,7 +41,10 @@ REQUESTS = (HELLO, DREAM, CANCEL)
 # A dream's optional extra images, each declared in the header's field of its name, their frames in this order
 # after the image's; a new kind is one more name here (and its meaning on the server: ``reverie.serving.worker``).
 GUIDE, STRENGTH = "guide", "strength"
-EXTRA_FRAMES = (GUIDE, STRENGTH)
+# A frame of a clip: the clip's previous source frame and that frame's dream, which the dream starts from.
+PREVIOUS_SOURCE, PREVIOUS_DREAM = "previous_source", "previous_dream"
+PREVIOUS = (PREVIOUS_SOURCE, PREVIOUS_DREAM)
+EXTRA_FRAMES = (GUIDE, STRENGTH, *PREVIOUS)
 # The extra images that are grey (one channel).
 GREY_FRAMES = frozenset({STRENGTH})
 # Server → client (plus HELLO as the answer to HELLO).
@@ -238,6 +241,20 @@ def extra_frames(header: Mapping[str, Any], frames: Sequence[Any], limits: Limit
     }
 
 
+def check_previous(image: ImageSpec, extras: Mapping[str, Image]) -> None:
+    """A clip's previous frames come together, each the size of the image (any channels and sample type)."""
+    sent = [name for name in PREVIOUS if name in extras]
+    if len(sent) == 1:
+        raise BadRequest(f"a dream with a {sent[0]} needs the other previous frame too: send both or neither")
+    for name in sent:
+        frame = extras[name]
+        if (frame.width, frame.height) != (image.width, image.height):
+            raise BadRequest(
+                f"{name}: the previous frame is {frame.width}x{frame.height} but the image is "
+                f"{image.width}x{image.height}; a clip's frames are all one size"
+            )
+
+
 def check_params(params: Any) -> dict[str, Any]:
     """A dream's params, checked against the schema (names, types, ranges, choices); the model, its layers
     and presets are the server's to check."""
@@ -323,7 +340,9 @@ class Dream:
         pixels = frames[0] if frames else None
         check_buffer(spec, pixels)
         snapshots = snapshot_request(header.get("snapshots"))
-        return cls(job, params, Image.of(spec, pixels), snapshots, extra_frames(header, frames[1:], limits))
+        extras = extra_frames(header, frames[1:], limits)
+        check_previous(spec, extras)
+        return cls(job, params, Image.of(spec, pixels), snapshots, extras)
 
 
 Request = Union[Hello, Dream, Cancel]  # noqa: UP007 - a runtime alias on Python 3.10 too

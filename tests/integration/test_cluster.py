@@ -23,6 +23,7 @@ from server_harness import ENDLESS, TINY, Server, image, in_parallel, layout, re
 
 from reverie_wire.client import Cancelled, DreamClient, Progress, Result, Strength
 from reverie_wire.errors import Busy
+from reverie_wire.images import Image
 
 pytestmark = [
     pytest.mark.slow,
@@ -142,6 +143,25 @@ def test_a_strength_map_travels_to_the_dreamer(studio: Studio) -> None:
     dreamed = np.frombuffer(result.pixels, np.uint8).reshape(pixels.shape).astype(int)
     change = np.abs(dreamed - pixels.astype(int))
     assert change[:, :32].max() <= 1 and change[:, 64:].mean() > 1
+
+
+def test_a_clips_previous_frames_travel_to_the_dreamer(studio: Studio) -> None:
+    previous = image(96, 96, 3, "u8", seed=5)
+    pattern = np.zeros_like(previous)
+    pattern[::8] = 120  # stripes the previous dream has and the sources have not
+    previous_dream = np.clip(previous.astype(int) + pattern, 0, 255).astype(np.uint8)
+    pictures = {
+        "previous_source": Image(previous.tobytes(), **layout(previous)),
+        "previous_dream": Image(previous_dream.tobytes(), **layout(previous_dream)),
+    }
+    params = {**TINY, "seed": 3, "steps": 1}
+    with DreamClient(studio.front.endpoint, timeout=30) as client:
+        carried = client.run(previous.tobytes(), params=params, **pictures, **layout(previous))
+        alone = client.run(previous.tobytes(), params=params, **layout(previous))
+    stripes = [
+        np.frombuffer(result.pixels, np.uint8).reshape(previous.shape)[::8].mean() for result in (carried, alone)
+    ]
+    assert stripes[0] > stripes[1] + 30  # the carried frame starts from the previous dream's stripes
 
 
 def test_a_short_job_is_not_held_up_by_a_long_one(studio: Studio) -> None:

@@ -268,6 +268,29 @@ def bad_strength(rng: random.Random) -> Message:
     return [b"", head, bytes(30_000), *frames], codes
 
 
+def bad_previous(rng: random.Random) -> Message:
+    """A clip's frame whose previous frames are wrong: one alone, one missing its frame, the wrong length, of
+    another size than the image, malformed or over the limits."""
+    good = {**GOOD_IMAGE}
+    pair = {"previous_source": good, "previous_dream": good}
+    whole = bytes(30_000)
+    other = {**good, "width": good["width"] - 1}
+    extra, frames, codes = rng.choice(
+        [
+            ({"previous_source": good}, [whole], {"bad_request"}),
+            ({"previous_dream": good}, [whole], {"bad_request"}),
+            (pair, [whole], {"bad_request"}),
+            (pair, [whole, bytes(rng.randrange(0, 29_999))], {"bad_request"}),
+            ({**pair, "previous_dream": other}, [whole, bytes(other["width"] * other["height"] * 3)], {"bad_request"}),
+            ({**pair, "previous_source": rng.choice(BAD_IMAGES)}, [whole, whole], {"bad_request"}),
+            ({**pair, "previous_dream": {**good, "width": MAX_SIDE + 1}}, [whole, whole], {"too_large"}),
+            (pair, [whole, whole, bytes(16)], {"bad_request"}),
+        ]
+    )
+    head = header(type="dream", job="j", params=TINY, image=GOOD_IMAGE, **extra)
+    return [b"", head, whole, *frames], codes
+
+
 GENERATORS: list[Callable[[random.Random], Message]] = [
     garbage,
     bad_json,
@@ -285,6 +308,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     bad_keep,
     bad_guide,
     bad_strength,
+    bad_previous,
 ]
 
 

@@ -123,7 +123,7 @@ def test_malformed_requests_are_bad_requests(header: dict) -> None:
 
 def test_too_many_frames_are_refused() -> None:
     with pytest.raises(BadRequest, match="frames"):
-        protocol.parse_request([b"{}", b"", b"", b"", b""], LIMITS)
+        protocol.parse_request([b"{}", *[b""] * (2 + len(protocol.EXTRA_FRAMES))], LIMITS)
 
 
 GUIDE = {"width": 20, "height": 8, "channels": 4, "dtype": "f32"}
@@ -142,7 +142,7 @@ def test_a_guide_travels_as_a_third_frame_with_its_own_layout() -> None:
     [
         (GUIDE, None, BadRequest, "guide's pixels as a frame after the image's"),
         (GUIDE, bytes(7), BadRequest, "guide frame is 7 bytes"),
-        (None, bytes(7), BadRequest, "declares no guide or strength layout"),
+        (None, bytes(7), BadRequest, "declares no guide or strength"),
         ({**GUIDE, "dtype": "f64"}, bytes(7), BadRequest, "guide: image dtype"),
         ({**GUIDE, "width": 300}, bytes(300 * 8 * 16), TooLarge, "guide: the image is 300x8"),
         ("big", bytes(7), BadRequest, "guide: image must be an object"),
@@ -180,6 +180,50 @@ def test_a_strength_map_travels_after_the_guide_with_its_own_layout() -> None:
     ],
 )
 def test_a_strength_map_is_checked_like_the_guide_and_is_grey(
+    extra: dict, frames: list[bytes], error: type, words: str
+) -> None:
+    with pytest.raises(error, match=words):
+        protocol.parse_request([*dream_frames(extra), *frames], LIMITS)
+
+
+PREVIOUS = {"width": 10, "height": 5, "channels": 4, "dtype": "u16"}
+PAIR = {"previous_source": PREVIOUS, "previous_dream": {**PREVIOUS, "channels": 3, "dtype": "u8"}}
+
+
+def test_a_clips_previous_frames_travel_last_each_in_its_own_layout() -> None:
+    source, dreamt, strength = bytes(10 * 5 * 4 * 2), bytes(10 * 5 * 3), bytes(5 * 3)
+    frames = [*dream_frames({"strength": STRENGTH, **PAIR}), strength, source, dreamt]
+    request = protocol.parse_request(frames, LIMITS)
+    assert [extra.pixels for extra in request.extras.values()] == [strength, source, dreamt]
+    assert request.extras["previous_source"].spec == protocol.ImageSpec(10, 5, 4, "u16")
+    assert request.extras["previous_dream"].spec == protocol.ImageSpec(10, 5, 3, "u8")
+    assert not protocol.parse_request(dream_frames(), LIMITS).extras
+
+
+@pytest.mark.parametrize(
+    ("extra", "frames", "error", "words"),
+    [
+        ({"previous_source": PREVIOUS}, [bytes(400)], BadRequest, "needs the other previous frame too"),
+        ({"previous_dream": PREVIOUS}, [bytes(400)], BadRequest, "needs the other previous frame too"),
+        (PAIR, [bytes(400)], BadRequest, "previous_dream's pixels as a frame after the image's"),
+        (PAIR, [bytes(400), bytes(149)], BadRequest, "previous_dream frame is 149 bytes"),
+        (
+            {**PAIR, "previous_dream": {**PREVIOUS, "width": 11}},
+            [bytes(400), bytes(440)],
+            BadRequest,
+            "previous_dream: the previous frame is 11x5 but the image is 10x5; a clip's frames are all one size",
+        ),
+        (
+            {**PAIR, "previous_source": {**PREVIOUS, "height": 4}},
+            [bytes(320), bytes(150)],
+            BadRequest,
+            "previous_source: the previous frame is 10x4 but the image is 10x5",
+        ),
+        ({**PAIR, "previous_dream": {**PREVIOUS, "width": 300}}, [bytes(400), bytes(300 * 40)], TooLarge, "300x5"),
+        (PAIR, [bytes(400), bytes(150), bytes(1)], BadRequest, "sent 3 frame.s. after the image .* previous_dream"),
+    ],
+)
+def test_a_clips_previous_frames_come_together_at_the_images_size(
     extra: dict, frames: list[bytes], error: type, words: str
 ) -> None:
     with pytest.raises(error, match=words):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from dataclasses import replace
 
 import numpy as np
 import zmq
@@ -14,7 +15,7 @@ from reverie.serving.job_book import JobBook
 from reverie.serving.jobs import ENGINE_INPUTS, Job, Order
 from reverie.serving.worker import JobQueue
 from reverie_wire.images import Image
-from reverie_wire.protocol import EXTRA_FRAMES, GUIDE, STRENGTH
+from reverie_wire.protocol import EXTRA_FRAMES, GUIDE, PREVIOUS, PREVIOUS_DREAM, PREVIOUS_SOURCE, STRENGTH
 
 
 def test_events_arrive_in_order_with_their_pixels_not_copied() -> None:
@@ -104,9 +105,21 @@ def test_several_jobs_run_at_once_each_with_its_own_clock() -> None:
 
 
 def test_every_extra_image_the_protocol_carries_reaches_the_engine_by_its_name() -> None:
+    """Or, for a clip's previous frames, makes the image the dream starts from (``Job.start``)."""
     keywords = inspect.signature(dream).parameters
-    assert set(ENGINE_INPUTS) == set(EXTRA_FRAMES)
-    assert all(name in keywords for name in EXTRA_FRAMES)
+    assert set(ENGINE_INPUTS) | set(PREVIOUS) == set(EXTRA_FRAMES) and not set(ENGINE_INPUTS) & set(PREVIOUS)
+    assert all(name in keywords for name in ENGINE_INPUTS)
+
+
+def test_a_clips_frame_starts_from_the_previous_dream_and_another_from_its_source() -> None:
+    source = np.full((16, 16, 3), 0.5, np.float32)
+    brighter = Image(np.full(16 * 16 * 3, 200, np.uint8), 16, 16, 3, "u8")
+    still = Image(np.full(16 * 16 * 3, 128, np.uint8), 16, 16, 3, "u8")
+    order = Order(1, "j1", DreamParams(), Image(bytes(768), 16, 16, 3, "u8"))
+    assert Job.of(order).start(source) is source
+    clip = Job.of(replace(order, extras={PREVIOUS_SOURCE: still, PREVIOUS_DREAM: brighter}))
+    assert clip.engine_inputs() == {}
+    assert clip.start(source).mean() > 0.7  # the previous dream's change, carried onto an unmoved frame
 
 
 def test_a_job_and_its_order_are_made_from_each_other_with_every_extra_image() -> None:

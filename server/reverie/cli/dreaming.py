@@ -19,6 +19,8 @@ from reverie.imaging.images import output_format, read_image, rescue_image, writ
 from reverie.imaging.pixels import dtype_name, from_dream_output, to_dream_input
 from reverie_wire.client import DreamClient, Guide, Queued, Result, Strength
 from reverie_wire.errors import ClientError, ReverieError
+from reverie_wire.images import Image
+from reverie_wire.protocol import PREVIOUS
 from reverie_wire.time_left import time_left_text
 
 
@@ -47,16 +49,29 @@ QUEUE_NOTE_SECONDS = 2.0
 Dreamer = Callable[[np.ndarray, ProgressFn], tuple[np.ndarray, int, tuple[str, ...]]]
 
 
+# A clip's previous frame: its source pixels and its dream, as read and as dreamed (see ``reverie frames``).
+PreviousFrame = tuple[np.ndarray, np.ndarray]
+
+
 def in_process(
-    params: DreamParams, weights: str, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+    params: DreamParams,
+    weights: str,
+    guide: np.ndarray | None = None,
+    strength: np.ndarray | None = None,
+    previous: PreviousFrame | None = None,
 ) -> Dreamer:
     """Dream with the engine in this process; alpha and bit depth are kept. ``guide``: a guide image's
-    pixels as read (any layout), or None; ``strength``: a strength map (H×W float32 in [0, 1]), or None."""
+    pixels as read (any layout), or None; ``strength``: a strength map (H×W float32 in [0, 1]), or None;
+    ``previous``: a clip's previous frame, whose dream this one starts from carried along the motion."""
 
     def dream_pixels(pixels: np.ndarray, progress: ProgressFn) -> tuple[np.ndarray, int, tuple[str, ...]]:
         from reverie.engine import dream, load_model
+        from reverie.imaging.carried import carried_start
 
         rgb = to_dream_input(pixels)
+        if previous is not None:
+            source, dreamt = previous
+            rgb = carried_start(rgb, to_dream_input(source), to_dream_input(dreamt))[0]
         guide_rgb = None if guide is None else to_dream_input(guide)
         model = load_model(params.model, weights)
         result = dream(rgb, params, model, progress=progress, guide=guide_rgb, strength=strength)
@@ -91,8 +106,22 @@ def _waited(result: Result) -> tuple[str, ...]:
     return (f"the job waited {waited:.1f} s in the server's queue; the dream itself took {dreamt:.1f} s",)
 
 
+def as_previous(previous: PreviousFrame | None) -> dict[str, Image]:
+    """A clip's previous frame as the client sends it: its source and its dream, by their extra images' names."""
+    if previous is None:
+        return {}
+    return {
+        name: Image(frame.tobytes(), frame.shape[1], frame.shape[0], frame.shape[2], dtype_name(frame))
+        for name, frame in zip(PREVIOUS, previous, strict=True)
+    }
+
+
 def on_server(
-    client: DreamClient, params: DreamParams, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+    client: DreamClient,
+    params: DreamParams,
+    guide: np.ndarray | None = None,
+    strength: np.ndarray | None = None,
+    previous: PreviousFrame | None = None,
 ) -> Dreamer:
     """Dream on a running server, which keeps the model warm and hands back the same layout."""
 
@@ -108,6 +137,7 @@ def on_server(
             on_progress=progress,
             guide=as_guide(guide),
             strength=as_strength(strength),
+            **as_previous(previous),
             on_queued=progress,
             on_busy=lambda error, seconds: progress(BusyWait(str(error), seconds)),
         )
@@ -125,12 +155,16 @@ def on_server(
 
 
 def dreaming_at(
-    target: Target, params: DreamParams, guide: np.ndarray | None = None, strength: np.ndarray | None = None
+    target: Target,
+    params: DreamParams,
+    guide: np.ndarray | None = None,
+    strength: np.ndarray | None = None,
+    previous: PreviousFrame | None = None,
 ) -> Dreamer:
     """Dream where ``target`` chose: on its server, or in this process with its weights."""
     if target.client is None:
-        return in_process(params, target.weights, guide, strength)
-    return on_server(target.client, params, guide, strength)
+        return in_process(params, target.weights, guide, strength, previous)
+    return on_server(target.client, params, guide, strength, previous)
 
 
 def dream_file(

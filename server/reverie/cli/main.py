@@ -12,6 +12,7 @@ from reverie import __version__, framework_output
 from reverie.cli import atlas as cli_atlas
 from reverie.cli import doctor as cli_doctor
 from reverie.cli import dream as cli_dream
+from reverie.cli import frames as cli_frames
 from reverie.cli import server as cli_server
 from reverie.cli import zoom as cli_zoom
 from reverie_wire.errors import ReverieError
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_dream.register(commands)
     cli_zoom.register(commands)
+    cli_frames.register(commands)
     cli_server.register(commands)
     cli_doctor.register(commands)
     cli_atlas.register(commands)

@@ -74,8 +74,9 @@ def _eight_bit(pixels: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels)
 
 
-def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str]) -> None:
-    """Write ``frames`` as a looping animation, atomically (temporary file, then rename)."""
+def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str], frame_ms: int = FRAME_MS) -> None:
+    """Write ``frames`` as a looping animation, each shown ``frame_ms``, atomically (temporary file, then
+    rename)."""
     path = Path(path)
     fmt = animation_format(path)
     images = [_eight_bit(frame) for frame in frames]
@@ -84,7 +85,7 @@ def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str]) -
         os.fchmod(handle, new_file_mode())
         with os.fdopen(handle, "wb") as file:
             images[0].save(
-                file, format=fmt, save_all=True, append_images=images[1:], duration=FRAME_MS, loop=0, quality=90
+                file, format=fmt, save_all=True, append_images=images[1:], duration=frame_ms, loop=0, quality=90
             )
         os.replace(temporary, path)
     except BaseException:

@@ -9,7 +9,7 @@ from reverie.engine import DreamParams
 from reverie.engine.guide import GUIDE_MAX_SIDE, GUIDE_SIDE
 from reverie_wire.errors import Busy, TooLarge
 from reverie_wire.images import ImageSpec
-from reverie_wire.protocol import GUIDE, STRENGTH, Limits
+from reverie_wire.protocol import GUIDE, PREVIOUS_SOURCE, STRENGTH, Limits
 
 
 def work(params: DreamParams, image: ImageSpec, extras: Mapping[str, ImageSpec] | None = None) -> int:
@@ -35,7 +35,22 @@ def guide_work(guide: ImageSpec, image: ImageSpec, octave_pixels: int) -> int:
     return guide.pixels + GUIDE_MAX_SIDE * GUIDE_SIDE
 
 
-EXTRA_WORK: dict[str, Callable[[ImageSpec, ImageSpec, int], int]] = {GUIDE: guide_work, STRENGTH: strength_work}
+# What carrying a clip's previous dream costs per pixel of the frame, in pixel-steps' stead: two optical flows
+# (a few passes each), the warps, the forward-backward check and the colours kept.
+MOTION_PASSES = 16
+
+
+def motion_work(previous: ImageSpec, image: ImageSpec, octave_pixels: int) -> int:
+    """A clip's previous source frame's pixels (read and converted once) and the motion carried onto the frame;
+    the previous dream counts its pixels only, as any extra image."""
+    return previous.pixels + MOTION_PASSES * image.pixels
+
+
+EXTRA_WORK: dict[str, Callable[[ImageSpec, ImageSpec, int], int]] = {
+    GUIDE: guide_work,
+    STRENGTH: strength_work,
+    PREVIOUS_SOURCE: motion_work,
+}
 
 
 def check_work(

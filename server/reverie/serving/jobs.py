@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from reverie.engine import DreamParams
+from reverie.imaging.carried import carried_start
 from reverie.imaging.pixels import DTYPES, strength_map, to_dream_input
 from reverie_wire.images import Image
-from reverie_wire.protocol import GUIDE, STRENGTH
+from reverie_wire.protocol import GUIDE, PREVIOUS, PREVIOUS_SOURCE, STRENGTH
 from reverie_wire.snapshots import SnapshotRequest
 
 # Each extra image as the engine takes it: a guide float RGB in [0, 1], a strength map H×W float32.
@@ -80,5 +81,14 @@ class Job:
         return self.image.nbytes + sum(extra.nbytes for extra in self.extras.values())
 
     def engine_inputs(self) -> dict[str, np.ndarray]:
-        """The extra images as ``reverie.engine.dream`` takes them, by its keywords."""
-        return {name: ENGINE_INPUTS[name](array(extra)) for name, extra in self.extras.items()}
+        """The extra images as ``reverie.engine.dream`` takes them, by its keywords (a clip's previous frames
+        make the image it starts from instead: ``start``)."""
+        return {name: ENGINE_INPUTS[name](array(extra)) for name, extra in self.extras.items() if name not in PREVIOUS}
+
+    def start(self, source: np.ndarray) -> np.ndarray:
+        """What the dream starts from: ``source`` (float RGB), or for a clip's frame sent with the previous one,
+        the previous dream carried onto it along the motion between the two source frames."""
+        if PREVIOUS_SOURCE not in self.extras:
+            return source
+        previous_source, previous_dream = (to_dream_input(array(self.extras[name])) for name in PREVIOUS)
+        return carried_start(source, previous_source, previous_dream)[0]

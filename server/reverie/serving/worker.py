@@ -210,7 +210,7 @@ class Worker(threading.Thread):
         params = replace(job.params, seed=seed)
         try:
             original = array(job.image)
-            source = to_dream_input(original)
+            source = job.start(to_dream_input(original))
             live = LiveJob(
                 job.snapshots,
                 source,
