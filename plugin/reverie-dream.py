@@ -347,28 +347,29 @@ def zoom_on(drawables: list[Gimp.Drawable], values: dict[str, Any], show: Callab
     return animation
 
 
-def run_zoom(
+def run_animation(
     procedure: Gimp.Procedure,
     run_mode: Gimp.RunMode,
-    image: Gimp.Image,
-    drawables: list[Gimp.Drawable],
     config: Gimp.ProcedureConfig,
-    _data: Any,
+    title: str,
+    procedure_arguments: Any,
+    make: Callable[[dict[str, Any], Callable[[Gimp.Image], Any]], Gimp.Image],
 ) -> Gimp.ValueArray:
-    """GIMP's entry point for Deep Dream Zoom: dialog when interactive, then the frames; never raises."""
+    """A procedure that makes a new image of frames (Zoom, Frames): its dialog when interactive, then
+    ``make(values, show)`` under GIMP's progress bar; returns the new image, and never raises."""
     if run_mode == Gimp.RunMode.INTERACTIVE:
-        GimpUi.init("reverie-zoom")
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream Zoom")
-        dialog.fill([a.name for a in arguments.ZOOM_PROCEDURE_ARGUMENTS])
+        GimpUi.init(procedure.get_name())
+        dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
+        dialog.fill([a.name for a in procedure_arguments])
         accepted = dialog.run()
         dialog.destroy()
         if not accepted:
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = runs.values_of(config, arguments.ZOOM_PROCEDURE_ARGUMENTS)
-    Gimp.progress_init("Deep Dream Zoom")
+    values = runs.values_of(config, procedure_arguments)
+    Gimp.progress_init(title)
     try:
         show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
-        animation = zoom_on(drawables, values, show)
+        animation = make(values, show)
     except Exception as error:
         return failed(procedure, error)
     finally:
@@ -378,6 +379,25 @@ def run_zoom(
             GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
             GObject.Value(Gimp.Image, animation),
         ]
+    )
+
+
+def run_zoom(
+    procedure: Gimp.Procedure,
+    run_mode: Gimp.RunMode,
+    _image: Gimp.Image,
+    drawables: list[Gimp.Drawable],
+    config: Gimp.ProcedureConfig,
+    _data: Any,
+) -> Gimp.ValueArray:
+    """GIMP's entry point for Deep Dream Zoom."""
+    return run_animation(
+        procedure,
+        run_mode,
+        config,
+        "Deep Dream Zoom",
+        arguments.ZOOM_PROCEDURE_ARGUMENTS,
+        lambda values, show: zoom_on(drawables, values, show),
     )
 
 
@@ -428,29 +448,14 @@ def run_frames(
     config: Gimp.ProcedureConfig,
     _data: Any,
 ) -> Gimp.ValueArray:
-    """GIMP's entry point for Deep Dream Frames: dialog when interactive, then the frames; never raises."""
-    if run_mode == Gimp.RunMode.INTERACTIVE:
-        GimpUi.init("reverie-frames")
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Deep Dream Frames")
-        dialog.fill([a.name for a in arguments.FRAMES_PROCEDURE_ARGUMENTS])
-        accepted = dialog.run()
-        dialog.destroy()
-        if not accepted:
-            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    values = runs.values_of(config, arguments.FRAMES_PROCEDURE_ARGUMENTS)
-    Gimp.progress_init("Deep Dream Frames")
-    try:
-        show = Gimp.Display.new if run_mode == Gimp.RunMode.INTERACTIVE else (lambda _animation: None)
-        animation = frames_on(image, values, show)
-    except Exception as error:
-        return failed(procedure, error)
-    finally:
-        Gimp.progress_end()
-    return Gimp.ValueArray.new_from_values(
-        [
-            GObject.Value(Gimp.PDBStatusType, Gimp.PDBStatusType.SUCCESS),
-            GObject.Value(Gimp.Image, animation),
-        ]
+    """GIMP's entry point for Deep Dream Frames."""
+    return run_animation(
+        procedure,
+        run_mode,
+        config,
+        "Deep Dream Frames",
+        arguments.FRAMES_PROCEDURE_ARGUMENTS,
+        lambda values, show: frames_on(image, values, show),
     )
 
 
