@@ -19,9 +19,17 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def dream_command(params: Mapping[str, Any], endpoint: str, source: str, output: str, guide: str | None = None) -> str:
+def dream_command(
+    params: Mapping[str, Any],
+    endpoint: str,
+    source: str,
+    output: str,
+    guide: str | None = None,
+    strength: str | None = None,
+) -> str:
     """``reverie dream SOURCE -o OUTPUT --server ENDPOINT …  --seed N`` for ``params`` (a resolved seed);
-    "the server's model" leaves --model out, so the server's own is used, as in the plug-in."""
+    "the server's model" leaves --model out, so the server's own is used, as in the plug-in; ``guide`` and
+    ``strength`` name the files the guide layer and the strength mask are to be exported as."""
     words = ["reverie", "dream", source, "-o", output, "--server", endpoint]
     if params["model"] != SERVER_MODEL:
         words += ["--model", params["model"]]
@@ -39,5 +47,7 @@ def dream_command(params: Mapping[str, Any], endpoint: str, source: str, output:
     words += ["--pattern-size", params["pattern_size"]]
     if guide is not None:
         words += ["--guide", guide]
+    if strength is not None:
+        words += ["--strength", strength]
     words += ["--seed", str(params["seed"])]
     return shlex.join(words)

@@ -42,9 +42,11 @@ PANE_FORMAT = WireFormat("R'G'B' u8", 3, "u8")
 SNAPSHOT_EVERY_MS = 250
 # The full run's snapshots: small, for its progress window (the server shrinks them).
 WINDOW_SNAPSHOT_SIDE = 320
-# The files "Copy as command" names for an image never saved, and for the guide layer (exported by the artist).
+# The files "Copy as command" names for an image never saved, for the guide layer and for the strength mask
+# (exported by the artist).
 SOURCE_NAME = "source.png"
 GUIDE_NAME = "guide.png"
+STRENGTH_NAME = "strength.png"
 # The most pixels of the region the pane holds (RGB, 48 MB); a larger region shows shrunk.
 PANE_MAX_PIXELS = 16_000_000
 
@@ -273,9 +275,13 @@ class LiveDialog:
             source.get_basename() if source is not None else SOURCE_NAME,
             f"deep-dream-{values['seed']}.png",
             None if values["guide"] is None else GUIDE_NAME,
+            None if values["strength"] is None else STRENGTH_NAME,
         )
         copy_to_clipboard(line)
-        self.pane.say(messages.copied_text(line))
+        exports = [
+            name for name, key in ((GUIDE_NAME, "guide"), (STRENGTH_NAME, "strength")) if values[key] is not None
+        ]
+        self.pane.say(messages.copied_text(line, exports))
 
     def reusable(self) -> tuple[runs.Plan, Any, dict[str, Any]] | None:
         """The finished preview when it already is the full run: the whole region, these very settings."""

@@ -50,9 +50,11 @@ def server_differs_text(differences: list[str]) -> str:
     return f" The server differs: {'; '.join(differences)}, so the dream may come out otherwise."
 
 
-def copied_text(line: str) -> str:
-    """Under the pane once "Copy as command" put ``line`` on the clipboard."""
-    return f"Copied to the clipboard (it dreams the whole file): {line}"
+def copied_text(line: str, exports: list[str] | None = None) -> str:
+    """Under the pane once "Copy as command" put ``line`` on the clipboard; ``exports``: the files it names that
+    the artist exports beside the image (the guide layer, the strength mask)."""
+    export = f" Export {' and '.join(exports)} beside the image first." if exports else ""
+    return f"Copied to the clipboard (it dreams the whole file):{export} {line}"
 
 
 def pane_done_text(seed: int, whole: bool) -> str:

@@ -78,3 +78,35 @@ def test_the_zoom_keeps_the_centre_and_the_sample_type() -> None:
     bigger = zoomed(pixels, 2.0, 0.0)
     assert bigger.dtype == np.uint16 and bigger.shape == pixels.shape
     assert bigger[50, 50, 0] == 60000 and bigger[40, 40, 0] == 60000 and bigger[30, 30, 0] == 0
+
+
+def test_a_strength_map_keeps_every_frame_still_where_it_is_black(tmp_path: Path) -> None:
+    """The map lies on each frame where it is, not zoomed: its black left half only zooms the source."""
+    from reverie.imaging.zoom import zoomed
+
+    source = np.asarray(Image.open(ASTRONAUT).convert("RGB").resize((160, 160)))
+    picture, halves, pngs = tmp_path / "in.png", tmp_path / "strength.png", tmp_path / "frames"
+    Image.fromarray(source).save(picture)
+    painted = np.zeros((40, 40), np.uint8)
+    painted[:, 20:] = 255
+    Image.fromarray(painted).save(halves)
+    options = [
+        "--frames",
+        "3",
+        "--frames-dir",
+        str(pngs),
+        "--strength",
+        str(halves),
+        "--steps",
+        "4",
+        "--step-size",
+        "0.05",
+    ]
+    assert main(["zoom", str(picture), "-o", str(tmp_path / "z.webp"), *options, *FAST[:-4], "--seed", "5"]) == 0
+    still = source
+    for index in range(1, 4):
+        frame = read_image(pngs / f"frame_{index:04d}.png").pixels.astype(int)
+        change = np.abs(frame - still.astype(int))
+        assert change[:, :60].max() <= 2, index  # only zoomed; bicubic rounding may move a level more
+        assert change[:, 100:].mean() > 2, index
+        still = zoomed(frame.astype(np.uint8), 1.05, 0.0)

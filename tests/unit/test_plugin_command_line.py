@@ -36,13 +36,16 @@ def parsed(line: str) -> argparse.Namespace:
 
 def test_the_command_dreams_with_every_setting_and_the_seed() -> None:
     params = dream_params(VALUES, 1234)
-    line = dream_command(params, "tcp://127.0.0.1:5555", "my photo.png", "dream.png", guide="guide.png")
+    line = dream_command(
+        params, "tcp://127.0.0.1:5555", "my photo.png", "dream.png", guide="guide.png", strength="strength.png"
+    )
     args = parsed(line)
-    assert (args.input, args.output, args.server, args.guide) == (
+    assert (args.input, args.output, args.server, args.guide, args.strength) == (
         ["my photo.png"],
         "dream.png",
         "tcp://127.0.0.1:5555",
         "guide.png",
+        "strength.png",
     )
     cli = params_from_args(args, "mobilenet")
     assert cli.model == "mobilenet" and cli.preset == "deep" and cli.seed == 1234
@@ -57,6 +60,6 @@ def test_the_servers_model_and_the_preset_leave_out_what_the_server_decides() ->
     params = dream_params({**VALUES, "model": "server", "layers": "", "keep-colors": False}, 7)
     line = dream_command(params, "tcp://10.0.0.2:5555", "in.png", "out.png")
     assert "--model" not in line and "--layers" not in line and "--keep-colors" not in line
-    assert "--guide" not in line and line.endswith("--seed 7")
+    assert "--guide" not in line and "--strength" not in line and line.endswith("--seed 7")
     args = parsed(line)
     assert args.model is None and args.layers is None and args.seed == 7

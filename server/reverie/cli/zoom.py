@@ -15,7 +15,7 @@ from tqdm import tqdm
 from reverie.cli.dream import add_dream_options, params_from_args
 from reverie.cli.target import opened
 from reverie.config import load_config
-from reverie.imaging.images import read_image, write_image
+from reverie.imaging.images import read_image, read_strength, write_image
 from reverie.imaging.zoom import animation_format, save_animation, zoomed
 from reverie_wire.errors import BadRequest
 from reverie_wire.ranges import MAX_SEED, ZOOM_RANGES
@@ -47,6 +47,7 @@ def _run_zoom(args: argparse.Namespace) -> int:
     _check(args)
     source = read_image(args.input).pixels
     guide = None if args.guide is None else read_image(args.guide).pixels
+    strength = None if args.strength is None else read_strength(args.strength)
     with opened(args, load_config()) as target:
         params = params_from_args(args, target.model)
         later_steps = params.steps if args.frame_steps is None else args.frame_steps
@@ -61,7 +62,7 @@ def _run_zoom(args: argparse.Namespace) -> int:
             if index > 0:
                 frame_params = frame_params.replace(steps=later_steps)
             current = source if index == 0 else zoomed(frames[-1], args.zoom, args.rotate)
-            dreamed, _, _ = dreaming_at(target, frame_params, guide)(current, _no_progress)
+            dreamed, _, _ = dreaming_at(target, frame_params, guide, strength)(current, _no_progress)
             frames.append(dreamed)
             if args.frames_dir is not None:
                 write_image(dreamed, Path(args.frames_dir) / f"frame_{index + 1:04d}.png")
@@ -99,6 +100,11 @@ def register(commands: Any) -> None:
     )
     zoom.add_argument("--frames-dir", metavar="DIR", help="also write each frame as DIR/frame_0001.png, …")
     zoom.add_argument("--guide", metavar="FILE", help="guide image for every frame (as reverie dream --guide)")
+    zoom.add_argument(
+        "--strength",
+        metavar="FILE",
+        help="strength map for every frame, where the frame lies, not zoomed with it (as reverie dream --strength)",
+    )
     zoom.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     where = zoom.add_mutually_exclusive_group()
     where.add_argument("--server", metavar="ENDPOINT", help="dream on the server at ENDPOINT (as reverie dream)")
