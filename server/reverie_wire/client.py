@@ -20,6 +20,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from reverie_wire import protocol, snapshots
+from reverie_wire.atlas import AtlasOrder
 from reverie_wire.errors import (
     Busy,
     ClientError,
@@ -33,7 +34,7 @@ from reverie_wire.errors import (
     VersionMismatch,
 )
 from reverie_wire.images import Image, ImageSpec
-from reverie_wire.protocol import Cancel, Dream, Hello
+from reverie_wire.protocol import Atlas, Cancel, Dream, Hello
 from reverie_wire.replies import JOB_REPLIES, Accepted, Cancelled, Error, Progress, Result, Snapshot, Welcome
 
 __all__ = [
@@ -429,8 +430,19 @@ class DreamClient:
                 raise ClientError(f"a {name} map is grey (one channel), got {extra.channels} channels")
         job = uuid.uuid4().hex
         self._send(Dream(job, params, image, snapshots, sent))
+        return self._accepted(job, self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND)
+
+    def submit_atlas(self, order: AtlasOrder) -> str:
+        """Ask for a sheet of what ``order``'s channels of the served model dream of; its events are a dream's
+        (progress as the fraction of the rendering done), its Result the sheet (u8 RGB) with ``atlas`` set."""
+        job = uuid.uuid4().hex
+        self._send(Atlas(job, order))
+        return self._accepted(job, self.timeout)
+
+    def _accepted(self, job: str, seconds: float) -> str:
+        """Wait up to ``seconds`` for the server to accept (queue) the job just sent; its refusal is raised."""
         state = self._jobs[job] = _Job()
-        deadline = time.monotonic() + self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND
+        deadline = time.monotonic() + seconds
         while not state.accepted:
             failure = self._take(job)
             if failure is not None:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Union
 from urllib.parse import urlsplit
 
 from reverie_wire import schema
+from reverie_wire.atlas import ATLAS, AtlasOrder, atlas_order
 from reverie_wire.errors import BadRequest, ReverieError, TooLarge, VersionMismatch
 from reverie_wire.images import DTYPE_SIZES, MAX_CHANNELS, Image, ImageSpec
 from reverie_wire.snapshots import SnapshotRequest, keep_flag, snapshot_request
@@ -37,7 +38,7 @@ ZMQ_HEARTBEAT_MS, ZMQ_HEARTBEAT_TIMEOUT_MS = 500, 1500
 
 # Client → server.
 HELLO, DREAM, CANCEL = "hello", "dream", "cancel"
-REQUESTS = (HELLO, DREAM, CANCEL)
+REQUESTS = (HELLO, DREAM, CANCEL, ATLAS)
 # A dream's optional extra images, each declared in the header's field of its name, their frames in this order
 # after the image's; a new kind is one more name here (and its meaning on the server: ``reverie.serving.worker``).
 GUIDE, STRENGTH = "guide", "strength"
@@ -345,8 +346,34 @@ class Dream:
         return cls(job, params, Image.of(spec, pixels), snapshots, extras)
 
 
-Request = Union[Hello, Dream, Cancel]  # noqa: UP007 - a runtime alias on Python 3.10 too
-REQUEST_TYPES: dict[str, type[Hello] | type[Dream] | type[Cancel]] = {HELLO: Hello, DREAM: Dream, CANCEL: Cancel}
+@dataclass(frozen=True)
+class Atlas:
+    """A job too: the sheet of what ``order``'s channels of the served model dream of (``reverie_wire.atlas``)."""
+
+    type: ClassVar[str] = ATLAS
+    job: str
+    order: AtlasOrder
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": ATLAS, "job": self.job, "atlas": self.order.to_dict()}
+
+    @property
+    def frames(self) -> tuple[Any, ...]:
+        return ()
+
+    @classmethod
+    def decode(cls, header: Mapping[str, Any], frames: Sequence[Any], limits: Limits) -> Atlas:
+        _header_alone(ATLAS, frames)
+        return cls(check_job_id(header.get("job")), atlas_order(header.get("atlas")))
+
+
+Request = Union[Hello, Dream, Cancel, Atlas]  # noqa: UP007 - a runtime alias on Python 3.10 too
+REQUEST_TYPES: dict[str, type[Hello] | type[Dream] | type[Cancel] | type[Atlas]] = {
+    HELLO: Hello,
+    DREAM: Dream,
+    CANCEL: Cancel,
+    ATLAS: Atlas,
+}
 
 
 def _header_alone(kind: str, frames: Sequence[Any]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union
 
+from reverie_wire.atlas import Sheet
 from reverie_wire.errors import ReverieError, from_wire
 from reverie_wire.images import ImageSpec
 from reverie_wire.protocol import ACCEPTED, CANCELLED, ERROR, HEARTBEAT, HELLO, PROGRESS, RESULT
@@ -167,7 +168,8 @@ class Snapshot:
 @dataclass(frozen=True)
 class Result:
     """The dreamed image, in the layout and sample type it was sent in; ``partial`` says how far a job stopped
-    with ``stop`` got (octave, octaves, step, steps, fraction), else None."""
+    with ``stop`` got (octave, octaves, step, steps, fraction), else None. An atlas request's result is its
+    sheet (u8 RGB), with ``atlas`` saying where each channel's tile lies on it."""
 
     type: ClassVar[str] = RESULT
     job_id: str
@@ -181,6 +183,7 @@ class Result:
     engine_seconds: float
     notes: list[str] = field(default_factory=list)
     partial: dict[str, Any] | None = None
+    atlas: Sheet | None = None
 
     @property
     def spec(self) -> ImageSpec:
@@ -196,6 +199,8 @@ class Result:
             "engine_seconds": self.engine_seconds,
             "notes": self.notes,
         }
+        if self.atlas is not None:
+            header["atlas"] = self.atlas.to_dict()
         return header if self.partial is None else {**header, "partial": dict(self.partial)}
 
     @property
@@ -215,7 +220,7 @@ class Result:
                 f"the server's result for job {job} is {len(payload)} bytes, but the {spec.width}x{spec.height} "
                 f"{spec.channels}-channel {spec.dtype} image it declares needs {spec.nbytes}"
             )
-        partial = header.get("partial")
+        partial, atlas = header.get("partial"), header.get("atlas")
         return cls(
             job,
             payload,
@@ -228,6 +233,7 @@ class Result:
             float(header["engine_seconds"]),
             [str(note) for note in header.get("notes", [])],
             dict(partial) if partial is not None else None,
+            Sheet.from_dict(atlas) if atlas is not None else None,
         )
 
 

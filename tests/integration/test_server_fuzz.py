@@ -291,6 +291,43 @@ def bad_previous(rng: random.Random) -> Message:
     return [b"", head, whole, *frames], codes
 
 
+ATLAS_LAYER = "conv_pw_3_relu"
+BAD_ATLAS: list[tuple[object, set[str]]] = [
+    (None, {"bad_request"}),
+    ("conv_pw_3_relu:0-3", {"bad_request"}),
+    ([ATLAS_LAYER, 0, 3], {"bad_request"}),
+    ({"layer": ATLAS_LAYER}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [3, 1]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [-1, 2]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 256]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 10**40]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0.5, 2]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": ["0", "3"]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": "0-3"}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [True, 3]}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 3], "tile": 8}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 3], "tile": 10_000}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 3], "tile": 64.5}, {"bad_request"}),
+    ({"layer": ATLAS_LAYER, "channels": [0, 3], "size": 64}, {"bad_request"}),
+    ({"layer": "", "channels": [0, 3]}, {"bad_request"}),
+    ({"layer": 5, "channels": [0, 3]}, {"bad_request"}),
+    ({"layer": "x" * 200, "channels": [0, 3]}, {"bad_request"}),
+    ({"layer": "mixed4", "channels": [0, 3]}, {"unknown_layer"}),
+    ({"layer": "../../etc", "channels": [0, 3]}, {"unknown_layer"}),
+]
+
+
+def bad_atlas(rng: random.Random) -> Message:
+    """An atlas request whose channels are wrong in form or range, or for a layer the model lacks, or with an image
+    frame no atlas request has."""
+    fields, codes = rng.choice(BAD_ATLAS)
+    if rng.random() < 0.2:
+        valid = {"layer": ATLAS_LAYER, "channels": [0, 3], "tile": 32}
+        return [b"", header(type="atlas", job="a", atlas=valid), bytes(rng.randrange(0, 3000))], {"bad_request"}
+    return [b"", header(type="atlas", job=f"a-{rng.randrange(10**6)}", atlas=fields)], codes
+
+
 GENERATORS: list[Callable[[random.Random], Message]] = [
     garbage,
     bad_json,
@@ -309,6 +346,7 @@ GENERATORS: list[Callable[[random.Random], Message]] = [
     bad_guide,
     bad_strength,
     bad_previous,
+    bad_atlas,
 ]
 
 

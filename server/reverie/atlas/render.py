@@ -95,9 +95,15 @@ def _jitter(rng: np.random.Generator, reach: int) -> tuple[int, int]:
 
 
 def _dream_batch(
-    model: DreamModel, layer: str, channels: Sequence[int], settings: AtlasSettings, shapes: list[tuple[int, int]]
+    model: DreamModel,
+    layer: str,
+    channels: Sequence[int],
+    settings: AtlasSettings,
+    shapes: list[tuple[int, int]],
+    stepped: Callable[[], None],
 ) -> np.ndarray:
-    """One batch of channels dreamed from noise through ``shapes``; float RGB in [0, 1], the last shape."""
+    """One batch of channels dreamed from noise through ``shapes``; float RGB in [0, 1], the last shape.
+    ``stepped`` hears each gradient step (and may raise to stop the batch)."""
     precision = model.precision("auto")
     gradient_fn = model.backend.make_gradient_fn(model.extractor((layer,), precision), channel_objective(channels))
     rngs = [np.random.default_rng([settings.seed, channel]) for channel in channels]
@@ -113,6 +119,7 @@ def _dream_batch(
                 move = lap_normalize(np.roll(gradient, (-shift[0], -shift[1]), (0, 1)), settings.lap_levels)
                 image += settings.step_size / max(float(np.abs(move).mean()), 1e-10) * move
                 np.clip(image, -1.0, 1.0, out=image)
+            stepped()
     return (images + 1.0) / 2.0
 
 
@@ -122,13 +129,28 @@ def _batches(channels: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 def render_channels(
-    model: DreamModel, layer: str, channels: Sequence[int], settings: AtlasSettings
+    model: DreamModel,
+    layer: str,
+    channels: Sequence[int],
+    settings: AtlasSettings,
+    on_step: Callable[[float], None] | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Each channel's tile (size × size × 3 uint8) as its batch is done."""
+    """Each channel's tile (size × size × 3 uint8) as its batch is done; ``on_step`` hears the fraction of the
+    whole render done after each gradient step (and may raise to stop it: a server's cancel)."""
     min_side = model.min_side((layer,))
     side = render_side(settings, min_side)
     shapes, _ = octave_shapes(side, side, settings.octaves, settings.octave_scale, min_side)
-    for batch in _batches(channels, max(1, BATCH_PIXELS // (side * side))):
-        for channel, image in zip(batch, _dream_batch(model, layer, batch, settings, shapes), strict=True):
+    batches = list(_batches(channels, max(1, BATCH_PIXELS // (side * side))))
+    total = len(batches) * len(shapes) * settings.steps
+    done = 0
+
+    def stepped() -> None:
+        nonlocal done
+        done += 1
+        if on_step is not None:
+            on_step(done / total)
+
+    for batch in batches:
+        for channel, image in zip(batch, _dream_batch(model, layer, batch, settings, shapes, stepped), strict=True):
             tile = resize(image, (settings.size, settings.size))
             yield channel, np.round(np.clip(tile, 0.0, 1.0) * 255).astype(np.uint8)

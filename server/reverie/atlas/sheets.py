@@ -44,9 +44,11 @@ def make_atlas(
     settings: AtlasSettings,
     columns: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_step: Callable[[float], None] | None = None,
 ) -> Atlas:
     """The sheet of ``channels`` (None: all of the layer's) of ``layer``; ``progress`` hears (tiles dreamed, tiles
-    to dream) after each tile dreamed."""
+    to dream) after each tile dreamed, ``on_step`` the fraction of the rendering done after each gradient step
+    (and may raise to stop it)."""
     started = time.perf_counter()
     spec = get_spec(model_name)
     spec.resolve_layers("keras", {layer: 1.0})  # an unknown layer is one clear error listing the valid ones
@@ -66,7 +68,7 @@ def make_atlas(
         from reverie.engine.loading import load_model
 
         for done, (channel, tile) in enumerate(
-            render_channels(load_model(spec.name, weights), layer, missing, settings)
+            render_channels(load_model(spec.name, weights), layer, missing, settings, on_step)
         ):
             cache.put(channel, tile)
             tiles[channel] = tile

@@ -19,6 +19,8 @@ RAY_SHUTDOWN_SECONDS = 20.0
 class ClusterServer(DreamServer):
     """A dream server whose worker is the cluster; ``hello`` adds ``cluster`` and ``dreamers``."""
 
+    serves_atlas = False
+
     def __init__(self, config: ServerConfig) -> None:
         assert config.cluster is not None
         super().__init__(config)

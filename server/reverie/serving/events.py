@@ -13,6 +13,8 @@ from typing import Any
 
 import zmq
 
+from reverie_wire.atlas import Sheet
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -76,6 +78,7 @@ class Dreamed:
     engine_seconds: float
     notes: list[str]
     pixels: Any
+    atlas: Sheet | None = None  # an atlas request's: where each channel's tile lies on the sheet
 
 
 @dataclass(frozen=True)

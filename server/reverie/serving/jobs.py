@@ -17,6 +17,7 @@ import numpy as np
 from reverie.engine import DreamParams
 from reverie.imaging.carried import carried_start
 from reverie.imaging.pixels import DTYPES, strength_map, to_dream_input
+from reverie_wire.atlas import AtlasOrder
 from reverie_wire.images import Image
 from reverie_wire.protocol import GUIDE, PREVIOUS, PREVIOUS_SOURCE, STRENGTH
 from reverie_wire.snapshots import SnapshotRequest
@@ -41,6 +42,8 @@ class Order:
     image: Image
     extras: Mapping[str, Image] = field(default_factory=dict)
     snapshots: SnapshotRequest | None = None
+    # An atlas request: its sheet is rendered instead of a dream (``image`` is the sheet's layout, no pixels).
+    atlas: AtlasOrder | None = None
 
     def with_pixels(self, convert: Callable[[Any], Any]) -> Order:
         """The same order over ``convert`` of each image's pixels (another view of each buffer)."""
@@ -65,15 +68,18 @@ class Job:
     peer: Any = None  # who sent it, for its share of the queue (``reverie.peers.peer_of``)
     # Set before ``cancel`` by a stop that keeps: the worker then answers with the image as it is.
     keep: bool = False
+    atlas: AtlasOrder | None = None  # as the order's
 
     @classmethod
     def of(cls, order: Order, envelope: tuple[bytes, ...] = ()) -> Job:
         """The one way a job is made: from its order (the server makes one of each request, a dreamer is sent
         one), for the client behind ``envelope`` (none on a dreamer)."""
-        return cls(order.serial, envelope, order.job_id, order.params, order.image, order.extras, order.snapshots)
+        job = cls(order.serial, envelope, order.job_id, order.params, order.image, order.extras, order.snapshots)
+        job.atlas = order.atlas
+        return job
 
     def order(self) -> Order:
-        return Order(self.serial, self.job_id, self.params, self.image, self.extras, self.snapshots)
+        return Order(self.serial, self.job_id, self.params, self.image, self.extras, self.snapshots, self.atlas)
 
     @property
     def nbytes(self) -> int:

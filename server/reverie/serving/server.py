@@ -36,7 +36,8 @@ from reverie.serving.state import ServerState, package_version
 from reverie.serving.worker import JobQueue, Worker
 from reverie_wire import protocol
 from reverie_wire.errors import BadRequest, ConfigError, ReverieError, UnknownJob, UnknownLayer, UnknownModel
-from reverie_wire.protocol import Cancel, Dream, Hello
+from reverie_wire.images import Image
+from reverie_wire.protocol import Atlas, Cancel, Dream, Hello
 from reverie_wire.replies import Accepted, Cancelled, Error, Heartbeat, Progress, Reply, Result, Snapshot, Welcome
 
 log = logging.getLogger("reverie.server")
@@ -51,6 +52,9 @@ BATCH = 64
 
 class DreamServer:
     """Serves one model; ``serve()`` runs until ``stop()`` (signal-safe) and returns an exit code."""
+
+    # Whether its worker renders ``atlas`` requests (a cluster's dreamers do not).
+    serves_atlas = True
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -281,6 +285,8 @@ class DreamServer:
                     self._accept(route, dream, peers.peer_of(frames[-1], connection))
                 case Cancel(job, keep):
                     self._cancel_request(route, job, keep=keep)
+                case Atlas() as atlas:
+                    self._accept_atlas(route, atlas, peers.peer_of(frames[-1], connection))
         except ReverieError as error:
             self._send(route, Error(error.code, str(error), **protocol.reply_ids(body)))
         except Exception as error:
@@ -306,34 +312,51 @@ class DreamServer:
             params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
-    def _accept(self, route: tuple[bytes, ...], request: Dream, peer: object) -> None:
-        if self._book.get(route, request.job) is not None:
+    def _new_job_id(self, route: tuple[bytes, ...], job_id: str) -> None:
+        if self._book.get(route, job_id) is not None:
             raise BadRequest(
-                f"job {request.job} is already queued or running for this client; choose a new job id "
+                f"job {job_id} is already queued or running for this client; choose a new job id "
                 "(an id is free again once its job's last message was sent)"
             )
+
+    def _accept_atlas(self, route: tuple[bytes, ...], request: Atlas, peer: object) -> None:
+        """Queue an atlas request as a job: the worker renders it, cancellable, within the limits dreams keep."""
+        from reverie.atlas.served import check_atlas_work, sheet_spec
+
+        order = request.order
+        if not self.serves_atlas:
+            raise BadRequest("a cluster's front renders no atlas; ask a single dream server, or run `reverie atlas`")
+        self._new_job_id(route, request.job)
+        if order.layer not in self.spec.dream_layers:
+            raise UnknownLayer(
+                f"{self.spec.name} has no dream layer {order.layer!r}; its layers: {', '.join(self.spec.dream_layers)}"
+            )
+        check_atlas_work(order, self.limits)
+        check_share(sum(1 for queued in self._book if queued.peer == peer), self.limits)
+        sheet = Image.of(sheet_spec(order), None)  # its pixels come with the result
+        self._budget.check_job(sheet.nbytes)
+        params = DreamParams.from_dict(self._defaults)
+        job = Job.of(Order(self._book.next_serial(), request.job, params, sheet, atlas=order), route)
+        self._queue(job, route, peer, f"atlas of {order.layer} channels {order.first}-{order.last}")
+
+    def _accept(self, route: tuple[bytes, ...], request: Dream, peer: object) -> None:
+        self._new_job_id(route, request.job)
         params = self._check_params(request.params)
         extras = {name: extra.spec for name, extra in request.extras.items()}
         check_work(params, request.image.spec, self.limits, extras)
         check_share(sum(1 for queued in self._book if queued.peer == peer), self.limits)
         self._budget.check_job(request.image.nbytes + sum(extra.nbytes for extra in request.extras.values()))
         order = Order(self._book.next_serial(), request.job, params, request.image, request.extras, request.snapshots)
-        job = Job.of(order, route)
+        image = request.image
+        self._queue(Job.of(order, route), route, peer, f"{image.width}x{image.height} {image.dtype}x{image.channels}")
+
+    def _queue(self, job: Job, route: tuple[bytes, ...], peer: object, what: str) -> None:
+        """Queue an accepted job and tell its client where it waits."""
         job.connection = self._owners.connection(route)
         job.peer = peer
         position, ahead = self._book.add(job)
         self._count_held()
-        self._peer_log.log(
-            route,
-            logging.INFO,
-            "job %s queued (%dx%d %sx%d, %d before it)",
-            job.job_id,
-            job.image.width,
-            job.image.height,
-            job.image.dtype,
-            job.image.channels,
-            position,
-        )
+        self._peer_log.log(route, logging.INFO, "job %s queued (%s, %d before it)", job.job_id, what, position)
         self._accepted(job, position, ahead)
 
     def _cancel_request(self, route: tuple[bytes, ...], job_id: str, *, keep: bool = False) -> None:
@@ -397,6 +420,7 @@ class DreamServer:
                     event.engine_seconds,
                     event.notes,
                     event.partial,
+                    event.atlas,
                 )
                 self._finish(job, result)
             case events.Cancelled() if self._book.over_time(job):
@@ -475,6 +499,7 @@ class DreamServer:
                 for name, spec in MODELS.items()
             },
             "presets": list(PRESETS),
+            "atlas": self.serves_atlas,
             "defaults": self._defaults,
             "limits": self.limits.to_dict(),
             "heartbeat_interval": protocol.HEARTBEAT_INTERVAL,

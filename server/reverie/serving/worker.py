@@ -34,6 +34,7 @@ from reverie.serving.events import (
 )
 from reverie.serving.jobs import Job, array
 from reverie.serving.live_images import LiveJob, kept_image
+from reverie_wire.atlas import AtlasOrder
 from reverie_wire.errors import Busy, DreamCancelled, ReverieError
 from reverie_wire.ranges import MAX_SEED
 
@@ -182,6 +183,9 @@ class Worker(threading.Thread):
             link.send(Cancelled(job.serial))
             return
         link.send(Started(job.serial))
+        if job.atlas is not None:
+            self._run_atlas(link, job, job.atlas)
+            return
         last = 0.0
         live: LiveJob | None = None
 
@@ -241,6 +245,39 @@ class Worker(threading.Thread):
             return
         image = payload(np.ascontiguousarray(pixels))
         link.send(Dreamed(job.serial, result.seed, None, result.seconds, list(result.notes), image))
+
+    def _run_atlas(self, link: EventSender, job: Job, order: AtlasOrder) -> None:
+        """Render an atlas request's sheet, its progress as a dream's (the fraction of its steps done)."""
+        from reverie.atlas.served import render_order
+
+        last = 0.0
+
+        def on_step(fraction: float) -> None:
+            nonlocal last
+            if job.cancel.is_set():
+                raise DreamCancelled(f"atlas {job.job_id} was cancelled")
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL:
+                last = now
+                link.send(Stepped(job.serial, fraction, 1, 1, 0, 0, 1))
+
+        try:
+            served = render_order(self._model_name, self._weights, order, on_step)
+        except DreamCancelled:
+            link.send(Cancelled(job.serial))
+            return
+        except ReverieError as error:
+            link.send(Failed(job.serial, error.code, str(error)))
+            return
+        except Exception as error:
+            log.exception("atlas %s failed", job.job_id)
+            message = f"the atlas failed inside the server: {error!r}; see `reverie logs`"
+            link.send(Failed(job.serial, "internal", message))
+            return
+        dreamed = served.sheet.dreamed
+        notes = [f"{dreamed} of {len(order.channels)} tiles rendered now, the rest from the server's atlas cache"]
+        pixels = payload(served.pixels)
+        link.send(Dreamed(job.serial, served.seed, None, served.seconds, notes, pixels, served.sheet))
 
     def _send_kept(self, link: EventSender, job: Job, seed: int, original: np.ndarray, live: LiveJob) -> None:
         """A job stopped with keep: its image as the last step left it, as the result, marked partial."""
