@@ -228,6 +228,7 @@ def run_dialog(
     # The Preview button is the dialog's one way to preview; the "preview" argument is for scripts.
     settings = dialog_layout.fill_settings(dialog, config)
     live = LiveDialog(dialog, image, drawables, config, HERE, recalled)
+    dialog_layout.button_beside(dialog, "layers", messages.BROWSE_BUTTON, live.browse_channels)
     dialog_layout.side_by_side(dialog, live.pane, settings)
     if os.environ.get(LAYOUT_REPORT):
         from reverie_plugin.live_widgets import report_layout

@@ -7,6 +7,7 @@ What it dreams of (model, preset or layers, guide), how (octaves … keep colour
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gi
@@ -66,6 +67,16 @@ def _label_in_place(box: Gtk.Box, entry: Gtk.Entry, text: str) -> None:
     box.pack_start(row, False, False, 0)
     box.reorder_child(row, position)
     row.show_all()
+
+
+def button_beside(dialog: Any, name: str, label: str, clicked: Callable[[], None]) -> Gtk.Button:
+    """A button at the end of the one-line entry ``name``'s row (``fill_settings`` made it), e.g. "Browse
+    channels…" beside Layers."""
+    button = Gtk.Button.new_with_label(label)
+    button.connect("clicked", lambda *_: clicked())
+    dialog.get_widget(name, Gtk.Entry.__gtype__).get_parent().pack_start(button, False, False, 0)
+    button.show()
+    return button
 
 
 def side_by_side(dialog: Any, pane: Gtk.Widget, settings: Gtk.Widget) -> None:

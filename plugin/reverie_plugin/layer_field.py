@@ -53,3 +53,30 @@ def check_layers(params: Mapping[str, Any], server: Mapping[str, Any]) -> None:
         raise PluginFailure(
             f"Layers: {params['model']} has no layer {', '.join(unknown)}; valid layers: {', '.join(offered)}"
         )
+
+
+def with_channel(text: str, layer: str, channel: int) -> str:
+    """The field with ``layer:channel`` added at its end (as the channel browser's click adds it); unchanged when
+    the field already dreams that channel."""
+    try:
+        _, channels = parse_layers(text)
+    except PluginFailure:  # a field the artist is still typing: the channel is added all the same
+        channels = {}
+    if channel in channels.get(layer, []):
+        return text
+    kept = text.strip().rstrip(",").strip()
+    return f"{kept}, {layer}:{channel}" if kept else f"{layer}:{channel}"
+
+
+def browsed_layer(text: str, layers: Sequence[str], preset: Sequence[str]) -> str:
+    """The layer the channel browser opens on: the field's first layer that the server's model has, else the
+    preset's deepest, else the model's first."""
+    try:
+        weights, channels = parse_layers(text)
+    except PluginFailure:
+        weights, channels = {}, {}
+    named = [name for name in (*weights, *channels) if name in layers]
+    if named:
+        return named[0]
+    offered = [name for name in preset if name in layers]
+    return offered[-1] if offered else layers[0]

@@ -283,6 +283,38 @@ class LiveDialog:
         ]
         self.pane.say(messages.copied_text(line, exports))
 
+    def browse_channels(self) -> None:
+        """The channel browser on the server's model, opened on the Layers field's layer: each click on a tile
+        adds ``layer:channel`` to the field. A running preview stops first (the browser's job shares the client)."""
+        from reverie_plugin.channel_browser import ChannelBrowser
+        from reverie_plugin.layer_field import browsed_layer, with_channel
+        from reverie_plugin.live import FollowedJob
+
+        self._drop_job()
+        values = runs.values_of(self._config)
+        try:
+            client, facts = self._connect(values)
+        except ReverieError as error:
+            self.pane.say(messages.failure_text(error))
+            return
+        model = facts.get("models", {}).get(facts.get("model"), {})
+        layers = list(model.get("layers", []))
+        if not facts.get("atlas") or not layers:
+            self.pane.say(messages.NO_ATLAS)
+            return
+        preset = model.get("presets", {}).get(values["preset"], {})
+        layer = browsed_layer(values["layers"] or "", layers, list(preset))
+
+        def submit(order: Any, listener: Any) -> FollowedJob:
+            return FollowedJob(client, client.submit_atlas(order), listener)
+
+        def picked(name: str, channel: int) -> str:
+            text = with_channel(self._config.get_property("layers") or "", name, channel)
+            self._config.set_property("layers", text)
+            return messages.atlas_added_text(name, channel, text)
+
+        ChannelBrowser(self._dialog, layers, layer, submit, picked).run_browser()
+
     def reusable(self) -> tuple[runs.Plan, Any, dict[str, Any]] | None:
         """The finished preview when it already is the full run: the whole region, these very settings."""
         done = self._done

@@ -17,6 +17,12 @@ PREVIEW_BUTTON = "Previe_w"
 STOP_BUTTON = "Stop and _keep"
 # Puts the equivalent `reverie dream` line on the clipboard (every fitting mnemonic is taken).
 COPY_BUTTON = "Copy as command"
+# Beside the Layers field: the atlas of a layer, whose tiles add their channel to the field.
+BROWSE_BUTTON = "Browse channels…"
+NO_ATLAS = (
+    "This dream server renders no channel atlas (a cluster's front, or an older release); "
+    "`reverie atlas` renders one on the command line."
+)
 
 
 # The full run's progress window, until the first step reports.
@@ -55,6 +61,27 @@ def copied_text(line: str, exports: list[str] | None = None) -> str:
     the artist exports beside the image (the guide layer, the strength mask)."""
     export = f" Export {' and '.join(exports)} beside the image first." if exports else ""
     return f"Copied to the clipboard (it dreams the whole file):{export} {line}"
+
+
+def atlas_asking_text(layer: str, first: int, last: int) -> str:
+    """In the channel browser while the server renders a sheet."""
+    return f"Asking the dream server what channels {first}–{last} of {layer} dream of…"
+
+
+def atlas_progress_text(fraction: float) -> str:
+    return f"Rendering the channels: {fraction:.0%}"
+
+
+def atlas_done_text(dreamed: int, count: int, seconds: float) -> str:
+    """Under a sheet once it shows."""
+    cached = count - dreamed
+    source = f"{dreamed} rendered now, {cached} from the server's cache" if cached else f"{dreamed} rendered"
+    return f"{count} channels ({source}, {seconds:.1f} s). Click a channel to add it to Layers."
+
+
+def atlas_added_text(layer: str, channel: int, text: str) -> str:
+    """Under the sheet after a click: what the Layers field now holds."""
+    return f"Added {layer}:{channel}. Layers: {text}"
 
 
 def pane_done_text(seed: int, whole: bool) -> str:

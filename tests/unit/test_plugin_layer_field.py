@@ -6,7 +6,7 @@ import pytest
 
 from reverie.engine.params import DreamParams
 from reverie_plugin import arguments
-from reverie_plugin.layer_field import check_layers, parse_layers
+from reverie_plugin.layer_field import browsed_layer, check_layers, parse_layers, with_channel
 from reverie_plugin.messages import PluginFailure
 
 HELLO = {"model": "inception_v3", "models": {"inception_v3": {"layers": [f"mixed{i}" for i in range(11)]}}}
@@ -55,3 +55,19 @@ def test_an_empty_field_from_gimp_leaves_the_preset_in_charge() -> None:
     values = {a.name: a.default for a in arguments.ARGUMENTS} | {"layers": None}  # GIMP's empty string
     params = arguments.dream_params(values, seed=1)
     assert params["layers"] is None and params["channels"] == {}
+
+
+def test_a_browsed_channel_joins_the_field_once_and_keeps_the_weights() -> None:
+    assert with_channel("", "conv_pw_12_relu", 7) == "conv_pw_12_relu:7"
+    text = with_channel("conv_pw_5_relu=1.5, conv_pw_12_relu:3,", "conv_pw_12_relu", 7)
+    assert text == "conv_pw_5_relu=1.5, conv_pw_12_relu:3, conv_pw_12_relu:7"
+    assert parse_layers(text) == ({"conv_pw_5_relu": 1.5, "conv_pw_12_relu": 1.0}, {"conv_pw_12_relu": [3, 7]})
+    assert with_channel(text, "conv_pw_12_relu", 3) == text
+    assert with_channel("conv_pw_5=abc", "conv_pw_9", 2) == "conv_pw_5=abc, conv_pw_9:2"
+
+
+def test_the_browser_opens_on_the_fields_layer_else_the_presets_deepest() -> None:
+    layers = ["conv_pw_3_relu", "conv_pw_5_relu", "conv_pw_12_relu"]
+    assert browsed_layer("mixed4=1, conv_pw_5_relu:2", layers, []) == "conv_pw_5_relu"
+    assert browsed_layer("", layers, ["conv_pw_3_relu", "conv_pw_12_relu"]) == "conv_pw_12_relu"
+    assert browsed_layer("x=", layers, ["mixed4"]) == "conv_pw_3_relu"
