@@ -239,3 +239,35 @@ print(json.dumps({
 def test_guides_kept_colours_and_laplacian_normalisation_dream_on_jax(tmp_path: Path) -> None:
     report = run_on_jax(LAPLACIAN, tmp_path)
     assert report == {"creative": True, "finite": True, "differs": True, "smoother": True}
+
+
+STRENGTH = """
+import json
+import numpy as np
+from skimage import data
+from reverie.engine import DreamParams, dream, load_model
+
+photo = (data.astronaut()[100:300, 120:380].astype(np.float32) / 255.0).copy()
+model = load_model("mobilenet", "random")
+params = DreamParams(model="mobilenet", octaves=2, steps=5, step_size=0.05, seed=3, max_loss=None)
+strength = np.zeros((41, 57), np.float32)
+strength[:, 57 // 2 + 1 :] = 1.0  # black on the left half, white on the right, in a size of its own
+levels = np.abs(np.round(dream(photo, params, model, strength=strength).image * 255) - np.round(photo * 255))
+plain = np.abs(np.round(dream(photo, params, model).image * 255) - np.round(photo * 255))
+half, reach = photo.shape[1] // 2, 16
+print(json.dumps({
+    "backend": model.backend.name,
+    "unpainted": float(levels[:, : half - reach].max()),
+    "painted": float(levels[:, half + reach :].mean()),
+    "plain": float(plain[:, : half - reach].mean()),
+}))
+"""
+
+
+def test_a_painted_dream_on_jax_leaves_the_unpainted_half_as_it_was(tmp_path: Path) -> None:
+    """The compiled loop takes the map: where it is 0 the result is the source within one level, as on
+    TensorFlow (tests/integration/test_engine_strength.py), and the painted half dreams as a plain dream does."""
+    report = run_on_jax(STRENGTH, tmp_path)
+    assert report["backend"] == "jax"
+    assert report["unpainted"] <= 1, report
+    assert report["painted"] > 3 and report["plain"] > 3, report

@@ -78,3 +78,31 @@ def test_another_image_size_on_the_same_tile_grid_compiles_no_new_step(jax_backe
         compiled.append((jax_backend._cut._cache_size(), jax_backend._update._cache_size()))
 
     assert compiled[1] == compiled[0]
+
+
+def painted_map(shape: tuple[int, int]) -> np.ndarray:
+    """A strength map at the octave's shape: none on the left third, a ramp, full on the right."""
+    ramp = np.clip(np.linspace(-0.5, 1.5, shape[1], dtype=np.float32), 0.0, 1.0)
+    return np.broadcast_to(ramp, shape).copy()
+
+
+@pytest.mark.parametrize("normalization", ["mean_abs", "laplacian"])
+@pytest.mark.parametrize("shift", [(0, 0), (-31, 29)])
+def test_a_painted_device_step_equals_the_host_step(
+    jax_backend: ModuleType, normalization: str, shift: tuple[int, int]
+) -> None:
+    """The map scales each pixel's step where it was painted, whatever the jitter's roll."""
+    image = np.random.default_rng(5).uniform(-1.0, 1.0, (300, 410, 3)).astype(np.float32)
+    params = DreamParams(step_size=0.3, normalization=normalization)
+    layout = TileLayout.for_shape(300, 410, 128, 32, fixed=True)
+    octave = TiledOctave(params, (300, 410), layout, 4, None, painted_map((300, 410)))
+    _, want = HostStepper(positional, octave).step(image.copy(), shift)
+
+    _, stepped = jax_backend.DeviceStepper(StandInGradient(), octave).step(
+        jnp.asarray(jax_padded.padded(image, 128)), shift
+    )
+
+    got = np.asarray(stepped)[:300, :410]
+    np.testing.assert_allclose(got, want, atol=2e-2)
+    np.testing.assert_array_equal(got[:, :100], image[:, :100])  # strength 0: not moved at all
+    assert np.abs(got[:, 320:] - image[:, 320:]).mean() > 0.05

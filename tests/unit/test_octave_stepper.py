@@ -40,18 +40,29 @@ def gradient(jax_backend: ModuleType) -> Any:
     return jax_backend.BACKEND.make_gradient_fn(extractor, make_objective(("a", "b"), {"a": 1.0, "b": 0.5}, {}))
 
 
-def whole(gradient: Any, image: np.ndarray, params: DreamParams, first: int, count: int, state: Any = None) -> Any:
+def whole(
+    gradient: Any,
+    image: np.ndarray,
+    params: DreamParams,
+    first: int,
+    count: int,
+    state: Any = None,
+    strength: np.ndarray | None = None,
+) -> Any:
     shape = image.shape[:2]
-    octave = WholeOctave(params.replace(jitter=JITTER), shape, jax_octave.bucket(shape), SEED, OCTAVE)
+    octave = WholeOctave(params.replace(jitter=JITTER), shape, jax_octave.bucket(shape), SEED, OCTAVE, strength)
     stepper = jax_octave.OctaveStepper(gradient.octave_loop(), octave)
     start = jnp.asarray(jax_padded.padded_to(image, stepper.padded_shape)) if state is None else state
     return stepper.advance(start, first, count)
 
 
-def host(gradient: Any, image: np.ndarray, params: DreamParams, steps: int) -> tuple[np.ndarray, list[float]]:
+def host(
+    gradient: Any, image: np.ndarray, params: DreamParams, steps: int, strength: np.ndarray | None = None
+) -> tuple[np.ndarray, list[float]]:
     """The per-step host loop over the whole unpadded image (one tile), with the shifts the device draws."""
     shape = image.shape[:2]
-    stepper = HostStepper(gradient, TiledOctave(params, shape, TileLayout.for_shape(*shape, 4096, 0), 1, None))
+    octave = TiledOctave(params, shape, TileLayout.for_shape(*shape, 4096, 0), 1, None, strength)
+    stepper = HostStepper(gradient, octave)
     key = jax_octave.octave_key(np.uint32(SEED), np.int32(OCTAVE))
     image, losses = image.copy(), []
     for step in range(1, steps + 1):
@@ -74,6 +85,29 @@ def test_on_a_full_bucket_the_loop_equals_the_host_loop(gradient: Any, normaliza
 
     np.testing.assert_allclose(losses, want_losses, rtol=1e-4)
     np.testing.assert_allclose(np.asarray(got), want, atol=2e-4)
+
+
+@pytest.mark.parametrize("shape", [(128, 256), (100, 170)])
+def test_a_painted_loop_equals_the_painted_host_loop(gradient: Any, shape: tuple[int, int]) -> None:
+    """The map is an input of the compiled loop: each pixel steps its share whatever the jitter, and where it is
+    0 the pixels never move."""
+    image, params = picture(shape), DreamParams(step_size=0.05, max_loss=None)
+    strength = np.zeros(shape, np.float32)
+    strength[:, shape[1] // 2 :] = 1.0
+    strength[: shape[0] // 3, shape[1] // 2 :] = 0.5
+    want, want_losses = host(gradient, image, params, 4, strength)
+
+    got, losses = whole(gradient, image, params, 1, 4, strength=strength)
+    got = np.asarray(got)[: shape[0], : shape[1]]
+
+    np.testing.assert_array_equal(got[:, : shape[1] // 2], image[:, : shape[1] // 2])
+    if shape == (128, 256):  # a full bucket: the very host loop (a padded one differs at the true edge)
+        np.testing.assert_allclose(losses, want_losses, rtol=1e-4)
+        np.testing.assert_allclose(got, want, atol=2e-4)
+    else:
+        step, want_step = (got - image).ravel(), (want - image).ravel()
+        assert np.corrcoef(step, want_step)[0, 1] > 0.99
+    assert np.abs(got[:, shape[1] // 2 :] - image[:, shape[1] // 2 :]).mean() > 1e-3
 
 
 def test_padding_changes_only_what_the_network_sees_across_the_true_edge(gradient: Any) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from reverie.engine import DreamParams, dream
 from reverie.engine.strength import painted, strength_at
 from reverie.imaging.pixels import strength_map
 from reverie_wire.errors import BadRequest
@@ -29,13 +26,6 @@ def test_the_blend_keeps_the_source_where_the_map_is_0_and_the_dream_where_it_is
     blended = painted(source, dreamed.copy(), strength)
     np.testing.assert_array_equal(blended[:, :15], source[:, :15])
     np.testing.assert_allclose(blended[:, 15:], dreamed[:, 15:], atol=1e-6)
-
-
-def test_a_backend_whose_steps_take_no_map_refuses_one_clearly() -> None:
-    model = SimpleNamespace(backend=SimpleNamespace(name="jax", strength_maps=False))
-    image = np.zeros((80, 80, 3), np.float32)
-    with pytest.raises(BadRequest, match="jax backend takes no strength map"):
-        dream(image, DreamParams(), model, strength=np.ones((8, 8), np.float32))  # type: ignore[arg-type]
 
 
 def test_maps_are_read_from_grey_or_colour_pixels_of_any_sample_type() -> None:

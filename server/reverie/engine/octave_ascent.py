@@ -110,7 +110,7 @@ class _Ascent(Generic[GradientT]):
         over tiles."""
         whole = None
         if self.model.tiles.plan(self.params).whole(self.rooms[shape]):
-            octave = WholeOctave(self.params, shape, self.padded(shape), self.seed, number)
+            octave = WholeOctave(self.params, shape, self.padded(shape), self.seed, number, self._strength(shape))
             whole = self.model.backend.octave_stepper(self.gradient_fn, octave)
         if whole is None:
             return self._tiled(shape, image, 1)
@@ -125,9 +125,12 @@ class _Ascent(Generic[GradientT]):
     def _tiled_stepper(self, shape: tuple[int, int]) -> Stepper:
         plan = self.model.tiles.plan(self.params)
         layout = plan.layout(*shape, self.min_side)
-        strength = None if self.strength is None else strength_at(self.strength, shape)
-        octave = TiledOctave(self.params, shape, layout, plan.batch, self.should_cancel, strength)
+        octave = TiledOctave(self.params, shape, layout, plan.batch, self.should_cancel, self._strength(shape))
         return self.model.backend.tiled_stepper(self.gradient_fn, octave)
+
+    def _strength(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The painted map at an octave's shape, or None."""
+        return None if self.strength is None else strength_at(self.strength, shape)
 
     def _shift(self) -> tuple[int, int]:
         return self.jitter(self.model.tiles.plan(self.params).reach(self.params.jitter))
@@ -162,8 +165,6 @@ def dream(
         _check_image(guide)
     if strength is not None:
         check_strength(strength)
-        if not model.backend.strength_maps:
-            raise BadRequest(f"the {model.backend.name} backend takes no strength map: use the tensorflow backend")
     if params.model != model.spec.name and params.model not in model.spec.aliases:
         raise BadRequest(f"this engine has {model.spec.name} loaded, not {params.model}")
     layers = params.layer_weights()

@@ -115,6 +115,7 @@ class WholeOctave:
     padded_shape: tuple[int, int]  # the shape it computes on (see ``TilePlan.padded``)
     seed: int  # the dream's: each step's jitter is drawn from it
     number: int  # from 1
+    strength: np.ndarray | None = None  # H×W float32 in [0, 1] at ``shape``: each pixel's share of a step
 
 
 class Backend(Protocol[GradientT]):
@@ -126,9 +127,6 @@ class Backend(Protocol[GradientT]):
     scatter_free_pooling: bool
     # Whether steps compile per tile grid and bucket, so that warm-up runs a step per octave of typical pictures.
     compiles_per_shape: bool
-    # Whether its steppers scale steps by a strength map (``TiledOctave.strength``); a dream with one is refused
-    # where they do not.
-    strength_maps: bool
 
     def device(self) -> Device: ...
 

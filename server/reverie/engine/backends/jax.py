@@ -98,6 +98,7 @@ def _update(
     size: jax.Array,
     shift: jax.Array,
     step_size: jax.Array,
+    strength: jax.Array | None,
     *,
     grid: tuple[int, int],
     tile: int,
@@ -105,7 +106,8 @@ def _update(
     normalization: str,
     lap_levels: int,
 ) -> tuple[jax.Array, jax.Array]:
-    """Blend, normalise over the true image, step and clip; returns (mean loss over tiles, image)."""
+    """Blend, normalise over the true image, step (each pixel its ``strength``'s share, where there is a map)
+    and clip; returns (mean loss over tiles, image)."""
     count = grid[0] * grid[1]
     losses = jnp.concatenate([losses for (_, losses), _ in results])[:count]
     tiles = jnp.concatenate([gradients for _, gradients in results])[:count].reshape(*grid, tile, tile, 3)
@@ -121,7 +123,8 @@ def _update(
     )
     inside = padded_image.valid(image.shape[:2], size)[..., None]
     gradient = jnp.where(inside, total / (on_rows.sum(axis=0)[:, None, None] * on_cols.sum(axis=0)[:, None]), 0.0)
-    image = image + step_size * jax_octave.normalized(gradient, inside, size, normalization, lap_levels)
+    direction = jax_octave.normalized(gradient, inside, size, normalization, lap_levels)
+    image = image + step_size * (direction if strength is None else direction * strength)
     return losses.mean(), jnp.where(inside, jnp.clip(image, -1.0, 1.0), 0.0)
 
 
@@ -151,6 +154,7 @@ class DeviceStepper:
         self._size = padded_image.size_of(shape)
         self._step_size = np.float32(params.step_size)
         self._grid_shape = (layout.height, layout.width)
+        self._strength = jax_octave.device_strength(octave.strength, self._grid_shape)
         grid = (len(layout.rows), len(layout.cols))
         tile = layout.tile_height
         self._cut = partial(_cut, grid=grid, tile=tile, group=min(octave.batch, _batch_size(layout.count)))
@@ -168,7 +172,7 @@ class DeviceStepper:
             image = _refit(image, shape=self._grid_shape)
         offset = np.asarray(shift, np.int32)  # goes up with the call: no eager op of its own
         results = [self._gradient.raw(tiles) for tiles in self._cut(image, self._size, offset)]
-        return self._update(image, results, self._size, offset, self._step_size)
+        return self._update(image, results, self._size, offset, self._step_size, self._strength)
 
 
 class JaxBackend:
@@ -179,7 +183,6 @@ class JaxBackend:
     name = "jax"
     scatter_free_pooling = True
     compiles_per_shape = True
-    strength_maps = False  # its compiled steps take no strength map (yet)
 
     def device(self) -> Device:
         first = jax.devices()[0]

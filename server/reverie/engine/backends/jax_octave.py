@@ -6,7 +6,9 @@ padding of their wrapped grid too. Here the octave's image is padded to a bucket
 ``jax_padded``), and a ``lax.while_loop`` runs the steps on the device: the jitter's shifts drawn from the
 dream's seed, the roll within the true size, the gradient with the objective read over the activations of
 the true size alone (``objective``'s extents), normalised over the true pixels (laplacian: its pyramid over
-the true part, see ``laplacian.lap_normalize_padded``), the early stop at
+the true part, see ``laplacian.lap_normalize_padded``), each pixel's step scaled by a painted strength map where
+the dream has one (an input of the loop, uploaded once per octave: the gradient is rolled back before the step,
+so the map stays where it was painted), the early stop at
 ``max_loss``. The loop's bound is traced too, so the host can run an octave in chunks of any number of
 steps without a compile, reporting progress and asking about cancelling between chunks.
 """
@@ -59,6 +61,14 @@ def stop_threshold(max_loss: float | None) -> np.float32:
     return np.nextafter(threshold, np.float32(-np.inf)) if float(threshold) > max_loss else threshold
 
 
+def device_strength(strength: np.ndarray | None, padded: tuple[int, int]) -> jax.Array | None:
+    """An octave's strength map (H×W) on the device, padded with zeros to ``padded`` and ready to scale an
+    H×W×3 step; None without a map (the compiled step then has no multiply)."""
+    if strength is None:
+        return None
+    return jnp.asarray(padded_image.padded_to(strength[:, :, None], padded))
+
+
 def normalized(
     gradient: jax.Array, inside: jax.Array, size: jax.Array, normalization: str, lap_levels: int
 ) -> jax.Array:
@@ -95,12 +105,14 @@ def _steps(
     step_size: jax.Array,
     threshold: jax.Array,
     weights: tuple[list[Any], list[Any]],
+    strength: jax.Array | None = None,
     *,
     normalization: str,
     lap_levels: int = 0,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Steps ``first`` to ``first + count - 1`` of an octave (fewer when a loss passes the threshold: that
-    step is kept, as the host loop keeps it); returns (image, losses of the steps run, how many ran)."""
+    step is kept, as the host loop keeps it), each pixel's step scaled by ``strength`` where there is a map;
+    returns (image, losses of the steps run, how many ran)."""
     padded = image.shape[:2]
     inside = padded_image.valid(padded, size)[..., None]
     key = octave_key(seed, octave)
@@ -112,7 +124,8 @@ def _steps(
         jittered = jnp.where(inside, padded_image.rolled(image, size, offset, padded), 0.0)
         loss, gradient = value_and_grad(jittered, extents, weights)
         gradient = jnp.where(inside, padded_image.rolled(gradient, size, -offset, padded), 0.0)
-        moved = image + step_size * normalized(gradient, inside, size, normalization, lap_levels)
+        direction = normalized(gradient, inside, size, normalization, lap_levels)
+        moved = image + step_size * (direction if strength is None else direction * strength)
         image = jnp.where(inside, jnp.clip(moved, -1.0, 1.0), 0.0)
         # a dynamic slice update, not a scatter: deterministic GPU compiles refuse some scatters
         losses = jax.lax.dynamic_update_slice(losses, loss[None].astype(jnp.float32), (step - first,))
@@ -188,7 +201,7 @@ class OctaveLoop:
     def __init__(self, extractor: Any, objective: Callable[..., Any], weights: tuple[list[Any], list[Any]]) -> None:
         self._weights = weights
         self.extents = ActivationExtents(extractor)
-        self._called: set[tuple[tuple[int, ...], str, int]] = set()
+        self._called: set[tuple[tuple[int, ...], str, int, bool]] = set()
         self.step_seconds: dict[tuple[int, int], float] = {}
 
         def loss_of(image: jax.Array, extents: jax.Array, weights: tuple[list[Any], list[Any]]) -> jax.Array:
@@ -205,16 +218,19 @@ class OctaveLoop:
         size: np.ndarray,
         extents: np.ndarray,
         *arguments: Any,
+        strength: jax.Array | None = None,
         normalization: str,
         lap_levels: int,
     ) -> Any:
         """Dispatch a chunk; True beside it when this is the bucket's first call here (it compiles, or loads
         from the compile cache, so its time says nothing about the steps)."""
         levels = lap_levels if normalization == "laplacian" else 0  # other normalisations share one compile
-        key = (image.shape[:2], normalization, levels)
+        key = (image.shape[:2], normalization, levels, strength is None)
         compiles = key not in self._called
         self._called.add(key)
-        run = self._run(image, size, extents, *arguments, self._weights, normalization=normalization, lap_levels=levels)
+        run = self._run(
+            image, size, extents, *arguments, self._weights, strength, normalization=normalization, lap_levels=levels
+        )
         return run, compiles
 
 
@@ -234,6 +250,7 @@ class OctaveStepper:
         # each layer's activation size for the true size: the top-left part of the padded input's (valid
         # convolutions and pools make it so) that the objective reads
         self._extents = loop.extents(octave.shape)
+        self._strength = device_strength(octave.strength, octave.padded_shape)
         self._constants = (
             np.uint32(octave.seed),
             np.int32(octave.number),
@@ -267,6 +284,7 @@ class OctaveStepper:
             reach,
             step_size,
             threshold,
+            strength=self._strength,
             normalization=self._normalization,
             lap_levels=self._lap_levels,
         )

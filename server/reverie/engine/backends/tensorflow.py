@@ -50,7 +50,6 @@ class TensorFlowBackend:
     name = "tensorflow"
     scatter_free_pooling = False
     compiles_per_shape = False
-    strength_maps = True
 
     def device(self) -> Device:
         gpus = tf.config.list_physical_devices("GPU")
