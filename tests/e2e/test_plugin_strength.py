@@ -3,11 +3,13 @@ the right, leaves the left half of the result layer as the source was."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 
 import numpy as np
 import pytest
-from gimp_harness import Record
+from gimp_harness import COMMAND_STEP, Record, Workspace
+from test_plugin_dialog import CLICK_AND_READ_CLIPBOARD
 
 pytestmark = pytest.mark.gimp
 
@@ -15,6 +17,38 @@ FAST = "model='mobilenet', octaves=1, steps=3"
 WIDTH, HEIGHT = 160, 120
 # A map black on the left half, white on the right, one u8 value per pixel.
 HALVES = f"(bytes({WIDTH // 2}) + bytes([255]) * {WIDTH - WIDTH // 2}) * {HEIGHT}"
+
+
+PAINTED_CHANNEL = (
+    f"whole = g.Gegl.Rectangle.new(0, 0, {WIDTH}, {HEIGHT})\n"
+    f"channel = g.Gimp.Channel.new(image, 'painted', {WIDTH}, {HEIGHT}, 50.0, g.Gegl.Color.new('black'))\n"
+    "image.insert_channel(channel, None, 0)\n"
+    f"channel.get_buffer().set(whole, 'Y u8', {HALVES}); channel.get_buffer().flush()\n"
+)
+
+
+def test_the_copied_command_names_the_strength_mask(
+    run_gimp_ui: Callable[..., Record], endpoint: str, work: Workspace
+) -> None:
+    """ "Copy as command" with a Strength mask chosen: the line takes it as --strength, from the file the artist
+    exports it as (as the guide layer's)."""
+    (work.host / "click.py").write_text(CLICK_AND_READ_CLIPBOARD)
+    report, copied = work.inside / "layout.json", work.inside / "copied.txt"
+    record = run_gimp_ui(
+        f"image, layer = g.new_image({WIDTH}, {HEIGHT})\n"
+        "g.Gimp.Display.new(image)\n" + PAINTED_CHANNEL + "out = g.dream(image, layer, "
+        f"run_mode=g.Gimp.RunMode.INTERACTIVE, seed=3, endpoint={endpoint!r}, {FAST}, strength=channel)\n"
+        "rec.value('status', out['status'])\n",
+        [
+            (COMMAND_STEP, f"python3 {work.inside / 'click.py'} {report} 'Copy as command' {copied}"),
+            ("^Deep Dream$", "alt+c"),
+        ],
+        extra_env={"REVERIE_LAYOUT_REPORT": str(report)},
+    )
+    assert record.values["status"] == "cancel"
+    words = shlex.split((work.host / "copied.txt").read_text())
+    assert words[words.index("--strength") + 1] == "strength.png", words
+    assert "--guide" not in words
 
 
 def test_a_channel_and_a_layer_mask_keep_the_black_half_as_it_was(
