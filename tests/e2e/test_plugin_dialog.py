@@ -124,7 +124,7 @@ def test_the_dialog_and_its_buttons_lie_inside_the_screen(
     print(f"{screen}: the dialog is {w}×{h} at ({x}, {y}); GTK: {layout['window']}")
     assert w <= 1280 and h <= 720, (w, h)
     assert inside([x, y, w, h], width, height) and inside(layout["window"], width, height), (x, y, w, h, layout)
-    for label in ("_OK", "_Cancel", "Previe_w", "Stop and _keep", "Copy as command"):
+    for label in ("_OK", "_Cancel", "Previe_w", "Stop and _keep", "Copy as command", "Browse channels…"):
         assert label in layout["buttons"], layout["buttons"]
     for label, rect in layout["buttons"].items():
         assert inside(rect, width, height), (label, rect)
