@@ -27,7 +27,7 @@ TILE = 96
 PUMP_MS = 40
 CLOSE_WAIT = 5.0
 # Fits a 1366×768 screen beside GIMP's panels.
-SIZE = (860, 600)
+SIZE = (740, 600)
 # Where the window writes its layout once a sheet shows (the e2e tests' view of it), as REVERIE_LAYOUT_REPORT.
 LAYOUT_REPORT = "REVERIE_BROWSER_REPORT"
 
