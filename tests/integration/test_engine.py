@@ -175,6 +175,7 @@ def test_progress_says_how_long_is_left_in_step_with_the_schedule(inception) -> 
     assert left[-1] == 0.0
     octave_ends = [event.seconds_left for event in events if event.octave_done]
     assert len(octave_ends) == 3 and octave_ends[0] > octave_ends[1] > octave_ends[2] == 0.0
+    assert len(inception.step_times) >= 3  # each octave's time per step, for the next dream's estimates
 
 
 def test_cancel_between_tile_batches_of_one_step(inception) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from reverie.engine import backends
 from reverie.engine.backends.base import Backend, GradientT
 from reverie.engine.compiled import CompiledCache
+from reverie.engine.eta import StepTimes
 from reverie.engine.precision import resolve as resolve_precision
 from reverie.engine.registry import ModelSpec, get_spec
 from reverie.engine.tile_planner import TilePlanner
@@ -51,6 +52,7 @@ class DreamModel(Generic[GradientT]):
         self._gradients: CompiledCache[GradientT] = CompiledCache()
         self._guided: tuple[tuple[Any, ...], GradientT] | None = None
         self._min_sides: dict[tuple[str, ...], int] = {}
+        self.step_times = StepTimes()  # for the time-left estimates of later dreams (see ``eta``)
 
     @property
     def compiled_kept(self) -> int:

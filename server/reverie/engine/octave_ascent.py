@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic
@@ -96,6 +96,16 @@ class _Ascent(Generic[GradientT]):
             return height * width
         layout = plan.layout(*shape, self.min_side)
         return layout.count * layout.tile_height * layout.tile_width
+
+    def kind(self, shape: tuple[int, int], gradient: Hashable) -> Hashable:
+        """What decides how long a step of an octave of ``shape`` takes (see ``eta``): the ``gradient`` asked
+        for, the shapes it runs on as the tile plan says now, and a strength map's work on the host."""
+        plan = self.model.tiles.plan(self.params)
+        if plan.whole(self.rooms[shape]):
+            return gradient, "whole", self.padded(shape), self.strength is not None
+        layout = plan.layout(*shape, self.min_side)
+        shapes = (layout.count, layout.tile_height, layout.tile_width, plan.batch)
+        return gradient, "tiles", shapes, self.strength is not None
 
     def octave(self, number: int, shape: tuple[int, int], image: Any, tally: _Tally) -> Any:
         """Gradient ascent on one octave's image; the tally records each step's loss and may end it early."""
@@ -192,7 +202,10 @@ def dream(
     ascent = _Ascent(model, gradient_fn, params, min_side, should_cancel, seed, jitter, rooms, strength)
     # Where the image lives between octaves: the host, or a device padded as the tile plan says at each octave.
     canvas = model.backend.canvas(source, ascent.padded)
-    time_left = TimeLeft([ascent.pixels(shape) for shape in shapes], params.steps, started)
+    gradient = (model.backend.name, params.model, tuple(layers), model.precision(params.precision), guide is not None)
+    kinds = [ascent.kind(shape, gradient) for shape in shapes]
+    pixels = [ascent.pixels(shape) for shape in shapes]
+    time_left = TimeLeft(pixels, params.steps, started, kinds, model.step_times)
     tally = _Tally(params, len(shapes), progress, time_left)
     # One image at a time: each step and octave replaces it, so a large dream holds no second copy.
     current = canvas.first(shapes[0])
