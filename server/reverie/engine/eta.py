@@ -64,7 +64,8 @@ class TimeLeft:
         self._done = 0.0  # pixel-steps done
         self._octave = 0
         self._octave_steps = 0  # steps of the current octave done
-        self._octave_first: tuple[float, float] | None = None  # (clock, pixel-steps done) at its first step
+        # (clock, its steps done) at its first reading: a chunk of steps reported at once counts as one
+        self._octave_first: tuple[float, int] | None = None
         self._pace: float | None = None  # this dream's time per step against the memory's, latest octave
 
     def after(self, octave: int, step: int, now: float) -> float | None:
@@ -75,12 +76,12 @@ class TimeLeft:
             self._octave, self._octave_first, self._octave_steps = octave, None, 0
         self._done += pixels
         self._octave_steps += 1
-        if self._octave_first is None:
-            self._octave_first = (now, self._done)
-        first_time, first_done = self._octave_first
-        own = None  # seconds per step of this octave, from its second step
-        if self._done > first_done and now > first_time:  # two steps of this octave timed apart
-            own = (now - first_time) / (self._octave_steps - 1)
+        if self._octave_first is None or now == self._octave_first[0]:
+            self._octave_first = (now, self._octave_steps)
+        first_time, first_steps = self._octave_first
+        own = None  # seconds per step of this octave, once two of its readings are apart
+        if now > first_time:
+            own = (now - first_time) / (self._octave_steps - first_steps)
             rate = own / pixels
         else:
             rate = (now - self._started) / self._done
