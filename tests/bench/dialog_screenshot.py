@@ -22,7 +22,15 @@ E2E = REPO / "tests" / "e2e"
 sys.path.insert(0, str(E2E))
 
 from dream_server import serving  # noqa: E402
-from gimp_harness import COMMAND_STEP, GIMP_PATH, Workspace, find_gimp, run_batch, run_gui_batch  # noqa: E402
+from gimp_harness import (  # noqa: E402
+    COMMAND_STEP,
+    GIMP_PATH,
+    Workspace,
+    find_gimp,
+    run_batch,
+    run_gui_batch,
+    shown_window,
+)
 
 SIDE = 512
 SCREEN = "1366x768"
@@ -57,7 +65,7 @@ def main(out: Path) -> None:
             )
             watch_step = (COMMAND_STEP, f"python3 {work.inside / 'pane_watch.py'} {work.inside}")
             # Once the dialog shows, the pointer leaves it: no tooltip in the picture.
-            away = (COMMAND_STEP, "xdotool search --sync --name '^Deep Dream$' >/dev/null; xdotool mousemove 1365 767")
+            away = (COMMAND_STEP, f"{shown_window('^Deep Dream$')} >/dev/null; xdotool mousemove 1365 767")
             steps = [away, watch_step, ("^Deep Dream$", "alt+c")]
             run_gui_batch(gimp, config, work, code, GIMP_PATH, steps, screen=SCREEN)
         watch = json.loads((work.host / "watch.json").read_text())

@@ -6,11 +6,14 @@ under the chroot's /tmp; ``Workspace`` maps between host paths and the paths GIM
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,10 +136,10 @@ def _batch(gimp: GimpInstall, config_dir: Workspace, work: Workspace, code: str,
     return env, ["-d", "-f", "--batch-interpreter", "python-fu-eval", "-b", batch, "--quit"]
 
 
-def _finish(completed: subprocess.CompletedProcess, work: Workspace) -> Record:
+def _finish(completed: subprocess.CompletedProcess, work: Workspace, context: str = "") -> Record:
     output = completed.stdout + completed.stderr
     if completed.returncode != 0 or not (work.host / "record.json").is_file():
-        raise AssertionError(f"GIMP batch failed (exit {completed.returncode}):\n{output[-6000:]}")
+        raise AssertionError(f"GIMP batch failed (exit {completed.returncode}):\n{output[-6000:]}{context}")
     return load_record(work.host, output)
 
 
@@ -185,13 +188,78 @@ class BackgroundBatch:
 
 # A step whose "window" is this runs its "keys" as a shell command instead (e.g. a watcher of the screen).
 COMMAND_STEP = "!"
+# How often the wait for GIMP looks whether the driver has failed (then no step can come: GIMP would wait forever).
+DRIVER_CHECK = 1.0
+
+
+def shown_windows(title: str) -> str:
+    """A shell command that waits until a window whose title matches ``title`` is on screen and prints the ids of
+    all such windows.
+
+    On screen (mapped), not merely named: GTK names a window some milliseconds before it maps it, and
+    focusing a window in that gap kills xdotool with BadMatch (X_SetInputFocus), so no key ever comes.
+    """
+    return f"xdotool search --sync --onlyvisible --name {shlex.quote(title)}"
+
+
+def shown_window(title: str) -> str:
+    """A shell command that waits for a window whose title matches ``title`` to be on screen and prints its id."""
+    return f"{shown_windows(title)} | head -n1"
 
 
 def _xdotool_step(window: str, keys: str) -> str:
     if window == COMMAND_STEP:
         return keys
-    find = f"w=$(xdotool search --sync --name {shlex.quote(window)} | head -n1)"
+    find = f'found=$({shown_windows(window)}) && w=$(echo "$found" | head -n1) && echo "window $w of" $found'
     return f"{find} && xdotool windowfocus --sync $w key {keys}" if keys else find
+
+
+def _describe(window: str, keys: str) -> str:
+    if window == COMMAND_STEP:
+        return f"run {keys}"
+    return f"wait for a window named {window!r} on screen" + (f", focus it and press {keys}" if keys else "")
+
+
+def driver_script(steps: list[tuple[str, str]]) -> str:
+    """The shell script that plays ``steps`` in order, each announced before it runs; it stops at a failed step,
+    saying so, and ends by saying every step was played (its output tells a hang what it waited for)."""
+    lines = []
+    for number, (window, keys) in enumerate(steps, 1):
+        lines.append(f"echo {shlex.quote(f'step {number}/{len(steps)}: {_describe(window, keys)}')}")
+        lines.append(f'( {_xdotool_step(window, keys)}\n) || {{ echo "step {number} failed (exit $?)"; exit 1; }}')
+    lines.append(f"echo 'all {len(steps)} steps played'")
+    return "\n".join(lines)
+
+
+def _tail(text: str, size: int = 6000) -> str:
+    return text[-size:] if text else "(none)"
+
+
+def _wait_beside(command: list[str], driver: subprocess.Popen, trace: Path) -> subprocess.CompletedProcess:
+    """GIMP's run while the driver plays its steps. A failed driver or BATCH_TIMEOUT ends GIMP (with its
+    plug-ins) and fails with what the driver last did and said, and what GIMP said."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + BATCH_TIMEOUT
+    try:
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=DRIVER_CHECK)
+                return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+            except subprocess.TimeoutExpired:
+                if driver.poll() not in (None, 0) or time.monotonic() > deadline:
+                    break
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=BATCH_TIMEOUT)
+    state = "is still running" if driver.poll() is None else f"exited with {driver.returncode}"
+    why = f"did not finish within {BATCH_TIMEOUT} s" if driver.returncode in (None, 0) else "was stopped: a step failed"
+    raise AssertionError(
+        f"GIMP {why}; the xdotool driver {state}. Its output (each step as it began; the last is where it was):\n"
+        f"{_tail(trace.read_text())}\nGIMP's output:\n{_tail(stdout + stderr)}"
+    )
 
 
 def run_gui_batch(
@@ -206,10 +274,11 @@ def run_gui_batch(
 ) -> Record:
     """Run ``code`` in GIMP with its UI on a private Xvfb display while xdotool plays ``steps``.
 
-    Each step is ``(window title pattern, keys)``: wait until such a window exists, then (keys not
+    Each step is ``(window title pattern, keys)``: wait until such a window is on screen, then (keys not
     empty) focus it and press the keys. Xvfb picks a free display and reports it (-displayfd) and
     xdotool waits for windows and focus (--sync), so nothing here guesses how long anything takes.
     ``screen`` is the display's size (e.g. "1366x768"); ``extra_env`` goes to GIMP and its plug-ins.
+    The driver's output (each step as it starts, xdotool's errors) is in ``work``/driver.log.
     """
     display = subprocess.Popen(
         gimp.command(
@@ -226,20 +295,21 @@ def run_gui_batch(
         env, args = _batch(gimp, config_dir, work, code, path)
         env["DISPLAY"] = f":{number}"
         env.update(extra_env or {})
-        script = " && ".join(_xdotool_step(window, keys) for window, keys in steps)
-        driver = subprocess.Popen(
-            gimp.command({"PATH": "/usr/bin:/bin", "DISPLAY": env["DISPLAY"]}, ["sh", "-c", script]),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            completed = subprocess.run(
-                gimp.command(env, [GIMP_UI, *args]), capture_output=True, text=True, timeout=BATCH_TIMEOUT, check=False
+        trace = work.host / "driver.log"
+        with trace.open("w") as log:
+            driver = subprocess.Popen(
+                gimp.command({"PATH": "/usr/bin:/bin", "DISPLAY": env["DISPLAY"]}, ["sh", "-c", driver_script(steps)]),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+        try:
+            completed = _wait_beside(gimp.command(env, [GIMP_UI, *args]), driver, trace)
         finally:
-            driver.kill()
+            with contextlib.suppress(ProcessLookupError):  # the driver's shell and any step still running, if any
+                os.killpg(driver.pid, signal.SIGKILL)
             driver.wait()
     finally:
         display.terminate()
         display.wait()
-    return _finish(completed, work)
+    return _finish(completed, work, f"\nThe xdotool driver's output:\n{_tail(trace.read_text())}")

@@ -28,7 +28,11 @@ LIMIT = 60.0
 
 
 def window_id(title: str) -> int:
-    found = subprocess.run(["xdotool", "search", "--sync", "--name", title], capture_output=True, text=True, check=True)
+    """The id of a window named ``title`` once it is on screen (GTK names a window before it maps it; grabbing
+    or focusing it in between fails)."""
+    found = subprocess.run(
+        ["xdotool", "search", "--sync", "--onlyvisible", "--name", title], capture_output=True, text=True, check=True
+    )
     return int(found.stdout.split()[0])
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dream_server import REVERIE
-from gimp_harness import COMMAND_STEP, Record, Workspace
+from gimp_harness import COMMAND_STEP, Record, Workspace, shown_window
 from PIL import Image
 
 pytestmark = pytest.mark.gimp
@@ -99,7 +99,7 @@ def test_the_dialog_and_its_buttons_lie_inside_the_screen(
     # The plug-in writes its GTK layout once shown (REVERIE_LAYOUT_REPORT); xdotool reads the window's X geometry.
     report, geometry = work.inside / "layout.json", work.inside / "geometry.txt"
     measure = (
-        f"w=$(xdotool search --sync --name {DIALOG!r} | head -n1); "
+        f"w=$({shown_window(DIALOG)}); "
         f"while [ ! -s {report} ]; do sleep 0.05; done; xdotool getwindowgeometry --shell $w > {geometry}"
     )
     # The case: a 2048×1536 photo with an elliptical selection, so the pane holds a 512×512 crop.

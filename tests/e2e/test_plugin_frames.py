@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from gimp_harness import COMMAND_STEP, Record, Workspace
+from gimp_harness import COMMAND_STEP, Record, Workspace, shown_window
 from PIL import Image
 
 pytestmark = pytest.mark.gimp
@@ -96,7 +96,7 @@ def test_the_frames_dialog_fits_a_small_screen(
     geometry, shot, script = work.inside / "geometry.txt", work.inside / "dialog.png", work.inside / "shot.py"
     (work.host / "shot.py").write_text(SCREENSHOT)
     measure = (
-        f"w=$(xdotool search --sync --name {DIALOG!r} | head -n1); xdotool mousemove 1365 767; "
+        f"w=$({shown_window(DIALOG)}); xdotool mousemove 1365 767; "
         f"xdotool getwindowgeometry --shell $w > {geometry}; python3 {script} {shot}"
     )
     record = run_gimp_ui(

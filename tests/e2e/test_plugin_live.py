@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dream_server import facts
-from gimp_harness import COMMAND_STEP, Record, Workspace
+from gimp_harness import COMMAND_STEP, Record, Workspace, shown_window
 from PIL import Image
 
 from reverie_plugin.geometry import Rect, preview_crop
@@ -136,7 +136,7 @@ def snapshot_shown(work: Workspace, title: str = "^Dreaming: octave") -> tuple[s
     Stop and keep."""
     geometry = work.inside / "progress.txt"
     return COMMAND_STEP, (
-        f"w=$(xdotool search --sync --name '{title}' | head -n1); i=0; "
+        f"w=$({shown_window(title)}); i=0; "
         "while [ $i -lt 1200 ] && [ $(xdotool getwindowgeometry --shell $w | sed -n 's/^HEIGHT=//p') -lt 200 ]; "
         f"do sleep 0.05; i=$((i+1)); done; xdotool getwindowgeometry --shell $w > {geometry}; "
         "xdotool windowfocus --sync $w key alt+s"
