@@ -192,14 +192,24 @@ COMMAND_STEP = "!"
 DRIVER_CHECK = 1.0
 
 
+# How many times a window search runs before its failure counts: xdotool 3.20160805 (Debian 13's) dies of BadWindow
+# when any window vanishes while it walks the window tree (fixed upstream in 2021, xdotool pull request #335).
+SEARCH_TRIES = 5
+
+
 def shown_windows(title: str) -> str:
     """A shell command that waits until a window whose title matches ``title`` is on screen and prints the ids of
     all such windows.
 
     On screen (mapped), not merely named: GTK names a window some milliseconds before it maps it, and
     focusing a window in that gap kills xdotool with BadMatch (X_SetInputFocus), so no key ever comes.
+    A search that fails (see SEARCH_TRIES) searches again: it reads the display and presses nothing.
     """
-    return f"xdotool search --sync --onlyvisible --name {shlex.quote(title)}"
+    search = f"xdotool search --sync --onlyvisible --name {shlex.quote(title)}"
+    again = "echo 'xdotool search failed (a window vanished while it looked?); searching again' >&2"
+    tries = " ".join(str(number) for number in range(1, SEARCH_TRIES + 1))
+    # The loop's status is the last search's: 0 once one found the window (break), else 1.
+    return f"for t in {tries}; do {search} && break; [ $t -lt {SEARCH_TRIES} ] && {again}; done"
 
 
 def shown_window(title: str) -> str:

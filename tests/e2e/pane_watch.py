@@ -25,15 +25,21 @@ from gi.repository import Gdk, GdkX11  # noqa: E402
 from server_idle import server_idle_at  # noqa: E402
 
 LIMIT = 60.0
+# As gimp_harness.SEARCH_TRIES (this file runs with GIMP's Python, without the harness).
+SEARCH_TRIES = 5
 
 
 def window_id(title: str) -> int:
     """The id of a window named ``title`` once it is on screen (GTK names a window before it maps it; grabbing
-    or focusing it in between fails)."""
-    found = subprocess.run(
-        ["xdotool", "search", "--sync", "--onlyvisible", "--name", title], capture_output=True, text=True, check=True
-    )
-    return int(found.stdout.split()[0])
+    or focusing it in between fails). xdotool 3.20160805 dies of BadWindow when any window vanishes while it
+    walks the window tree, so a failed search (it presses nothing) runs again, SEARCH_TRIES times at most."""
+    for _ in range(SEARCH_TRIES):
+        command = ["xdotool", "search", "--sync", "--onlyvisible", "--name", title]
+        found = subprocess.run(command, capture_output=True, text=True, check=False)
+        if found.returncode == 0:
+            return int(found.stdout.split()[0])
+        print(f"xdotool search failed, searching again: {found.stderr}", file=sys.stderr)
+    raise SystemExit(f"xdotool search for {title!r} failed {SEARCH_TRIES} times")
 
 
 def window_name(xid: int) -> str:
