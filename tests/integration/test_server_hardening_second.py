@@ -286,3 +286,24 @@ def test_a_frame_larger_than_any_job_is_cut_on_ipc_too_and_the_server_keeps_serv
             assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
     finally:
         assert server.stop() == 0
+
+
+def test_a_message_that_never_ends_is_cut_on_ipc_as_on_tcp(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/dream.sock"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\n")  # one connection's allowance: 32 MB
+    server = start_server(tmp_path, "--config", str(config), endpoint=endpoint)
+    try:
+        reset_peak(server.process.pid)
+        start = memory(server.process.pid)["VmRSS"]
+        sent = unfinished_message(endpoint, FRAME, 16)
+        growth = memory(server.process.pid)["VmHWM"] - start
+        assert sent < 16, "16 frames of 16 MB, a message never ended, must be cut"
+        assert growth < 96 * MB, f"the server grew by {growth / MB:.0f} MiB"  # it was 244 MiB, held until the end
+        assert "cut a connection holding" in server.log.read_text()
+        pixels = image(96, 96, 3, "u8")
+        with DreamClient(endpoint, timeout=60) as client:
+            assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
+    finally:
+        assert server.stop() == 0
+    assert not Path(endpoint.removeprefix("ipc://")).exists(), "the relay's socket file must go with the server"

@@ -9,7 +9,8 @@ shut down, which makes libzmq close it and free what it held. The same thread sh
 connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors, and
 those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all.
 
-Only TCP is watched: an ``ipc://`` socket's peers are this machine's users its directory lets in.
+An ``ipc://`` endpoint is watched the same way through its relay (``ipc_relay``), whose counts of the bytes each
+link carried stand in for the kernel's, which Linux keeps only for TCP.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from reverie.serving import peers
 from reverie.serving.budget import MemoryBudget
+from reverie.serving.ipc_relay import IpcRelay, peer_name
 from reverie.serving.ratelog import PeerLog
 
 log = logging.getLogger("reverie.server")
@@ -79,19 +81,27 @@ def _shut(fd: int) -> None:
 @dataclass
 class _Connection:
     host: str | None = None  # a remote peer's address; None for loopback and ipc peers
+    link: str | None = None  # the ipc relay's name for the link behind it; None for TCP
     accepted: float = field(default_factory=time.monotonic)
     taken: int = 0  # wire bytes of the messages the server has read
     cut: bool = False
 
 
 class InflowGuard(threading.Thread):
-    """Cuts TCP connections that hold more than ``allowance`` unread bytes, and those beyond ``max_connections``.
+    """Cuts connections (TCP, and ipc links through ``relay``) that hold more than ``allowance`` unread bytes, and
+    those beyond ``max_connections``.
 
     ``taken`` is called by the server's thread for every message it reads; everything else runs here.
     """
 
     def __init__(
-        self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool, budget: MemoryBudget
+        self,
+        router: zmq.Socket,
+        allowance: int,
+        max_connections: int,
+        encrypted: bool,
+        budget: MemoryBudget,
+        relay: IpcRelay | None = None,
     ) -> None:
         super().__init__(name="reverie-inflow", daemon=True)
         self.allowance = allowance
@@ -99,6 +109,7 @@ class InflowGuard(threading.Thread):
         self.max_connections = max_connections
         self.host_slots = max(1, max_connections // HOST_SHARE)
         self.encrypted = encrypted
+        self.relay = relay
         self._monitor = router.get_monitor_socket(_EVENTS)
         self._connections: dict[int, _Connection] = {}
         self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
@@ -126,7 +137,18 @@ class InflowGuard(threading.Thread):
         read them); None where that cannot be known (an ipc peer, a connection gone)."""
         with self._lock:
             fd = self._descriptors.get(routing_id)
-        return None if fd is None else _tcp_counter(fd, _BYTES_ACKED_AT)
+            link = None if fd is None or fd not in self._connections else self._connections[fd].link
+        if fd is None:
+            return None
+        if link is not None and self.relay is not None:
+            return self.relay.delivered(link)
+        return _tcp_counter(fd, _BYTES_ACKED_AT)
+
+    def _received(self, fd: int, connection: _Connection) -> int | None:
+        """The bytes a connection has received: the kernel's count for TCP, the relay's for an ipc link."""
+        if connection.link is not None and self.relay is not None:
+            return self.relay.received(connection.link)
+        return _tcp_counter(fd, _BYTES_RECEIVED_AT)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -151,10 +173,11 @@ class InflowGuard(threading.Thread):
                     del self._descriptors[routing_id]
             return
         host = peers.remote_host(fd)
+        link = None if self.relay is None else peer_name(fd)
         with self._lock:
             open_now = len(self._connections)
             from_host = sum(1 for known in self._connections.values() if host is not None and known.host == host)
-            self._connections[fd] = _Connection(host)
+            self._connections[fd] = _Connection(host, link)
         if open_now >= self.max_connections:
             self._log.log(
                 "refused",  # one stream: a refused peer may be gone before its address is read
@@ -179,7 +202,7 @@ class InflowGuard(threading.Thread):
         now = time.monotonic()
         holding: dict[int, int] = {}
         for fd, connection in watched:
-            received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
+            received = self._received(fd, connection)
             if received is None:
                 continue
             with self._lock:
