@@ -4,8 +4,9 @@
 Run by hand (not collected by pytest), from the repository root:
 ``PYTHONPATH=$PWD/server .venv/bin/python tests/bench/soak.py --minutes 30 --out soak.json``. It stops by itself
 after ``--minutes``; every attack runs on its own thread in a loop that ends with it. Loopback TCP, or with
-``--transport ipc`` an ``ipc://`` endpoint (its relay then carries every attack). Writes the RSS samples, the polite client's dream times and the attacks' counts as JSON, the server's log beside it;
-``soak_plot.py`` draws the curve.
+``--transport ipc`` an ``ipc://`` endpoint (its relay then carries every attack). Writes the RSS samples, the
+polite client's dream times and the attacks' counts as JSON, the server's log beside it; ``soak_plot.py`` draws
+the curve.
 """
 
 from __future__ import annotations

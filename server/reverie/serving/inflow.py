@@ -73,6 +73,25 @@ def _tcp_counter(fd: int, offset: int) -> int | None:
     return _COUNTER.unpack_from(info, offset)[0]
 
 
+def _key_of(frame: Any) -> bytes | None:
+    """The CURVE key a message came with (ZeroMQ's ``User-Id``), if any."""
+    with contextlib.suppress(zmq.ZMQError, AttributeError, UnicodeDecodeError):
+        key = frame.get("User-Id")
+        if key:
+            return str(key).encode()
+    return None
+
+
+def _peer(fd: int, connection: _Connection) -> object:
+    """Whose allowance a connection's bytes in flight count against: its CURVE key once a message has shown it,
+    else its remote host, else (loopback, ipc) the connection itself; the rule of ``peers.peer_of``."""
+    if connection.key is not None:
+        return ("key", connection.key)
+    if connection.host is not None:
+        return ("host", connection.host)
+    return ("connection", fd)
+
+
 def _shut(fd: int) -> None:
     with contextlib.suppress(OSError), socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
         duplicate.shutdown(socket.SHUT_RDWR)
@@ -82,6 +101,7 @@ def _shut(fd: int) -> None:
 class _Connection:
     host: str | None = None  # a remote peer's address; None for loopback and ipc peers
     link: str | None = None  # the ipc relay's name for the link behind it; None for TCP
+    key: bytes | None = None  # a CURVE client's key, once a message of its has shown it
     accepted: float = field(default_factory=time.monotonic)
     taken: int = 0  # wire bytes of the messages the server has read
     cut: bool = False
@@ -125,10 +145,12 @@ class InflowGuard(threading.Thread):
         except (zmq.ZMQError, AttributeError):
             return
         size = wire_bytes(frames, self.encrypted)
+        key = _key_of(frames[-1]) if self.encrypted else None
         with self._lock:
             connection = self._connections.get(fd)
             if connection is not None:
                 connection.taken += size
+                connection.key = key or connection.key
                 self._descriptors[frames[0].bytes] = fd
                 self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
@@ -201,6 +223,7 @@ class InflowGuard(threading.Thread):
             watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
         now = time.monotonic()
         holding: dict[int, int] = {}
+        by_peer: dict[object, dict[int, float]] = {}  # each peer's connections: what each holds past its slack
         for fd, connection in watched:
             received = self._received(fd, connection)
             if received is None:
@@ -208,17 +231,24 @@ class InflowGuard(threading.Thread):
             with self._lock:
                 held = received - connection.taken
             holding[fd] = received
-            room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
-            if held > room:
-                holding.pop(fd)
+            slack = HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
+            by_peer.setdefault(_peer(fd, connection), {})[fd] = max(0, held - slack)
+        for connections in by_peer.values():
+            while sum(connections.values()) > self.allowance:
+                fd = max(connections, key=connections.__getitem__)
+                excess, together, count = connections[fd], sum(connections.values()), len(connections)
+                del connections[fd], holding[fd]
                 address = peers.address_of(fd)
                 self._cut(fd)  # first: every millisecond lets more of the message in
                 self._log.log(
                     address,
                     logging.WARNING,
-                    "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
-                    held / 1e6,
-                    room / 1e6,
+                    "cut a connection holding %.0f MB of an unfinished message; its client held %.0f MB over %d "
+                    "connections (the allowance is %.0f MB)",
+                    excess / 1e6,
+                    together / 1e6,
+                    count,
+                    self.allowance / 1e6,
                 )
         self._keep_within_budget(holding)
 

@@ -291,12 +291,15 @@ class DreamServer:
         if self._owners.taken_over(route, connection):  # the id's first connection is gone: not its owner
             self._client_gone(route)
         self._owners.claim(route, connection)
+        peer = peers.peer_of(frames[-1], connection)
+        if self._outbox is not None:
+            self._outbox.know(route, peer)  # what it has not read counts in its peer's share
         try:
             match protocol.parse_request(body, self.limits):
                 case Hello(req):
                     self._send(route, Welcome(req, self.facts()))
                 case Dream() as dream:
-                    self._accept(route, dream, peers.peer_of(frames[-1], connection))
+                    self._accept(route, dream, peer)
                 case Cancel(job, keep):
                     self._cancel_request(route, job, keep=keep)
                 case Atlas() as atlas:
