@@ -28,6 +28,7 @@ log = logging.getLogger("reverie.server")
 
 # What one read takes from a side; each link holds at most this much per direction.
 CHUNK = 1 << 18
+CONNECT_SECONDS = 5
 _BACKLOG = 128
 
 
@@ -133,18 +134,22 @@ class IpcRelay(threading.Thread):
             client, _ = self._listener.accept()
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as error:  # out of descriptors: the client waits in the backlog or gives up
-            log.warning("ipc relay could not accept a connection: %s", error)
+        except OSError as error:  # out of descriptors: clients wait in the backlog until a link closes
+            log.warning("ipc relay could not accept a connection (%s); accepting again once a link closes", error)
+            self._selector.unregister(self._listener)
             return
         name = next(self._names)
-        router = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        router = None
         try:
+            router = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            router.settimeout(CONNECT_SECONDS)  # the ROUTER's backlog full: give up on this client, not the relay
             router.bind(name)
             router.connect(self.router_endpoint.removeprefix("ipc://"))
         except OSError as error:
             log.warning("ipc relay could not reach the server's socket: %s", error)
             client.close()
-            router.close()
+            if router is not None:
+                router.close()
             return
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -203,3 +208,5 @@ class IpcRelay(threading.Thread):
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(end)
             end.close()
+        if self._listener not in self._selector.get_map() and not self._stopping:
+            self._selector.register(self._listener, selectors.EVENT_READ)  # descriptors are free again
