@@ -102,6 +102,12 @@ class IpcRelay(threading.Thread):
         link = self._links.get(name)
         return None if link is None else link.down.relayed
 
+    def unlink(self) -> None:
+        """Take the socket files away, so no new client arrives; links already made go on until ``stop``."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.public_path)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
     def stop(self) -> None:
         self._stopping = True
         with contextlib.suppress(OSError):
@@ -125,9 +131,7 @@ class IpcRelay(threading.Thread):
             selector.close()
             for end in (self._listener, self._wake_read, self._wake_write):
                 end.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.public_path)
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self.unlink()
 
     def _accept(self) -> None:
         try:

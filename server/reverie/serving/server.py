@@ -227,6 +227,8 @@ class DreamServer:
         if self._inflow is not None and self._inflow.is_alive():
             self._inflow.stop()
         self._router.close()
+        if self._relay is not None:  # its files go now: the end below may be skipped for a stuck worker
+            self._relay.unlink()
         self._events.close()
         if self._authenticator is not None:
             self._authenticator.stop()
