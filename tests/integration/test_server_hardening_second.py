@@ -297,14 +297,14 @@ def test_a_keys_connections_share_one_allowance_of_bytes_in_flight(tmp_path: Pat
     frame = bytes(FRAME // 2)
     try:
         with zmq.Context() as context:
-            dealers = [keyed_dealer(context, proxy.endpoint, options) for _ in range(4)]
+            dealers = [keyed_dealer(context, proxy.endpoint, options) for _ in range(6)]
             reset_peak(server.process.pid)
             start = memory(server.process.pid)["VmRSS"]
-            for dealer in dealers:  # four unfinished messages of 24 MB, each within one connection's allowance
+            for dealer in dealers:  # six unfinished messages of 24 MB, each within one connection's allowance
                 dealer.send_multipart([b"", header(type="hello", req="x"), *[frame] * 40], copy=False)
             deadline = time.monotonic() + 30
-            while sum(link.closed_by_server.is_set() for link in proxy.links) < 3:
-                assert time.monotonic() < deadline, "three of the key's four connections must be cut"
+            while sum(link.closed_by_server.is_set() for link in proxy.links) < 5:
+                assert time.monotonic() < deadline, "five of the key's six connections must be cut"
                 time.sleep(0.1)
             growth = memory(server.process.pid)["VmHWM"] - start
             for dealer in dealers:
@@ -312,7 +312,8 @@ def test_a_keys_connections_share_one_allowance_of_bytes_in_flight(tmp_path: Pat
     finally:
         proxy.close()
         assert server.stop() == 0
-    assert growth < 64 * MB, f"the server grew by {growth / MB:.0f} MiB"  # four connections' 96 MB before
+    # The key's 32 MB, one more message arriving between two checks, and room for a late check; 144 MB before.
+    assert growth < 96 * MB, f"the server grew by {growth / MB:.0f} MiB"
     assert "connections (the allowance is" in server.log.read_text()
 
 
