@@ -78,3 +78,33 @@ def test_stopping_removes_the_socket_files(relay: tuple[IpcRelay, socket.socket]
     assert public.exists() and private.parent.stat().st_mode & 0o077 == 0
     relay_thread.stop()
     assert not public.exists() and not private.parent.exists()
+
+
+def test_clients_wait_while_the_routers_backlog_is_full_and_the_links_made_keep_going(tmp_path: Path) -> None:
+    relay = IpcRelay(str(tmp_path / "dream.sock"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as router:
+        router.bind(relay.router_endpoint.removeprefix("ipc://"))
+        router.listen(0)  # room for one waiting connection: the others find it full until one is accepted
+        router.settimeout(10)
+        relay.listen()
+        relay.start()
+        clients = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
+        try:
+            clients[0].connect(relay.public_path)
+            first, _ = router.accept()
+            with first:
+                first.settimeout(3)  # the relay must not stop for the clients it holds back
+                for client in clients[1:]:
+                    client.connect(relay.public_path)
+                    client.sendall(b"x")
+                clients[0].sendall(b"ping")
+                assert receive(first, 4) == b"ping"
+            for _ in clients[1:]:  # every client held back reaches the ROUTER once it accepts again
+                behind, _ = router.accept()
+                with behind:
+                    behind.settimeout(10)
+                    assert behind.recv(1) == b"x"
+        finally:
+            for client in clients:
+                client.close()
+            relay.stop()

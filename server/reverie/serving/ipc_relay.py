@@ -28,7 +28,8 @@ log = logging.getLogger("reverie.server")
 
 # What one read takes from a side; each link holds at most this much per direction.
 CHUNK = 1 << 18
-CONNECT_SECONDS = 5
+# How often a client held back (the ROUTER's backlog full) tries again; the others wait in the public backlog.
+RETRY_SECONDS = 0.01
 _BACKLOG = 128
 
 
@@ -81,6 +82,7 @@ class IpcRelay(threading.Thread):
         self._wake_read, self._wake_write = socket.socketpair()
         self._selector = selectors.DefaultSelector()
         self._links: dict[str, _Link] = {}
+        self._held_back: socket.socket | None = None  # a client accepted while the ROUTER's backlog was full
         self._stopping = False
 
     def listen(self) -> None:
@@ -120,14 +122,18 @@ class IpcRelay(threading.Thread):
         selector.register(self._wake_read, selectors.EVENT_READ)
         try:
             while not self._stopping:
-                for key, events in selector.select():
+                for key, events in selector.select(RETRY_SECONDS if self._held_back is not None else None):
                     if key.fileobj is self._listener:
                         self._accept()
                     elif isinstance(key.data, _Link):
                         self._serve(key.data, key.fileobj, events)
+                if self._held_back is not None:
+                    self._link(self._held_back)
         finally:
             for link in list(self._links.values()):
                 self._close(link)
+            if self._held_back is not None:
+                self._held_back.close()
             selector.close()
             for end in (self._listener, self._wake_read, self._wake_write):
                 end.close()
@@ -142,28 +148,53 @@ class IpcRelay(threading.Thread):
             log.warning("ipc relay could not accept a connection (%s); accepting again once a link closes", error)
             self._selector.unregister(self._listener)
             return
+        self._link(client)
+
+    def _link(self, client: socket.socket) -> None:
+        """Connect a client to the ROUTER. While the ROUTER's backlog is full (libzmq's I/O thread busy) the client
+        is held back and nothing more is accepted, so the others wait in the public backlog as TCP clients wait in
+        the kernel's, instead of being dropped."""
         name = next(self._names)
-        router = None
         try:
             router = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            router.settimeout(CONNECT_SECONDS)  # the ROUTER's backlog full: give up on this client, not the relay
+        except OSError:  # out of descriptors: held back like a full backlog, until a link closes
+            router = None
+        try:
+            if router is None:
+                raise BlockingIOError
+            router.setblocking(False)  # a Unix connect does not wait: it is made at once, or EAGAIN (backlog full)
             router.bind(name)
             router.connect(self.router_endpoint.removeprefix("ipc://"))
+        except BlockingIOError:
+            if router is not None:
+                router.close()
+            if self._held_back is None:
+                self._held_back = client
+                self._selector.unregister(self._listener)
+            return
         except OSError as error:
             log.warning("ipc relay could not reach the server's socket: %s", error)
             client.close()
             if router is not None:
                 router.close()
+            self._held_back = None
+            self._accept_again()
             return
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name)  # the socket keeps its name; the file is not needed once connected
         client.setblocking(False)
-        router.setblocking(False)
         link = _Link(client, router, name)
         self._links[name] = link
         self._selector.register(client, selectors.EVENT_READ, link)
         self._selector.register(router, selectors.EVENT_READ, link)
+        if self._held_back is client:
+            self._held_back = None
+            self._accept_again()
+
+    def _accept_again(self) -> None:
+        if self._listener not in self._selector.get_map() and self._held_back is None and not self._stopping:
+            self._selector.register(self._listener, selectors.EVENT_READ)
 
     def _serve(self, link: _Link, ready: object, events: int) -> None:
         """Move what can move on the link whose socket ``ready`` is ready; close the link once a side is done."""
@@ -212,5 +243,4 @@ class IpcRelay(threading.Thread):
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(end)
             end.close()
-        if self._listener not in self._selector.get_map() and not self._stopping:
-            self._selector.register(self._listener, selectors.EVENT_READ)  # descriptors are free again
+        self._accept_again()  # descriptors are free again
