@@ -132,7 +132,9 @@ class InflowGuard(threading.Thread):
         self.relay = relay
         self._monitor = router.get_monitor_socket(_EVENTS)
         self._connections: dict[int, _Connection] = {}
-        self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
+        # routing id -> its connection (descriptor, socket inode), recorded by the server's thread as it reads, so
+        # what a client has not read is measured even before this thread has seen its connection accepted
+        self._descriptors: dict[bytes, peers.Connection] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
@@ -146,24 +148,27 @@ class InflowGuard(threading.Thread):
             return
         size = wire_bytes(frames, self.encrypted)
         key = _key_of(frames[-1]) if self.encrypted else None
+        opened = peers.connection_of(frames[-1])
         with self._lock:
+            if opened is not None:
+                self._descriptors[frames[0].bytes] = opened
             connection = self._connections.get(fd)
             if connection is not None:
                 connection.taken += size
                 connection.key = key or connection.key
-                self._descriptors[frames[0].bytes] = fd
                 self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
     def acknowledged(self, routing_id: bytes) -> int | None:
         """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
         read them); None where that cannot be known (an ipc peer, a connection gone)."""
         with self._lock:
-            fd = self._descriptors.get(routing_id)
-            link = None if fd is None or fd not in self._connections else self._connections[fd].link
-        if fd is None:
+            opened = self._descriptors.get(routing_id)
+        if opened is None or not peers.still_open(opened):
             return None
-        if link is not None and self.relay is not None:
-            return self.relay.delivered(link)
+        fd = opened[0]
+        if self.relay is not None:
+            link = peer_name(fd)  # read now: this thread may not have seen the connection accepted yet
+            return None if link is None else self.relay.delivered(link)
         return _tcp_counter(fd, _BYTES_ACKED_AT)
 
     def _received(self, fd: int, connection: _Connection) -> int | None:
@@ -191,7 +196,8 @@ class InflowGuard(threading.Thread):
         if event["event"] != zmq.EVENT_ACCEPTED:
             with self._lock:
                 self._connections.pop(fd, None)
-                for routing_id in [r for r, known in self._descriptors.items() if known == fd]:
+                gone = [r for r, known in self._descriptors.items() if known[0] == fd and not peers.still_open(known)]
+                for routing_id in gone:  # a later connection on the same descriptor keeps its own
                     del self._descriptors[routing_id]
             return
         host = peers.remote_host(fd)
