@@ -78,7 +78,7 @@ class Limits:
     max_jobs_per_client: int = 4
     max_pixel_steps: int = 20_000_000_000
     max_job_seconds: int = 3600
-    # What the server keeps sent but unread for one connection, and for how long a job's last message may wait.
+    # What the server keeps sent but unread for one peer, and for how long a job's last message may wait.
     max_unread_bytes: int = 1024**3
     unread_seconds: int = 60
     # What all clients together may make the server hold (in flight, jobs' pixels, unread); 0: a quarter of its RAM.
@@ -91,8 +91,8 @@ class Limits:
 
     @property
     def max_inflight_bytes(self) -> int:
-        """What one connection may have sent that the server has not read yet: a message arriving while the one
-        before it waits to be read."""
+        """What one peer may have sent that the server has not read yet: a message arriving while the one before it
+        waits to be read."""
         return 2 * (self.max_message_bytes + MAX_HEADER_BYTES)
 
     def to_dict(self) -> dict[str, int]:

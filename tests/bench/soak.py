@@ -3,9 +3,10 @@
 
 Run by hand (not collected by pytest), from the repository root:
 ``PYTHONPATH=$PWD/server .venv/bin/python tests/bench/soak.py --minutes 30 --out soak.json``. It stops by itself
-after ``--minutes``; every attack runs on its own thread in a loop that ends with it. Loopback only. Writes the
-RSS samples, the polite client's dream times and the attacks' counts as JSON, the server's log beside it;
-``soak_plot.py`` draws the curve.
+after ``--minutes``; every attack runs on its own thread in a loop that ends with it. Loopback TCP, or with
+``--transport ipc`` an ``ipc://`` endpoint (its relay then carries every attack). Writes the RSS samples, the
+polite client's dream times and the attacks' counts as JSON, the server's log beside it; ``soak_plot.py`` draws
+the curve.
 """
 
 from __future__ import annotations
@@ -204,14 +205,24 @@ def idle_sockets(soak: Soak) -> None:
             sock.close()
 
 
+def connect(endpoint: str) -> socket.socket:
+    """A plain connection to the server's endpoint (TCP or ipc), that speaks no ZMTP."""
+    if endpoint.startswith("ipc://"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        sock.connect(endpoint.removeprefix("ipc://"))
+        return sock
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=5)
+
+
 def reconnecting(soak: Soak) -> None:
-    """50 TCP connections made and dropped at once, over and over."""
-    host, port = soak.server.endpoint.removeprefix("tcp://").rsplit(":", 1)
+    """50 connections made and dropped at once, over and over."""
     while soak.going():
         batch = []
         for _ in range(50):
             try:
-                batch.append(socket.create_connection((host, int(port)), timeout=5))
+                batch.append(connect(soak.server.endpoint))
             except OSError:
                 soak.count("reconnecting failed")
         for connection in batch:
@@ -297,11 +308,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--transport", choices=("tcp", "ipc"), default="tcp")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         config = Path(home) / "config.toml"
         config.write_text("[limits]\n" + "".join(f"{key} = {value}\n" for key, value in LIMITS.items()))
-        server = start_server(Path(home), "--config", str(config))
+        endpoint = f"ipc://{home}/soak.sock" if args.transport == "ipc" else None
+        server = start_server(Path(home), "--config", str(config), endpoint=endpoint)
         ready = memory(server.process.pid)["VmRSS"]
         soak = Soak(server, args.minutes * 60)
         samples: list[tuple[float, int]] = []
@@ -322,6 +335,7 @@ def main() -> None:
         dreams = soak.dreams
         report = {
             "minutes": args.minutes,
+            "transport": args.transport,
             "limits": LIMITS,
             "ready_rss": ready,
             "peak_rss": max(rss for _, rss in samples),
@@ -335,6 +349,7 @@ def main() -> None:
                 "count": len(dreams),
                 "failed": soak.failed_dreams,
                 "median_s": statistics.median(dreams) if dreams else None,
+                "p90_s": statistics.quantiles(dreams, n=10)[-1] if len(dreams) > 1 else None,
                 "max_s": max(dreams) if dreams else None,
                 "times_s": dreams,
             },

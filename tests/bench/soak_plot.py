@@ -1,5 +1,6 @@
-"""Draw the soak's RSS curve (``soak.py``'s JSON) as a small PNG with Pillow, with the budget line: resident
-memory when ready plus ``memory_budget``.
+"""Draw the soak's RSS curve (``soak.py``'s JSON) as a small PNG with Pillow, with the budget line (resident
+memory when ready plus ``memory_budget``) and the bound the guard keeps (that plus one connection's allowance,
+which it always lets through so a job sent to a full server is answered ``busy``).
 
 ``.venv/bin/python tests/bench/soak_plot.py soak.json docs/soak-rss.png``
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 MB = 1 << 20
+MAX_HEADER_BYTES = 64 * 1024
 WIDTH, HEIGHT = 640, 320
 LEFT, RIGHT, TOP, BOTTOM = 60, 16, 24, 36
 
@@ -20,8 +22,9 @@ LEFT, RIGHT, TOP, BOTTOM = 60, 16, 24, 36
 def plot(report: dict, out: Path) -> None:
     samples = report["samples"]
     limit = (report["ready_rss"] + report["limits"]["memory_budget"]) / MB
+    allowance = 2 * (report["limits"]["max_pixels"] * 16 + MAX_HEADER_BYTES) / MB
     seconds = max(1.0, samples[-1][0])
-    top = max(limit, report["peak_rss"] / MB) * 1.1
+    top = max(limit + allowance, report["peak_rss"] / MB) * 1.1
     canvas = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(canvas)
 
@@ -40,6 +43,8 @@ def plot(report: dict, out: Path) -> None:
         draw.text((x - 8, HEIGHT - BOTTOM + 8), f"{minute} min", fill="black")
     draw.line((*point(0, limit), *point(seconds, limit)), fill="red")
     draw.text((LEFT + 6, point(0, limit)[1] - 14), "ready + memory_budget", fill="red")
+    draw.line((*point(0, limit + allowance), *point(seconds, limit + allowance)), fill="orange")
+    draw.text((LEFT + 6, point(0, limit + allowance)[1] - 14), "+ one connection's allowance", fill="orange")
     draw.line([point(second, rss / MB) for second, rss in samples], fill="blue", width=1)
     draw.text((LEFT + 6, 6), "reverie serve resident memory (VmRSS) each second under every attack", fill="blue")
     canvas.save(out, optimize=True)

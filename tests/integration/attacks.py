@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -138,3 +139,98 @@ def unfinished_message(endpoint: str, frame_bytes: int, frames: int) -> int:
             if not peer.send_big_frame(frame_bytes):
                 return number
         return frames
+
+
+class _Relayed:
+    """One connection through a ``ZmtpProxy``: what passed each way, and whether the server closed it."""
+
+    def __init__(self, client: socket.socket, server: socket.socket) -> None:
+        self.client, self.server = client, server
+        self.large_bytes = 0  # of frames of 64 KiB and more forwarded to the server
+        self.dropped = 0  # such frames not forwarded
+        self.closed_by_server = threading.Event()
+
+
+class ZmtpProxy:
+    """A loopback TCP relay in front of a server that follows ZMTP's framing (CURVE's encrypted frames too), so a
+    libzmq client can be made into a hostile one: frames of 64 KiB and more pass only until ``large_limit`` bytes of
+    them have (the rest are dropped, so the server holds a message that never ends while the client's heartbeats
+    still pass), and with ``reading`` cleared nothing is read from the server (a client that does not read)."""
+
+    HEADER_END = 64  # a ZMTP 3 greeting
+    LARGE = 64 * 1024
+
+    def __init__(self, endpoint: str, large_limit: int | None = None) -> None:
+        parts = urlsplit(endpoint.replace("tcp://", "//", 1))
+        self.target = (parts.hostname, parts.port)
+        self.large_limit = large_limit
+        self.reading = threading.Event()
+        self.reading.set()
+        self.links: list[_Relayed] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"tcp://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                server = socket.socket()
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)  # so unread bytes stay with it
+                server.connect(self.target)
+                link = _Relayed(client, server)
+                self.links.append(link)
+                threading.Thread(target=self._up, args=(link,), daemon=True).start()
+                threading.Thread(target=self._down, args=(link,), daemon=True).start()
+
+    def _exactly(self, sock: socket.socket, count: int) -> bytes:
+        data = bytearray()
+        while len(data) < count:
+            chunk = sock.recv(min(count - len(data), 1 << 20))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return bytes(data)
+
+    def _up(self, link: _Relayed) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            for _ in range(self.HEADER_END):  # byte by byte: libzmq sends its greeting's rest only once answered
+                link.server.sendall(self._exactly(link.client, 1))
+            while True:
+                flags = self._exactly(link.client, 1)
+                size_bytes = self._exactly(link.client, 8 if flags[0] & 0x02 else 1)
+                size = int.from_bytes(size_bytes, "big")
+                large = size >= self.LARGE
+                passes = not large or self.large_limit is None or link.large_bytes < self.large_limit
+                if passes:
+                    link.server.sendall(flags + size_bytes)
+                left = size
+                while left:
+                    chunk = link.client.recv(min(left, 1 << 20))
+                    if not chunk:
+                        raise ConnectionError("closed")
+                    left -= len(chunk)
+                    if passes:
+                        link.server.sendall(chunk)
+                if large and passes:
+                    link.large_bytes += size
+                elif large:
+                    link.dropped += 1
+
+    def _down(self, link: _Relayed) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.reading.wait()
+                chunk = link.server.recv(1 << 16)
+                if not chunk:
+                    break
+                link.client.sendall(chunk)
+        link.closed_by_server.set()
+        link.client.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        for link in self.links:
+            for end in (link.client, link.server):
+                with contextlib.suppress(OSError):
+                    end.close()

@@ -34,9 +34,10 @@ FRAME = MAX_PIXELS * 16  # the largest frame the server takes
 MB = 1 << 20
 # The allowance (two messages) and what the attack can send in one check interval of the guard.
 MEMORY_BOUND = 96 * MB
-# One complete message of whole frames sent at once: libzmq takes a whole 16 MB buffer as each frame starts, so
-# two more frames can land within the guard's check (the full suite measured 119 and 123 MiB). Still far below the
-# 320 MB message the server would hold whole.
+# One complete message of whole frames sent at once over loopback: the server grows by what arrived before the cut
+# (a frame's buffer is resident only as it fills), about 35 MiB, but a guard thread scheduled late on a loaded
+# machine lets more in (the full suite measured 119 and 123 MiB, and one of 11 sends beside six busy processes 168
+# MiB; docs/hardening.md). Still far below the 320 MB message the server would hold whole.
 MANY_FRAMES_BOUND = 144 * MB
 
 

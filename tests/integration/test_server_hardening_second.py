@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth
-from attacks import header, memory, raw_peer, reset_peak, unfinished_message
+from attacks import ZmtpProxy, header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import (
     ENDLESS,
     TINY,
@@ -27,6 +27,7 @@ from server_harness import (
 )
 
 from reverie.config import load_config
+from reverie_wire import protocol
 from reverie_wire.client import DreamClient, Guide, Result
 from reverie_wire.errors import Busy, ImageTooSmall, TooLarge
 from reverie_wire.keys import client_options
@@ -264,6 +265,93 @@ def test_two_curve_keys_on_loopback_have_a_share_of_the_queue_each(tmp_path: Pat
         assert server.stop() == 0
 
 
+def keyed_server(tmp_path: Path, limits: str) -> tuple[Server, dict[str, object]]:
+    """A CURVE server on loopback with these ``[limits]`` lines, and the options of its one client key."""
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + f"[limits]\n{limits}")
+    options = client_options(load_config(config).keys)
+    return start_server(tmp_path, "--config", str(config), env=env, client_options=options), options
+
+
+def keyed_dealer(context: zmq.Context, endpoint: str, options: dict[str, object]) -> zmq.Socket:
+    """A DEALER with the client key, connected and past a hello (so the server has seen its key)."""
+    sock = context.socket(zmq.DEALER)
+    sock.linger = 0
+    public, secret = options["client_keys"]  # type: ignore[misc]
+    sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = options["server_public_key"], public, secret
+    sock.heartbeat_ivl = 300  # its heartbeats keep the connection alive while it reads nothing
+    sock.heartbeat_timeout = 600_000  # and it does not give up on a server it is not reading
+    sock.connect(endpoint)
+    sock.send_multipart([b"", header(type="hello", req="h")])
+    assert sock.poll(30_000), "hello must be answered"
+    sock.recv_multipart()
+    return sock
+
+
+def test_a_keys_connections_share_one_allowance_of_bytes_in_flight(tmp_path: Path) -> None:
+    server, options = keyed_server(tmp_path, f"max_pixels = {BUDGET_PIXELS}\n")  # allowance: 32 MB
+    proxy = ZmtpProxy(server.endpoint, large_limit=24_000_000)  # each connection's message stops at 24 MB
+    frame = bytes(FRAME // 2)
+    try:
+        with zmq.Context() as context:
+            dealers = [keyed_dealer(context, proxy.endpoint, options) for _ in range(6)]
+            reset_peak(server.process.pid)
+            start = memory(server.process.pid)["VmRSS"]
+            for dealer in dealers:  # six unfinished messages of 24 MB, each within one connection's allowance
+                dealer.send_multipart([b"", header(type="hello", req="x"), *[frame] * 40], copy=False)
+            deadline = time.monotonic() + 30
+            while sum(link.closed_by_server.is_set() for link in proxy.links) < 5:
+                assert time.monotonic() < deadline, "five of the key's six connections must be cut"
+                time.sleep(0.1)
+            growth = memory(server.process.pid)["VmHWM"] - start
+            for dealer in dealers:
+                dealer.close()
+    finally:
+        proxy.close()
+        assert server.stop() == 0
+    # The key's 32 MB, one more message arriving between two checks, and room for a late check; 144 MB before.
+    assert growth < 96 * MB, f"the server grew by {growth / MB:.0f} MiB"
+    assert "connections (the allowance is" in server.log.read_text()
+
+
+def test_a_keys_connections_share_one_allowance_of_unread_results(tmp_path: Path) -> None:
+    server, options = keyed_server(tmp_path, "max_unread_bytes = 1048576\nunread_seconds = 2\n")
+    proxy = ZmtpProxy(server.endpoint)
+    pixels = image(600, 600, 3, "u8")  # a 1.08 MB result: more than the key's 1 MiB share
+    try:
+        with zmq.Context() as context:
+            dealers = [keyed_dealer(context, proxy.endpoint, options) for _ in range(3)]
+            proxy.reading.clear()  # from now on nothing the server sends is read
+            for number, dealer in enumerate(dealers):
+                job = header(type="dream", job=f"j{number}", params={**TINY, "seed": 1}, image=layout(pixels))
+                dealer.send_multipart([b"", job, pixels.tobytes()])
+            deadline = time.monotonic() + 120
+            while "its results are given up" not in server.log.read_text():
+                assert time.monotonic() < deadline, "results past the key's share must wait, then be given up"
+                time.sleep(0.2)
+            proxy.reading.set()
+            endings = []
+            for dealer in dealers:
+                while True:
+                    assert dealer.poll(60_000), "each job must end"
+                    reply = protocol.decode_header(dealer.recv_multipart()[1])
+                    if reply["type"] in ("result", "error"):
+                        endings.append(reply["type"] if reply["type"] == "result" else reply["code"])
+                        break
+            for dealer in dealers:
+                dealer.close()
+    finally:
+        proxy.close()
+        assert server.stop() == 0
+    # One connection's first result went; the others' would have taken the key past its share, so they waited and
+    # were given up (each connection's own first result went before). On a loaded box one of them sometimes went
+    # too: the peer held nothing by the server's count at that moment (not understood yet; docs/hardening.md).
+    assert "result" in endings and "cancelled" in endings, endings
+
+
 # -- ipc:// --------------------------------------------------------------------------------------------------------
 
 
@@ -286,3 +374,24 @@ def test_a_frame_larger_than_any_job_is_cut_on_ipc_too_and_the_server_keeps_serv
             assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
     finally:
         assert server.stop() == 0
+
+
+def test_a_message_that_never_ends_is_cut_on_ipc_as_on_tcp(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/dream.sock"
+    config = tmp_path / "config.toml"
+    config.write_text(f"[limits]\nmax_pixels = {BUDGET_PIXELS}\n")  # one connection's allowance: 32 MB
+    server = start_server(tmp_path, "--config", str(config), endpoint=endpoint)
+    try:
+        reset_peak(server.process.pid)
+        start = memory(server.process.pid)["VmRSS"]
+        sent = unfinished_message(endpoint, FRAME, 16)
+        growth = memory(server.process.pid)["VmHWM"] - start
+        assert sent < 16, "16 frames of 16 MB, a message never ended, must be cut"
+        assert growth < 96 * MB, f"the server grew by {growth / MB:.0f} MiB"  # it was 244 MiB, held until the end
+        assert "cut a connection holding" in server.log.read_text()
+        pixels = image(96, 96, 3, "u8")
+        with DreamClient(endpoint, timeout=60) as client:
+            assert isinstance(client.run(pixels.tobytes(), params={**TINY, "seed": 1}, **layout(pixels)), Result)
+    finally:
+        assert server.stop() == 0
+    assert not Path(endpoint.removeprefix("ipc://")).exists(), "the relay's socket file must go with the server"

@@ -9,7 +9,8 @@ shut down, which makes libzmq close it and free what it held. The same thread sh
 connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors, and
 those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all.
 
-Only TCP is watched: an ``ipc://`` socket's peers are this machine's users its directory lets in.
+An ``ipc://`` endpoint is watched the same way through its relay (``ipc_relay``), whose counts of the bytes each
+link carried stand in for the kernel's, which Linux keeps only for TCP.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from reverie.serving import peers
 from reverie.serving.budget import MemoryBudget
+from reverie.serving.ipc_relay import IpcRelay, peer_name
 from reverie.serving.ratelog import PeerLog
 
 log = logging.getLogger("reverie.server")
@@ -71,6 +73,25 @@ def _tcp_counter(fd: int, offset: int) -> int | None:
     return _COUNTER.unpack_from(info, offset)[0]
 
 
+def _key_of(frame: Any) -> bytes | None:
+    """The CURVE key a message came with (ZeroMQ's ``User-Id``), if any."""
+    with contextlib.suppress(zmq.ZMQError, AttributeError, UnicodeDecodeError):
+        key = frame.get("User-Id")
+        if key:
+            return str(key).encode()
+    return None
+
+
+def _peer(fd: int, connection: _Connection) -> object:
+    """Whose allowance a connection's bytes in flight count against: its CURVE key once a message has shown it,
+    else its remote host, else (loopback, ipc) the connection itself; the rule of ``peers.peer_of``."""
+    if connection.key is not None:
+        return ("key", connection.key)
+    if connection.host is not None:
+        return ("host", connection.host)
+    return ("connection", fd)
+
+
 def _shut(fd: int) -> None:
     with contextlib.suppress(OSError), socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
         duplicate.shutdown(socket.SHUT_RDWR)
@@ -79,19 +100,28 @@ def _shut(fd: int) -> None:
 @dataclass
 class _Connection:
     host: str | None = None  # a remote peer's address; None for loopback and ipc peers
+    link: str | None = None  # the ipc relay's name for the link behind it; None for TCP
+    key: bytes | None = None  # a CURVE client's key, once a message of its has shown it
     accepted: float = field(default_factory=time.monotonic)
     taken: int = 0  # wire bytes of the messages the server has read
     cut: bool = False
 
 
 class InflowGuard(threading.Thread):
-    """Cuts TCP connections that hold more than ``allowance`` unread bytes, and those beyond ``max_connections``.
+    """Cuts connections (TCP, and ipc links through ``relay``) that hold more than ``allowance`` unread bytes, and
+    those beyond ``max_connections``.
 
     ``taken`` is called by the server's thread for every message it reads; everything else runs here.
     """
 
     def __init__(
-        self, router: zmq.Socket, allowance: int, max_connections: int, encrypted: bool, budget: MemoryBudget
+        self,
+        router: zmq.Socket,
+        allowance: int,
+        max_connections: int,
+        encrypted: bool,
+        budget: MemoryBudget,
+        relay: IpcRelay | None = None,
     ) -> None:
         super().__init__(name="reverie-inflow", daemon=True)
         self.allowance = allowance
@@ -99,9 +129,12 @@ class InflowGuard(threading.Thread):
         self.max_connections = max_connections
         self.host_slots = max(1, max_connections // HOST_SHARE)
         self.encrypted = encrypted
+        self.relay = relay
         self._monitor = router.get_monitor_socket(_EVENTS)
         self._connections: dict[int, _Connection] = {}
-        self._descriptors: dict[bytes, int] = {}  # routing id -> its connection's descriptor
+        # routing id -> its connection (descriptor, socket inode), recorded by the server's thread as it reads, so
+        # what a client has not read is measured even before this thread has seen its connection accepted
+        self._descriptors: dict[bytes, peers.Connection] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
@@ -114,19 +147,35 @@ class InflowGuard(threading.Thread):
         except (zmq.ZMQError, AttributeError):
             return
         size = wire_bytes(frames, self.encrypted)
+        key = _key_of(frames[-1]) if self.encrypted else None
+        opened = peers.connection_of(frames[-1])
         with self._lock:
+            if opened is not None:
+                self._descriptors[frames[0].bytes] = opened
             connection = self._connections.get(fd)
             if connection is not None:
                 connection.taken += size
-                self._descriptors[frames[0].bytes] = fd
+                connection.key = key or connection.key
                 self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
     def acknowledged(self, routing_id: bytes) -> int | None:
         """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
         read them); None where that cannot be known (an ipc peer, a connection gone)."""
         with self._lock:
-            fd = self._descriptors.get(routing_id)
-        return None if fd is None else _tcp_counter(fd, _BYTES_ACKED_AT)
+            opened = self._descriptors.get(routing_id)
+        if opened is None or not peers.still_open(opened):
+            return None
+        fd = opened[0]
+        if self.relay is not None:
+            link = peer_name(fd)  # read now: this thread may not have seen the connection accepted yet
+            return None if link is None else self.relay.delivered(link)
+        return _tcp_counter(fd, _BYTES_ACKED_AT)
+
+    def _received(self, fd: int, connection: _Connection) -> int | None:
+        """The bytes a connection has received: the kernel's count for TCP, the relay's for an ipc link."""
+        if connection.link is not None and self.relay is not None:
+            return self.relay.received(connection.link)
+        return _tcp_counter(fd, _BYTES_RECEIVED_AT)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -147,14 +196,16 @@ class InflowGuard(threading.Thread):
         if event["event"] != zmq.EVENT_ACCEPTED:
             with self._lock:
                 self._connections.pop(fd, None)
-                for routing_id in [r for r, known in self._descriptors.items() if known == fd]:
+                gone = [r for r, known in self._descriptors.items() if known[0] == fd and not peers.still_open(known)]
+                for routing_id in gone:  # a later connection on the same descriptor keeps its own
                     del self._descriptors[routing_id]
             return
         host = peers.remote_host(fd)
+        link = None if self.relay is None else peer_name(fd)
         with self._lock:
             open_now = len(self._connections)
             from_host = sum(1 for known in self._connections.values() if host is not None and known.host == host)
-            self._connections[fd] = _Connection(host)
+            self._connections[fd] = _Connection(host, link)
         if open_now >= self.max_connections:
             self._log.log(
                 "refused",  # one stream: a refused peer may be gone before its address is read
@@ -178,24 +229,32 @@ class InflowGuard(threading.Thread):
             watched = [(fd, c) for fd, c in self._connections.items() if not c.cut]
         now = time.monotonic()
         holding: dict[int, int] = {}
+        by_peer: dict[object, dict[int, float]] = {}  # each peer's connections: what each holds past its slack
         for fd, connection in watched:
-            received = _tcp_counter(fd, _BYTES_RECEIVED_AT)
+            received = self._received(fd, connection)
             if received is None:
                 continue
             with self._lock:
                 held = received - connection.taken
             holding[fd] = received
-            room = self.allowance + HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
-            if held > room:
-                holding.pop(fd)
+            slack = HANDSHAKE_BYTES + HEARTBEAT_BYTES_PER_SECOND * (now - connection.accepted)
+            by_peer.setdefault(_peer(fd, connection), {})[fd] = max(0, held - slack)
+        for connections in by_peer.values():
+            while sum(connections.values()) > self.allowance:
+                fd = max(connections, key=connections.__getitem__)
+                excess, together, count = connections[fd], sum(connections.values()), len(connections)
+                del connections[fd], holding[fd]
                 address = peers.address_of(fd)
                 self._cut(fd)  # first: every millisecond lets more of the message in
                 self._log.log(
                     address,
                     logging.WARNING,
-                    "cut a connection holding %.0f MB of an unfinished message (the allowance is %.0f MB)",
-                    held / 1e6,
-                    room / 1e6,
+                    "cut a connection holding %.0f MB of an unfinished message; its client held %.0f MB over %d "
+                    "connections (the allowance is %.0f MB)",
+                    excess / 1e6,
+                    together / 1e6,
+                    count,
+                    self.allowance / 1e6,
                 )
         self._keep_within_budget(holding)
 

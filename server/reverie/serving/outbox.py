@@ -3,11 +3,13 @@
 ZeroMQ keeps everything sent to a connection until the peer reads it, so a client that submits and never reads
 would make the server hold every result. The outbox counts the bytes handed to ZeroMQ for each connection and the
 kernel's count of those the peer acknowledged (``InflowGuard.acknowledged``): what lies between is held for that
-client. A job's last message (result, cancelled or error) that would take a client over ``budget`` waits here
-instead, as does one ZeroMQ refuses (its queue full); anything else to such a client is dropped (snapshots,
-progress and heartbeats say nothing a later message does not). Messages waiting longer than ``patience`` are
-given up: their client's jobs are cancelled (the server's part), it is logged once, and each lost result becomes
-an error saying so, which reaches the client whenever it reads again.
+client. ``budget`` is each peer's share (``peers.peer_of``: a CURVE key, a remote host, else one connection), over
+all its connections, so more connections give a client no more room. A job's last message (result, cancelled or
+error) that would take a peer over ``budget`` waits here instead, as does one ZeroMQ refuses (its queue full);
+anything else to such a client is dropped (snapshots, progress and heartbeats say nothing a later message does
+not). Messages waiting longer than ``patience`` are given up: their client's jobs are cancelled (the server's
+part), it is logged once, and each lost result becomes an error saying so, which reaches the client whenever it
+reads again.
 """
 
 from __future__ import annotations
@@ -67,12 +69,24 @@ class Outbox:
         self.patience = patience
         self._peer_log = peer_log
         self._sent: dict[bytes, int] = {}  # routing id -> bytes handed to ZeroMQ for it
+        self._peers: dict[bytes, object] = {}  # routing id -> the peer it belongs to, where known
         self._waiting: dict[Route, deque[_Waiting]] = {}
 
     def held(self, route: Route) -> int:
         """Bytes sent to this client's connection that it has not acknowledged (0 where that cannot be known)."""
         acknowledged = self._acknowledged(route[0])
         return 0 if acknowledged is None else max(0, self._sent.get(route[0], 0) - acknowledged)
+
+    def know(self, route: Route, peer: object) -> None:
+        """Record the peer a client's connection belongs to (every request says it again)."""
+        self._peers[route[0]] = peer
+
+    def held_by_peer(self, route: Route) -> int:
+        """Bytes sent and not acknowledged over every connection of the peer this client belongs to."""
+        peer = self._peers.get(route[0])
+        if peer is None:
+            return self.held(route)
+        return sum(self.held((routing_id,)) for routing_id, known in self._peers.items() if known == peer)
 
     def held_total(self) -> int:
         """Bytes held for every client: sent and not acknowledged, and waiting here."""
@@ -110,10 +124,11 @@ class Outbox:
         return GONE if result == errno.EHOSTUNREACH else SENT
 
     def _fits(self, route: Route, payload: Any) -> bool:
-        """Whether a message may go to ZeroMQ now: within the budget, or the first since the client read everything."""
+        """Whether a message may go to ZeroMQ now: within its peer's share, or the first since the peer read
+        everything."""
         if payload is None:
             return True
-        held = self.held(route)
+        held = self.held_by_peer(route)
         return held == 0 or held + len(payload) <= self.budget
 
     def waiting_for(self, route: Route) -> bool:
@@ -124,6 +139,7 @@ class Outbox:
         self._waiting.pop(route, None)
         if not any(other[0] == route[0] for other in self._waiting):
             self._sent.pop(route[0], None)
+            self._peers.pop(route[0], None)
 
     def flush(self) -> list[Route]:
         """Send what now fits; returns the clients whose messages have waited past ``patience`` (given up now)."""

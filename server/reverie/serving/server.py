@@ -27,6 +27,7 @@ from reverie.serving.budget import MemoryBudget, budget_bytes
 from reverie.serving.events import EventLink
 from reverie.serving.fairness import check_share, check_work, over_time_message
 from reverie.serving.inflow import InflowGuard
+from reverie.serving.ipc_relay import IpcRelay
 from reverie.serving.job_book import JobBook
 from reverie.serving.jobs import Job, Order
 from reverie.serving.outbox import GONE, Outbox
@@ -77,6 +78,7 @@ class DreamServer:
         self._last_activity = time.monotonic()  # for idle_exit
         self._worker: threading.Thread | None = None
         self._inflow: InflowGuard | None = None
+        self._relay: IpcRelay | None = None  # an ipc:// endpoint's listener, whose counts the guard reads
         self._outbox: Outbox | None = None
         self._peer_log = PeerLog(log)  # every line a client's request causes goes through it
         self._owners = Owners()
@@ -93,19 +95,28 @@ class DreamServer:
         router.setsockopt(zmq.HEARTBEAT_TIMEOUT, protocol.ZMQ_HEARTBEAT_TIMEOUT_MS)
         router.linger = CLOSE_LINGER_MS
         self._authenticator = keys.secure(router, self.config.endpoint, self.config.keys)
+        peers.refuse_taken_ipc(self.config.endpoint)
+        endpoint = self.config.endpoint
+        if endpoint.startswith("ipc://"):  # the relay listens there and counts; the ROUTER sits behind it
+            self._relay = IpcRelay(endpoint.removeprefix("ipc://"))
+            endpoint = self._relay.router_endpoint
         self._inflow = InflowGuard(
             router,
             self.limits.max_inflight_bytes,
             self.limits.max_connections,
             self._authenticator is not None,
             self._budget,
+            self._relay,
         )
-        peers.refuse_taken_ipc(self.config.endpoint)
         try:
-            router.bind(self.config.endpoint)
-        except zmq.ZMQError as error:
+            router.bind(endpoint)
+            if self._relay is not None:
+                self._relay.listen()
+        except (zmq.ZMQError, OSError) as error:
             raise ConfigError(f"cannot listen on {self.config.endpoint}: {error}") from None
         self._inflow.start()
+        if self._relay is not None:
+            self._relay.start()
         self._outbox = Outbox(
             router,
             self._inflow.acknowledged,
@@ -216,6 +227,8 @@ class DreamServer:
         if self._inflow is not None and self._inflow.is_alive():
             self._inflow.stop()
         self._router.close()
+        if self._relay is not None:  # its files go now: the end below may be skipped for a stuck worker
+            self._relay.unlink()
         self._events.close()
         if self._authenticator is not None:
             self._authenticator.stop()
@@ -224,8 +237,11 @@ class DreamServer:
         log.info("stopped after %d jobs", self._book.counts["done"])
 
     def close_context(self) -> None:
-        """End ZeroMQ once the worker has finished (the worker's socket belongs to this context)."""
+        """End ZeroMQ once the worker has finished (the worker's socket belongs to this context), then the ipc relay,
+        which carried the last replies out."""
         self._context.term()
+        if self._relay is not None and self._relay.is_alive():
+            self._relay.stop()
 
     # -- sending --------------------------------------------------------------------------------
 
@@ -277,12 +293,15 @@ class DreamServer:
         if self._owners.taken_over(route, connection):  # the id's first connection is gone: not its owner
             self._client_gone(route)
         self._owners.claim(route, connection)
+        peer = peers.peer_of(frames[-1], connection)
+        if self._outbox is not None:
+            self._outbox.know(route, peer)  # what it has not read counts in its peer's share
         try:
             match protocol.parse_request(body, self.limits):
                 case Hello(req):
                     self._send(route, Welcome(req, self.facts()))
                 case Dream() as dream:
-                    self._accept(route, dream, peers.peer_of(frames[-1], connection))
+                    self._accept(route, dream, peer)
                 case Cancel(job, keep):
                     self._cancel_request(route, job, keep=keep)
                 case Atlas() as atlas:
