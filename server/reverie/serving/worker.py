@@ -104,6 +104,15 @@ class JobQueue:
             return left
 
 
+def failure(job: Job, kind: str, what: str, error: Exception) -> Failed:
+    """How a job that raised ends: a ReverieError as it says (the client's input, a limit); anything else is the
+    server's own fault, logged with its traceback (call it from the ``except`` block) and reported as internal."""
+    if isinstance(error, ReverieError):
+        return Failed(job.serial, error.code, str(error))
+    log.exception("%s %s failed", kind, job.job_id)
+    return Failed(job.serial, "internal", f"the {what} failed inside the server: {error!r}; see `reverie logs`")
+
+
 class Worker(threading.Thread):
     """Loads the model, says ``ready`` (or ``failed``), then dreams until the queue closes."""
 
@@ -235,13 +244,8 @@ class Worker(threading.Thread):
             else:
                 link.send(Cancelled(job.serial))
             return
-        except ReverieError as error:
-            link.send(Failed(job.serial, error.code, str(error)))
-            return
         except Exception as error:
-            log.exception("job %s failed", job.job_id)
-            message = f"the dream failed inside the server: {error!r}; see `reverie logs`"
-            link.send(Failed(job.serial, "internal", message))
+            link.send(failure(job, "job", "dream", error))
             return
         image = payload(np.ascontiguousarray(pixels))
         link.send(Dreamed(job.serial, result.seed, None, result.seconds, list(result.notes), image))
@@ -266,13 +270,8 @@ class Worker(threading.Thread):
         except DreamCancelled:
             link.send(Cancelled(job.serial))
             return
-        except ReverieError as error:
-            link.send(Failed(job.serial, error.code, str(error)))
-            return
         except Exception as error:
-            log.exception("atlas %s failed", job.job_id)
-            message = f"the atlas failed inside the server: {error!r}; see `reverie logs`"
-            link.send(Failed(job.serial, "internal", message))
+            link.send(failure(job, "atlas", "atlas", error))
             return
         dreamed = served.sheet.dreamed
         notes = [f"{dreamed} of {len(order.channels)} tiles rendered now, the rest from the server's atlas cache"]
