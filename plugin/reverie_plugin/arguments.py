@@ -154,6 +154,20 @@ ARGUMENTS: tuple[Argument, ...] = (
     ),
 )
 
+
+def frame_steps(default: int) -> Argument:
+    """Steps per octave of every frame after the first, for Zoom and Frames (each with its own default)."""
+    return Argument(
+        "frame-steps",
+        "int",
+        "Steps after frame _1",
+        "Steps per octave of every frame after the first",
+        default,
+        schema.field("steps").low,
+        schema.field("steps").high,
+    )
+
+
 # Deep Dream Zoom takes the dream's arguments (but "preview") and these.
 ZOOM_ARGUMENTS: tuple[Argument, ...] = (
     Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
@@ -166,15 +180,7 @@ ZOOM_ARGUMENTS: tuple[Argument, ...] = (
         0.0,
         *ZOOM_RANGES["rotate"],
     ),
-    Argument(
-        "frame-steps",
-        "int",
-        "Steps after frame _1",
-        "Steps per octave of every frame after the first",
-        5,
-        schema.field("steps").low,
-        schema.field("steps").high,
-    ),
+    frame_steps(5),
 )
 ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name not in ("preview", "strength")) + ZOOM_ARGUMENTS
 
@@ -182,15 +188,7 @@ ZOOM_PROCEDURE_ARGUMENTS = tuple(a for a in ARGUMENTS if a.name not in ("preview
 # Deep Dream Frames takes the dream's arguments (but "preview" and "strength") and these: a frame after the first
 # starts from the one before's dream, so a touch of dreaming keeps it steady (as reverie frames' defaults).
 FRAMES_ARGUMENTS: tuple[Argument, ...] = (
-    Argument(
-        "frame-steps",
-        "int",
-        "Steps after frame _1",
-        "Steps per octave of every frame after the first",
-        2,
-        schema.field("steps").low,
-        schema.field("steps").high,
-    ),
+    frame_steps(2),
     Argument(
         "frame-octaves",
         "int",
