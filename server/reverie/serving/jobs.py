@@ -74,9 +74,16 @@ class Job:
     def of(cls, order: Order, envelope: tuple[bytes, ...] = ()) -> Job:
         """The one way a job is made: from its order (the server makes one of each request, a dreamer is sent
         one), for the client behind ``envelope`` (none on a dreamer)."""
-        job = cls(order.serial, envelope, order.job_id, order.params, order.image, order.extras, order.snapshots)
-        job.atlas = order.atlas
-        return job
+        return cls(
+            order.serial,
+            envelope,
+            order.job_id,
+            order.params,
+            order.image,
+            order.extras,
+            order.snapshots,
+            atlas=order.atlas,
+        )
 
     def order(self) -> Order:
         return Order(self.serial, self.job_id, self.params, self.image, self.extras, self.snapshots, self.atlas)
