@@ -168,7 +168,7 @@ def frame_steps(default: int) -> Argument:
     )
 
 
-# Deep Dream Zoom takes the dream's arguments (but "preview") and these.
+# Deep Dream Zoom takes the dream's arguments (but "preview" and "strength") and these.
 ZOOM_ARGUMENTS: tuple[Argument, ...] = (
     Argument("frames", "int", "Frames to ma_ke", "How many frames the animation has", 30, 1, 1000),
     Argument("zoom", "double", "Zoom _factor", "Enlargement from one frame to the next", 1.05, *ZOOM_RANGES["zoom"]),
