@@ -8,6 +8,7 @@ failure becomes one exception a person can act on: the server's refusals as the 
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 import time
 import uuid
@@ -25,6 +26,7 @@ from reverie_wire.errors import (
     Busy,
     ClientError,
     ClientTimeout,
+    ConnectionLost,
     DreamCancelled,
     ReverieError,
     ServerNotRunning,
@@ -71,8 +73,9 @@ BUSY_PATIENCE = 600.0
 _HANDSHAKE_FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
-# Connection events tell a probe "something listens" from "nothing does" without waiting for an answer.
-_MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED
+# Connection events tell a probe "something listens" from "nothing does" without waiting for an answer, and a
+# dropped connection tells the jobs it carried that their messages may be lost.
+_MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
 
 
 # The images sent with a dream beside its own, by the names callers know them by.
@@ -88,6 +91,8 @@ class Queued:
     ahead: int
 
 
+log = logging.getLogger(__name__)
+
 Event = Union[Queued, Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
 # Events that do not end their job.
 _ONGOING = (Queued, Progress, Snapshot)
@@ -98,6 +103,7 @@ _Item = Union[Event, ReverieError]  # noqa: UP007
 class _Job:
     """What this client knows of one of its jobs, from ``submit`` until its last event has been taken."""
 
+    request: protocol.Request | None  # held until accepted, to be sent again if the connection drops before
     accepted: bool = False
     over: bool = False  # its last message came: nothing more is waited for or sent again for it
     cancels: int = 0  # cancels sent since the last ``cancel`` or ``stop`` (0: none asked for)
@@ -140,6 +146,7 @@ class DreamClient:
         self._jobs: dict[str, _Job] = {}
         self._arrivals = itertools.count()  # numbers the items, so ``poll`` hands them out in arrival order
         self._last_heard = time.monotonic()
+        self._handshake_events: list[int] = []  # handshake failures the monitor reported, not yet raised
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -168,6 +175,7 @@ class DreamClient:
             self._socket.disable_monitor()
             self._socket.close(linger=linger_ms)
             self._socket = None
+        self._handshake_events.clear()
         if self._monitor is not None:
             self._monitor.close(linger=0)
             self._monitor = None
@@ -200,10 +208,22 @@ class DreamClient:
         self._connect().send_multipart(frames, copy=not large)
 
     def _receive(self, timeout: float) -> tuple[dict[str, Any], bytes | None] | None:
-        """The next message from the server, or None after ``timeout`` seconds of silence."""
+        """The next message from the server, or None after ``timeout`` seconds of silence; a connection that
+        drops meanwhile is dealt with (``_connection_dropped``) and the wait goes on."""
         socket = self._connect()
-        if not socket.poll(max(0, int(timeout * 1000)), zmq.POLLIN):
-            return None
+        deadline = time.monotonic() + timeout
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        if self._monitor is not None:
+            poller.register(self._monitor, zmq.POLLIN)
+        while True:
+            ready = dict(poller.poll(max(0, int((deadline - time.monotonic()) * 1000))))
+            if self._monitor in ready:
+                self._read_monitor()
+            if socket in ready:
+                break
+            if time.monotonic() >= deadline:
+                return None
         frames = socket.recv_multipart()
         self._last_heard = time.monotonic()
         _, body = protocol.split(frames)
@@ -215,12 +235,39 @@ class DreamClient:
             raise ClientError(f"the server sent an unreadable header ({error}); is it a Reverie server?") from None
         return header, body[1] if len(body) > 1 else None
 
-    def _handshake_failure(self) -> ClientError | None:
-        """An encryption/authentication failure the socket monitor saw, if any."""
+    def _read_monitor(self) -> None:
+        """Take the connection events waiting: handshake failures are kept for ``_handshake_failure``."""
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)["event"]
-            if not event & _HANDSHAKE_FAILED:
+            if event & _HANDSHAKE_FAILED:
+                self._handshake_events.append(event)
+            elif event == zmq.EVENT_DISCONNECTED:
+                self._connection_dropped()
+
+    def _connection_dropped(self) -> None:
+        """What was in flight on a dropped connection may be lost, and the server answers a new connection under
+        a new name: a job not yet accepted is sent again (ZeroMQ holds it until the connection is back); one the
+        server had taken is lost with the old name, and says so at once instead of waiting out the silence."""
+        for job, state in self._jobs.items():
+            if state.over:
                 continue
+            if state.request is not None:
+                log.info("the connection to %s dropped before job %s was accepted; sent it again", self.endpoint, job)
+                self._send(state.request)
+                continue
+            state.over = True
+            lost = ConnectionLost(
+                f"the connection to the dream server at {self.endpoint} dropped while job {job} was queued or "
+                "running, and the server cancels a job whose client is gone; run it again",
+                job,
+            )
+            state.items.append((next(self._arrivals), lost))
+
+    def _handshake_failure(self) -> ClientError | None:
+        """An encryption/authentication failure the socket monitor saw, if any."""
+        self._read_monitor()
+        if self._handshake_events:
+            event = self._handshake_events.pop(0)
             if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 return Unauthorized(
                     f"the dream server at {self.endpoint} refused this client's key; ask its administrator "
@@ -258,7 +305,7 @@ class DreamClient:
             return
         item = self._item(kind, header, payload, job)
         if isinstance(item, Accepted):
-            state.accepted = True
+            state.accepted, state.request = True, None
             if item.ahead > 0:
                 state.items.append((next(self._arrivals), Queued(job, item.ahead)))
             return
@@ -428,20 +475,19 @@ class DreamClient:
             self._checked(extra, name)
             if name in protocol.GREY_FRAMES and extra.channels != 1:
                 raise ClientError(f"a {name} map is grey (one channel), got {extra.channels} channels")
-        job = uuid.uuid4().hex
-        self._send(Dream(job, params, image, snapshots, sent))
-        return self._accepted(job, self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND)
+        request = Dream(uuid.uuid4().hex, params, image, snapshots, sent)
+        return self._accepted(request, self.timeout + spec.nbytes / _MIN_BYTES_PER_SECOND)
 
     def submit_atlas(self, order: AtlasOrder) -> str:
         """Ask for a sheet of what ``order``'s channels of the served model dream of; its events are a dream's
         (progress as the fraction of the rendering done), its Result the sheet (u8 RGB) with ``atlas`` set."""
-        job = uuid.uuid4().hex
-        self._send(Atlas(job, order))
-        return self._accepted(job, self.timeout)
+        return self._accepted(Atlas(uuid.uuid4().hex, order), self.timeout)
 
-    def _accepted(self, job: str, seconds: float) -> str:
-        """Wait up to ``seconds`` for the server to accept (queue) the job just sent; its refusal is raised."""
-        state = self._jobs[job] = _Job()
+    def _accepted(self, request: Dream | Atlas, seconds: float) -> str:
+        """Send a job and wait up to ``seconds`` for the server to accept (queue) it; its refusal is raised."""
+        self._send(request)
+        job = request.job
+        state = self._jobs[job] = _Job(request)
         deadline = time.monotonic() + seconds
         while not state.accepted:
             failure = self._take(job)

@@ -133,6 +133,12 @@ class ClientTimeout(ClientError):
     code = "timeout"
 
 
+class ConnectionLost(ClientError):
+    """The connection dropped under a queued or running job; the server cancels a job whose client is gone."""
+
+    code = "connection_lost"
+
+
 class Unauthorized(ClientError):
     """The encrypted handshake failed: the server refused this client's key, or the pinned key is wrong."""
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import zmq
+from dropping_proxy import DroppingProxy
 from scripted_server import Handler, Reply, ScriptedServer
 
 from reverie_wire import client, errors, protocol
@@ -428,3 +429,62 @@ def test_a_job_still_busy_after_the_patience_is_refused_busy(serve: Callable[[Ha
             patience=1.0,
         )
     assert waits and sum(waits) <= 1.0
+
+
+@pytest.fixture
+def dropping(
+    serve: Callable[[Handler], ScriptedServer],
+) -> Iterator[Callable[[Handler], tuple[ScriptedServer, DroppingProxy]]]:
+    proxies: list[DroppingProxy] = []
+
+    def start(handler: Handler) -> tuple[ScriptedServer, DroppingProxy]:
+        server = serve(handler)
+        proxies.append(DroppingProxy(server.endpoint))
+        return server, proxies[-1]
+
+    yield start
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_a_job_whose_connection_drops_before_it_is_accepted_is_sent_again(
+    dropping: Callable[[Handler], tuple[ScriptedServer, DroppingProxy]],
+) -> None:
+    proxy: DroppingProxy | None = None
+    dreams = itertools.count(1)
+
+    def handle(header: dict, body: list[bytes]) -> Reply:
+        if header["type"] == "hello":
+            return hello_only(header, body)
+        if next(dreams) == 1:  # the request arrived, and its connection drops before any answer
+            assert proxy is not None
+            proxy.drop()
+            return []
+        return [({"type": "accepted", "job": header["job"]}, None), result(header["job"])]
+
+    server, proxy = dropping(handle)
+    with client.DreamClient(proxy.endpoint, timeout=30) as dream:
+        dream.hello()
+        started = time.monotonic()
+        outcome = dream.run(b"\x00\x00\x00", width=1, height=1, channels=3, dtype="u8", params={"steps": 2})
+        assert time.monotonic() - started < 15, "the lost request was waited out, not sent again"
+    assert outcome.pixels == b"\x01\x02\x03"
+    sent = [header["job"] for header in server.received if header["type"] == "dream"]
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert proxy.connections == 2
+
+
+def test_a_running_job_whose_connection_drops_says_so_at_once(
+    dropping: Callable[[Handler], tuple[ScriptedServer, DroppingProxy]],
+) -> None:
+    server, proxy = dropping(dreaming(lambda job: [progress(job, 1)]))
+    with client.DreamClient(proxy.endpoint, timeout=30) as dream:
+        dream.hello()
+        job = submit(dream)
+        events = dream.events(job)
+        assert isinstance(next(events), client.Progress)
+        proxy.drop()
+        with pytest.raises(errors.ConnectionLost, match=r"dropped while job \w+ was queued or running") as lost:
+            next(events)
+    assert lost.value.job_id == job
+    assert [header["type"] for header in server.received].count("dream") == 1
