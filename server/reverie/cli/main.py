@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("reverie: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went first (`reverie status | head`): nothing left to tell it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit fails no more
+        return 141  # as a shell reports a command ended by SIGPIPE
 
 
 if __name__ == "__main__":
