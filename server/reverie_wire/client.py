@@ -74,8 +74,14 @@ _HANDSHAKE_FAILED = (
     zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 )
 # Connection events tell a probe "something listens" from "nothing does" without waiting for an answer, and a
-# dropped connection tells the jobs it carried that their messages may be lost.
-_MONITORED = _HANDSHAKE_FAILED | zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+# dropped connection, then a new one, tell the jobs it carried that their messages may have been lost.
+_MONITORED = (
+    _HANDSHAKE_FAILED
+    | zmq.EVENT_CONNECTED
+    | zmq.EVENT_CONNECT_RETRIED
+    | zmq.EVENT_DISCONNECTED
+    | zmq.EVENT_HANDSHAKE_SUCCEEDED
+)
 
 
 # The images sent with a dream beside its own, by the names callers know them by.
@@ -147,6 +153,7 @@ class DreamClient:
         self._arrivals = itertools.count()  # numbers the items, so ``poll`` hands them out in arrival order
         self._last_heard = time.monotonic()
         self._handshake_events: list[int] = []  # handshake failures the monitor reported, not yet raised
+        self._dropped = False  # the connection dropped, and no new one has finished its handshake yet
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -176,6 +183,7 @@ class DreamClient:
             self._socket.close(linger=linger_ms)
             self._socket = None
         self._handshake_events.clear()
+        self._dropped = False
         if self._monitor is not None:
             self._monitor.close(linger=0)
             self._monitor = None
@@ -236,24 +244,24 @@ class DreamClient:
         return header, body[1] if len(body) > 1 else None
 
     def _read_monitor(self) -> None:
-        """Take the connection events waiting: handshake failures are kept for ``_handshake_failure``."""
+        """Take the connection events waiting: handshake failures are kept for ``_handshake_failure``; a dropped
+        connection ends the jobs the server had taken, and once a new one is up the others are sent again."""
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)["event"]
             if event & _HANDSHAKE_FAILED:
                 self._handshake_events.append(event)
             elif event == zmq.EVENT_DISCONNECTED:
-                self._connection_dropped()
+                self._dropped = True
+                self._lose_accepted_jobs()
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and self._dropped:
+                self._dropped = False
+                self._send_unaccepted_again()
 
-    def _connection_dropped(self) -> None:
-        """What was in flight on a dropped connection may be lost, and the server answers a new connection under
-        a new name: a job not yet accepted is sent again (ZeroMQ holds it until the connection is back); one the
-        server had taken is lost with the old name, and says so at once instead of waiting out the silence."""
+    def _lose_accepted_jobs(self) -> None:
+        """The server cancels a job whose connection is gone: each one it had taken says so now, instead of
+        after the silence limit."""
         for job, state in self._jobs.items():
-            if state.over:
-                continue
-            if state.request is not None:
-                log.info("the connection to %s dropped before job %s was accepted; sent it again", self.endpoint, job)
-                self._send(state.request)
+            if state.over or state.request is not None:
                 continue
             state.over = True
             lost = ConnectionLost(
@@ -262,6 +270,15 @@ class DreamClient:
                 job,
             )
             state.items.append((next(self._arrivals), lost))
+
+    def _send_unaccepted_again(self) -> None:
+        """A request not yet accepted may have been lost with the old connection (or may still wait in ZeroMQ's
+        queue, when it was never written): sent again, it is accepted once, as the server takes a job id the
+        connection already has as the same request."""
+        for job, state in self._jobs.items():
+            if not state.over and state.request is not None:
+                log.info("the connection to %s dropped before job %s was accepted; sent it again", self.endpoint, job)
+                self._send(state.request)
 
     def _handshake_failure(self) -> ClientError | None:
         """An encryption/authentication failure the socket monitor saw, if any."""
@@ -305,6 +322,8 @@ class DreamClient:
             return
         item = self._item(kind, header, payload, job)
         if isinstance(item, Accepted):
+            if state.accepted:  # the answer to the same request sent again after a dropped connection
+                return
             state.accepted, state.request = True, None
             if item.ahead > 0:
                 state.items.append((next(self._arrivals), Queued(job, item.ahead)))

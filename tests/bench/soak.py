@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import socket
 import statistics
 import sys
@@ -49,12 +50,17 @@ class Soak:
 
     def __init__(self, server: Server, seconds: float) -> None:
         self.server = server
-        self.deadline = time.monotonic() + seconds
+        self.began = time.monotonic()
+        self.deadline = self.began + seconds
         self.counts: dict[str, int] = {}
         self.errors: dict[str, str] = {}
         self.dreams: list[float] = []
         self.failed_dreams: list[str] = []
+        self.client_log: list[str] = []  # what the polite client's library logged (a job sent again, say)
         self.lock = threading.Lock()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began
 
     def going(self) -> bool:
         return time.monotonic() < self.deadline and self.server.process.poll() is None
@@ -65,7 +71,8 @@ class Soak:
 
 
 def polite(soak: Soak) -> None:
-    """One client dreaming small MobileNet jobs one after another, retrying while the server says busy."""
+    """One client dreaming small MobileNet jobs one after another, retrying while the server says busy; a failed
+    dream is recorded with when it failed, and the next one is tried."""
     pixels = image(160, 120, 3, "u8")
     with DreamClient(soak.server.endpoint, timeout=600) as client:
         number = 0
@@ -80,7 +87,7 @@ def polite(soak: Soak) -> None:
                     **layout(pixels),
                 )
             except ReverieError as error:
-                soak.failed_dreams.append(f"{type(error).__name__}: {error}")
+                soak.failed_dreams.append(f"at {soak.elapsed():.0f} s: {type(error).__name__}: {error}")
                 continue
             soak.dreams.append(time.monotonic() - start)
 
@@ -289,6 +296,17 @@ ATTACKS: list[Callable[[Soak], None]] = [
 ]
 
 
+class _Recorded(logging.Handler):
+    """Keeps the client library's log lines in the report, each with when in the soak it came."""
+
+    def __init__(self, soak: Soak) -> None:
+        super().__init__()
+        self.soak = soak
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.soak.client_log.append(f"at {self.soak.elapsed():.0f} s: {record.getMessage()}")
+
+
 def guarded(work: Callable[[Soak], None], soak: Soak) -> Callable[[], None]:
     """A thread's body: an attack that fails (a refused socket, a timeout) is recorded, and started again."""
 
@@ -318,7 +336,10 @@ def main() -> None:
         ready = memory(server.process.pid)["VmRSS"]
         soak = Soak(server, args.minutes * 60)
         samples: list[tuple[float, int]] = []
-        began = time.monotonic()
+        began = soak.began
+        client_log = logging.getLogger("reverie_wire.client")
+        client_log.setLevel(logging.INFO)
+        client_log.addHandler(_Recorded(soak))
         threads = [threading.Thread(target=polite, args=(soak,), daemon=True)]
         threads += [threading.Thread(target=guarded(attack, soak), daemon=True) for attack in ATTACKS]
         for thread in threads:
@@ -353,6 +374,7 @@ def main() -> None:
                 "max_s": max(dreams) if dreams else None,
                 "times_s": dreams,
             },
+            "client_log": soak.client_log,
             "attacks": soak.counts,
             "last_errors": soak.errors,
             "threads_still_running": [thread.name for thread in threads if thread.is_alive()],

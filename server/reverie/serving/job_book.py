@@ -45,6 +45,11 @@ class JobBook:
     def get(self, route: Route, job_id: str) -> Job | None:
         return self._jobs.get((route, job_id))
 
+    def place(self, job: Job) -> tuple[int, int]:
+        """Where a job not yet over stands, as ``add`` said it: the jobs queued before it, and all jobs before it."""
+        before = list(itertools.takewhile(lambda other: other is not job, self._jobs.values()))
+        return sum(1 for other in before if other not in self._running), len(before)
+
     def by_serial(self, serial: int) -> Job | None:
         return self._serials.get(serial)
 

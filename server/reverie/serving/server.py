@@ -331,12 +331,14 @@ class DreamServer:
             params = params.replace(tile_size=tile, tile_overlap=min(params.tile_overlap, tile // 4))
         return params
 
-    def _new_job_id(self, route: tuple[bytes, ...], job_id: str) -> None:
-        if self._book.get(route, job_id) is not None:
-            raise BadRequest(
-                f"job {job_id} is already queued or running for this client; choose a new job id "
-                "(an id is free again once its job's last message was sent)"
-            )
+    def _sent_again(self, route: tuple[bytes, ...], job_id: str) -> bool:
+        """Whether this connection already has the job queued or running: a client that feared the request lost
+        with a dropped connection sent it again. It is answered ``accepted`` again, and runs once."""
+        job = self._book.get(route, job_id)
+        if job is None:
+            return False
+        self._accepted(job, *self._book.place(job))
+        return True
 
     def _accept_atlas(self, route: tuple[bytes, ...], request: Atlas, peer: object) -> None:
         """Queue an atlas request as a job: the worker renders it, cancellable, within the limits dreams keep."""
@@ -345,7 +347,8 @@ class DreamServer:
         order = request.order
         if not self.serves_atlas:
             raise BadRequest("a cluster's front renders no atlas; ask a single dream server, or run `reverie atlas`")
-        self._new_job_id(route, request.job)
+        if self._sent_again(route, request.job):
+            return
         if order.layer not in self.spec.dream_layers:
             raise UnknownLayer(
                 f"{self.spec.name} has no dream layer {order.layer!r}; its layers: {', '.join(self.spec.dream_layers)}"
@@ -359,7 +362,8 @@ class DreamServer:
         self._queue(job, route, peer, f"atlas of {order.layer} channels {order.first}-{order.last}")
 
     def _accept(self, route: tuple[bytes, ...], request: Dream, peer: object) -> None:
-        self._new_job_id(route, request.job)
+        if self._sent_again(route, request.job):
+            return
         params = self._check_params(request.params)
         extras = {name: extra.spec for name, extra in request.extras.items()}
         check_work(params, request.image.spec, self.limits, extras)
