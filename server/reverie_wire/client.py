@@ -253,9 +253,11 @@ class DreamClient:
             elif event == zmq.EVENT_DISCONNECTED:
                 self._dropped = True
                 self._lose_accepted_jobs()
-            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and self._dropped:
-                self._dropped = False
-                self._send_unaccepted_again()
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._handshake_events.clear()  # a handshake broken off before (a full server) is not the story
+                if self._dropped:
+                    self._dropped = False
+                    self._send_unaccepted_again()
 
     def _lose_accepted_jobs(self) -> None:
         """The server cancels a job whose connection is gone: each one it had taken says so now, instead of
