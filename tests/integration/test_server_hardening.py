@@ -25,7 +25,6 @@ from PIL import Image
 from scripted_server import Reply, ScriptedServer
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
 
-from reverie.serving import inflow
 from reverie_wire import protocol
 from reverie_wire.client import DreamClient, Result
 from reverie_wire.errors import Busy, ClientError, TooLarge
@@ -480,30 +479,6 @@ def test_connections_beyond_the_limit_are_closed_and_descriptors_stay_bounded(fa
     assert closed >= 9 * MAX_CONNECTIONS - 2, f"{closed} of {len(flood)} connections were closed by the server"
     assert held <= MAX_CONNECTIONS + 4, f"the server holds {held} more descriptors"
     assert isinstance(served(fair), Result)
-
-
-def test_connections_that_only_sit_there_give_their_slots_to_a_newcomer(fair: Server) -> None:
-    """Every slot held by peers that connected and say nothing, not even ZeroMQ's heartbeats: a newcomer is let in
-    once they have been quiet for inflow.QUIET_SECONDS (before, each of its hellos was refused)."""
-    with zmq.Context() as context:
-        sitting = []
-        for _ in range(MAX_CONNECTIONS):
-            socket = context.socket(zmq.DEALER)
-            socket.linger = 0
-            connected = socket.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-            socket.connect(fair.endpoint)
-            assert connected.poll(10_000), "a sitting peer never got through the handshake"
-            socket.disable_monitor()
-            connected.close(linger=0)
-            sitting.append(socket)
-        try:
-            with fair.client(timeout=2 * inflow.QUIET_SECONDS, retries=2) as newcomer:
-                facts = newcomer.hello()
-        finally:
-            for socket in sitting:
-                socket.close()
-    assert facts["state"] == "ready"
-    assert "closed a connection that had sent nothing for" in fair.log.read_text()
 
 
 # -- row 7: routing ids a peer chooses ------------------------------------------------------------------------------

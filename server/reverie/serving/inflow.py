@@ -7,9 +7,7 @@ bytes a connection has received (``TCP_INFO``), the server counts the bytes of t
 (every frame names its connection's descriptor, ``ZMQ_SRCFD``). A connection holding more than its allowance is
 shut down, which makes libzmq close it and free what it held. The same thread shuts down connections beyond the
 connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors, and
-those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all. When every
-slot is taken, a newcomer takes the slot of the connection that has been quiet longest (no message, no job), if
-for ``QUIET_SECONDS`` or more, so connections that only sit there cannot keep a newcomer out.
+those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all.
 
 An ``ipc://`` endpoint is watched the same way through its relay (``ipc_relay``), whose counts of the bytes each
 link carried stand in for the kernel's, which Linux keeps only for TCP.
@@ -51,9 +49,6 @@ _BYTES_ACKED_AT, _BYTES_RECEIVED_AT = 120, 128
 # (this machine's users cannot be told apart by address: counting them as one would give the plug-in and the
 # command line one share). A CURVE key is known only after the handshake, once the slot is taken.
 HOST_SHARE = 4
-# A connection with no job that has sent no message for this long gives its slot to a newcomer when every slot is
-# taken (ZeroMQ's heartbeats are not messages: every live peer answers them).
-QUIET_SECONDS = 10.0
 _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
 
 
@@ -109,7 +104,6 @@ class _Connection:
     key: bytes | None = None  # a CURVE client's key, once a message of its has shown it
     accepted: float = field(default_factory=time.monotonic)
     taken: int = 0  # wire bytes of the messages the server has read
-    last_message: float = field(default_factory=time.monotonic)  # when the server last read a message of its
     cut: bool = False
 
 
@@ -145,7 +139,6 @@ class InflowGuard(threading.Thread):
         self._stopping = threading.Event()
         self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
         self.cuts = 0
-        self.with_jobs: frozenset[int] = frozenset()  # descriptors of the connections with a job, set by the server
 
     def taken(self, frames: list[Any]) -> None:
         """Count a message the server has read against its connection."""
@@ -162,7 +155,6 @@ class InflowGuard(threading.Thread):
             connection = self._connections.get(fd)
             if connection is not None:
                 connection.taken += size
-                connection.last_message = time.monotonic()
                 connection.key = key or connection.key
                 self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
 
@@ -214,7 +206,7 @@ class InflowGuard(threading.Thread):
             open_now = len(self._connections)
             from_host = sum(1 for known in self._connections.values() if host is not None and known.host == host)
             self._connections[fd] = _Connection(host, link)
-        if open_now >= self.max_connections and not self._make_room():
+        if open_now >= self.max_connections:
             self._log.log(
                 "refused",  # one stream: a refused peer may be gone before its address is read
                 logging.WARNING,
@@ -231,26 +223,6 @@ class InflowGuard(threading.Thread):
                 from_host,
             )
             self._cut(fd)
-
-    def _make_room(self) -> bool:
-        """Close the connection quiet for longest (no job, no message), if for ``QUIET_SECONDS`` or more: whether
-        one was."""
-        now, with_jobs = time.monotonic(), self.with_jobs
-        with self._lock:
-            quiet = {
-                fd: now - c.last_message for fd, c in self._connections.items() if not c.cut and fd not in with_jobs
-            }
-        fd = max(quiet, key=quiet.__getitem__, default=None)
-        if fd is None or quiet[fd] < QUIET_SECONDS:
-            return False
-        self._cut(fd)
-        self._log.log(
-            "made room",
-            logging.INFO,
-            "closed a connection that had sent nothing for %.0f s to let a new one in ([limits] max_connections)",
-            quiet[fd],
-        )
-        return True
 
     def _check(self) -> None:
         with self._lock:

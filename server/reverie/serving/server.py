@@ -470,12 +470,9 @@ class DreamServer:
         self._moved_up(place)
 
     def _count_held(self) -> None:
-        """What the server holds for clients, for the memory budget (its jobs' pixels and what they have not read),
-        and which connections have jobs, for the connection guard."""
+        """What the server holds for clients, for the memory budget: its jobs' pixels and what they have not read."""
         unread = self._outbox.held_total() if self._outbox is not None else 0
         self._budget.held = sum(job.nbytes for job in self._book) + unread
-        if self._inflow is not None:  # a connection waiting on a job is never taken for one that only sits there
-            self._inflow.with_jobs = frozenset(job.connection[0] for job in self._book if job.connection is not None)
 
     def _moved_up(self, place: int) -> None:
         """The jobs from ``place`` on moved up one: tell each still waiting how many now run before it
