@@ -226,10 +226,10 @@ class DreamClient:
             poller.register(self._monitor, zmq.POLLIN)
         while True:
             ready = dict(poller.poll(max(0, int((deadline - time.monotonic()) * 1000))))
+            if socket in ready:  # first: what came before a drop (a job's last message) is read before the drop
+                break
             if self._monitor in ready:
                 self._read_monitor()
-            if socket in ready:
-                break
             if time.monotonic() >= deadline:
                 return None
         frames = socket.recv_multipart()
@@ -323,9 +323,7 @@ class DreamClient:
                 self._send_cancel(job)
             return
         item = self._item(kind, header, payload, job)
-        if isinstance(item, Accepted):
-            if state.accepted:  # the answer to the same request sent again after a dropped connection
-                return
+        if isinstance(item, Accepted):  # again when the job moves up, or for the same request sent again
             state.accepted, state.request = True, None
             if item.ahead > 0:
                 state.items.append((next(self._arrivals), Queued(job, item.ahead)))
