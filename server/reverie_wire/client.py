@@ -39,6 +39,8 @@ from reverie_wire.images import Image, ImageSpec
 from reverie_wire.protocol import Atlas, Cancel, Dream, Hello
 from reverie_wire.replies import JOB_REPLIES, Accepted, Cancelled, Error, Progress, Result, Snapshot, Welcome
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "Cancelled",
     "DreamClient",
@@ -96,8 +98,6 @@ class Queued:
     job_id: str
     ahead: int
 
-
-log = logging.getLogger(__name__)
 
 Event = Union[Queued, Progress, Snapshot, Result, Cancelled]  # noqa: UP007 - a runtime alias on Python 3.10 too
 # Events that do not end their job.
@@ -217,7 +217,7 @@ class DreamClient:
 
     def _receive(self, timeout: float) -> tuple[dict[str, Any], bytes | None] | None:
         """The next message from the server, or None after ``timeout`` seconds of silence; a connection that
-        drops meanwhile is dealt with (``_connection_dropped``) and the wait goes on."""
+        drops meanwhile is dealt with (``_read_monitor``) and the wait goes on."""
         socket = self._connect()
         deadline = time.monotonic() + timeout
         poller = zmq.Poller()

@@ -46,9 +46,10 @@ class JobBook:
         return self._jobs.get((route, job_id))
 
     def place(self, job: Job) -> tuple[int, int]:
-        """Where a job not yet over stands, as ``add`` said it: the jobs queued before it, and all jobs before it."""
-        before = list(itertools.takewhile(lambda other: other is not job, self._jobs.values()))
-        return sum(1 for other in before if other not in self._running), len(before)
+        """Where a job not yet over stands, as ``add`` said it and the server's moved-up messages say it: the jobs
+        queued before it, and all jobs before it (those running first)."""
+        ahead = list(self._jobs.values()).index(job)
+        return max(0, ahead - self.running_count), ahead
 
     def by_serial(self, serial: int) -> Job | None:
         return self._serials.get(serial)
