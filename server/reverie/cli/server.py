@@ -21,6 +21,7 @@ from reverie import keys
 from reverie.config import ServerConfig, choose_backend, keys_dir, load_config, parse_duration
 from reverie.config_bounds import bounded
 from reverie.daemon import control as daemon
+from reverie.serving import allocator
 from reverie_wire.config import START_TIMEOUT
 from reverie_wire.errors import ReverieError
 from reverie_wire.keys import client_options
@@ -75,6 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's later chatter stays out of the log
     config = _config(args)
     _log_to(args, config)
+    arenas = allocator.cap_arenas()  # before TensorFlow and libzmq start their threads
+    logging.getLogger(__name__).debug("malloc arenas: %s", arenas or "left to the C library or MALLOC_ARENA_MAX")
     choose_backend(config)
     from reverie import framework_output
 
