@@ -207,7 +207,9 @@ def test_snapshots_to_a_client_that_never_reads_stay_within_the_budget(budgeted:
             peer.ping()
             time.sleep(0.3)
         growth = memory(budgeted.process.pid)["VmRSS"] - start
-    assert growth < 24 * MB, f"the server grew by {growth / MB:.0f} MiB in 8 s"  # it was about 33 MiB a second
+    # Kept snapshots grew the server about 33 MiB a second (260 MiB in these 8 s); the dream's own steps of
+    # allocation reach 32 MiB in a window on a loaded machine.
+    assert growth < 64 * MB, f"the server grew by {growth / MB:.0f} MiB in 8 s"
 
 
 # -- shares per peer -----------------------------------------------------------------------------------------------
