@@ -25,6 +25,7 @@ from server_harness import (
     start_server,
     user_env,
 )
+from zmq.utils.monitor import recv_monitor_message
 
 from reverie.config import load_config
 from reverie_wire import protocol
@@ -278,12 +279,18 @@ def keyed_server(tmp_path: Path, limits: str) -> tuple[Server, dict[str, object]
     return start_server(tmp_path, "--config", str(config), env=env, client_options=options), options
 
 
-def keyed_dealer(context: zmq.Context, endpoint: str, options: dict[str, object]) -> zmq.Socket:
-    """A DEALER with the client key, connected and past a hello (so the server has seen its key)."""
+def keyed_socket(context: zmq.Context, options: dict[str, object]) -> zmq.Socket:
+    """A DEALER with the client key, not connected yet."""
     sock = context.socket(zmq.DEALER)
     sock.linger = 0
     public, secret = options["client_keys"]  # type: ignore[misc]
     sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = options["server_public_key"], public, secret
+    return sock
+
+
+def keyed_dealer(context: zmq.Context, endpoint: str, options: dict[str, object]) -> zmq.Socket:
+    """A DEALER with the client key, connected and past a hello (so the server has seen its key)."""
+    sock = keyed_socket(context, options)
     sock.heartbeat_ivl = 300  # its heartbeats keep the connection alive while it reads nothing
     sock.heartbeat_timeout = 600_000  # and it does not give up on a server it is not reading
     sock.connect(endpoint)
@@ -291,6 +298,36 @@ def keyed_dealer(context: zmq.Context, endpoint: str, options: dict[str, object]
     assert sock.poll(30_000), "hello must be answered"
     sock.recv_multipart()
     return sock
+
+
+def test_a_curve_key_holds_one_share_of_the_connection_slots(tmp_path: Path) -> None:
+    env = user_env(tmp_path)
+    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
+    assert made.returncode == 0, made
+    config = tmp_path / "reverie.toml"
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_connections = 8\n")  # 2 a key
+    keys = load_config(config).keys
+    assert keys.authorized_clients is not None
+    public, secret = zmq.auth.create_certificates(tmp_path, "second")
+    shutil.copy(public, keys.authorized_clients)
+    first = client_options(keys)
+    second = {**first, "client_keys": zmq.auth.load_certificate(secret)}
+    server = start_server(tmp_path, "--config", str(config), env=env, client_options=first)
+    try:
+        with zmq.Context() as context:
+            held = [keyed_dealer(context, server.endpoint, first) for _ in range(2)]
+            third = keyed_socket(context, first)
+            watch = third.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            third.connect(server.endpoint)
+            third.send_multipart([b"", header(type="hello", req="h")])
+            assert watch.poll(30_000), "the key's third connection must be cut at its first message"
+            assert recv_monitor_message(watch)["event"] == zmq.EVENT_DISCONNECTED
+            held.append(keyed_dealer(context, server.endpoint, second))  # another key still gets in and is answered
+            for sock in (*held, watch, third):
+                sock.close()
+    finally:
+        assert server.stop() == 0
+    assert "refused a connection of client key" in server.log.read_text()
 
 
 def test_a_keys_connections_share_one_allowance_of_bytes_in_flight(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ bytes a connection has received (``TCP_INFO``), the server counts the bytes of t
 (every frame names its connection's descriptor, ``ZMQ_SRCFD``). A connection holding more than its allowance is
 shut down, which makes libzmq close it and free what it held. The same thread shuts down connections beyond the
 connection limit as soon as they are accepted, so a flood of connections never exhausts the descriptors, and
-those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all.
+those beyond a remote host's share of the slots (``HOST_SHARE``), so one host cannot take them all; a CURVE key
+is held to the same share from the first message that shows it.
 
 An ``ipc://`` endpoint is watched the same way through its relay (``ipc_relay``), whose counts of the bytes each
 link carried stand in for the kernel's, which Linux keeps only for TCP.
@@ -21,7 +22,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,8 @@ _COUNTER = struct.Struct("<Q")
 _BYTES_ACKED_AT, _BYTES_RECEIVED_AT = 120, 128
 # A remote host may hold at most this share of max_connections; loopback and ipc peers are counted per connection
 # (this machine's users cannot be told apart by address: counting them as one would give the plug-in and the
-# command line one share). A CURVE key is known only after the handshake, once the slot is taken.
+# command line one share). A CURVE key is known only from its first message, once the slot is taken: its
+# connections past the same share are cut then.
 HOST_SHARE = 4
 _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED
 
@@ -127,7 +129,7 @@ class InflowGuard(threading.Thread):
         self.allowance = allowance
         self.budget = budget
         self.max_connections = max_connections
-        self.host_slots = max(1, max_connections // HOST_SHARE)
+        self.peer_slots = max(1, max_connections // HOST_SHARE)  # one remote host's, or one CURVE key's
         self.encrypted = encrypted
         self.relay = relay
         self._monitor = router.get_monitor_socket(_EVENTS)
@@ -140,12 +142,13 @@ class InflowGuard(threading.Thread):
         self._log = PeerLog(log)  # a peer reconnecting in a loop must not fill the log
         self.cuts = 0
 
-    def taken(self, frames: list[Any]) -> None:
-        """Count a message the server has read against its connection."""
+    def taken(self, frames: list[Any]) -> bool:
+        """Count a message the server has read against its connection; False when the message is the first of a
+        CURVE key that already holds its share of the slots: the connection is cut and the message not answered."""
         try:
             fd = frames[-1].get(zmq.SRCFD)
         except (zmq.ZMQError, AttributeError):
-            return
+            return True
         size = wire_bytes(frames, self.encrypted)
         key = _key_of(frames[-1]) if self.encrypted else None
         opened = peers.connection_of(frames[-1])
@@ -153,10 +156,25 @@ class InflowGuard(threading.Thread):
             if opened is not None:
                 self._descriptors[frames[0].bytes] = opened
             connection = self._connections.get(fd)
-            if connection is not None:
-                connection.taken += size
-                connection.key = key or connection.key
-                self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
+            if connection is None:
+                return True
+            connection.taken += size
+            self.budget.in_flight = max(0, self.budget.in_flight - size)  # read now: the job counts it
+            if key is None or connection.key is not None:
+                return True
+            connection.key = key
+            holding = sum(1 for known in self._connections.values() if known.key == key and not known.cut) - 1
+        if holding < self.peer_slots:
+            return True
+        self._log.log(
+            ("key", key),
+            logging.WARNING,
+            "refused a connection of client key %s: it holds %d, one key's share of [limits] max_connections",
+            key.decode(),
+            holding,
+        )
+        self._cut(fd)
+        return False
 
     def acknowledged(self, routing_id: bytes) -> int | None:
         """The bytes a client's connection has acknowledged receiving (its kernel's, whether or not the client has
@@ -184,22 +202,37 @@ class InflowGuard(threading.Thread):
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
+                events = []
                 while self._monitor.poll(0):
-                    self._on_event(recv_monitor_message(self._monitor))
+                    events.append(recv_monitor_message(self._monitor))
+                self._on_events(events)
                 self._check()
                 self._monitor.poll(int(CHECK_INTERVAL * 1000))
         finally:
             self._monitor.close(linger=0)
 
-    def _on_event(self, event: Mapping[str, Any]) -> None:
-        fd = int(event["value"])
-        if event["event"] != zmq.EVENT_ACCEPTED:
-            with self._lock:
-                self._connections.pop(fd, None)
-                gone = [r for r, known in self._descriptors.items() if known[0] == fd and not peers.still_open(known)]
-                for routing_id in gone:  # a later connection on the same descriptor keeps its own
-                    del self._descriptors[routing_id]
-            return
+    def _on_events(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Take the connection events in order. An accept whose connection closed again later in the same batch is
+        passed over: its descriptor may by now be another connection's (a client that came after), which a
+        refusal would cut instead."""
+        last_close = {
+            int(event["value"]): at for at, event in enumerate(events) if event["event"] != zmq.EVENT_ACCEPTED
+        }
+        for at, event in enumerate(events):
+            fd = int(event["value"])
+            if event["event"] != zmq.EVENT_ACCEPTED:
+                self._closed(fd)
+            elif last_close.get(fd, -1) < at:
+                self._accepted(fd)
+
+    def _closed(self, fd: int) -> None:
+        with self._lock:
+            self._connections.pop(fd, None)
+            gone = [r for r, known in self._descriptors.items() if known[0] == fd and not peers.still_open(known)]
+            for routing_id in gone:  # a later connection on the same descriptor keeps its own
+                del self._descriptors[routing_id]
+
+    def _accepted(self, fd: int) -> None:
         host = peers.remote_host(fd)
         link = None if self.relay is None else peer_name(fd)
         with self._lock:
@@ -214,7 +247,7 @@ class InflowGuard(threading.Thread):
                 self.max_connections,
             )
             self._cut(fd)
-        elif from_host >= self.host_slots:
+        elif from_host >= self.peer_slots:
             self._log.log(
                 host,
                 logging.WARNING,

@@ -282,8 +282,8 @@ class DreamServer:
     # -- client requests ------------------------------------------------------------------------
 
     def _on_client(self, frames: list[zmq.Frame]) -> None:
-        if self._inflow is not None:
-            self._inflow.taken(frames)
+        if self._inflow is not None and not self._inflow.taken(frames):
+            return  # its key holds its share of the connections: this one is cut
         envelope, body = protocol.split(frames)
         route = tuple(frame.bytes for frame in envelope)
         if not route:
