@@ -10,7 +10,6 @@ An operator's own ``MALLOC_ARENA_MAX`` is left as it is; other C libraries have 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 ARENAS = 2
@@ -23,8 +22,8 @@ def cap_arenas() -> int | None:
     if "MALLOC_ARENA_MAX" in os.environ:
         return None
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process already runs on, found without a search
+    except AttributeError:
         return None
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
