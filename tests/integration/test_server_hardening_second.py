@@ -216,14 +216,34 @@ def test_snapshots_to_a_client_that_never_reads_stay_within_the_budget(budgeted:
 # -- shares per peer -----------------------------------------------------------------------------------------------
 
 
-def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_opens(tmp_path: Path) -> None:
+def keyed_server(tmp_path: Path, limits: str) -> tuple[Server, dict[str, object]]:
+    """A CURVE server on loopback with these ``[limits]`` lines, and the options of its one client key."""
+    server, options, _ = two_keyed_server(tmp_path, limits, second=False)
+    return server, options
+
+
+def two_keyed_server(
+    tmp_path: Path, limits: str, second: bool = True
+) -> tuple[Server, dict[str, object], dict[str, object]]:
+    """A CURVE server on loopback with these ``[limits]`` lines, and the options of its two client keys (with
+    ``second`` False, of its one key twice)."""
     env = user_env(tmp_path)
     made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
     assert made.returncode == 0, made
     config = tmp_path / "reverie.toml"
-    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_jobs_per_client = 2\n")
-    options = client_options(load_config(config).keys)
-    server = start_server(tmp_path, "--config", str(config), env=env, client_options=options)
+    config.write_text(made.stdout[made.stdout.index("[keys]") :] + f"[limits]\n{limits}")
+    keys = load_config(config).keys
+    first = other = client_options(keys)
+    if second:
+        assert keys.authorized_clients is not None
+        public, secret = zmq.auth.create_certificates(tmp_path, "second")  # a second client, on the same machine
+        shutil.copy(public, keys.authorized_clients)
+        other = {**first, "client_keys": zmq.auth.load_certificate(secret)}
+    return start_server(tmp_path, "--config", str(config), env=env, client_options=first), first, other
+
+
+def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_opens(tmp_path: Path) -> None:
+    server, options = keyed_server(tmp_path, "max_jobs_per_client = 2\n")
     pixels = image(96, 96, 3, "u8")
     clients = [DreamClient(server.endpoint, timeout=30, **options) for _ in range(3)]
     try:
@@ -240,18 +260,7 @@ def test_a_curve_key_gets_one_share_of_the_queue_however_many_connections_it_ope
 
 
 def test_two_curve_keys_on_loopback_have_a_share_of_the_queue_each(tmp_path: Path) -> None:
-    env = user_env(tmp_path)
-    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
-    assert made.returncode == 0, made
-    config = tmp_path / "reverie.toml"
-    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_jobs_per_client = 2\n")
-    keys = load_config(config).keys
-    assert keys.authorized_clients is not None
-    public, secret = zmq.auth.create_certificates(tmp_path, "second")  # a second client, on the same machine
-    shutil.copy(public, keys.authorized_clients)
-    first = client_options(keys)
-    second = {**first, "client_keys": zmq.auth.load_certificate(secret)}
-    server = start_server(tmp_path, "--config", str(config), env=env, client_options=first)
+    server, first, second = two_keyed_server(tmp_path, "max_jobs_per_client = 2\n")
     pixels = image(96, 96, 3, "u8")
     clients = [DreamClient(server.endpoint, timeout=30, **options) for options in (first, second)]
     try:
@@ -266,17 +275,6 @@ def test_two_curve_keys_on_loopback_have_a_share_of_the_queue_each(tmp_path: Pat
         for client in clients:
             client.close()
         assert server.stop() == 0
-
-
-def keyed_server(tmp_path: Path, limits: str) -> tuple[Server, dict[str, object]]:
-    """A CURVE server on loopback with these ``[limits]`` lines, and the options of its one client key."""
-    env = user_env(tmp_path)
-    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
-    assert made.returncode == 0, made
-    config = tmp_path / "reverie.toml"
-    config.write_text(made.stdout[made.stdout.index("[keys]") :] + f"[limits]\n{limits}")
-    options = client_options(load_config(config).keys)
-    return start_server(tmp_path, "--config", str(config), env=env, client_options=options), options
 
 
 def keyed_socket(context: zmq.Context, options: dict[str, object]) -> zmq.Socket:
@@ -301,18 +299,7 @@ def keyed_dealer(context: zmq.Context, endpoint: str, options: dict[str, object]
 
 
 def test_a_curve_key_holds_one_share_of_the_connection_slots(tmp_path: Path) -> None:
-    env = user_env(tmp_path)
-    made = reverie("keys", "--dir", str(tmp_path / "keys"), env=env)
-    assert made.returncode == 0, made
-    config = tmp_path / "reverie.toml"
-    config.write_text(made.stdout[made.stdout.index("[keys]") :] + "[limits]\nmax_connections = 8\n")  # 2 a key
-    keys = load_config(config).keys
-    assert keys.authorized_clients is not None
-    public, secret = zmq.auth.create_certificates(tmp_path, "second")
-    shutil.copy(public, keys.authorized_clients)
-    first = client_options(keys)
-    second = {**first, "client_keys": zmq.auth.load_certificate(secret)}
-    server = start_server(tmp_path, "--config", str(config), env=env, client_options=first)
+    server, first, second = two_keyed_server(tmp_path, "max_connections = 8\n")  # 2 slots a key
     try:
         with zmq.Context() as context:
             held = [keyed_dealer(context, server.endpoint, first) for _ in range(2)]
