@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+MB = 1 << 20
+# What one connection sending an unfinished message can grow a server taking at most 1,000,000 pixels (frames of
+# 16 MB) by: its allowance (two such frames) and what arrives over loopback before the guard's next check, which
+# under load comes late (docs/hardening.md).
+ONE_CONNECTION_BOUND = 96 * MB
+
 # A ZMTP 3.0 greeting for the NULL mechanism, as a client (RFC 23).
 _GREETING = b"\xff" + bytes(8) + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") + b"\x00" + bytes(31)
 

@@ -4,7 +4,7 @@ clients served, no traceback in the log).
 
 Memory figures: the server runs with 1 megapixel images at most, so its largest frame (f32 RGBA) is 16 MB and a
 connection may hold two such messages unread (``max_inflight_bytes``, 32 MB); every attack below sends ten times
-that or more, and the server's peak resident memory during it may grow by at most ``MEMORY_BOUND``.
+that or more, and the server's peak resident memory during it may grow by at most ``ONE_CONNECTION_BOUND``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import zmq
-from attacks import header, memory, raw_peer, reset_peak, unfinished_message
+from attacks import MB, ONE_CONNECTION_BOUND, header, memory, raw_peer, reset_peak, unfinished_message
 from PIL import Image
 from scripted_server import Reply, ScriptedServer
 from server_harness import ENDLESS, TINY, Server, image, layout, start_server
@@ -31,9 +31,6 @@ from reverie_wire.errors import Busy, ClientError, TooLarge
 
 MAX_PIXELS = 1_000_000
 FRAME = MAX_PIXELS * 16  # the largest frame the server takes
-MB = 1 << 20
-# The allowance (two messages) and what the attack can send in one check interval of the guard.
-MEMORY_BOUND = 96 * MB
 # One complete message of whole frames sent at once over loopback: the server grows by what arrived before the cut
 # (a frame's buffer is resident only as it fills), about 35 MiB, but a guard thread scheduled late on a loaded
 # machine lets more in (the full suite measured 119 and 123 MiB, and one of 11 sends beside six busy processes 168
@@ -78,7 +75,7 @@ def test_an_unfinished_message_is_cut_at_its_allowance(server: Server) -> None:
     with Peak(server) as peak:
         sent = unfinished_message(server.endpoint, FRAME, 20)  # 320 MB that never ends
     assert sent < 20, "the server must cut the connection, not hold every frame"
-    assert peak.growth < MEMORY_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+    assert peak.growth < ONE_CONNECTION_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
     assert isinstance(served(server), Result)
 
 
@@ -99,7 +96,7 @@ def test_many_connections_sending_unfinished_messages_at_once_stay_bounded_each(
             thread.start()
         for thread in threads:
             thread.join(60)
-    assert peak.growth < 2 * MEMORY_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
+    assert peak.growth < 2 * ONE_CONNECTION_BOUND, f"the server grew by {peak.growth / MB:.0f} MiB"
     assert isinstance(served(server), Result)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth
-from attacks import ZmtpProxy, header, memory, raw_peer, reset_peak, unfinished_message
+from attacks import MB, ONE_CONNECTION_BOUND, ZmtpProxy, header, memory, raw_peer, reset_peak, unfinished_message
 from server_harness import (
     ENDLESS,
     TINY,
@@ -33,7 +33,6 @@ from reverie_wire.client import DreamClient, Guide, Result
 from reverie_wire.errors import Busy, ImageTooSmall, TooLarge
 from reverie_wire.keys import client_options
 
-MB = 1 << 20
 # Pixel-steps a job may be: a 64×64 one-step dream is 4096, a guide its pixels and up to 2 M for one look at it.
 PIXEL_STEPS = 10_000_000
 MAX_CONNECTIONS = 8
@@ -170,8 +169,10 @@ def test_connections_together_are_cut_at_the_servers_memory_budget(budgeted: Ser
     for thread in threads:
         thread.join(120)
     growth = memory(budgeted.process.pid)["VmHWM"] - start
-    # Each connection's own allowance would let the eight hold 8 × 32 MB.
-    assert growth < BUDGET + 48 * MB, f"the server grew by {growth / MB:.0f} MiB"
+    # The budget, and the one connection always let through, which its allowance bounds as it bounds a connection
+    # alone (a late check lets more in: the full suite once saw it cut at 109 MB received, the server 119 MiB up).
+    # Held each to its own allowance only, the eight would hold 8 × 32 MB and more.
+    assert growth < BUDGET + ONE_CONNECTION_BOUND, f"the server grew by {growth / MB:.0f} MiB"
     assert "memory budget" in budgeted.log.read_text()
     pixels = image(96, 96, 3, "u8")
     with budgeted.client(timeout=60) as client:
